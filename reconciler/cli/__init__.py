@@ -1,0 +1,125 @@
+"""The ``hsprefs`` command line: it only translates.
+
+Each command parses its options, calls one library function, renders the result and
+returns an exit code. Exit codes and error lines are decided here, in :func:`main`, and
+nowhere else: 0 success, 1 any error (click's usage errors included), 2 changes or
+drift. Commands live one per module and register themselves on :data:`cli`.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Sequence
+
+import click
+
+from reconciler import __version__
+from reconciler.cli._common import State
+from reconciler.errors import HsprefsError
+
+__all__ = ["cli", "main"]
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CHANGES = 2
+
+COMMANDS = ("validate", "plan", "apply", "audit", "export", "definitions", "doctor", "emulator")
+
+
+class _Group(click.Group):
+    """Lists commands in the contract's order, not alphabetically."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        known = [name for name in COMMANDS if name in self.commands]
+        return known + sorted(set(self.commands) - set(known))
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="hsprefs", message="%(prog)s %(version)s")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """hsprefs: HubSpot email subscription statuses managed as code.
+
+    Validate YAML config, plan the difference with live HubSpot statuses, apply it with
+    the fewest API calls, and audit drift. See README.md for the config language.
+    """
+    ctx.ensure_object(State)
+
+
+def _register() -> None:
+    from reconciler.cli import (
+        apply_cmd,
+        audit_cmd,
+        definitions_cmd,
+        doctor_cmd,
+        emulator_cmd,
+        export_cmd,
+        plan_cmd,
+        validate_cmd,
+    )
+
+    for module in (
+        validate_cmd,
+        plan_cmd,
+        apply_cmd,
+        audit_cmd,
+        export_cmd,
+        definitions_cmd,
+        doctor_cmd,
+        emulator_cmd,
+    ):
+        cli.add_command(module.command)
+
+
+_register()
+
+
+def run(args: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code; the single place errors become codes."""
+    state = State()
+    try:
+        result = cli.main(
+            args=list(args) if args is not None else None,
+            prog_name="hsprefs",
+            standalone_mode=False,
+            obj=state,
+        )
+    except click.exceptions.Exit as done:
+        return EXIT_OK if done.exit_code == 0 else EXIT_ERROR
+    except click.exceptions.Abort:
+        click.echo("hsprefs: aborted", err=True)
+        return EXIT_ERROR
+    except click.ClickException as exc:
+        # Usage errors are 1, never click's 2: 2 means "changes" or "drift".
+        message = exc.format_message()
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        click.echo(f"hsprefs: error: {message}{hint}", err=True)
+        return EXIT_ERROR
+    except HsprefsError as exc:
+        if state.debug:
+            traceback.print_exc(file=sys.stderr)
+        click.echo(f"hsprefs: error: {exc.one_line()}", err=True)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        click.echo("hsprefs: interrupted", err=True)
+        return EXIT_ERROR
+    except Exception as exc:
+        if state.debug:
+            traceback.print_exc(file=sys.stderr)
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        click.echo(
+            f"hsprefs: internal error: {type(exc).__name__}: {detail} "
+            "(re-run with --debug for a traceback and report it)",
+            err=True,
+        )
+        return EXIT_ERROR
+    if isinstance(result, int):
+        return result
+    return EXIT_OK
+
+
+def main() -> None:
+    """Console-script entry point."""
+    sys.exit(run())

@@ -1,0 +1,178 @@
+"""Options shared by the commands, and how their values are resolved.
+
+Precedence for every setting: flag > environment > project file > default (design §4).
+The token is read here, from ``--token-file`` or ``HUBSPOT_ACCESS_TOKEN``, and never
+from a flag or a config file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from reconciler.errors import UsageError
+from reconciler.settings import (
+    API_VERSIONS,
+    DEFAULT_API_URL,
+    DEFAULT_API_VERSION,
+    ApiSettings,
+    check_api_url,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class State:
+    """Per-invocation flags every command accepts."""
+
+    debug: bool = False
+    quiet: bool = False
+    no_progress: bool = False
+
+
+def _set_state(name: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
+    def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
+        state = ctx.find_object(State)
+        if state is not None and value:
+            setattr(state, name, True)
+        return value
+
+    return callback
+
+
+def common_options(func: F) -> F:
+    """``--debug``, ``--quiet`` and ``--no-progress``: accepted by every command."""
+    func = click.option(
+        "--no-progress",
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        callback=_set_state("no_progress"),
+        help="Never draw a progress bar.",
+    )(func)
+    func = click.option(
+        "--quiet",
+        "-q",
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        callback=_set_state("quiet"),
+        help="Print only results and errors.",
+    )(func)
+    func = click.option(
+        "--debug",
+        is_flag=True,
+        expose_value=False,
+        is_eager=True,
+        callback=_set_state("debug"),
+        help="Show tracebacks for errors.",
+    )(func)
+    return func
+
+
+def api_options(func: F) -> F:
+    """Options of every command that talks to HubSpot (design §4)."""
+    options = [
+        click.option(
+            "--concurrency",
+            type=click.IntRange(1, 64),
+            default=None,
+            help="Requests in flight at once (default 8).",
+        ),
+        click.option(
+            "--batch-size",
+            type=click.IntRange(1, 1000),
+            default=None,
+            help="Inputs per batch call (default 100).",
+        ),
+        click.option(
+            "--rate-limit",
+            type=click.IntRange(1, 100000),
+            default=None,
+            help="Requests per rolling 10 s (default 100; adapts to HubSpot's headers).",
+        ),
+        click.option(
+            "--token-file",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="File holding the private app token (else HUBSPOT_ACCESS_TOKEN).",
+        ),
+        click.option(
+            "--api-version",
+            type=click.Choice(API_VERSIONS),
+            default=None,
+            help="API version path: 2026-03 (default), v4 or 2026-09 [HSPREFS_API_VERSION].",
+        ),
+        click.option(
+            "--api-url",
+            default=None,
+            metavar="URL",
+            help=f"API base URL (default {DEFAULT_API_URL}) [HSPREFS_API_URL].",
+        ),
+    ]
+    for option in options:
+        func = option(func)
+    return func
+
+
+def read_token(token_file: Path | None, environ: Mapping[str, str] | None = None) -> str:
+    """The token from ``--token-file`` or ``HUBSPOT_ACCESS_TOKEN``; never echoed."""
+    env = os.environ if environ is None else environ
+    if token_file is not None:
+        try:
+            token = token_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise UsageError(
+                f"cannot read token file {token_file}: {exc.strerror or exc}",
+                hint="check the path given to --token-file",
+            ) from None
+        if not token:
+            raise UsageError(
+                f"token file {token_file} is empty", hint="put the private app token in it"
+            )
+        return token
+    token = env.get("HUBSPOT_ACCESS_TOKEN", "").strip()
+    if not token:
+        raise UsageError(
+            "no HubSpot token",
+            hint="set HUBSPOT_ACCESS_TOKEN or pass --token-file FILE",
+        )
+    return token
+
+
+def resolve_api_settings(
+    *,
+    api_url: str | None,
+    api_version: str | None,
+    token_file: Path | None,
+    rate_limit: int | None,
+    batch_size: int | None,
+    concurrency: int | None,
+    project_api_version: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> ApiSettings:
+    """Apply flag > environment > project file > default to the connection settings."""
+    env = os.environ if environ is None else environ
+    url = api_url or env.get("HSPREFS_API_URL") or DEFAULT_API_URL
+    version = (
+        api_version or env.get("HSPREFS_API_VERSION") or project_api_version or DEFAULT_API_VERSION
+    )
+    if version not in API_VERSIONS:
+        raise UsageError(
+            f"unsupported API version {version!r}",
+            hint=f"use one of {', '.join(API_VERSIONS)}",
+        )
+    return ApiSettings(
+        api_url=check_api_url(url),
+        api_version=version,
+        token=read_token(token_file, env),
+        rate_limit=rate_limit,
+        batch_size=batch_size or 100,
+        concurrency=concurrency or 8,
+    )

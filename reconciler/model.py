@@ -1,0 +1,335 @@
+"""The model: frozen values that flow between the rooms of hsprefs.
+
+``config`` produces a :class:`DesiredState`, ``client`` produces a :class:`LiveState`
+(and :class:`WriteResult` values for writes), ``diff`` turns both into a plan. Nothing in
+this module does I/O or imports another part of the package.
+
+Natural keys: a managed status is a :class:`PairKey` (brand, email, subscription id); an
+opt-out of all email of a brand is a :class:`SubscriberKey` (brand, email). Both sort by
+brand first, then email, then subscription, which is the order of every output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from types import MappingProxyType
+
+__all__ = [
+    "Definition",
+    "DesiredOptOut",
+    "DesiredState",
+    "DesiredStatus",
+    "LiveOptOut",
+    "LiveState",
+    "LiveStatus",
+    "Location",
+    "Outcome",
+    "PairKey",
+    "Policy",
+    "PortalSettings",
+    "Status",
+    "StatusWrite",
+    "SubscriberKey",
+    "SubscriptionRef",
+    "WriteResult",
+    "normalise_email",
+]
+
+
+class Status(StrEnum):
+    """A subscription status as HubSpot's v4 / date-versioned API spells it."""
+
+    SUBSCRIBED = "SUBSCRIBED"
+    UNSUBSCRIBED = "UNSUBSCRIBED"
+    NOT_SPECIFIED = "NOT_SPECIFIED"
+
+    @classmethod
+    def parse(cls, value: str) -> Status:
+        """Read a status from the API or the config language (v3's NOT_SUBSCRIBED included)."""
+        text = value.strip().upper().replace("-", "_")
+        if text == "NOT_SUBSCRIBED":
+            return cls.UNSUBSCRIBED
+        return cls(text)
+
+
+def normalise_email(email: str) -> str:
+    """Emails are compared trimmed and lower-cased (design §3)."""
+    return email.strip().lower()
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Location:
+    """A 1-based position in a config file."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class SubscriberKey:
+    """One subscriber in one brand (business unit)."""
+
+    brand: int
+    email: str
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class PairKey:
+    """One managed status: a subscriber's status for one subscription of one brand."""
+
+    brand: int
+    email: str
+    subscription_id: str
+
+    @property
+    def subscriber(self) -> SubscriberKey:
+        return SubscriberKey(self.brand, self.email)
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionRef:
+    """A subscription alias of the project file: by ``id``, or by ``name`` (resolved online)."""
+
+    alias: str
+    brand: int = 0
+    id: str | None = None
+    name: str | None = None
+    location: Location | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PortalSettings:
+    """The ``portal`` section of the project file."""
+
+    id: int | None = None
+    gdpr: bool = False
+    api_version: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """Safety thresholds of the mass-change guard (design §6)."""
+
+    max_change_percent: float = 30.0
+    min_managed: int = 10
+    max_unsubscribe_all: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredStatus:
+    """What the config says one (brand, email, subscription) should be, and the evidence."""
+
+    key: PairKey
+    status: Status
+    alias: str | None = None
+    resubscribe: bool = False
+    consented_at: datetime | None = None
+    legal_basis: str | None = None
+    legal_basis_explanation: str | None = None
+    location: Location | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredOptOut:
+    """An ``unsubscribe_all`` declaration: True means opted out of all email of the brand."""
+
+    key: SubscriberKey
+    unsubscribe_all: bool
+    location: Location | None = None
+
+
+def _frozen(mapping: Mapping[object, object] | None) -> Mapping[object, object]:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True, slots=True)
+class DesiredState:
+    """Everything the config declares, keyed by natural keys.
+
+    Aliases given by name only are not resolved by the loader: their statuses are keyed
+    with the alias in ``PairKey.subscription_id`` and the alias is listed in
+    ``unresolved``. :meth:`bind` swaps in the definition ids read from HubSpot.
+    """
+
+    statuses: Mapping[PairKey, DesiredStatus] = field(default_factory=dict)
+    opt_outs: Mapping[SubscriberKey, DesiredOptOut] = field(default_factory=dict)
+    subscriptions: Mapping[str, SubscriptionRef] = field(default_factory=dict)
+    portal: PortalSettings = field(default_factory=PortalSettings)
+    policy: Policy = field(default_factory=Policy)
+    files: tuple[str, ...] = ()
+    digest: str = ""
+    unresolved: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "statuses", _frozen(self.statuses))  # type: ignore[arg-type]
+        object.__setattr__(self, "opt_outs", _frozen(self.opt_outs))  # type: ignore[arg-type]
+        object.__setattr__(self, "subscriptions", _frozen(self.subscriptions))  # type: ignore[arg-type]
+
+    def subscribers(self) -> dict[int, list[str]]:
+        """Declared subscribers per brand, each list sorted: the set that plan reads."""
+        found: dict[int, set[str]] = {}
+        for pair in self.statuses:
+            found.setdefault(pair.brand, set()).add(pair.email)
+        for sub in self.opt_outs:
+            found.setdefault(sub.brand, set()).add(sub.email)
+        return {brand: sorted(emails) for brand, emails in sorted(found.items())}
+
+    def bind(self, ids_by_alias: Mapping[str, str]) -> DesiredState:
+        """Return a copy whose name-only aliases are replaced by definition ids."""
+        if not self.unresolved:
+            return self
+        statuses: dict[PairKey, DesiredStatus] = {}
+        for key, want in self.statuses.items():
+            if want.alias in self.unresolved and want.alias in ids_by_alias:
+                new_key = PairKey(key.brand, key.email, ids_by_alias[want.alias])
+                statuses[new_key] = _replace_key(want, new_key)
+            else:
+                statuses[key] = want
+        subscriptions = {
+            alias: (
+                SubscriptionRef(ref.alias, ref.brand, ids_by_alias[alias], ref.name, ref.location)
+                if alias in ids_by_alias and ref.id is None
+                else ref
+            )
+            for alias, ref in self.subscriptions.items()
+        }
+        return DesiredState(
+            statuses=statuses,
+            opt_outs=self.opt_outs,
+            subscriptions=subscriptions,
+            portal=self.portal,
+            policy=self.policy,
+            files=self.files,
+            digest=self.digest,
+            unresolved=frozenset(a for a in self.unresolved if a not in ids_by_alias),
+        )
+
+
+def _replace_key(want: DesiredStatus, key: PairKey) -> DesiredStatus:
+    return DesiredStatus(
+        key=key,
+        status=want.status,
+        alias=want.alias,
+        resubscribe=want.resubscribe,
+        consented_at=want.consented_at,
+        legal_basis=want.legal_basis,
+        legal_basis_explanation=want.legal_basis_explanation,
+        location=want.location,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Definition:
+    """A subscription type as ``GET /definitions`` describes it (``id`` as a string)."""
+
+    id: str
+    name: str
+    brand: int = 0
+    is_active: bool = True
+    purpose: str | None = None
+    description: str | None = None
+    is_default: bool = False
+    is_internal: bool = False
+    communication_method: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LiveStatus:
+    """A status as HubSpot reports it. A pair HubSpot does not list reads as NOT_SPECIFIED."""
+
+    key: PairKey
+    status: Status
+    timestamp: datetime | None = None
+    source: str | None = None
+    legal_basis: str | None = None
+    legal_basis_explanation: str | None = None
+    subscription_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LiveOptOut:
+    """The wide (unsubscribe-all) status of a subscriber for one brand."""
+
+    key: SubscriberKey
+    opted_out: bool
+    timestamp: datetime | None = None
+    wide_status_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LiveState:
+    """What HubSpot says about the subscribers that were read."""
+
+    statuses: Mapping[PairKey, LiveStatus] = field(default_factory=dict)
+    opt_outs: Mapping[SubscriberKey, LiveOptOut] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "statuses", _frozen(self.statuses))  # type: ignore[arg-type]
+        object.__setattr__(self, "opt_outs", _frozen(self.opt_outs))  # type: ignore[arg-type]
+
+    def status_of(self, key: PairKey) -> Status:
+        """The live status of a pair; a pair HubSpot did not list is NOT_SPECIFIED."""
+        live = self.statuses.get(key)
+        return live.status if live is not None else Status.NOT_SPECIFIED
+
+    def opted_out(self, key: SubscriberKey) -> bool:
+        """Whether the subscriber has opted out of all email of the brand."""
+        live = self.opt_outs.get(key)
+        return live is not None and live.opted_out
+
+    @classmethod
+    def merge(cls, parts: Iterable[LiveState]) -> LiveState:
+        statuses: dict[PairKey, LiveStatus] = {}
+        opt_outs: dict[SubscriberKey, LiveOptOut] = {}
+        for part in parts:
+            statuses.update(part.statuses)
+            opt_outs.update(part.opt_outs)
+        return cls(statuses=statuses, opt_outs=opt_outs)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class StatusWrite:
+    """One input of a batch write: set ``subscription_id`` of ``email`` to ``status``."""
+
+    brand: int
+    email: str
+    subscription_id: str
+    status: Status
+    legal_basis: str | None = None
+    legal_basis_explanation: str | None = None
+
+    @property
+    def key(self) -> PairKey:
+        return PairKey(self.brand, self.email, self.subscription_id)
+
+
+class Outcome(StrEnum):
+    """What HubSpot said about one input of a batch call."""
+
+    CONFIRMED = "confirmed"  # listed in results[] of a COMPLETE batch
+    FAILED = "failed"  # an error named this input
+    UNCONFIRMED = "unconfirmed"  # neither: verification decides
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """The per-input answer of a batch write or unsubscribe-all.
+
+    ``target`` is the :class:`StatusWrite` sent, or the :class:`SubscriberKey` of an
+    unsubscribe-all. ``reason`` is HubSpot's ``setStatusSuccessReason`` when confirmed,
+    ``error`` its message when failed.
+    """
+
+    target: StatusWrite | SubscriberKey
+    outcome: Outcome
+    reason: str | None = None
+    error: str | None = None
+    correlation_id: str | None = None
+    statuses: tuple[LiveStatus, ...] = ()

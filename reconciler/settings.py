@@ -1,0 +1,60 @@
+"""Connection settings shared by the client and the CLI (no I/O here).
+
+:class:`ApiSettings` is what the CLI resolves from flags, environment, project file and
+defaults, and what :mod:`reconciler.client` is built from. Its ``repr`` hides the token.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from reconciler.errors import UsageError
+
+__all__ = [
+    "API_VERSIONS",
+    "DEFAULT_API_URL",
+    "DEFAULT_API_VERSION",
+    "ApiSettings",
+    "check_api_url",
+]
+
+DEFAULT_API_URL = "https://api.hubapi.com"
+DEFAULT_API_VERSION = "2026-03"
+API_VERSIONS = ("2026-03", "v4", "2026-09")
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
+
+
+@dataclass(frozen=True, slots=True)
+class ApiSettings:
+    """Resolved connection settings. ``repr`` never shows the token."""
+
+    api_url: str
+    api_version: str
+    token: str
+    rate_limit: int | None
+    batch_size: int = 100
+    concurrency: int = 8
+
+    def __repr__(self) -> str:
+        return (
+            f"ApiSettings(api_url={self.api_url!r}, api_version={self.api_version!r}, "
+            f"token=<redacted>, rate_limit={self.rate_limit}, batch_size={self.batch_size}, "
+            f"concurrency={self.concurrency})"
+        )
+
+
+def check_api_url(url: str) -> str:
+    """Accept https anywhere and plain http only to loopback addresses."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme == "https" and host:
+        return url.rstrip("/")
+    if parts.scheme == "http" and (host in LOOPBACK_HOSTS or host.startswith("127.")):
+        return url.rstrip("/")
+    if parts.scheme == "http":
+        raise UsageError(
+            f"refusing plain http:// to {host or url!r}",
+            hint="use https://, or http:// only to a loopback address such as 127.0.0.1",
+        )
+    raise UsageError(f"invalid API URL {url!r}", hint="give a URL such as https://api.hubapi.com")

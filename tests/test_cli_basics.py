@@ -1,0 +1,68 @@
+"""The command-line skeleton: version, help, exit codes and error lines."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from reconciler import __version__
+from reconciler.cli import cli, run
+
+
+def test_version_prints_name_and_version() -> None:
+    """`hsprefs --version` prints the distribution name and version."""
+    result = CliRunner().invoke(cli, ["--version"])
+    assert result.exit_code == 0
+    assert result.output == f"hsprefs {__version__}\n"
+
+
+def test_help_lists_every_contract_command() -> None:
+    """`hsprefs --help` lists the commands of the design's CLI contract, in order."""
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    listed = [
+        line.split()[0]
+        for line in result.output.split("Commands:\n", 1)[1].splitlines()
+        if line.startswith("  ")
+    ]
+    assert listed == [
+        "validate",
+        "plan",
+        "apply",
+        "audit",
+        "export",
+        "definitions",
+        "doctor",
+        "emulator",
+    ]
+
+
+def test_usage_error_exits_one_not_two(capsys: pytest.CaptureFixture[str]) -> None:
+    """click's usage errors map to exit code 1: 2 is reserved for changes and drift."""
+    assert run(["validate", "--no-such-flag"]) == 1
+    err = capsys.readouterr().err
+    assert (
+        err == "hsprefs: error: No such option '--no-such-flag'. (see 'hsprefs validate --help')\n"
+    )
+
+
+def test_unknown_command_exits_one(capsys: pytest.CaptureFixture[str]) -> None:
+    """An unknown command is a usage error: exit 1 and one line on stderr."""
+    assert run(["frobnicate"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "No such command 'frobnicate'" in err
+
+
+def test_python_dash_m_runs_the_cli() -> None:
+    """`python -m reconciler --version` is the same program."""
+    out = subprocess.run(
+        [sys.executable, "-m", "reconciler", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout == f"hsprefs {__version__}\n"
