@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import Any
 
 import click
 
@@ -75,9 +76,13 @@ def _register() -> None:
 _register()
 
 
-def run(args: Sequence[str] | None = None) -> int:
-    """Run the CLI and return its exit code; the single place errors become codes."""
-    state = State()
+def run(args: Sequence[str] | None = None, *, transport: Any = None) -> int:
+    """Run the CLI and return its exit code; the single place errors become codes.
+
+    ``transport`` (an ``httpx.AsyncBaseTransport``) is for tests: every command that
+    talks to HubSpot then uses it instead of the network.
+    """
+    state = State(transport=transport)
     try:
         result = cli.main(
             args=list(args) if args is not None else None,

@@ -34,6 +34,9 @@ class State:
     debug: bool = False
     quiet: bool = False
     no_progress: bool = False
+    # Tests hand in an httpx transport (e.g. ASGITransport over the emulator app);
+    # None means the client opens real connections.
+    transport: Any = None
 
 
 def _set_state(name: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
