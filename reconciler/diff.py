@@ -1,0 +1,245 @@
+"""Diff: desired state + live state -> :class:`~reconciler.plan.Plan`. Pure, no I/O.
+
+Only what the config declares is managed: declared (brand, email, subscription) pairs
+and declared ``unsubscribe_all`` flags. Everything else is left alone.
+
+Consent rules (design §6), applied to every declared pair:
+
+* Opting out is always allowed.
+* A move away from an opt-out (live UNSUBSCRIBED to SUBSCRIBED or NOT_SPECIFIED, or
+  SUBSCRIBED for someone opted out of all email of the brand) is BLOCKED unless the
+  entry says ``resubscribe: true`` and carries a legal basis and its explanation; and it
+  is always BLOCKED when the live opt-out is newer than the entry's ``consented_at``
+  (or when ``consented_at`` is given but HubSpot did not say when the opt-out happened).
+* ``unsubscribe_all: false`` against a live opt-out of all is BLOCKED: no API call
+  removes an opt-out of all.
+* A subscriber declared ``unsubscribe_all: true`` who is not yet opted out gets one
+  unsubscribe-all; the per-subscription unsubscribes it brings are implied, not written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from reconciler.model import (
+    DesiredState,
+    DesiredStatus,
+    LiveState,
+    PairKey,
+    Policy,
+    Status,
+    SubscriberKey,
+)
+from reconciler.plan import Blocked, Change, ChangeKind, Plan, Target, iso
+
+__all__ = ["diff"]
+
+
+@dataclass(frozen=True, slots=True)
+class _OptOut:
+    """The live opt-out a desired status would move away from."""
+
+    what: str
+    at: datetime | None
+    source: str | None
+
+
+def diff(
+    desired: DesiredState,
+    live: LiveState,
+    policy: Policy | None = None,
+    *,
+    batch_size: int = 100,
+    target: Target | None = None,
+    read_calls: int = 0,
+) -> Plan:
+    """Compute the plan that makes ``live`` match ``desired`` where consent allows.
+
+    ``policy`` is accepted for symmetry with apply's guard; the diff itself never drops
+    changes for policy, it only reports them (:func:`reconciler.plan.policy_violations`).
+    """
+    del policy  # the mass-change guard is checked on the finished plan, at apply time
+    changes: list[Change] = []
+    blocked: list[Blocked] = []
+    implied: list[PairKey] = []
+    unchanged = 0
+    unsubscribing_all: set[SubscriberKey] = set()
+
+    for key, flag in sorted(desired.opt_outs.items()):
+        wide = live.opt_outs.get(key)
+        opted_out = wide is not None and wide.opted_out
+        where = str(flag.location) if flag.location else None
+        if flag.unsubscribe_all and not opted_out:
+            unsubscribing_all.add(key)
+            changes.append(
+                Change(
+                    kind=ChangeKind.UNSUBSCRIBE_ALL,
+                    brand=key.brand,
+                    email=key.email,
+                    subscription_id=None,
+                    after=Status.UNSUBSCRIBED,
+                    before=Status.NOT_SPECIFIED,  # i.e. not opted out of all
+                    live_timestamp=wide.timestamp if wide else None,
+                    location=where,
+                )
+            )
+        elif not flag.unsubscribe_all and opted_out:
+            at = wide.timestamp if wide else None
+            blocked.append(
+                Blocked(
+                    brand=key.brand,
+                    email=key.email,
+                    subscription_id=None,
+                    wanted="not opted out of all",
+                    live="opted out of all",
+                    reason=(
+                        f"opted out of all email of brand {key.brand}{_since(at)}; "
+                        "no API call removes an opt-out of all"
+                    ),
+                    live_timestamp=at,
+                    location=where,
+                )
+            )
+        else:
+            unchanged += 1
+
+    for pair, want in sorted(desired.statuses.items()):
+        outcome = _pair(want, live, want.alias in desired.unresolved, unsubscribing_all)
+        if outcome is None:
+            unchanged += 1
+        elif isinstance(outcome, Blocked):
+            blocked.append(outcome)
+        elif isinstance(outcome, Change):
+            changes.append(outcome)
+        else:
+            implied.append(pair)
+
+    changes.sort(key=lambda c: c.sort_key)
+    blocked.sort(key=lambda b: b.sort_key)
+    return Plan(
+        changes=tuple(changes),
+        blocked=tuple(blocked),
+        unchanged=unchanged,
+        managed=len(desired.statuses) + len(desired.opt_outs),
+        implied=tuple(implied),
+        batch_size=batch_size,
+        target=target or Target(portal_id=desired.portal.id),
+        config_digest=desired.digest,
+        read_calls=read_calls,
+    )
+
+
+def _since(moment: datetime | None) -> str:
+    return f" since {iso(moment)}" if moment else ""
+
+
+def _pair(
+    want: DesiredStatus,
+    live: LiveState,
+    unresolved: bool,
+    unsubscribing_all: set[SubscriberKey],
+) -> Change | Blocked | str | None:
+    key = want.key
+    if unresolved:
+        raise ValueError(f"alias {want.alias!r} is not bound to a subscription id")
+    current = live.statuses.get(key)
+    before = current.status if current else Status.NOT_SPECIFIED
+    where = str(want.location) if want.location else None
+    wide = live.opt_outs.get(key.subscriber)
+    opted_out_all = wide is not None and wide.opted_out
+
+    if key.subscriber in unsubscribing_all:
+        # unsubscribe-all flips every subscription of the brand to UNSUBSCRIBED.
+        if want.status is Status.UNSUBSCRIBED:
+            return None if before is Status.UNSUBSCRIBED else "implied"
+        return _blocked(
+            want,
+            before,
+            current.timestamp if current else None,
+            current.source if current else None,
+            "contradicts unsubscribe_all: true for this subscriber",
+        )
+
+    away: _OptOut | None = None
+    if before is Status.UNSUBSCRIBED and want.status is not Status.UNSUBSCRIBED:
+        away = _OptOut(
+            f"unsubscribed from {want.alias or key.subscription_id}",
+            current.timestamp if current else None,
+            current.source if current else None,
+        )
+    elif want.status is Status.SUBSCRIBED and opted_out_all:
+        away = _OptOut(
+            f"opted out of all email of brand {key.brand}",
+            wide.timestamp if wide else None,
+            None,
+        )
+
+    if want.status is before and away is None:
+        return None
+    if away is not None:
+        refusal = _refusal(want, away)
+        if refusal is not None:
+            return _blocked(want, before, away.at, away.source, refusal)
+    return Change(
+        kind=ChangeKind.for_status(want.status),
+        brand=key.brand,
+        email=key.email,
+        subscription_id=key.subscription_id,
+        after=want.status,
+        before=before,
+        alias=want.alias,
+        live_timestamp=current.timestamp if current else None,
+        legal_basis=want.legal_basis,
+        legal_basis_explanation=want.legal_basis_explanation,
+        resubscribe=want.resubscribe,
+        location=where,
+    )
+
+
+def _refusal(want: DesiredStatus, away: _OptOut) -> str | None:
+    """Why a move away from an opt-out is refused, or None when the evidence allows it."""
+    since = _since(away.at)
+    source = f" (source: {away.source})" if away.source else ""
+    if not want.resubscribe:
+        return (
+            f"{away.what}{since}{source}; set resubscribe: true with legal_basis "
+            "and legal_basis_explanation to re-subscribe"
+        )
+    if not (want.legal_basis and want.legal_basis_explanation):
+        return (
+            f"{away.what}{since}; resubscribe: true needs legal_basis and legal_basis_explanation"
+        )
+    if want.consented_at is not None:
+        if away.at is None:
+            return (
+                f"{away.what}, and HubSpot does not say when; cannot show that consent "
+                f"at {iso(want.consented_at)} is newer"
+            )
+        if away.at > want.consented_at:
+            return (
+                f"{away.what} at {iso(away.at)}, after the consent at "
+                f"{iso(want.consented_at)} (consented_at); the newer opt-out wins"
+            )
+    return None
+
+
+def _blocked(
+    want: DesiredStatus,
+    before: Status,
+    at: datetime | None,
+    source: str | None,
+    reason: str,
+) -> Blocked:
+    return Blocked(
+        brand=want.key.brand,
+        email=want.key.email,
+        subscription_id=want.key.subscription_id,
+        wanted=want.status.value,
+        live=before.value,
+        reason=reason,
+        alias=want.alias,
+        live_timestamp=at,
+        live_source=source,
+        location=str(want.location) if want.location else None,
+    )

@@ -1,0 +1,64 @@
+"""The orchestrator: config + HubSpot -> plan (and, in :mod:`reconciler.apply`, -> writes).
+
+This is the one place that strings the rooms together; the CLI calls it and renders what
+it returns. It talks to HubSpot only through a :class:`reconciler.client.HubSpotClient`
+handed in by the caller.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from reconciler.diff import diff
+from reconciler.errors import PortalMismatchError
+from reconciler.model import DesiredState
+from reconciler.plan import Plan, Target
+
+if TYPE_CHECKING:
+    from reconciler.client import HubSpotClient
+
+__all__ = ["build_plan", "check_portal", "prepare_desired"]
+
+
+async def check_portal(desired: DesiredState, client: HubSpotClient) -> int:
+    """Read the token's portal id and refuse a token of another portal than ``portal.id``."""
+    portal_id = await client.portal_id()
+    expected = desired.portal.id
+    if expected is not None and portal_id != expected:
+        raise PortalMismatchError(
+            f"the token belongs to portal {portal_id}, but the config manages portal {expected}",
+            hint="use the token of the right portal, or fix portal.id in hsprefs.yaml",
+        )
+    return portal_id
+
+
+async def prepare_desired(desired: DesiredState, client: HubSpotClient) -> DesiredState:
+    """Bind aliases given by name to definition ids (one ``/definitions`` call, if any)."""
+    if not desired.unresolved:
+        return desired
+    from reconciler.config import resolve_aliases
+
+    definitions = await client.definitions()
+    return resolve_aliases(desired, definitions)
+
+
+async def build_plan(desired: DesiredState, client: HubSpotClient) -> Plan:
+    """Check the portal, resolve aliases, read the declared subscribers and diff.
+
+    Calls made (design §5): one account-info, at most one ``/definitions``, and per
+    brand ⌈N/batch⌉ status reads plus ⌈N/batch⌉ wide-status reads.
+    """
+    portal_id = await check_portal(desired, client)
+    bound = await prepare_desired(desired, client)
+    before = client.stats.total_requests
+    live = await client.read(bound.subscribers())
+    settings = client.settings
+    target = Target(portal_id=portal_id, api_url=settings.api_url, api_version=settings.api_version)
+    return diff(
+        bound,
+        live,
+        bound.policy,
+        batch_size=settings.batch_size,
+        target=target,
+        read_calls=client.stats.total_requests - before,
+    )

@@ -1,0 +1,367 @@
+"""The plan: a value, with no I/O.
+
+A :class:`Plan` holds the changes in deterministic order (brand, email, subscription),
+the blocked pairs with their reasons, the API calls that will carry the changes, a
+summary, a checksum, the portal id and the API target. It is built by
+:func:`reconciler.diff.diff`, rendered by :mod:`reconciler.render`, saved and loaded by
+:mod:`reconciler.planfile`, and carried out by :mod:`reconciler.apply`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from reconciler.model import PairKey, Policy, Status, StatusWrite, SubscriberKey
+
+__all__ = [
+    "PLAN_FORMAT_VERSION",
+    "Blocked",
+    "Call",
+    "Change",
+    "ChangeKind",
+    "Plan",
+    "Summary",
+    "Target",
+    "iso",
+    "policy_violations",
+]
+
+PLAN_FORMAT_VERSION = 1
+
+
+def iso(moment: datetime | None) -> str | None:
+    """ISO 8601 with a ``Z`` for UTC, or None."""
+    if moment is None:
+        return None
+    text = moment.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+class ChangeKind(StrEnum):
+    """The four change kinds, in the order apply carries them out."""
+
+    UNSUBSCRIBE_ALL = "unsubscribe_all"
+    UNSUBSCRIBE = "unsubscribe"
+    NOT_SPECIFIED = "not_specified"
+    SUBSCRIBE = "subscribe"
+
+    @property
+    def order(self) -> int:
+        return _KIND_ORDER[self]
+
+    @classmethod
+    def for_status(cls, status: Status) -> ChangeKind:
+        return {
+            Status.SUBSCRIBED: cls.SUBSCRIBE,
+            Status.UNSUBSCRIBED: cls.UNSUBSCRIBE,
+            Status.NOT_SPECIFIED: cls.NOT_SPECIFIED,
+        }[status]
+
+
+_KIND_ORDER = {
+    ChangeKind.UNSUBSCRIBE_ALL: 0,
+    ChangeKind.UNSUBSCRIBE: 1,
+    ChangeKind.NOT_SPECIFIED: 2,
+    ChangeKind.SUBSCRIBE: 3,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One change. ``subscription_id`` is None for an unsubscribe-all.
+
+    ``before`` and ``live_timestamp`` are the live value the change was computed from;
+    a saved plan is stale when a re-read shows anything else. For an unsubscribe-all,
+    ``before`` is always NOT_SPECIFIED, read as "not opted out of all".
+    """
+
+    kind: ChangeKind
+    brand: int
+    email: str
+    subscription_id: str | None
+    after: Status
+    before: Status
+    alias: str | None = None
+    live_timestamp: datetime | None = None
+    legal_basis: str | None = None
+    legal_basis_explanation: str | None = None
+    resubscribe: bool = False
+    location: str | None = None
+
+    @property
+    def sort_key(self) -> tuple[int, str, int, str]:
+        return (self.brand, self.email, self.kind.order, self.subscription_id or "")
+
+    @property
+    def subscriber(self) -> SubscriberKey:
+        return SubscriberKey(self.brand, self.email)
+
+    @property
+    def pair(self) -> PairKey | None:
+        if self.subscription_id is None:
+            return None
+        return PairKey(self.brand, self.email, self.subscription_id)
+
+    def to_write(self) -> StatusWrite:
+        """The batch-write input that carries this change (not for unsubscribe-all)."""
+        if self.subscription_id is None:
+            raise ValueError("an unsubscribe-all is not a status write")
+        return StatusWrite(
+            brand=self.brand,
+            email=self.email,
+            subscription_id=self.subscription_id,
+            status=self.after,
+            legal_basis=self.legal_basis,
+            legal_basis_explanation=self.legal_basis_explanation,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind.value,
+            "brand": self.brand,
+            "email": self.email,
+            "subscription_id": self.subscription_id,
+            "alias": self.alias,
+            "before": self.before.value,
+            "after": self.after.value,
+            "live_timestamp": iso(self.live_timestamp),
+            "legal_basis": self.legal_basis,
+            "legal_basis_explanation": self.legal_basis_explanation,
+            "resubscribe": self.resubscribe,
+            "location": self.location,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Blocked:
+    """A difference that the consent rules forbid: reported, never sent, not a change."""
+
+    brand: int
+    email: str
+    subscription_id: str | None  # None: the unsubscribe_all flag
+    wanted: str
+    live: str
+    reason: str
+    alias: str | None = None
+    live_timestamp: datetime | None = None
+    live_source: str | None = None
+    location: str | None = None
+
+    @property
+    def sort_key(self) -> tuple[int, str, str]:
+        return (self.brand, self.email, self.subscription_id or "")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "brand": self.brand,
+            "email": self.email,
+            "subscription_id": self.subscription_id,
+            "alias": self.alias,
+            "wanted": self.wanted,
+            "live": self.live,
+            "live_timestamp": iso(self.live_timestamp),
+            "live_source": self.live_source,
+            "reason": self.reason,
+            "location": self.location,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One API call of the apply: which operation, which brand, which changes.
+
+    ``wave`` orders the calls: every call of wave n finishes before wave n+1 starts, and
+    the calls of one wave may run concurrently. A write call's wave is the kind of its
+    last input, so no subscribe is sent before every unsubscribe has been answered.
+    """
+
+    operation: str  # "unsubscribe-all" or "write"
+    brand: int | None
+    wave: ChangeKind
+    changes: tuple[int, ...]  # indexes into Plan.changes
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "operation": self.operation,
+            "brand": self.brand,
+            "wave": self.wave.value,
+            "changes": list(self.changes),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where the plan applies: the portal and the API it was read from."""
+
+    portal_id: int | None = None
+    api_url: str = ""
+    api_version: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "portal_id": self.portal_id,
+            "api_url": self.api_url,
+            "api_version": self.api_version,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    subscribe: int = 0
+    unsubscribe: int = 0
+    not_specified: int = 0
+    unsubscribe_all: int = 0
+    blocked: int = 0
+    unchanged: int = 0
+
+    def line(self) -> str:
+        """The summary line of design §5, in its fixed wording."""
+        return (
+            f"{self.subscribe} to subscribe, {self.unsubscribe} to unsubscribe, "
+            f"{self.not_specified} to not-specified, {self.unsubscribe_all} unsubscribe-all, "
+            f"{self.blocked} blocked, {self.unchanged} unchanged"
+        )
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "subscribe": self.subscribe,
+            "unsubscribe": self.unsubscribe,
+            "not_specified": self.not_specified,
+            "unsubscribe_all": self.unsubscribe_all,
+            "blocked": self.blocked,
+            "unchanged": self.unchanged,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The reviewed unit of work. Build it with :func:`reconciler.diff.diff`."""
+
+    changes: tuple[Change, ...] = ()
+    blocked: tuple[Blocked, ...] = ()
+    unchanged: int = 0
+    managed: int = 0
+    implied: tuple[PairKey, ...] = ()
+    batch_size: int = 100
+    target: Target = field(default_factory=Target)
+    config_digest: str = ""
+    read_calls: int = 0
+    calls: tuple[Call, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "calls", tuple(_pack_calls(self.changes, self.batch_size)))
+
+    @property
+    def summary(self) -> Summary:
+        counts = dict.fromkeys(ChangeKind, 0)
+        for change in self.changes:
+            counts[change.kind] += 1
+        return Summary(
+            subscribe=counts[ChangeKind.SUBSCRIBE],
+            unsubscribe=counts[ChangeKind.UNSUBSCRIBE],
+            not_specified=counts[ChangeKind.NOT_SPECIFIED],
+            unsubscribe_all=counts[ChangeKind.UNSUBSCRIBE_ALL],
+            blocked=len(self.blocked),
+            unchanged=self.unchanged,
+        )
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes)
+
+    def touched(self) -> dict[int, list[str]]:
+        """Subscribers with a change, per brand (sorted): what apply re-reads."""
+        found: dict[int, set[str]] = {}
+        for change in self.changes:
+            found.setdefault(change.brand, set()).add(change.email)
+        return {brand: sorted(emails) for brand, emails in sorted(found.items())}
+
+    def waves(self) -> Iterator[tuple[ChangeKind, list[Call]]]:
+        """The calls grouped in the order apply runs them."""
+        for kind in sorted(ChangeKind, key=lambda k: k.order):
+            calls = [call for call in self.calls if call.wave is kind]
+            if calls:
+                yield kind, calls
+
+    @property
+    def checksum(self) -> str:
+        """sha256 over what the plan would do and what it was computed from."""
+        body = {
+            "version": PLAN_FORMAT_VERSION,
+            "target": self.target.to_dict(),
+            "batch_size": self.batch_size,
+            "changes": [change.to_dict() for change in self.changes],
+            "blocked": [item.to_dict() for item in self.blocked],
+            "implied": [[k.brand, k.email, k.subscription_id] for k in self.implied],
+        }
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+        return "sha256:" + hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
+def _pack_calls(changes: Sequence[Change], batch_size: int) -> Iterator[Call]:
+    """Pack changes into the fewest calls (design §5).
+
+    Unsubscribe-alls go per brand in batches; the status writes of every brand share
+    full batches in the order unsubscribes, not-specified, subscribes.
+    """
+    size = max(1, batch_size)
+    per_brand: dict[int, list[int]] = {}
+    writes: list[int] = []
+    for index, change in enumerate(changes):
+        if change.kind is ChangeKind.UNSUBSCRIBE_ALL:
+            per_brand.setdefault(change.brand, []).append(index)
+        else:
+            writes.append(index)
+    for brand in sorted(per_brand):
+        indexes = per_brand[brand]
+        for start in range(0, len(indexes), size):
+            chunk = tuple(indexes[start : start + size])
+            yield Call("unsubscribe-all", brand, ChangeKind.UNSUBSCRIBE_ALL, chunk)
+    writes.sort(key=lambda i: (changes[i].kind.order, changes[i].sort_key))
+    for start in range(0, len(writes), size):
+        chunk = tuple(writes[start : start + size])
+        yield Call("write", None, changes[chunk[-1]].kind, chunk)
+
+
+def minimal_write_calls(plan: Plan) -> int:
+    """⌈writes / batch⌉ + per brand ⌈unsubscribe-alls / batch⌉: the count apply must meet."""
+    writes = sum(1 for c in plan.changes if c.kind is not ChangeKind.UNSUBSCRIBE_ALL)
+    per_brand: dict[int, int] = {}
+    for change in plan.changes:
+        if change.kind is ChangeKind.UNSUBSCRIBE_ALL:
+            per_brand[change.brand] = per_brand.get(change.brand, 0) + 1
+    size = plan.batch_size
+    return math.ceil(writes / size) + sum(math.ceil(n / size) for n in per_brand.values())
+
+
+def policy_violations(plan: Plan, policy: Policy) -> list[str]:
+    """The mass-change thresholds this plan exceeds, each said with its numbers.
+
+    Blocked pairs and implied per-subscription unsubscribes are not changes, so they do
+    not count (design §6).
+    """
+    problems: list[str] = []
+    changes = len(plan.changes)
+    if plan.managed >= policy.min_managed and plan.managed > 0:
+        percent = 100.0 * changes / plan.managed
+        if percent > policy.max_change_percent:
+            allowed = math.floor(plan.managed * policy.max_change_percent / 100.0)
+            problems.append(
+                f"{changes} changes are {percent:.1f}% of {plan.managed} managed statuses, "
+                f"over max_change_percent {policy.max_change_percent:g}% "
+                f"(at most {allowed} allowed, {changes - allowed} over)"
+            )
+    unsub_all = plan.summary.unsubscribe_all
+    if unsub_all > policy.max_unsubscribe_all:
+        problems.append(
+            f"{unsub_all} unsubscribe-all exceed max_unsubscribe_all "
+            f"{policy.max_unsubscribe_all} ({unsub_all - policy.max_unsubscribe_all} over)"
+        )
+    return problems

@@ -1,0 +1,107 @@
+"""The plan as Markdown for pull-request comments.
+
+A summary table, then collapsible sections. The output is capped below GitHub's
+65,536-character comment limit: rows that do not fit are left out and a closing line
+says how many and how to see them all.
+"""
+
+from __future__ import annotations
+
+from reconciler.plan import Plan
+from reconciler.render.redact import Redactor
+from reconciler.render.text import describe_call, subscription_label
+
+__all__ = ["MARKDOWN_LIMIT", "render_markdown"]
+
+MARKDOWN_LIMIT = 65_000  # GitHub rejects comments over 65,536 characters
+
+
+def _cell(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(
+    plan: Plan, *, redactor: Redactor | None = None, limit: int = MARKDOWN_LIMIT
+) -> str:
+    """The plan as GitHub-flavoured Markdown, at most ``limit`` characters."""
+    mask = redactor or Redactor(enabled=False)
+    s = plan.summary
+    target = plan.target
+    head = [
+        "### hsprefs plan",
+        "",
+        "| subscribe | unsubscribe | not-specified | unsubscribe-all | blocked | unchanged |",
+        "|---:|---:|---:|---:|---:|---:|",
+        f"| {s.subscribe} | {s.unsubscribe} | {s.not_specified} | {s.unsubscribe_all} "
+        f"| {s.blocked} | {s.unchanged} |",
+        "",
+        f"Portal `{target.portal_id}` · API `{target.api_version}` at `{target.api_url}` · "
+        f"checksum `{plan.checksum}`",
+    ]
+    if not plan.changes and not plan.blocked:
+        head += ["", "No changes. HubSpot matches the config."]
+    sections: list[tuple[str, list[str], list[str]]] = []
+    if plan.changes:
+        rows = []
+        for c in plan.changes:
+            if c.subscription_id is None:
+                what, move = "*all email*", "unsubscribe-all"
+            else:
+                what = subscription_label(c.alias, c.subscription_id)
+                move = f"{c.before.value} → {c.after.value}"
+            rows.append(f"| {c.brand} | {_cell(mask.email(c.email))} | {_cell(what)} | {move} |")
+        sections.append(
+            (
+                f"Changes ({len(plan.changes)})",
+                ["| brand | subscriber | subscription | change |", "|---:|---|---|---|"],
+                rows,
+            )
+        )
+    if plan.blocked:
+        rows = []
+        for b in plan.blocked:
+            what = (
+                "*unsubscribe_all: false*"
+                if b.subscription_id is None
+                else subscription_label(b.alias, b.subscription_id)
+            )
+            rows.append(
+                f"| {b.brand} | {_cell(mask.email(b.email))} | {_cell(what)} | {b.live} "
+                f"| {b.wanted} | {_cell(mask.text(b.reason))} |"
+            )
+        sections.append(
+            (
+                f"Blocked ({len(plan.blocked)}): reported, never sent",
+                [
+                    "| brand | subscriber | subscription | live | wanted | reason |",
+                    "|---:|---|---|---|---|---|",
+                ],
+                rows,
+            )
+        )
+    if plan.calls:
+        rows = [f"{i + 1}. {describe_call(plan, i)}" for i in range(len(plan.calls))]
+        sections.append((f"API calls ({len(plan.calls)})", [], rows))
+
+    out = "\n".join(head) + "\n"
+    left_out = 0
+    footer_room = 200
+    for title, header, rows in sections:
+        opening = f"\n<details><summary>{title}</summary>\n\n" + "".join(h + "\n" for h in header)
+        closing = "\n</details>\n"
+        if left_out or len(out) + len(opening) + len(closing) + footer_room > limit:
+            left_out += len(rows)
+            continue
+        out += opening
+        for index, row in enumerate(rows):
+            if len(out) + len(row) + 1 + len(closing) + footer_room > limit:
+                left_out += len(rows) - index
+                break
+            out += row + "\n"
+        out += closing
+    if left_out:
+        out += (
+            f"\n_{left_out} more rows are not shown (GitHub comment size limit); "
+            "run `hsprefs plan --format json` for the full plan._\n"
+        )
+    return out

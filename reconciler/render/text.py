@@ -1,0 +1,112 @@
+"""The plan for terminals: summary first, changes per subscriber, blocked pairs with
+their reasons, then one line per API call. Colour only when the caller asks for it (the
+CLI asks on a TTY without ``NO_COLOR``)."""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+import click
+
+from reconciler.plan import Blocked, Change, ChangeKind, Plan
+from reconciler.render.redact import Redactor
+
+__all__ = ["describe_call", "render_text", "subscription_label"]
+
+_SIGN = {
+    ChangeKind.UNSUBSCRIBE_ALL: ("!", "red"),
+    ChangeKind.UNSUBSCRIBE: ("-", "red"),
+    ChangeKind.NOT_SPECIFIED: ("~", "yellow"),
+    ChangeKind.SUBSCRIBE: ("+", "green"),
+}
+
+
+def subscription_label(alias: str | None, subscription_id: str | None) -> str:
+    """``newsletter (101)``, or just the id when there is no alias."""
+    if alias and alias != subscription_id:
+        return f"{alias} ({subscription_id})"
+    return str(subscription_id)
+
+
+def describe_call(plan: Plan, index: int) -> str:
+    """One line per API call, e.g. ``POST statuses/batch/write: 3 statuses (...)``."""
+    call = plan.calls[index]
+    if call.operation == "unsubscribe-all":
+        n = len(call.changes)
+        noun = "subscriber" if n == 1 else "subscribers"
+        return f"POST statuses/batch/unsubscribe-all (brand {call.brand}): {n} {noun}"
+    kinds: dict[ChangeKind, int] = {}
+    for i in call.changes:
+        kind = plan.changes[i].kind
+        kinds[kind] = kinds.get(kind, 0) + 1
+    parts = ", ".join(f"{n} {kind.value.replace('_', '-')}" for kind, n in kinds.items())
+    n = len(call.changes)
+    return f"POST statuses/batch/write: {n} {'status' if n == 1 else 'statuses'} ({parts})"
+
+
+def _change_line(change: Change, color: bool) -> str:
+    sign, hue = _SIGN[change.kind]
+    if change.kind is ChangeKind.UNSUBSCRIBE_ALL:
+        body = f"unsubscribe from all email of brand {change.brand}"
+    else:
+        label = subscription_label(change.alias, change.subscription_id)
+        body = f"{label}: {change.before.value} -> {change.after.value}"
+        if change.resubscribe:
+            body += " (resubscribe)"
+        if change.after.value == "SUBSCRIBED" and change.legal_basis:
+            body += f"  [{change.legal_basis}]"
+    line = f"{sign} {body}"
+    return click.style(line, fg=hue) if color else line
+
+
+def _blocked_line(entry: Blocked, mask: Redactor) -> str:
+    if entry.subscription_id is None:
+        what = f"unsubscribe_all: false (brand {entry.brand})"
+    else:
+        what = (
+            f"{subscription_label(entry.alias, entry.subscription_id)}: "
+            f"{entry.live} -> {entry.wanted}"
+        )
+    return f"x {mask.email(entry.email)} {what}: {mask.text(entry.reason)}"
+
+
+def render_text(plan: Plan, *, color: bool = False, redactor: Redactor | None = None) -> str:
+    """The whole plan as text with a trailing newline."""
+    mask = redactor or Redactor(enabled=False)
+    target = plan.target
+    portal = f"portal {target.portal_id}" if target.portal_id is not None else "portal (unknown)"
+    lines = [
+        f"Plan: {plan.summary.line()}",
+        f"Target: {portal} at {target.api_url} (API {target.api_version})",
+        f"Checksum: {plan.checksum}",
+    ]
+    if plan.implied:
+        n = len(plan.implied)
+        lines.append(
+            f"Implied: {n} per-subscription {'unsubscribe' if n == 1 else 'unsubscribes'} "
+            "carried by unsubscribe-all (no write of their own)"
+        )
+    if plan.changes:
+        lines.append("")
+        lines.append("Changes:")
+        for brand, of_brand in groupby(plan.changes, key=lambda c: c.brand):
+            lines.append(f"  brand {brand}")
+            for email, of_email in groupby(of_brand, key=lambda c: c.email):
+                lines.append(f"    {mask.email(email)}")
+                lines.extend(f"      {_change_line(c, color)}" for c in of_email)
+    if plan.blocked:
+        lines.append("")
+        lines.append("Blocked (reported, never sent):")
+        for entry in plan.blocked:
+            line = f"  {_blocked_line(entry, mask)}"
+            lines.append(click.style(line, fg="magenta") if color else line)
+            if entry.location:
+                lines.append(f"      declared at {entry.location}")
+    if plan.calls:
+        lines.append("")
+        lines.append(f"API calls ({len(plan.calls)}):")
+        lines.extend(f"  {i + 1}. {describe_call(plan, i)}" for i in range(len(plan.calls)))
+    else:
+        lines.append("")
+        lines.append("No changes. HubSpot matches the config.")
+    return "\n".join(lines) + "\n"
