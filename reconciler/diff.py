@@ -56,10 +56,10 @@ def diff(
 ) -> Plan:
     """Compute the plan that makes ``live`` match ``desired`` where consent allows.
 
-    ``policy`` is accepted for symmetry with apply's guard; the diff itself never drops
-    changes for policy, it only reports them (:func:`reconciler.plan.policy_violations`).
+    ``policy`` (default: the config's) travels with the plan; the diff never drops a
+    change for it: apply's mass-change guard (:func:`reconciler.plan.policy_violations`)
+    checks the finished plan.
     """
-    del policy  # the mass-change guard is checked on the finished plan, at apply time
     changes: list[Change] = []
     blocked: list[Blocked] = []
     implied: list[PairKey] = []
@@ -127,6 +127,7 @@ def diff(
         target=target or Target(portal_id=desired.portal.id),
         config_digest=desired.digest,
         read_calls=read_calls,
+        policy=policy or desired.policy,
     )
 
 
@@ -161,23 +162,27 @@ def _pair(
             "contradicts unsubscribe_all: true for this subscriber",
         )
 
-    away: _OptOut | None = None
+    aways: list[_OptOut] = []
     if before is Status.UNSUBSCRIBED and want.status is not Status.UNSUBSCRIBED:
-        away = _OptOut(
-            f"unsubscribed from {want.alias or key.subscription_id}",
-            current.timestamp if current else None,
-            current.source if current else None,
+        aways.append(
+            _OptOut(
+                f"unsubscribed from {want.alias or key.subscription_id}",
+                current.timestamp if current else None,
+                current.source if current else None,
+            )
         )
-    elif want.status is Status.SUBSCRIBED and opted_out_all:
-        away = _OptOut(
-            f"opted out of all email of brand {key.brand}",
-            wide.timestamp if wide else None,
-            None,
+    if want.status is Status.SUBSCRIBED and opted_out_all:
+        aways.append(
+            _OptOut(
+                f"opted out of all email of brand {key.brand}",
+                wide.timestamp if wide else None,
+                None,
+            )
         )
 
-    if want.status is before and away is None:
+    if want.status is before and not aways:
         return None
-    if away is not None:
+    for away in aways:
         refusal = _refusal(want, away)
         if refusal is not None:
             return _blocked(want, before, away.at, away.source, refusal)

@@ -30,6 +30,8 @@ __all__ = [
     "Summary",
     "Target",
     "iso",
+    "minimal_write_calls",
+    "policy_dict",
     "policy_violations",
 ]
 
@@ -253,6 +255,7 @@ class Plan:
     target: Target = field(default_factory=Target)
     config_digest: str = ""
     read_calls: int = 0
+    policy: Policy = field(default_factory=Policy)
     calls: tuple[Call, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -300,9 +303,19 @@ class Plan:
             "changes": [change.to_dict() for change in self.changes],
             "blocked": [item.to_dict() for item in self.blocked],
             "implied": [[k.brand, k.email, k.subscription_id] for k in self.implied],
+            "policy": policy_dict(self.policy),
+            "managed": self.managed,
         }
         canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
         return "sha256:" + hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
+def policy_dict(policy: Policy) -> dict[str, float | int]:
+    return {
+        "max_change_percent": policy.max_change_percent,
+        "min_managed": policy.min_managed,
+        "max_unsubscribe_all": policy.max_unsubscribe_all,
+    }
 
 
 def _pack_calls(changes: Sequence[Change], batch_size: int) -> Iterator[Call]:

@@ -18,7 +18,7 @@ from typing import Any
 import jsonschema
 
 from reconciler.errors import PlanFileError
-from reconciler.model import PairKey, Status
+from reconciler.model import PairKey, Policy, Status
 from reconciler.plan import PLAN_FORMAT_VERSION, Blocked, Change, ChangeKind, Plan, Target
 from reconciler.render.plan_json import plan_document
 from reconciler.resources import load_schema
@@ -116,6 +116,7 @@ def plan_from_document(document: Any, *, name: str = "plan") -> Plan:
         target=Target(target["portal_id"], target["api_url"], target["api_version"]),
         config_digest=document["config_digest"],
         read_calls=document["read_calls"],
+        policy=Policy(**document["policy"]),
     )
     if plan.checksum != document["checksum"]:
         raise PlanFileError(

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from reconciler import __version__
-from reconciler.plan import PLAN_FORMAT_VERSION, Plan, iso
+from reconciler.plan import PLAN_FORMAT_VERSION, Plan, iso, policy_dict
 from reconciler.render.redact import Redactor
 
 __all__ = ["plan_document", "render_json"]
@@ -42,6 +42,7 @@ def plan_document(
         "batch_size": plan.batch_size,
         "summary": plan.summary.to_dict(),
         "managed": plan.managed,
+        "policy": policy_dict(plan.policy),
         "read_calls": plan.read_calls,
         "changes": changes,
         "blocked": blocked,
