@@ -1,0 +1,85 @@
+"""Saved plans: round trip, tamper detection, redacted and malformed files refused."""
+
+from __future__ import annotations
+
+import json
+import stat
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from reconciler.errors import PlanFileError
+from reconciler.planfile import load_plan, save_plan
+from tests.plan.test_render import every_kind_plan
+
+CREATED = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def test_round_trip_keeps_every_field(tmp_path: Path) -> None:
+    """A saved plan loads back equal to the plan that was saved."""
+    plan = every_kind_plan()
+    path = tmp_path / "plan.json"
+    save_plan(plan, path, created_at=CREATED)
+    assert load_plan(path) == plan
+
+
+def test_saved_plan_is_private(tmp_path: Path) -> None:
+    """The plan file holds real addresses, so only its owner may read it."""
+    path = tmp_path / "plan.json"
+    save_plan(every_kind_plan(), path, created_at=CREATED)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_edited_plan_is_refused(tmp_path: Path) -> None:
+    """Changing a change after saving breaks the checksum and the plan is refused."""
+    path = tmp_path / "plan.json"
+    save_plan(every_kind_plan(), path, created_at=CREATED)
+    document = json.loads(path.read_text())
+    document["changes"][0]["email"] = "mallory@example.com"
+    path.write_text(json.dumps(document))
+    with pytest.raises(PlanFileError) as caught:
+        load_plan(path)
+    assert caught.value.one_line() == (
+        f"{path} does not match its checksum: it was edited after it was saved "
+        "(create it again with 'hsprefs plan -o FILE')"
+    )
+
+
+def test_redacted_document_cannot_be_applied(tmp_path: Path) -> None:
+    """A document printed with --redact is refused as a saved plan."""
+    path = tmp_path / "plan.json"
+    save_plan(every_kind_plan(), path, created_at=CREATED)
+    document = json.loads(path.read_text())
+    document["redacted"] = True
+    path.write_text(json.dumps(document))
+    with pytest.raises(PlanFileError, match="is a redacted plan and cannot be applied"):
+        load_plan(path)
+
+
+def test_not_json_names_line_and_column(tmp_path: Path) -> None:
+    """A file that is not JSON gets file:line:column."""
+    path = tmp_path / "plan.json"
+    path.write_text('{\n  "format": hsprefs\n}\n')
+    with pytest.raises(PlanFileError) as caught:
+        load_plan(path)
+    assert caught.value.one_line() == (
+        f"{path}:2:13: plan file is not valid JSON (create it again with 'hsprefs plan -o FILE')"
+    )
+
+
+def test_wrong_shape_names_the_field(tmp_path: Path) -> None:
+    """A JSON document of the wrong shape says where."""
+    path = tmp_path / "plan.json"
+    save_plan(every_kind_plan(), path, created_at=CREATED)
+    document = json.loads(path.read_text())
+    document["changes"][1]["after"] = "MAYBE"
+    path.write_text(json.dumps(document))
+    with pytest.raises(PlanFileError, match=r"at changes/1/after: 'MAYBE' is not one of"):
+        load_plan(path)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    """A missing plan file is one clear error."""
+    with pytest.raises(PlanFileError, match=r"cannot read plan file .*No such file or directory"):
+        load_plan(tmp_path / "nope.json")

@@ -1,0 +1,135 @@
+"""Renderers: golden files for text, Markdown and JSON, colour rules, redaction, caps."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from reconciler.diff import diff
+from reconciler.model import Location, Policy
+from reconciler.plan import Plan, Target
+from reconciler.render import Redactor, render_json, render_markdown, render_text
+from reconciler.render.markdown import MARKDOWN_LIMIT
+from reconciler.resources import load_schema
+from tests.plan.builders import N, S, U, desired, live, live_status, want
+
+GOLDEN = Path(__file__).parent / "golden"
+CREATED = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+TARGET = Target(portal_id=12345678, api_url="http://127.0.0.1:8080", api_version="2026-03")
+
+
+def every_kind_plan() -> Plan:
+    """A plan with each change kind, a blocked pair, an implied unsubscribe and two brands."""
+    alice_n = want(
+        S, email="alice@example.com", sub="101", basis="CONSENT_WITH_NOTICE", explanation="web form"
+    )
+    alice_p = want(U, email="alice@example.com", sub="102")
+    carol = want(N, email="carol@example.com", sub="103")
+    bob = want(U, email="bob@example.com", sub="101")
+    frank = want(S, email="frank@example.com", sub="101")
+    ivan = want(U, email="ivan@example.com", sub="201", brand=5)
+    frank = type(frank)(
+        key=frank.key,
+        status=frank.status,
+        alias="newsletter",
+        location=Location("subscribers/customers.yaml", 27, 5),
+    )
+    state = desired(
+        alice_n, alice_p, carol, bob, frank, ivan, opt_outs={(0, "bob@example.com"): True}
+    )
+    current = live(
+        live_status(S, email="alice@example.com", sub="102"),
+        live_status(S, email="carol@example.com", sub="103"),
+        live_status(S, email="bob@example.com", sub="101"),
+        live_status(U, email="frank@example.com", sub="101", when="2026-10-02T08:30:00"),
+        live_status(S, email="ivan@example.com", sub="201", brand=5),
+    )
+    return diff(state, current, Policy(), target=TARGET)
+
+
+def check_golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8")
+
+
+def test_text_golden() -> None:
+    """The text plan: summary first, changes per subscriber, blocked with reasons, calls."""
+    check_golden("every-kind.txt", render_text(every_kind_plan()))
+
+
+def test_markdown_golden() -> None:
+    """The Markdown plan: summary table and collapsible sections."""
+    check_golden("every-kind.md", render_markdown(every_kind_plan()))
+
+
+def test_json_golden() -> None:
+    """The JSON plan document."""
+    check_golden("every-kind.json", render_json(every_kind_plan(), created_at=CREATED))
+
+
+def test_no_changes_text() -> None:
+    """A plan without changes says so."""
+    plan = diff(desired(want(S, basis="X")), live(live_status(S)), target=TARGET)
+    text = render_text(plan)
+    assert text.splitlines()[0] == (
+        "Plan: 0 to subscribe, 0 to unsubscribe, 0 to not-specified, 0 unsubscribe-all, "
+        "0 blocked, 1 unchanged"
+    )
+    assert text.endswith("No changes. HubSpot matches the config.\n")
+
+
+def test_json_validates_against_the_plan_schema() -> None:
+    """Every rendered plan document validates against schemas/plan.schema.json."""
+    schema = load_schema("plan.schema.json")
+    for plan in (every_kind_plan(), diff(desired(), live(), target=TARGET)):
+        for redact in (False, True):
+            document = json.loads(
+                render_json(plan, created_at=CREATED, redactor=Redactor(enabled=redact))
+            )
+            jsonschema.Draft202012Validator(schema).validate(document)
+
+
+def test_colour_only_when_asked() -> None:
+    """Without colour the text has no escape codes; with it, it does."""
+    plan = every_kind_plan()
+    assert "\x1b[" not in render_text(plan, color=False)
+    assert "\x1b[32m" in render_text(plan, color=True)
+
+
+@pytest.mark.parametrize("render", [render_text, render_markdown])
+def test_redaction_hides_every_address_stably(render: object) -> None:
+    """With --redact no address appears, and one address always gets the same mask."""
+    redactor = Redactor(key=b"k" * 32)
+    text = render(every_kind_plan(), redactor=redactor)  # type: ignore[operator]
+    for name in ("alice", "bob", "carol", "frank", "ivan"):
+        assert f"{name}@" not in text
+    mask = redactor.email("alice@example.com")
+    assert mask == "subscriber-" + mask.split("-")[1].split("@")[0] + "@example.com"
+    assert mask in text
+    assert render(every_kind_plan(), redactor=redactor) == text  # type: ignore[operator]
+    assert redactor.email("alice@example.com") == mask != redactor.email("bob@example.com")
+
+
+def test_markdown_is_capped_below_githubs_limit() -> None:
+    """A huge plan's Markdown stays under the limit and says how much was left out."""
+    statuses = [
+        want(S, email=f"user{i:05d}@example.com", basis="B", explanation="E") for i in range(3000)
+    ]
+    plan = diff(desired(*statuses), live(), target=TARGET)
+    text = render_markdown(plan)
+    assert len(text) <= MARKDOWN_LIMIT
+    last = text.rstrip("\n").splitlines()[-1]
+    assert last.endswith(
+        "more rows are not shown (GitHub comment size limit); "
+        "run `hsprefs plan --format json` for the full plan._"
+    )
+    shown = text.count("| 0 | user")
+    left = int(last.split()[0].lstrip("_"))
+    assert shown + left == 3000 + len(plan.calls)
