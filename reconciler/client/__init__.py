@@ -1,0 +1,24 @@
+"""The HubSpot client: the only part of hsprefs that talks HTTP.
+
+Public names: :class:`HubSpotClient` (the client), :class:`RetryPolicy` and
+:class:`RateLimiter` (the knobs), :class:`ClientStats` (what a client did) and
+:class:`RateLimitInfo` (what the limiter believes about the budget). Everything in the
+underscore modules is private:
+
+- ``_ratelimit``: rolling-window limiter adapted from HubSpot's rate-limit headers
+- ``_retry``: declared retry policy (backoff, jitter, bounds; instant in tests)
+- ``_http``: one request through concurrency slot, limiter and retries; ClientStats
+- ``_errors``: HubSpot error bodies → :mod:`reconciler.errors` exceptions
+- ``_parse``: wire shapes → the model's frozen dataclasses
+- ``_match``: batch answers → one WriteResult per input
+
+Imports: httpx, :mod:`reconciler.model`, :mod:`reconciler.errors`,
+:mod:`reconciler.settings`; never the emulator, the CLI or the config loader.
+"""
+
+from reconciler.client._http import ClientStats
+from reconciler.client._ratelimit import RateLimiter, RateLimitInfo
+from reconciler.client._retry import RetryPolicy
+from reconciler.client.api import HubSpotClient
+
+__all__ = ["ClientStats", "HubSpotClient", "RateLimitInfo", "RateLimiter", "RetryPolicy"]

@@ -1,0 +1,251 @@
+"""HubSpot error bodies → :mod:`reconciler.errors` exceptions.
+
+HubSpot answers errors as ``{status: "error", category, message, correlationId,
+context, errors[]}`` (batch envelopes carry the same objects, without correlationId, in
+their ``errors[]``). Any of these fields may be missing or null, bodies may not be JSON
+at all (a proxy's HTML page), and ``context`` values may be lists or the Java-style
+string ``"{missingScopes=[a, b]}"``. This module reads all of them without trusting
+any, and builds one-line messages that name HubSpot's ``correlationId``.
+
+Every text that came from outside passes through a :class:`Scrubber` that removes the
+access token, so an echoing server cannot leak it into a message.
+
+Imports: the standard library, httpx (types only) and :mod:`reconciler.errors`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import httpx
+
+from reconciler.errors import (
+    ApiError,
+    AuthError,
+    NotFoundError,
+    RateLimitError,
+    ScopeError,
+    TransportError,
+)
+
+__all__ = [
+    "Scrubber",
+    "correlation_id",
+    "error_from_response",
+    "error_texts",
+    "json_body",
+    "missing_scopes",
+    "policy_name",
+    "summarise_error",
+]
+
+SCOPE_KEYS = ("requiredGranularScopes", "requiredScopes", "missingScopes")
+_SCOPE_STRING = re.compile(
+    r"(requiredGranularScopes|requiredScopes|missingScopes)\s*=\s*\[([^\]]*)\]"
+)
+_CORRELATION_HEADER = "X-HubSpot-Correlation-Id"
+
+
+class Scrubber:
+    """Removes a secret (the access token) from any text before it is shown or logged."""
+
+    __slots__ = ("_secret",)
+
+    def __init__(self, secret: str) -> None:
+        self._secret = secret
+
+    def __repr__(self) -> str:
+        return "Scrubber(<redacted>)"
+
+    def __call__(self, text: str) -> str:
+        if self._secret and self._secret in text:
+            text = text.replace(self._secret, "<redacted>")
+        return text
+
+
+def json_body(response: httpx.Response) -> dict[str, Any] | None:
+    """The body as a JSON object, or None when it is empty, not JSON or not an object."""
+    try:
+        data = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = " ".join(str(value).split())
+    return text or None
+
+
+def correlation_id(body: Mapping[str, Any] | None, headers: Mapping[str, str]) -> str | None:
+    """HubSpot's correlationId from the body, else from its response header."""
+    if body is not None:
+        found = _text(body.get("correlationId"))
+        if found:
+            return found
+    return _text(headers.get(_CORRELATION_HEADER))
+
+
+def policy_name(body: Mapping[str, Any] | None) -> str | None:
+    """The rate-limit policy a 429 names (``TEN_SECONDLY_ROLLING``, ``DAILY``), if any."""
+    if body is None:
+        return None
+    return _text(body.get("policyName"))
+
+
+def _contexts(body: Mapping[str, Any]) -> Iterator[Any]:
+    yield body.get("context")
+    details = body.get("errors")
+    if isinstance(details, list):
+        for detail in details:
+            if isinstance(detail, Mapping):
+                yield detail.get("context")
+
+
+def _split_scopes(value: Any) -> list[str]:
+    items = value if isinstance(value, list) else [value]
+    found: list[str] = []
+    for item in items:
+        if item is None:
+            continue
+        for piece in re.split(r"[,\s]+", str(item).strip("[]{} ")):
+            scope = piece.strip("[]{}\"' ")
+            if scope:
+                found.append(scope)
+    return found
+
+
+def missing_scopes(body: Mapping[str, Any] | None) -> list[str]:
+    """Scopes a 403 names, from ``context`` (or an ``errors[]`` detail's context).
+
+    Reads ``requiredGranularScopes``, ``requiredScopes`` and ``missingScopes``, whether
+    the context is an object of lists or the string form ``"{missingScopes=[a, b]}"``.
+    """
+    if body is None:
+        return []
+    found: list[str] = []
+    for context in _contexts(body):
+        if isinstance(context, Mapping):
+            for key in SCOPE_KEYS:
+                found.extend(_split_scopes(context.get(key)))
+        elif isinstance(context, str):
+            for match in _SCOPE_STRING.finditer(context):
+                found.extend(_split_scopes(match.group(2)))
+    return list(dict.fromkeys(found))
+
+
+def summarise_error(error: Mapping[str, Any] | None, scrub: Scrubber) -> str:
+    """One line for an error object: its category, message and detail messages."""
+    if not error:
+        return "no details given"
+    category = _text(error.get("category"))
+    message = _text(error.get("message"))
+    details: list[str] = []
+    sub = error.get("errors")
+    if isinstance(sub, list):
+        for detail in sub:
+            if isinstance(detail, Mapping):
+                text = _text(detail.get("message"))
+                if text and text != message:
+                    details.append(text)
+    parts = [p for p in (category, message) if p]
+    line = ": ".join(parts) if parts else "no details given"
+    if details:
+        line = f"{line} ({'; '.join(details)})"
+    return scrub(line)
+
+
+def error_texts(error: Mapping[str, Any]) -> str:
+    """Everything an error object says, flattened, for finding which inputs it names."""
+    pieces: list[str] = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, Mapping):
+            for key, item in value.items():
+                pieces.append(str(key))
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif value is not None:
+            pieces.append(str(value))
+
+    walk(error)
+    return " ".join(pieces)
+
+
+def _status_label(response: httpx.Response) -> str:
+    phrase = response.reason_phrase or ""
+    return f"{response.status_code} {phrase}".strip()
+
+
+def error_from_response(
+    response: httpx.Response, *, what: str, scrub: Scrubber, attempts: int = 1
+) -> ApiError:
+    """The exception for an error answer to ``what`` (e.g. ``"POST /statuses/batch/read"``)."""
+    body = json_body(response)
+    code = response.status_code
+    cid = correlation_id(body, response.headers)
+    category = _text(body.get("category")) if body else None
+    raw_context = body.get("context") if body else None
+    context = dict(raw_context) if isinstance(raw_context, Mapping) else None
+    if body is None:
+        kind = "an empty body" if not response.content else "a body that is not JSON"
+        detail = f"HubSpot answered {_status_label(response)} with {kind}"
+    else:
+        detail = f"HubSpot answered {_status_label(response)}: {summarise_error(body, scrub)}"
+    retried = f" after {attempts} attempts" if attempts > 1 else ""
+    common: dict[str, Any] = {
+        "status_code": code,
+        "category": category,
+        "correlation_id": cid,
+        "context": context,
+    }
+    if code == 401:
+        return AuthError(
+            f"HubSpot rejected the access token for {what}: {detail}",
+            hint="check HUBSPOT_ACCESS_TOKEN or --token-file (the private app's token)",
+            **common,
+        )
+    if code == 403:
+        scopes = missing_scopes(body)
+        named = ", ".join(scopes) if scopes else "HubSpot did not say which"
+        return ScopeError(
+            f"the token lacks scopes for {what}: {named} ({detail})",
+            missing_scopes=scopes,
+            hint="add the scopes to the private app and use its token",
+            **common,
+        )
+    if code == 404:
+        return NotFoundError(
+            f"{what} was not found: {detail}",
+            hint="check --api-url and --api-version",
+            **common,
+        )
+    if code == 429:
+        policy = policy_name(body)
+        if policy == "DAILY":
+            return RateLimitError(
+                f"HubSpot's daily API limit is used up ({what}): {detail}",
+                policy_name=policy,
+                hint="wait for the daily limit to reset, or lower the number of calls",
+                **common,
+            )
+        return RateLimitError(
+            f"HubSpot kept answering 429 to {what}{retried}: {detail}",
+            policy_name=policy,
+            hint="lower --rate-limit or --concurrency, or check for other apps using the budget",
+            **common,
+        )
+    if code >= 500:
+        return TransportError(
+            f"{what} failed{retried}: {detail}",
+            hint="HubSpot may be having trouble; try again later",
+            **common,
+        )
+    return ApiError(f"{what} was refused: {detail}", **common)

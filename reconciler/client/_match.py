@@ -1,0 +1,225 @@
+"""Batch answers → one :class:`~reconciler.model.WriteResult` per input, in input order.
+
+An input is CONFIRMED when it is listed in ``results[]`` of a COMPLETE envelope, FAILED
+when an error in ``errors[]`` names it (its email, and its subscription id when the
+subscriber has several inputs in the batch), and UNCONFIRMED otherwise: absent from the
+results, or the envelope was not final. HubSpot's error objects do not reliably name
+their input, so UNCONFIRMED is common and honest; apply verifies by reading back.
+
+Imports: the standard library, :mod:`reconciler.model` and the client's private modules.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.client._errors import Scrubber, error_texts, summarise_error
+from reconciler.client._parse import (
+    Envelope,
+    ShapeError,
+    WrittenStatus,
+    email_pattern,
+    id_pattern,
+    normalise_id,
+    parse_written_status,
+)
+from reconciler.model import (
+    LiveStatus,
+    Outcome,
+    StatusWrite,
+    SubscriberKey,
+    WriteResult,
+    normalise_email,
+)
+
+__all__ = ["match_opt_outs", "match_writes"]
+
+log = logging.getLogger("reconciler.client")
+
+
+@dataclass(frozen=True, slots=True)
+class _Error:
+    text: str  # everything the error says, for finding names in it
+    line: str  # what we show
+
+
+def _errors(envelope: Envelope, scrub: Scrubber) -> list[_Error]:
+    return [_Error(error_texts(e), summarise_error(e, scrub)) for e in envelope.errors]
+
+
+def _named(errors: Sequence[_Error], emails: Sequence[str]) -> list[bool]:
+    """For each error, whether it names any input of the batch."""
+    patterns = [email_pattern(e) for e in dict.fromkeys(emails)]
+    return [any(p.search(error.text) for p in patterns) for error in errors]
+
+
+def _not_final(envelope: Envelope) -> str:
+    return f"HubSpot answered {envelope.status}: the results are not final"
+
+
+def _unnamed(envelope: Envelope, errors: Sequence[_Error], named_any: Sequence[bool]) -> str:
+    if not envelope.complete:
+        return _not_final(envelope)
+    for error, named in zip(errors, named_any, strict=True):
+        if not named:
+            return error.line
+    if envelope.num_errors and not errors:
+        return f"HubSpot reported {envelope.num_errors} errors without details"
+    return "not listed in HubSpot's results"
+
+
+def match_writes(
+    chunk: Sequence[StatusWrite],
+    envelope: Envelope,
+    *,
+    correlation_id: str | None,
+    scrub: Scrubber,
+) -> list[WriteResult]:
+    """Per-input results of one ``statuses/batch/write`` answer."""
+    by_key: dict[tuple[str, str], StatusWrite] = {}
+    per_email: dict[str, int] = {}
+    for write in chunk:
+        email = normalise_email(write.email)
+        by_key.setdefault((email, normalise_id(write.subscription_id)), write)
+        per_email[email] = per_email.get(email, 0) + 1
+    written: dict[tuple[str, str], WrittenStatus] = {}
+    if envelope.complete:
+        for raw in envelope.results:
+            found = _written(raw, by_key)
+            if found is not None:
+                written[(found.status.key.email, found.status.key.subscription_id)] = found
+    errors = _errors(envelope, scrub)
+    named_any = _named(errors, list(per_email))
+    results: list[WriteResult] = []
+    for write in chunk:
+        email = normalise_email(write.email)
+        key = (email, normalise_id(write.subscription_id))
+        done = written.get(key)
+        if done is not None:
+            results.append(
+                WriteResult(
+                    write,
+                    Outcome.CONFIRMED,
+                    reason=done.reason,
+                    correlation_id=correlation_id,
+                    statuses=(done.status,),
+                )
+            )
+            continue
+        email_re, id_re = email_pattern(email), id_pattern(key[1])
+        failed: str | None = None
+        about: str | None = None
+        for error in errors:
+            if not email_re.search(error.text):
+                continue
+            about = about or error.line
+            if id_re.search(error.text) or per_email[email] == 1:
+                failed = error.line
+                break
+        if failed is not None:
+            results.append(
+                WriteResult(write, Outcome.FAILED, error=failed, correlation_id=correlation_id)
+            )
+        else:
+            results.append(
+                WriteResult(write, Outcome.UNCONFIRMED, error=about, correlation_id=correlation_id)
+            )
+    return _fill_unnamed(results, envelope, errors, named_any)
+
+
+def _fill_unnamed(
+    results: list[WriteResult],
+    envelope: Envelope,
+    errors: Sequence[_Error],
+    named_any: Sequence[bool],
+) -> list[WriteResult]:
+    # An unconfirmed input that no error named still deserves a reason in the journal.
+    fallback = _unnamed(envelope, errors, named_any)
+    return [
+        WriteResult(r.target, r.outcome, error=fallback, correlation_id=r.correlation_id)
+        if r.outcome is Outcome.UNCONFIRMED and r.error is None
+        else r
+        for r in results
+    ]
+
+
+def _written(
+    raw: Mapping[str, Any], by_key: Mapping[tuple[str, str], StatusWrite]
+) -> WrittenStatus | None:
+    email = raw.get("subscriberIdString")
+    sub_id = raw.get("subscriptionId")
+    if email is None or sub_id is None:
+        log.warning("ignoring a write result without subscriberIdString or subscriptionId")
+        return None
+    try:
+        key = (normalise_email(str(email)), normalise_id(sub_id))
+        write = by_key.get(key)
+        if write is None:
+            log.warning("ignoring a write result for an input that was not sent")
+            return None
+        return parse_written_status(raw, email=key[0], brand=write.brand)
+    except ShapeError as exc:
+        log.warning("ignoring an unreadable write result: %s", exc)
+        return None
+
+
+def match_opt_outs(
+    chunk: Sequence[SubscriberKey],
+    envelope: Envelope,
+    *,
+    correlation_id: str | None,
+    scrub: Scrubber,
+) -> list[WriteResult]:
+    """Per-input results of one ``statuses/batch/unsubscribe-all`` answer (one brand)."""
+    listed: dict[str, tuple[LiveStatus, ...]] = {}
+    reasons: dict[str, str | None] = {}
+    if envelope.complete:
+        for raw in envelope.results:
+            email_raw = raw.get("subscriberIdString")
+            if email_raw is None:
+                log.warning("ignoring an unsubscribe-all result without subscriberIdString")
+                continue
+            email = normalise_email(str(email_raw))
+            brand = next((k.brand for k in chunk if normalise_email(k.email) == email), None)
+            if brand is None:
+                log.warning("ignoring an unsubscribe-all result for an input that was not sent")
+                continue
+            statuses: list[WrittenStatus] = []
+            try:
+                for item in raw.get("statuses") or []:
+                    if isinstance(item, Mapping):
+                        statuses.append(parse_written_status(item, email=email, brand=brand))
+            except ShapeError as exc:
+                log.warning("ignoring an unreadable unsubscribe-all result: %s", exc)
+                continue
+            listed[email] = tuple(s.status for s in statuses)
+            distinct = sorted({s.reason for s in statuses if s.reason})
+            reasons[email] = ",".join(distinct) or None
+    errors = _errors(envelope, scrub)
+    named_any = _named(errors, [normalise_email(k.email) for k in chunk])
+    results: list[WriteResult] = []
+    for key in chunk:
+        email = normalise_email(key.email)
+        if email in listed:
+            results.append(
+                WriteResult(
+                    key,
+                    Outcome.CONFIRMED,
+                    reason=reasons[email],
+                    correlation_id=correlation_id,
+                    statuses=listed[email],
+                )
+            )
+            continue
+        email_re = email_pattern(email)
+        failed = None
+        for error in errors:
+            if email_re.search(error.text):
+                failed = error.line
+                break
+        outcome = Outcome.FAILED if failed is not None else Outcome.UNCONFIRMED
+        results.append(WriteResult(key, outcome, error=failed, correlation_id=correlation_id))
+    return _fill_unnamed(results, envelope, errors, named_any)

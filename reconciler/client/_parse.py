@@ -1,0 +1,249 @@
+"""Wire shapes → the model's frozen dataclasses.
+
+Tolerant by design (design §1): optional fields may be absent or null, unknown fields
+are ignored, subscription ids arrive as int64 (statuses) or strings (definitions) and
+are normalised to the string form, v3's ``NOT_SUBSCRIBED`` reads as UNSUBSCRIBED.
+What we cannot do without (a status entry without a subscription id or a status) is a
+:class:`ShapeError`, never a silent skip: a skipped opt-out would read as no opt-out.
+
+Imports: the standard library and :mod:`reconciler.model`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from reconciler.model import (
+    Definition,
+    LiveOptOut,
+    LiveStatus,
+    PairKey,
+    Status,
+    SubscriberKey,
+    normalise_email,
+)
+
+__all__ = [
+    "Envelope",
+    "ShapeError",
+    "WrittenStatus",
+    "email_pattern",
+    "id_pattern",
+    "normalise_id",
+    "parse_definitions",
+    "parse_envelope",
+    "parse_status",
+    "parse_wide_statuses",
+    "parse_written_status",
+]
+
+
+class ShapeError(ValueError):
+    """A response lacks something the client needs; the message says what."""
+
+
+def normalise_id(value: Any) -> str:
+    """A subscription id as the model keys it: the decimal string (``101``, not ``"0101"``)."""
+    if isinstance(value, bool) or value is None:
+        raise ShapeError(f"subscription id {value!r} is not an id")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = str(value).strip()
+    if text.isdigit():
+        return str(int(text))
+    if not text:
+        raise ShapeError("empty subscription id")
+    return text
+
+
+def _brand(value: Any, fallback: int) -> int:
+    if value is None or isinstance(value, bool):
+        return fallback
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return fallback
+
+
+def _str(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """An ISO-8601 date-time (``Z`` allowed) or epoch milliseconds; None when unreadable."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        try:
+            return datetime.fromtimestamp(value / 1000.0, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    text = str(value).strip()
+    if not text:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _status(value: Any, where: str) -> Status:
+    if value is None:
+        raise ShapeError(f"{where} has no status")
+    try:
+        return Status.parse(str(value))
+    except ValueError:
+        raise ShapeError(f"{where} has an unknown status {value!r}") from None
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _objects(value: Any) -> list[Mapping[str, Any]]:
+    return [item for item in _list(value) if isinstance(item, Mapping)]
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """A batch answer: whether it is final, its results and its per-item errors."""
+
+    status: str | None
+    results: list[Mapping[str, Any]]
+    errors: list[Mapping[str, Any]]
+    num_errors: int
+
+    @property
+    def complete(self) -> bool:
+        """True for ``COMPLETE``; an absent status is read as complete (results are final)."""
+        return self.status is None or self.status == "COMPLETE"
+
+
+def parse_envelope(body: Mapping[str, Any]) -> Envelope:
+    """Read a batch envelope; null or missing lists are empty."""
+    status = _str(body.get("status"))
+    errors = _objects(body.get("errors"))
+    num = body.get("numErrors")
+    num_errors = num if isinstance(num, int) and not isinstance(num, bool) else len(errors)
+    return Envelope(
+        status=status.upper() if status else None,
+        results=_objects(body.get("results")),
+        errors=errors,
+        num_errors=max(num_errors, len(errors)),
+    )
+
+
+def parse_status(raw: Mapping[str, Any], *, email: str | None, brand: int) -> LiveStatus:
+    """One ``PublicStatus``: keyed by its own businessUnitId when present, else ``brand``."""
+    address = _str(raw.get("subscriberIdString")) or email
+    if address is None:
+        raise ShapeError("a status has no subscriberIdString")
+    address = normalise_email(address)
+    where = f"the status of {address}"
+    if raw.get("subscriptionId") is None:
+        raise ShapeError(f"{where} has no subscriptionId")
+    sub_id = normalise_id(raw.get("subscriptionId"))
+    return LiveStatus(
+        key=PairKey(_brand(raw.get("businessUnitId"), brand), address, sub_id),
+        status=_status(raw.get("status"), f"{where} for subscription {sub_id}"),
+        timestamp=parse_timestamp(raw.get("timestamp")),
+        source=_str(raw.get("source")),
+        legal_basis=_str(raw.get("legalBasis")),
+        legal_basis_explanation=_str(raw.get("legalBasisExplanation")),
+        subscription_name=_str(raw.get("subscriptionName")),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenStatus:
+    """A status in a write answer, with HubSpot's ``setStatusSuccessReason``."""
+
+    status: LiveStatus
+    reason: str | None
+
+
+def parse_written_status(raw: Mapping[str, Any], *, email: str | None, brand: int) -> WrittenStatus:
+    """A ``PublicStatus`` from a write or unsubscribe-all answer."""
+    return WrittenStatus(
+        parse_status(raw, email=email, brand=brand), _str(raw.get("setStatusSuccessReason"))
+    )
+
+
+def parse_wide_statuses(
+    raw_list: Iterable[Mapping[str, Any]], *, email: str, brand: int
+) -> list[LiveOptOut]:
+    """The wide statuses of one subscriber read for ``brand``, one LiveOptOut per brand.
+
+    Only ``status: UNSUBSCRIBED`` is an opt-out; an empty list or an explicit SUBSCRIBED
+    or NOT_SPECIFIED entry means not opted out. Entries naming another brand are keyed
+    by it. A PORTAL_WIDE opt-out covers every brand, so it also marks ``brand``.
+    """
+    found: dict[int, LiveOptOut] = {}
+
+    def put(opt: LiveOptOut) -> None:
+        seen = found.get(opt.key.brand)
+        if seen is None or (opt.opted_out and not seen.opted_out):
+            found[opt.key.brand] = opt
+
+    for raw in raw_list:
+        where = f"the wide status of {email}"
+        opted_out = _status(raw.get("status"), where) is Status.UNSUBSCRIBED
+        kind = _str(raw.get("wideStatusType"))
+        stamp = parse_timestamp(raw.get("timestamp"))
+        own = _brand(raw.get("businessUnitId"), brand)
+        put(LiveOptOut(SubscriberKey(own, email), opted_out, stamp, kind))
+        if opted_out and kind == "PORTAL_WIDE" and own != brand:
+            put(LiveOptOut(SubscriberKey(brand, email), True, stamp, kind))
+    if brand not in found:
+        found[brand] = LiveOptOut(SubscriberKey(brand, email), False)
+    return [found[b] for b in sorted(found)]
+
+
+def parse_definitions(body: Mapping[str, Any], *, brand: int | None) -> list[Definition]:
+    """``GET /definitions`` (v4 ``results`` or v3 ``subscriptionDefinitions``)."""
+    raw_items = body.get("results")
+    if raw_items is None:
+        raw_items = body.get("subscriptionDefinitions")
+    items: list[Definition] = []
+    for raw in _objects(raw_items):
+        if raw.get("id") is None:
+            raise ShapeError("a subscription definition has no id")
+        def_id = normalise_id(raw.get("id"))
+        items.append(
+            Definition(
+                id=def_id,
+                name=_str(raw.get("name")) or def_id,
+                brand=_brand(raw.get("businessUnitId"), brand or 0),
+                is_active=raw.get("isActive") is not False,
+                purpose=_str(raw.get("purpose")),
+                description=_str(raw.get("description")),
+                is_default=raw.get("isDefault") is True,
+                is_internal=raw.get("isInternal") is True,
+                communication_method=_str(raw.get("communicationMethod")),
+            )
+        )
+    return items
+
+
+# Characters that may continue an email address or a number: a match must not touch them.
+_EMAIL_AFTER = r"(?![A-Za-z0-9_%+\-]|\.[A-Za-z0-9])"
+
+
+def email_pattern(email: str) -> re.Pattern[str]:
+    """Matches ``email`` as a whole address inside a longer text, case-insensitively."""
+    return re.compile(r"(?<![A-Za-z0-9_%+.\-])" + re.escape(email) + _EMAIL_AFTER, re.IGNORECASE)
+
+
+def id_pattern(sub_id: str) -> re.Pattern[str]:
+    """Matches a subscription id as a whole number inside a longer text."""
+    return re.compile(r"(?<![0-9])" + re.escape(sub_id) + r"(?![0-9])")

@@ -1,0 +1,537 @@
+"""The HubSpot client: the only code in hsprefs that talks HTTP.
+
+:class:`HubSpotClient` turns any number of subscribers or writes into the fewest batch
+calls (design §5), runs every chunk of every brand concurrently within ``concurrency``
+and the rate limiter, and returns the model's frozen values, never raw dicts.
+
+Reads are all-or-nothing: a plan must not be computed from a partial read, so any
+subscriber whose read failed or was not confirmed makes :meth:`HubSpotClient.read`
+raise. Writes are per input: :meth:`~HubSpotClient.write` and
+:meth:`~HubSpotClient.unsubscribe_all` return one :class:`~reconciler.model.WriteResult`
+per input, in input order, and raise only for errors that stop everything (401, 403,
+the daily limit); apply journals the rest and carries on.
+
+Imports: the standard library, httpx, :mod:`reconciler.model`, :mod:`reconciler.errors`,
+:mod:`reconciler.settings` and the client's private modules; never the emulator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import httpx
+
+from reconciler import __version__
+from reconciler.client._errors import Scrubber, correlation_id, json_body, summarise_error
+from reconciler.client._http import ClientStats, Sender
+from reconciler.client._match import match_opt_outs, match_writes
+from reconciler.client._parse import (
+    Envelope,
+    ShapeError,
+    parse_definitions,
+    parse_envelope,
+    parse_status,
+    parse_wide_statuses,
+)
+from reconciler.client._ratelimit import RateLimiter
+from reconciler.client._retry import RetryPolicy
+from reconciler.errors import (
+    ApiError,
+    AuthError,
+    NotFoundError,
+    RateLimitError,
+    ScopeError,
+    TransportError,
+    UsageError,
+)
+from reconciler.model import (
+    Definition,
+    LiveOptOut,
+    LiveState,
+    LiveStatus,
+    Outcome,
+    PairKey,
+    StatusWrite,
+    SubscriberKey,
+    WriteResult,
+    normalise_email,
+)
+from reconciler.settings import API_VERSIONS, ApiSettings, check_api_url
+
+__all__ = ["HubSpotClient"]
+
+log = logging.getLogger("reconciler.client")
+
+T = TypeVar("T")
+
+TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+ACCOUNT_INFO = "/account-info/v3/details"
+
+
+def is_fatal(error: BaseException) -> bool:
+    """Errors that stop every call: the token, its scopes, or the day's budget."""
+    if isinstance(error, AuthError | ScopeError):
+        return True
+    return isinstance(error, RateLimitError) and error.policy_name == "DAILY"
+
+
+def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+async def _run_all(jobs: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
+    """Run jobs concurrently; on the first exception cancel the rest and raise it."""
+    tasks = [asyncio.ensure_future(job) for job in jobs]
+    try:
+        if tasks:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in tasks:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+        return [task.result() for task in tasks]
+    finally:
+        pending = [task for task in tasks if not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+
+@dataclass(frozen=True, slots=True)
+class _ReadPart:
+    """What one read call gave: subscribers confirmed, their values, and any failure."""
+
+    confirmed: frozenset[str]
+    statuses: tuple[LiveStatus, ...] = ()
+    opt_outs: tuple[LiveOptOut, ...] = ()
+    failure: ApiError | None = None
+
+
+class HubSpotClient:
+    """Async client for HubSpot's communication-preferences API.
+
+    Build it with :meth:`from_settings` and use it as an async context manager. ``stats``
+    counts what it did. The token is sent as ``Authorization: Bearer`` and appears in no
+    log, message or repr.
+    """
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        settings: ApiSettings,
+        limiter: RateLimiter,
+        retry: RetryPolicy,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self._http = http
+        self._settings = settings
+        self._prefix = f"/communication-preferences/{settings.api_version}"
+        self._batch = settings.batch_size
+        self._scrub = Scrubber(settings.token)
+        self._on_progress = on_progress
+        self._portal_id: int | None = None
+        self.limiter = limiter
+        self.stats = ClientStats()
+        self._sender = Sender(
+            http,
+            limiter=limiter,
+            retry=retry,
+            concurrency=settings.concurrency,
+            stats=self.stats,
+            scrub=self._scrub,
+        )
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: ApiSettings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+        on_progress: Callable[[int], None] | None = None,
+        limiter: RateLimiter | None = None,
+    ) -> HubSpotClient:
+        """A client for ``settings``; ``transport`` replaces the network (tests, emulator).
+
+        Refuses plain ``http://`` to anything but a loopback address.
+        """
+        base_url = check_api_url(settings.api_url)
+        if settings.api_version not in API_VERSIONS:
+            raise UsageError(
+                f"unsupported API version {settings.api_version!r}",
+                hint=f"use one of {', '.join(API_VERSIONS)}",
+            )
+        if settings.batch_size < 1 or settings.concurrency < 1:
+            raise UsageError("batch size and concurrency must be at least 1")
+        http = httpx.AsyncClient(
+            base_url=base_url,
+            transport=transport,
+            headers={
+                "Authorization": f"Bearer {settings.token}",
+                "User-Agent": f"hsprefs/{__version__}",
+                "Accept": "application/json",
+            },
+            timeout=TIMEOUT,
+            limits=httpx.Limits(
+                max_connections=settings.concurrency,
+                max_keepalive_connections=settings.concurrency,
+            ),
+            follow_redirects=False,
+            trust_env=transport is None,
+        )
+        return cls(
+            http,
+            settings=settings,
+            limiter=limiter or RateLimiter(max_requests=settings.rate_limit),
+            retry=retry or RetryPolicy(),
+            on_progress=on_progress,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"HubSpotClient(api_url={self._settings.api_url!r}, "
+            f"api_version={self._settings.api_version!r}, token=<redacted>)"
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connections."""
+        await self._http.aclose()
+
+    # -- small helpers -------------------------------------------------------------
+
+    def _progress(self, done: int) -> None:
+        if self._on_progress is not None and done:
+            self._on_progress(done)
+
+    async def _call(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        body: Any = None,
+    ) -> tuple[dict[str, Any], str | None]:
+        """Send and return the JSON object body and the correlationId (if any)."""
+        response = await self._sender.send(operation, method, path, params=params, body=body)
+        data = json_body(response)
+        if data is None:
+            raise ApiError(
+                f"{method} {path}: HubSpot answered {response.status_code} "
+                "with a body that is not a JSON object",
+                status_code=response.status_code,
+                correlation_id=correlation_id(None, response.headers),
+            )
+        return data, correlation_id(data, response.headers)
+
+    def _params(self, brand: int | None) -> dict[str, str | int]:
+        params: dict[str, str | int] = {"channel": "EMAIL"}
+        if brand is not None:
+            params["businessUnitId"] = brand
+        return params
+
+    # -- identity and definitions --------------------------------------------------
+
+    async def portal_id(self) -> int:
+        """The portal (account) id of the token, read once per client."""
+        if self._portal_id is None:
+            data, cid = await self._call("account_info", "GET", ACCOUNT_INFO)
+            value = data.get("portalId")
+            if isinstance(value, bool) or not isinstance(value, int | str):
+                raise ApiError(
+                    f"GET {ACCOUNT_INFO}: HubSpot's answer has no portalId",
+                    correlation_id=cid,
+                )
+            try:
+                self._portal_id = int(value)
+            except ValueError:
+                raise ApiError(
+                    f"GET {ACCOUNT_INFO}: portalId {value!r} is not a number",
+                    correlation_id=cid,
+                ) from None
+        return self._portal_id
+
+    async def definitions(self, business_unit: int | None = None) -> list[Definition]:
+        """The subscription types of a brand (all brands' defaults when None)."""
+        path = f"{self._prefix}/definitions"
+        params: dict[str, str | int] = {}
+        if business_unit is not None:
+            params["businessUnitId"] = business_unit
+        data, cid = await self._call("definitions", "GET", path, params=params or None)
+        envelope = parse_envelope(data)
+        if not envelope.complete:
+            raise ApiError(
+                f"GET {path}: HubSpot answered {envelope.status}; the list is not final",
+                correlation_id=cid,
+                hint="try again in a moment",
+            )
+        try:
+            return parse_definitions(data, brand=business_unit)
+        except ShapeError as exc:
+            raise ApiError(f"GET {path}: unexpected answer: {exc}", correlation_id=cid) from None
+
+    # -- reads -----------------------------------------------------------------------
+
+    async def read(self, subscribers: Mapping[int, Sequence[str]]) -> LiveState:
+        """Statuses and opt-outs of every subscriber, per brand, with the fewest calls.
+
+        Per brand: ``ceil(N / batch)`` status reads and as many wide-status reads, all
+        chunks of all brands at once. Raises :class:`~reconciler.errors.ApiError` when any
+        subscriber could not be read or was not confirmed.
+        """
+        jobs: list[Coroutine[Any, Any, _ChunkRead]] = []
+        total = 0
+        for brand, emails in subscribers.items():
+            unique = list(dict.fromkeys(normalise_email(e) for e in emails))
+            total += len(unique)
+            jobs.extend(self._read_chunk(brand, chunk) for chunk in _chunks(unique, self._batch))
+        chunks = await _run_all(jobs)
+        statuses: dict[PairKey, LiveStatus] = {}
+        opt_outs: dict[SubscriberKey, LiveOptOut] = {}
+        unread = 0
+        first: ApiError | None = None
+        for chunk in chunks:
+            unread += len(chunk.unread())
+            for part in (chunk.statuses, chunk.wide):
+                statuses.update((s.key, s) for s in part.statuses)
+                opt_outs.update((o.key, o) for o in part.opt_outs)
+                if first is None and part.failure is not None:
+                    first = part.failure
+        if unread:
+            raise _read_error(unread, total, first)
+        return LiveState(statuses=statuses, opt_outs=opt_outs)
+
+    async def _read_chunk(self, brand: int, emails: Sequence[str]) -> _ChunkRead:
+        status_part, wide_part = await asyncio.gather(
+            self._read_part("read_statuses", "statuses/batch/read", brand, emails),
+            self._read_part("read_wide", "statuses/batch/unsubscribe-all/read", brand, emails),
+        )
+        self._progress(len(emails))
+        return _ChunkRead(tuple(emails), status_part, wide_part)
+
+    async def _read_part(
+        self, operation: str, endpoint: str, brand: int, emails: Sequence[str]
+    ) -> _ReadPart:
+        path = f"{self._prefix}/{endpoint}"
+        what = f"POST {path}"
+        try:
+            data, cid = await self._call(
+                operation, "POST", path, params=self._params(brand), body={"inputs": list(emails)}
+            )
+        except ApiError as exc:
+            if is_fatal(exc):
+                raise
+            return _ReadPart(frozenset(), failure=exc)
+        envelope = parse_envelope(data)
+        if not envelope.complete:
+            return _ReadPart(
+                frozenset(),
+                failure=ApiError(
+                    f"{what}: HubSpot answered {envelope.status}; the results are not final",
+                    correlation_id=cid,
+                    hint="try again in a moment",
+                ),
+            )
+        wanted = set(emails)
+        confirmed: set[str] = set()
+        statuses: list[LiveStatus] = []
+        opt_outs: list[LiveOptOut] = []
+        try:
+            for raw in envelope.results:
+                address = raw.get("subscriberIdString")
+                if address is None:
+                    continue  # cannot be attributed: its subscriber stays unconfirmed
+                email = normalise_email(str(address))
+                if email not in wanted:
+                    continue
+                if operation == "read_wide":
+                    items = [w for w in raw.get("wideStatuses") or [] if isinstance(w, Mapping)]
+                    opt_outs.extend(parse_wide_statuses(items, email=email, brand=brand))
+                else:
+                    items = [s for s in raw.get("statuses") or [] if isinstance(s, Mapping)]
+                    statuses.extend(parse_status(s, email=email, brand=brand) for s in items)
+                confirmed.add(email)
+        except ShapeError as exc:
+            raise ApiError(
+                f"{what}: unexpected answer from HubSpot: {exc}", correlation_id=cid
+            ) from None
+        failure = self._first_error(envelope, what, cid) if len(confirmed) < len(wanted) else None
+        return _ReadPart(frozenset(confirmed), tuple(statuses), tuple(opt_outs), failure)
+
+    def _first_error(self, envelope: Envelope, what: str, cid: str | None) -> ApiError:
+        if envelope.errors:
+            detail = summarise_error(envelope.errors[0], self._scrub)
+        else:
+            detail = "some subscribers are missing from HubSpot's results"
+        return ApiError(f"{what}: {detail}", correlation_id=cid)
+
+    # -- writes ----------------------------------------------------------------------
+
+    async def write(self, writes: Sequence[StatusWrite]) -> list[WriteResult]:
+        """Send status writes in batches (input order kept); one result per input.
+
+        Chunks may run concurrently. Raises only for errors that stop everything (401,
+        403, the daily limit); any other failure of a whole call makes its inputs FAILED
+        (HubSpot refused the batch) or UNCONFIRMED (it may or may not have happened).
+        """
+        bodies = [_write_input(w) for w in writes]
+        path = f"{self._prefix}/statuses/batch/write"
+        jobs = [
+            self._write_chunk(chunk, bodies[start : start + len(chunk)], path)
+            for start, chunk in _indexed_chunks(writes, self._batch)
+        ]
+        return [result for part in await _run_all(jobs) for result in part]
+
+    async def _write_chunk(
+        self, chunk: Sequence[StatusWrite], inputs: list[dict[str, Any]], path: str
+    ) -> list[WriteResult]:
+        # Retrying a write batch is safe: it sets statuses, so sending it twice is a no-op.
+        try:
+            data, cid = await self._call("write", "POST", path, body={"inputs": inputs})
+        except ApiError as exc:
+            if is_fatal(exc):
+                raise
+            results = _whole_call_failed(chunk, exc)
+        else:
+            results = match_writes(
+                chunk, parse_envelope(data), correlation_id=cid, scrub=self._scrub
+            )
+        self._progress(len(chunk))
+        return results
+
+    async def unsubscribe_all(self, subscribers: Sequence[SubscriberKey]) -> list[WriteResult]:
+        """Opt subscribers out of all email of their brand; one result per input, in order.
+
+        Grouped per brand: ``ceil(N_b / batch)`` calls each. Errors as for :meth:`write`.
+        """
+        by_brand: dict[int, dict[str, SubscriberKey]] = {}
+        for key in subscribers:
+            by_brand.setdefault(key.brand, {}).setdefault(normalise_email(key.email), key)
+        jobs = [
+            self._opt_out_chunk(brand, chunk)
+            for brand, keys in by_brand.items()
+            for chunk in _chunks(list(keys.values()), self._batch)
+        ]
+        found: dict[SubscriberKey, WriteResult] = {}
+        for part in await _run_all(jobs):
+            for result in part:
+                assert isinstance(result.target, SubscriberKey)
+                found[_norm_key(result.target)] = result
+        return [_retarget(found[_norm_key(key)], key) for key in subscribers]
+
+    async def _opt_out_chunk(self, brand: int, chunk: Sequence[SubscriberKey]) -> list[WriteResult]:
+        # Retrying is safe: opting someone out twice leaves them opted out.
+        path = f"{self._prefix}/statuses/batch/unsubscribe-all"
+        body = {"inputs": [normalise_email(k.email) for k in chunk]}
+        try:
+            data, cid = await self._call(
+                "unsubscribe_all", "POST", path, params=self._params(brand), body=body
+            )
+        except ApiError as exc:
+            if is_fatal(exc):
+                raise
+            results = _whole_call_failed(chunk, exc)
+        else:
+            results = match_opt_outs(
+                chunk, parse_envelope(data), correlation_id=cid, scrub=self._scrub
+            )
+        self._progress(len(chunk))
+        return results
+
+
+@dataclass(frozen=True, slots=True)
+class _ChunkRead:
+    emails: tuple[str, ...]
+    statuses: _ReadPart
+    wide: _ReadPart
+
+    def unread(self) -> set[str]:
+        """Subscribers of this chunk that either read did not confirm."""
+        return set(self.emails) - (self.statuses.confirmed & self.wide.confirmed)
+
+
+def _read_error(unread: int, total: int, first: ApiError | None) -> ApiError:
+    detail = first.message if first is not None else "not confirmed by HubSpot"
+    message = f"could not read {unread} of {total} subscribers; first error: {detail}"
+    hint = "no plan is made from a partial read; fix the cause and run again"
+    if first is None:
+        return ApiError(message, hint=hint)
+    kwargs: dict[str, Any] = {
+        "status_code": first.status_code,
+        "category": first.category,
+        "correlation_id": first.correlation_id,
+        "context": first.context,
+        "hint": hint,
+    }
+    if isinstance(first, RateLimitError):
+        return RateLimitError(message, policy_name=first.policy_name, **kwargs)
+    if isinstance(first, NotFoundError | TransportError):
+        return type(first)(message, **kwargs)
+    return ApiError(message, **kwargs)
+
+
+def _write_input(write: StatusWrite) -> dict[str, Any]:
+    try:
+        sub_id = int(write.subscription_id)
+    except ValueError:
+        raise UsageError(
+            f"subscription id {write.subscription_id!r} of {write.email} is not a number",
+            hint="resolve subscription names to ids before writing",
+        ) from None
+    item: dict[str, Any] = {
+        "subscriberIdString": normalise_email(write.email),
+        "subscriptionId": sub_id,
+        "statusState": write.status.value,
+        "channel": "EMAIL",
+    }
+    if write.legal_basis:
+        item["legalBasis"] = write.legal_basis
+    if write.legal_basis_explanation:
+        item["legalBasisExplanation"] = write.legal_basis_explanation
+    return item
+
+
+def _indexed_chunks(items: Sequence[T], size: int) -> list[tuple[int, Sequence[T]]]:
+    return [(i, items[i : i + size]) for i in range(0, len(items), size)]
+
+
+def _whole_call_failed(
+    chunk: Sequence[StatusWrite] | Sequence[SubscriberKey], error: ApiError
+) -> list[WriteResult]:
+    # A 4xx answer (429 included) means HubSpot did not act on the batch; anything else
+    # (5xx, no answer, an unreadable answer) may have been applied: verification decides.
+    refused = 400 <= error.status_code < 500
+    outcome = Outcome.FAILED if refused else Outcome.UNCONFIRMED
+    return [
+        WriteResult(target, outcome, error=error.message, correlation_id=error.correlation_id)
+        for target in chunk
+    ]
+
+
+def _norm_key(key: SubscriberKey) -> SubscriberKey:
+    return SubscriberKey(key.brand, normalise_email(key.email))
+
+
+def _retarget(result: WriteResult, key: SubscriberKey) -> WriteResult:
+    if result.target == key:
+        return result
+    return WriteResult(
+        key, result.outcome, result.reason, result.error, result.correlation_id, result.statuses
+    )

@@ -1,0 +1,1 @@
+"""Tests of reconciler.client (package so helpers import as .conftest)."""
