@@ -1,0 +1,195 @@
+"""The rolling-window limiter and the retry policy, on a fake clock."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from reconciler.client import RateLimiter, RetryPolicy
+
+from .conftest import FakeTime, run
+
+
+def _limiter(fake: FakeTime, **kw: object) -> RateLimiter:
+    return RateLimiter(clock=fake.clock, sleep=fake.sleep, **kw)  # type: ignore[arg-type]
+
+
+def _send_times(limiter: RateLimiter, count: int) -> list[float]:
+    async def go() -> list[float]:
+        return [await limiter.acquire() for _ in range(count)]
+
+    return run(go())
+
+
+def test_sends_a_full_window_then_waits_for_the_oldest_to_age_out() -> None:
+    """Max 3 per 10 s: three go at once, the fourth when the first is 10 s (+margin) old."""
+    fake = FakeTime()
+    limiter = _limiter(fake, max_requests=3, window=10.0, margin=0.0)
+    start = fake.now
+    times = [t - start for t in _send_times(limiter, 7)]
+    assert times == [0.0, 0.0, 0.0, 10.0, 10.0, 10.0, 20.0]
+
+
+def test_margin_is_added_to_the_window() -> None:
+    """The default margin is 2 % of the window, capped at 0.25 s."""
+    assert RateLimiter(window=10.0).margin == 0.2
+    assert RateLimiter(window=100.0).margin == 0.25
+    assert RateLimiter(window=1.0, margin=0.01).margin == 0.01
+
+
+def test_requests_spread_over_time_only_wait_for_their_own_oldest() -> None:
+    """A slot frees exactly one window after the request that held it."""
+    fake = FakeTime()
+    limiter = _limiter(fake, max_requests=2, window=10.0, margin=0.0)
+    start = fake.now
+
+    async def go() -> list[float]:
+        first = await limiter.acquire()
+        await fake.sleep(4.0)
+        second = await limiter.acquire()
+        third = await limiter.acquire()
+        fourth = await limiter.acquire()
+        return [t - start for t in (first, second, third, fourth)]
+
+    assert run(go()) == [0.0, 4.0, 10.0, 14.0]
+
+
+def test_headers_set_window_and_maximum() -> None:
+    """Interval-Milliseconds and Max replace the defaults when nothing was configured."""
+    limiter = RateLimiter()
+    limiter.observe(
+        {"X-HubSpot-RateLimit-Max": "190", "X-HubSpot-RateLimit-Interval-Milliseconds": "2000"},
+        sent_at=0.0,
+    )
+    info = limiter.info()
+    assert (info.max_requests, info.window, info.from_headers) == (190, 2.0, True)
+
+
+def test_configured_limit_is_only_lowered_by_headers() -> None:
+    """--rate-limit is a ceiling: headers may lower it, never raise it."""
+    low = RateLimiter(max_requests=50)
+    low.observe({"X-HubSpot-RateLimit-Max": "190"}, sent_at=0.0)
+    high = RateLimiter(max_requests=190)
+    high.observe({"X-HubSpot-RateLimit-Max": "100"}, sent_at=0.0)
+    assert (low.max_requests, high.max_requests) == (50, 100)
+
+
+def test_unreadable_headers_are_ignored() -> None:
+    """Garbage in rate-limit headers changes nothing."""
+    limiter = RateLimiter(max_requests=10, window=5.0)
+    limiter.observe(
+        {"X-HubSpot-RateLimit-Max": "many", "X-HubSpot-RateLimit-Interval-Milliseconds": ""},
+        sent_at=0.0,
+    )
+    assert (limiter.max_requests, limiter.window) == (10, 5.0)
+
+
+def test_daily_headers_are_remembered() -> None:
+    """The daily budget is kept for reports."""
+    limiter = RateLimiter()
+    limiter.observe(
+        {"X-HubSpot-RateLimit-Daily": "250000", "X-HubSpot-RateLimit-Daily-Remaining": "249000"},
+        sent_at=0.0,
+    )
+    assert (limiter.daily, limiter.daily_remaining) == (250000, 249000)
+
+
+def test_remaining_shows_usage_by_someone_else() -> None:
+    """If HubSpot counts more than this client sent, the difference is waited for."""
+    fake = FakeTime()
+    limiter = _limiter(fake, max_requests=10, window=10.0, margin=0.0)
+    start = fake.now
+
+    async def go() -> list[float]:
+        sent = await limiter.acquire()
+        # HubSpot says 8 of 10 are used: 7 came from another process.
+        limiter.observe(
+            {"X-HubSpot-RateLimit-Max": "10", "X-HubSpot-RateLimit-Remaining": "2"}, sent_at=sent
+        )
+        return [await limiter.acquire() - start for _ in range(3)]
+
+    assert run(go()) == [0.0, 0.0, 10.0]
+
+
+def test_remaining_that_matches_own_usage_costs_nothing() -> None:
+    """When HubSpot's count is what this client sent, nothing extra is held back."""
+    fake = FakeTime()
+    limiter = _limiter(fake, max_requests=5, window=10.0, margin=0.0)
+    start = fake.now
+
+    async def go() -> list[float]:
+        sent = [await limiter.acquire() for _ in range(3)]
+        for index, at in enumerate(sent):
+            limiter.observe(
+                {"X-HubSpot-RateLimit-Max": "5", "X-HubSpot-RateLimit-Remaining": str(4 - index)},
+                sent_at=at,
+            )
+        return [await limiter.acquire() - start for _ in range(3)]
+
+    assert run(go()) == [0.0, 0.0, 10.0]
+
+
+def test_hold_stops_every_sender_and_widens_the_margin() -> None:
+    """After a 429 nobody sends until the hold ends; the margin grows."""
+    fake = FakeTime()
+    limiter = _limiter(fake, max_requests=100, window=10.0, margin=0.0)
+    start = fake.now
+    limiter.hold(3.0)
+    assert limiter.margin == 0.05
+
+    async def go() -> list[float]:
+        return list(await asyncio.gather(limiter.acquire(), limiter.acquire()))
+
+    assert [t - start for t in run(go())] == [3.0, 3.0]
+
+
+def test_limiter_rejects_nonsense() -> None:
+    """A limit below one or a window of zero is a programming error."""
+    with pytest.raises(ValueError, match="max_requests"):
+        RateLimiter(max_requests=0)
+    with pytest.raises(ValueError, match="window"):
+        RateLimiter(window=0)
+
+
+def test_backoff_doubles_up_to_the_cap() -> None:
+    """Backoff without jitter is base * 2**(n-1), capped at max_delay."""
+    policy = RetryPolicy(base_delay=0.5, max_delay=4.0, jitter=0.0)
+    assert [policy.backoff(n) for n in range(1, 6)] == [0.5, 1.0, 2.0, 4.0, 4.0]
+
+
+def test_jitter_only_shortens_the_wait() -> None:
+    """Jitter scales the wait into [1 - jitter, 1] of the raw backoff."""
+    assert RetryPolicy(base_delay=2.0, jitter=0.5, rng=lambda: 1.0).backoff(1) == 1.0
+    assert RetryPolicy(base_delay=2.0, jitter=0.5, rng=lambda: 0.0).backoff(1) == 2.0
+
+
+def test_should_retry_respects_attempts_and_total_time() -> None:
+    """No retry past max_attempts, nor when the wait would pass max_total."""
+    fake = FakeTime()
+    policy = RetryPolicy(max_attempts=3, max_total=10.0, clock=fake.clock)
+    start = fake.now
+    assert policy.should_retry(1, start, 1.0) is True
+    assert policy.should_retry(3, start, 1.0) is False
+    fake.now += 9.5
+    assert policy.should_retry(1, start, 1.0) is False
+
+
+def test_retry_policy_is_keyword_only_and_validated() -> None:
+    """The policy is declared by keywords and refuses impossible values."""
+    with pytest.raises(TypeError):
+        RetryPolicy(3)  # type: ignore[misc]
+    with pytest.raises(ValueError, match="max_attempts"):
+        RetryPolicy(max_attempts=0)
+    with pytest.raises(ValueError, match="jitter"):
+        RetryPolicy(jitter=2.0)
+
+
+def test_instant_policy_does_not_wait() -> None:
+    """RetryPolicy.instant() sleeps no real time (its sleep only yields)."""
+    policy = RetryPolicy.instant()
+
+    async def go() -> None:
+        await asyncio.wait_for(policy.sleep(3600), timeout=5)
+
+    run(go())
