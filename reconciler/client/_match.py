@@ -5,8 +5,10 @@ when an error in ``errors[]`` names it (its email, and its subscription id when 
 subscriber has several inputs in the batch), and UNCONFIRMED otherwise: absent from the
 results, or the envelope was not final. HubSpot's error objects do not reliably name
 their input, so UNCONFIRMED is common and honest; apply verifies by reading back.
+It also holds the outgoing side of a write: :func:`write_input` builds the wire input.
 
-Imports: the standard library, :mod:`reconciler.model` and the client's private modules.
+Imports: the standard library, :mod:`reconciler.model`, :mod:`reconciler.errors` and the
+client's private modules.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from reconciler.client._parse import (
     normalise_id,
     parse_written_status,
 )
+from reconciler.errors import ApiError, UsageError
 from reconciler.model import (
     LiveStatus,
     Outcome,
@@ -35,7 +38,14 @@ from reconciler.model import (
     normalise_email,
 )
 
-__all__ = ["match_opt_outs", "match_writes"]
+__all__ = [
+    "match_opt_outs",
+    "match_writes",
+    "norm_key",
+    "retarget",
+    "whole_call_failed",
+    "write_input",
+]
 
 log = logging.getLogger("reconciler.client")
 
@@ -174,6 +184,7 @@ def match_opt_outs(
     scrub: Scrubber,
 ) -> list[WriteResult]:
     """Per-input results of one ``statuses/batch/unsubscribe-all`` answer (one brand)."""
+    brands = {normalise_email(k.email): k.brand for k in chunk}
     listed: dict[str, tuple[LiveStatus, ...]] = {}
     reasons: dict[str, str | None] = {}
     if envelope.complete:
@@ -183,7 +194,7 @@ def match_opt_outs(
                 log.warning("ignoring an unsubscribe-all result without subscriberIdString")
                 continue
             email = normalise_email(str(email_raw))
-            brand = next((k.brand for k in chunk if normalise_email(k.email) == email), None)
+            brand = brands.get(email)
             if brand is None:
                 log.warning("ignoring an unsubscribe-all result for an input that was not sent")
                 continue
@@ -223,3 +234,53 @@ def match_opt_outs(
         outcome = Outcome.FAILED if failed is not None else Outcome.UNCONFIRMED
         results.append(WriteResult(key, outcome, error=failed, correlation_id=correlation_id))
     return _fill_unnamed(results, envelope, errors, named_any)
+
+
+def write_input(write: StatusWrite) -> dict[str, Any]:
+    """The wire shape of one write: integer subscriptionId, legal basis only when set."""
+    try:
+        sub_id = int(write.subscription_id)
+    except ValueError:
+        raise UsageError(
+            f"subscription id {write.subscription_id!r} of {write.email} is not a number",
+            hint="resolve subscription names to ids before writing",
+        ) from None
+    item: dict[str, Any] = {
+        "subscriberIdString": normalise_email(write.email),
+        "subscriptionId": sub_id,
+        "statusState": write.status.value,
+        "channel": "EMAIL",
+    }
+    if write.legal_basis:
+        item["legalBasis"] = write.legal_basis
+    if write.legal_basis_explanation:
+        item["legalBasisExplanation"] = write.legal_basis_explanation
+    return item
+
+
+def whole_call_failed(
+    chunk: Sequence[StatusWrite] | Sequence[SubscriberKey], error: ApiError
+) -> list[WriteResult]:
+    """Every input of a call that failed as a whole: FAILED if refused, else UNCONFIRMED."""
+    # A 4xx answer (429 included) means HubSpot did not act on the batch; anything else
+    # (5xx, no answer, an unreadable answer) may have been applied: verification decides.
+    refused = 400 <= error.status_code < 500
+    outcome = Outcome.FAILED if refused else Outcome.UNCONFIRMED
+    return [
+        WriteResult(target, outcome, error=error.message, correlation_id=error.correlation_id)
+        for target in chunk
+    ]
+
+
+def norm_key(key: SubscriberKey) -> SubscriberKey:
+    """The key with its email normalised."""
+    return SubscriberKey(key.brand, normalise_email(key.email))
+
+
+def retarget(result: WriteResult, key: SubscriberKey) -> WriteResult:
+    """The same result for another spelling of the same input."""
+    if result.target == key:
+        return result
+    return WriteResult(
+        key, result.outcome, result.reason, result.error, result.correlation_id, result.statuses
+    )

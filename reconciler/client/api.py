@@ -29,7 +29,14 @@ import httpx
 from reconciler import __version__
 from reconciler.client._errors import Scrubber, correlation_id, json_body, summarise_error
 from reconciler.client._http import ClientStats, Sender
-from reconciler.client._match import match_opt_outs, match_writes
+from reconciler.client._match import (
+    match_opt_outs,
+    match_writes,
+    norm_key,
+    retarget,
+    whole_call_failed,
+    write_input,
+)
 from reconciler.client._parse import (
     Envelope,
     ShapeError,
@@ -54,7 +61,6 @@ from reconciler.model import (
     LiveOptOut,
     LiveState,
     LiveStatus,
-    Outcome,
     PairKey,
     StatusWrite,
     SubscriberKey,
@@ -98,8 +104,9 @@ async def _run_all(jobs: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
         pending = [task for task in tasks if not task.done()]
         for task in pending:
             task.cancel()
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
+        # Wait for the cancelled ones and collect every outcome, so no task outlives the
+        # call and no exception goes unretrieved.
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +199,11 @@ class HubSpotClient:
             retry=retry or RetryPolicy(),
             on_progress=on_progress,
         )
+
+    @property
+    def settings(self) -> ApiSettings:
+        """The connection settings this client was built from (repr hides the token)."""
+        return self._settings
 
     def __repr__(self) -> str:
         return (
@@ -319,9 +331,11 @@ class HubSpotClient:
         return LiveState(statuses=statuses, opt_outs=opt_outs)
 
     async def _read_chunk(self, brand: int, emails: Sequence[str]) -> _ChunkRead:
-        status_part, wide_part = await asyncio.gather(
-            self._read_part("read_statuses", "statuses/batch/read", brand, emails),
-            self._read_part("read_wide", "statuses/batch/unsubscribe-all/read", brand, emails),
+        status_part, wide_part = await _run_all(
+            [
+                self._read_part("read_statuses", "statuses/batch/read", brand, emails),
+                self._read_part("read_wide", "statuses/batch/unsubscribe-all/read", brand, emails),
+            ]
         )
         self._progress(len(emails))
         return _ChunkRead(tuple(emails), status_part, wide_part)
@@ -391,7 +405,7 @@ class HubSpotClient:
         403, the daily limit); any other failure of a whole call makes its inputs FAILED
         (HubSpot refused the batch) or UNCONFIRMED (it may or may not have happened).
         """
-        bodies = [_write_input(w) for w in writes]
+        bodies = [write_input(w) for w in writes]
         path = f"{self._prefix}/statuses/batch/write"
         jobs = [
             self._write_chunk(chunk, bodies[start : start + len(chunk)], path)
@@ -408,7 +422,7 @@ class HubSpotClient:
         except ApiError as exc:
             if is_fatal(exc):
                 raise
-            results = _whole_call_failed(chunk, exc)
+            results = whole_call_failed(chunk, exc)
         else:
             results = match_writes(
                 chunk, parse_envelope(data), correlation_id=cid, scrub=self._scrub
@@ -433,8 +447,8 @@ class HubSpotClient:
         for part in await _run_all(jobs):
             for result in part:
                 assert isinstance(result.target, SubscriberKey)
-                found[_norm_key(result.target)] = result
-        return [_retarget(found[_norm_key(key)], key) for key in subscribers]
+                found[norm_key(result.target)] = result
+        return [retarget(found[norm_key(key)], key) for key in subscribers]
 
     async def _opt_out_chunk(self, brand: int, chunk: Sequence[SubscriberKey]) -> list[WriteResult]:
         # Retrying is safe: opting someone out twice leaves them opted out.
@@ -447,7 +461,7 @@ class HubSpotClient:
         except ApiError as exc:
             if is_fatal(exc):
                 raise
-            results = _whole_call_failed(chunk, exc)
+            results = whole_call_failed(chunk, exc)
         else:
             results = match_opt_outs(
                 chunk, parse_envelope(data), correlation_id=cid, scrub=self._scrub
@@ -487,51 +501,5 @@ def _read_error(unread: int, total: int, first: ApiError | None) -> ApiError:
     return ApiError(message, **kwargs)
 
 
-def _write_input(write: StatusWrite) -> dict[str, Any]:
-    try:
-        sub_id = int(write.subscription_id)
-    except ValueError:
-        raise UsageError(
-            f"subscription id {write.subscription_id!r} of {write.email} is not a number",
-            hint="resolve subscription names to ids before writing",
-        ) from None
-    item: dict[str, Any] = {
-        "subscriberIdString": normalise_email(write.email),
-        "subscriptionId": sub_id,
-        "statusState": write.status.value,
-        "channel": "EMAIL",
-    }
-    if write.legal_basis:
-        item["legalBasis"] = write.legal_basis
-    if write.legal_basis_explanation:
-        item["legalBasisExplanation"] = write.legal_basis_explanation
-    return item
-
-
 def _indexed_chunks(items: Sequence[T], size: int) -> list[tuple[int, Sequence[T]]]:
     return [(i, items[i : i + size]) for i in range(0, len(items), size)]
-
-
-def _whole_call_failed(
-    chunk: Sequence[StatusWrite] | Sequence[SubscriberKey], error: ApiError
-) -> list[WriteResult]:
-    # A 4xx answer (429 included) means HubSpot did not act on the batch; anything else
-    # (5xx, no answer, an unreadable answer) may have been applied: verification decides.
-    refused = 400 <= error.status_code < 500
-    outcome = Outcome.FAILED if refused else Outcome.UNCONFIRMED
-    return [
-        WriteResult(target, outcome, error=error.message, correlation_id=error.correlation_id)
-        for target in chunk
-    ]
-
-
-def _norm_key(key: SubscriberKey) -> SubscriberKey:
-    return SubscriberKey(key.brand, normalise_email(key.email))
-
-
-def _retarget(result: WriteResult, key: SubscriberKey) -> WriteResult:
-    if result.target == key:
-        return result
-    return WriteResult(
-        key, result.outcome, result.reason, result.error, result.correlation_id, result.statuses
-    )

@@ -224,3 +224,11 @@ def test_stats_summary_is_plain_data() -> None:
     assert summary["requests"] == {"read_statuses": 1, "read_wide": 1}
     assert summary["total_requests"] == 2
     assert (summary["retries"], summary["rate_limited"]) == (0, 0)
+
+
+def test_settings_are_exposed_for_plan_targets() -> None:
+    """client.settings is the ApiSettings it was built from."""
+    settings = make_settings(batch_size=7)
+    client = HubSpotClient.from_settings(settings, transport=httpx.MockTransport(FakeHubSpot()))
+    assert client.settings is settings
+    run(client.aclose())

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 
-from reconciler.errors import ApiError
+from reconciler.errors import ApiError, AuthError, TransportError
 from reconciler.model import LiveOptOut, LiveStatus, PairKey, Status, SubscriberKey
 
 from .conftest import (
@@ -332,3 +334,55 @@ def test_read_counts_requests_per_operation() -> None:
     """stats counts each kind of read."""
     _, stats = _read(FakeHubSpot(read_handler()), {0: ["a@example.com"], 1: ["b@example.com"]})
     assert stats.requests == {"read_statuses": 2, "read_wide": 2}
+
+
+def test_chunks_run_concurrently_up_to_the_limit() -> None:
+    """Ten chunks with concurrency 3 keep exactly three requests in flight at the peak."""
+    answer = read_handler()
+    in_flight = 0
+    peak = 0
+
+    async def handle(request):  # type: ignore[no-untyped-def]
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.002)
+        in_flight -= 1
+        return answer(request)
+
+    emails = [f"p{i}@example.com" for i in range(10)]
+    _, stats = _read(FakeHubSpot(handle), {0: emails}, batch_size=2, concurrency=3)  # type: ignore[arg-type]
+    assert peak == 3
+    assert stats.max_in_flight == 3
+
+
+def test_auth_failure_of_one_chunk_stops_the_read() -> None:
+    """A 401 on any call raises AuthError instead of a partial-read error."""
+
+    def handle(request):  # type: ignore[no-untyped-def]
+        if request.url.params["businessUnitId"] == "1":
+            return reply(401, {"category": "INVALID_AUTHENTICATION", "message": "expired"})
+        return read_handler()(request)
+
+    with pytest.raises(AuthError):
+        _read(FakeHubSpot(handle), {0: ["a@example.com"], 1: ["b@example.com"]})
+
+
+def test_transport_failure_after_retries_names_the_count() -> None:
+    """A chunk that never gets an answer fails the read, naming how many were not read."""
+
+    def handle(request):  # type: ignore[no-untyped-def]
+        if request.url.params["businessUnitId"] == "1":
+            raise httpx.ConnectError("refused")
+        return read_handler()(request)
+
+    with pytest.raises(TransportError) as caught:
+        _read(
+            FakeHubSpot(handle),
+            {0: ["a@example.com"], 1: ["b@example.com", "c@example.com"]},
+            max_attempts=2,
+        )
+    assert caught.value.message == (
+        "could not read 2 of 3 subscribers; first error: "
+        f"{READ} failed after 2 attempts: no answer from HubSpot (ConnectError: refused)"
+    )
