@@ -1,0 +1,119 @@
+"""The audit report as Markdown (for a pull request, an issue or a wiki page).
+
+Totals tables first, then the drifted and blocked pairs, then the in-sync pairs in a
+collapsed section. Capped below GitHub's comment limit like the plan's Markdown: rows
+that do not fit are left out and a closing line says how many and how to see them all.
+"""
+
+from __future__ import annotations
+
+from reconciler.audit import AuditItem, AuditReport, PairState, Totals, describe_action
+from reconciler.plan import iso
+from reconciler.render.audit_text import item_subject, wanted_live
+from reconciler.render.markdown import MARKDOWN_LIMIT
+from reconciler.render.redact import Redactor
+from reconciler.render.text import subscription_label
+
+__all__ = ["render_audit_markdown"]
+
+
+def _cell(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def _counts(t: Totals) -> str:
+    return f"{t.managed} | {t.in_sync} | {t.drifted} | {t.blocked}"
+
+
+def _row(item: AuditItem, mask: Redactor) -> str:
+    wanted, live = wanted_live(item)
+    if item.state is PairState.DRIFTED:
+        note = describe_action(item.action)
+    elif item.state is PairState.BLOCKED:
+        note = mask.text(item.reason or "")
+    else:
+        note = ""
+    source = mask.text(", ".join(x for x in (item.live_source, item.live_scope) if x))
+    return (
+        f"| {item.brand} | {_cell(mask.email(item.email))} | {_cell(item_subject(item))} "
+        f"| {wanted} | {live} | {iso(item.live_timestamp) or ''} | {_cell(source)} "
+        f"| {_cell(note)} |"
+    )
+
+
+_HEADER = [
+    "| brand | subscriber | subscription | wanted | live | live since | source | note |",
+    "|---:|---|---|---|---|---|---|---|",
+]
+
+
+def render_audit_markdown(
+    report: AuditReport, *, redactor: Redactor | None = None, limit: int = MARKDOWN_LIMIT
+) -> str:
+    """The report as GitHub-flavoured Markdown, at most ``limit`` characters."""
+    mask = redactor or Redactor(enabled=False)
+    target = report.target
+    totals = report.totals
+    verdict = (
+        "**In sync**: HubSpot matches the config."
+        if report.in_sync
+        else f"**Drift**: {totals.drift} of {totals.managed} managed pairs differ from the config."
+    )
+    head = [
+        "### hsprefs audit",
+        "",
+        verdict,
+        "",
+        f"Portal `{target.portal_id}` · API `{target.api_version}` at `{target.api_url}`",
+        "",
+        "| brand | managed | in sync | drifted | blocked |",
+        "|---:|---:|---:|---:|---:|",
+        *[f"| {b.brand} | {_counts(b.totals)} |" for b in report.brands()],
+        f"| **all** | {_counts(totals)} |",
+        "",
+        "| brand | subscription | managed | in sync | drifted | blocked |",
+        "|---:|---|---:|---:|---:|---:|",
+    ]
+    for s in report.subscriptions():
+        label = (
+            "all email (unsubscribe_all)"
+            if s.subscription_id is None
+            else subscription_label(s.alias, s.subscription_id)
+        )
+        head.append(f"| {s.brand} | {_cell(label)} | {_counts(s.totals)} |")
+
+    sections: list[tuple[str, bool, list[str]]] = []
+    for state, title, opened in (
+        (PairState.DRIFTED, "Drifted: a plan would change them", True),
+        (PairState.BLOCKED, "Blocked: they differ, but the consent rules forbid the change", True),
+        (PairState.IN_SYNC, "In sync", False),
+    ):
+        items = report.of(state)
+        if items:
+            rows = [_row(item, mask) for item in items]
+            sections.append((f"{title} ({len(items)})", opened, rows))
+
+    out = "\n".join(head) + "\n"
+    left_out = 0
+    footer_room = 200
+    for title, opened, rows in sections:
+        opening = f"\n<details{' open' if opened else ''}><summary>{title}</summary>\n\n" + "".join(
+            h + "\n" for h in _HEADER
+        )
+        closing = "\n</details>\n"
+        if left_out or len(out) + len(opening) + len(closing) + footer_room > limit:
+            left_out += len(rows)
+            continue
+        out += opening
+        for index, row in enumerate(rows):
+            if len(out) + len(row) + 1 + len(closing) + footer_room > limit:
+                left_out += len(rows) - index
+                break
+            out += row + "\n"
+        out += closing
+    if left_out:
+        out += (
+            f"\n_{left_out} more rows are not shown (GitHub comment size limit); "
+            "run `hsprefs audit --format json` or `--format html` for the full report._\n"
+        )
+    return out

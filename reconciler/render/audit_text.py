@@ -1,0 +1,108 @@
+"""The audit report for terminals: totals first (overall, per brand, per subscription),
+then every drifted and blocked pair with its live status, when it changed and HubSpot's
+source. In-sync pairs are counted, not listed (the JSON and HTML reports list them).
+Colour only when the caller asks for it."""
+
+from __future__ import annotations
+
+import click
+
+from reconciler.audit import OPTED_OUT, AuditItem, AuditReport, PairState, describe_action
+from reconciler.plan import iso
+from reconciler.render.redact import Redactor
+from reconciler.render.text import subscription_label
+
+__all__ = ["item_subject", "live_detail", "render_audit_text", "wanted_live"]
+
+_HUE = {PairState.DRIFTED: "yellow", PairState.BLOCKED: "magenta", PairState.IN_SYNC: "green"}
+
+
+def item_subject(item: AuditItem) -> str:
+    """``newsletter (101)``, or ``all email`` for an unsubscribe_all row."""
+    if item.subscription_id is None:
+        return "all email"
+    return subscription_label(item.alias, item.subscription_id)
+
+
+def _opt_out_word(value: str) -> str:
+    return "opted out" if value == OPTED_OUT else "not opted out"
+
+
+def wanted_live(item: AuditItem) -> tuple[str, str]:
+    """The wanted and live values in words."""
+    if item.subscription_id is None:
+        return _opt_out_word(item.wanted), _opt_out_word(item.live)
+    return item.wanted, item.live
+
+
+def live_detail(item: AuditItem, mask: Redactor) -> str:
+    """`` since 2026-03-01T10:00:00Z (source: ..., PORTAL_WIDE)``, or an empty string."""
+    text = f" since {iso(item.live_timestamp)}" if item.live_timestamp else ""
+    extra = [f"source: {mask.text(item.live_source)}"] if item.live_source else []
+    if item.live_scope:
+        extra.append(item.live_scope)
+    if extra:
+        text += f" ({', '.join(extra)})"
+    return text
+
+
+def _totals_line(label: str, report_line: str) -> str:
+    return f"  {label}: {report_line}"
+
+
+def render_audit_text(
+    report: AuditReport, *, color: bool = False, redactor: Redactor | None = None
+) -> str:
+    """The whole report as text with a trailing newline."""
+    mask = redactor or Redactor(enabled=False)
+    target = report.target
+    portal = f"portal {target.portal_id}" if target.portal_id is not None else "portal (unknown)"
+    totals = report.totals
+    lines = [
+        f"Audit: {totals.line()}",
+        f"Target: {portal} at {target.api_url} (API {target.api_version})",
+    ]
+    if report.items:
+        lines += ["", "By brand:"]
+        lines += [_totals_line(f"brand {b.brand}", b.totals.line()) for b in report.brands()]
+        lines += ["", "By subscription:"]
+        for s in report.subscriptions():
+            label = (
+                "all email (unsubscribe_all)"
+                if s.subscription_id is None
+                else subscription_label(s.alias, s.subscription_id)
+            )
+            lines.append(_totals_line(f"brand {s.brand} {label}", s.totals.line()))
+    for state, title in (
+        (PairState.DRIFTED, "Drifted (a plan would change them)"),
+        (PairState.BLOCKED, "Blocked (differ, but consent rules forbid the change)"),
+    ):
+        items = report.of(state)
+        if not items:
+            continue
+        lines += ["", f"{title}:"]
+        for item in items:
+            wanted, live = wanted_live(item)
+            line = (
+                f"  brand {item.brand} {mask.email(item.email)} {item_subject(item)}: "
+                f"wanted {wanted}, live {live}{live_detail(item, mask)}"
+            )
+            lines.append(click.style(line, fg=_HUE[state]) if color else line)
+            if state is PairState.DRIFTED:
+                lines.append(f"      {describe_action(item.action)}")
+            elif item.reason:
+                lines.append(f"      {mask.text(item.reason)}")
+            if item.location:
+                lines.append(f"      declared at {item.location}")
+    lines.append("")
+    if not report.items:
+        lines.append("Nothing is managed: the config declares no subscriber.")
+    elif report.in_sync:
+        lines.append("In sync: HubSpot matches the config.")
+    else:
+        n = totals.drift
+        lines.append(
+            f"Drift: {n} of {totals.managed} managed {'pair differs' if n == 1 else 'pairs differ'}"
+            " from the config."
+        )
+    return "\n".join(lines) + "\n"
