@@ -20,14 +20,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import httpx
 
 from reconciler import __version__
-from reconciler.client._errors import Scrubber, correlation_id, json_body, summarise_error
+from reconciler.client._errors import Scrubber, correlation_id, json_body
 from reconciler.client._http import ClientStats, Sender
 from reconciler.client._match import (
     match_opt_outs,
@@ -38,22 +37,18 @@ from reconciler.client._match import (
     write_input,
 )
 from reconciler.client._parse import (
-    Envelope,
     ShapeError,
     parse_definitions,
     parse_envelope,
-    parse_status,
-    parse_wide_statuses,
 )
 from reconciler.client._ratelimit import RateLimiter
+from reconciler.client._reads import ChunkRead, ReadPart, read_answer, read_error
 from reconciler.client._retry import RetryPolicy
 from reconciler.errors import (
     ApiError,
     AuthError,
-    NotFoundError,
     RateLimitError,
     ScopeError,
-    TransportError,
     UsageError,
 )
 from reconciler.model import (
@@ -109,16 +104,6 @@ async def _run_all(jobs: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-@dataclass(frozen=True, slots=True)
-class _ReadPart:
-    """What one read call gave: subscribers confirmed, their values, and any failure."""
-
-    confirmed: frozenset[str]
-    statuses: tuple[LiveStatus, ...] = ()
-    opt_outs: tuple[LiveOptOut, ...] = ()
-    failure: ApiError | None = None
-
-
 class HubSpotClient:
     """Async client for HubSpot's communication-preferences API.
 
@@ -142,6 +127,7 @@ class HubSpotClient:
         self._batch = settings.batch_size
         self._scrub = Scrubber(settings.token)
         self._on_progress = on_progress
+        self._retry = retry
         self._portal_id: int | None = None
         self.limiter = limiter
         self.stats = ClientStats()
@@ -163,10 +149,13 @@ class HubSpotClient:
         retry: RetryPolicy | None = None,
         on_progress: Callable[[int], None] | None = None,
         limiter: RateLimiter | None = None,
+        timeout: httpx.Timeout | None = None,
     ) -> HubSpotClient:
         """A client for ``settings``; ``transport`` replaces the network (tests, emulator).
 
-        Refuses plain ``http://`` to anything but a loopback address.
+        ``retry`` and ``limiter`` replace the default policy and limiter (the limiter
+        then ignores ``settings.rate_limit``); ``timeout`` the default timeouts (10 s to
+        connect, 30 s otherwise). Refuses plain ``http://`` to anything but loopback.
         """
         base_url = check_api_url(settings.api_url)
         if settings.api_version not in API_VERSIONS:
@@ -184,7 +173,7 @@ class HubSpotClient:
                 "User-Agent": f"hsprefs/{__version__}",
                 "Accept": "application/json",
             },
-            timeout=TIMEOUT,
+            timeout=timeout or TIMEOUT,
             limits=httpx.Limits(
                 max_connections=settings.concurrency,
                 max_keepalive_connections=settings.concurrency,
@@ -308,7 +297,7 @@ class HubSpotClient:
         chunks of all brands at once. Raises :class:`~reconciler.errors.ApiError` when any
         subscriber could not be read or was not confirmed.
         """
-        jobs: list[Coroutine[Any, Any, _ChunkRead]] = []
+        jobs: list[Coroutine[Any, Any, ChunkRead]] = []
         total = 0
         for brand, emails in subscribers.items():
             unique = list(dict.fromkeys(normalise_email(e) for e in emails))
@@ -327,10 +316,10 @@ class HubSpotClient:
                 if first is None and part.failure is not None:
                     first = part.failure
         if unread:
-            raise _read_error(unread, total, first)
+            raise read_error(unread, total, first)
         return LiveState(statuses=statuses, opt_outs=opt_outs)
 
-    async def _read_chunk(self, brand: int, emails: Sequence[str]) -> _ChunkRead:
+    async def _read_chunk(self, brand: int, emails: Sequence[str]) -> ChunkRead:
         status_part, wide_part = await _run_all(
             [
                 self._read_part("read_statuses", "statuses/batch/read", brand, emails),
@@ -338,63 +327,56 @@ class HubSpotClient:
             ]
         )
         self._progress(len(emails))
-        return _ChunkRead(tuple(emails), status_part, wide_part)
+        return ChunkRead(tuple(emails), status_part, wide_part)
 
     async def _read_part(
         self, operation: str, endpoint: str, brand: int, emails: Sequence[str]
-    ) -> _ReadPart:
+    ) -> ReadPart:
         path = f"{self._prefix}/{endpoint}"
         what = f"POST {path}"
-        try:
-            data, cid = await self._call(
-                operation, "POST", path, params=self._params(brand), body={"inputs": list(emails)}
-            )
-        except ApiError as exc:
-            if is_fatal(exc):
-                raise
-            return _ReadPart(frozenset(), failure=exc)
-        envelope = parse_envelope(data)
-        if not envelope.complete:
-            return _ReadPart(
-                frozenset(),
-                failure=ApiError(
-                    f"{what}: HubSpot answered {envelope.status}; the results are not final",
-                    correlation_id=cid,
-                    hint="try again in a moment",
-                ),
-            )
-        wanted = set(emails)
-        confirmed: set[str] = set()
-        statuses: list[LiveStatus] = []
-        opt_outs: list[LiveOptOut] = []
-        try:
-            for raw in envelope.results:
-                address = raw.get("subscriberIdString")
-                if address is None:
-                    continue  # cannot be attributed: its subscriber stays unconfirmed
-                email = normalise_email(str(address))
-                if email not in wanted:
-                    continue
-                if operation == "read_wide":
-                    items = [w for w in raw.get("wideStatuses") or [] if isinstance(w, Mapping)]
-                    opt_outs.extend(parse_wide_statuses(items, email=email, brand=brand))
-                else:
-                    items = [s for s in raw.get("statuses") or [] if isinstance(s, Mapping)]
-                    statuses.extend(parse_status(s, email=email, brand=brand) for s in items)
-                confirmed.add(email)
-        except ShapeError as exc:
-            raise ApiError(
-                f"{what}: unexpected answer from HubSpot: {exc}", correlation_id=cid
-            ) from None
-        failure = self._first_error(envelope, what, cid) if len(confirmed) < len(wanted) else None
-        return _ReadPart(frozenset(confirmed), tuple(statuses), tuple(opt_outs), failure)
-
-    def _first_error(self, envelope: Envelope, what: str, cid: str | None) -> ApiError:
-        if envelope.errors:
-            detail = summarise_error(envelope.errors[0], self._scrub)
-        else:
-            detail = "some subscribers are missing from HubSpot's results"
-        return ApiError(f"{what}: {detail}", correlation_id=cid)
+        started = self._retry.clock()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                data, cid = await self._call(
+                    operation,
+                    "POST",
+                    path,
+                    params=self._params(brand),
+                    body={"inputs": list(emails)},
+                )
+            except ApiError as exc:
+                if is_fatal(exc):
+                    raise
+                return ReadPart(frozenset(), failure=exc)
+            envelope = parse_envelope(data)
+            if envelope.complete:
+                break
+            # Not final yet. Asking again is only a read, so it is safe; bounded as retries.
+            delay = self._retry.backoff(attempt)
+            if not self._retry.should_retry(attempt, started, delay):
+                return ReadPart(
+                    frozenset(),
+                    failure=ApiError(
+                        f"{what}: HubSpot answered {envelope.status} {attempt} times; "
+                        "the results are not final",
+                        correlation_id=cid,
+                        hint="try again in a moment",
+                    ),
+                )
+            self.stats.retries += 1
+            log.info("%s answered %s; asking again in %.2f s", what, envelope.status, delay)
+            await self._retry.sleep(delay)
+        return read_answer(
+            envelope,
+            wide=operation == "read_wide",
+            brand=brand,
+            emails=emails,
+            what=what,
+            correlation_id=cid,
+            scrub=self._scrub,
+        )
 
     # -- writes ----------------------------------------------------------------------
 
@@ -468,37 +450,6 @@ class HubSpotClient:
             )
         self._progress(len(chunk))
         return results
-
-
-@dataclass(frozen=True, slots=True)
-class _ChunkRead:
-    emails: tuple[str, ...]
-    statuses: _ReadPart
-    wide: _ReadPart
-
-    def unread(self) -> set[str]:
-        """Subscribers of this chunk that either read did not confirm."""
-        return set(self.emails) - (self.statuses.confirmed & self.wide.confirmed)
-
-
-def _read_error(unread: int, total: int, first: ApiError | None) -> ApiError:
-    detail = first.message if first is not None else "not confirmed by HubSpot"
-    message = f"could not read {unread} of {total} subscribers; first error: {detail}"
-    hint = "no plan is made from a partial read; fix the cause and run again"
-    if first is None:
-        return ApiError(message, hint=hint)
-    kwargs: dict[str, Any] = {
-        "status_code": first.status_code,
-        "category": first.category,
-        "correlation_id": first.correlation_id,
-        "context": first.context,
-        "hint": hint,
-    }
-    if isinstance(first, RateLimitError):
-        return RateLimitError(message, policy_name=first.policy_name, **kwargs)
-    if isinstance(first, NotFoundError | TransportError):
-        return type(first)(message, **kwargs)
-    return ApiError(message, **kwargs)
 
 
 def _indexed_chunks(items: Sequence[T], size: int) -> list[tuple[int, Sequence[T]]]:

@@ -277,15 +277,29 @@ def test_missing_subscriber_without_errors_still_raises() -> None:
     assert "missing from HubSpot's results" in caught.value.message
 
 
-def test_pending_envelope_raises() -> None:
-    """A PENDING batch answer is not final: the read fails and says so."""
+def test_pending_envelope_is_asked_again() -> None:
+    """A PENDING read answer is not final; reading is safe, so it is asked again."""
+    pending = reply(200, envelope([], status="PENDING"))
+    server = FakeHubSpot(read_handler(), replies=[pending])
+    live, stats = _read(server, {0: ["a@example.com"]})
+    assert live.opted_out(SubscriberKey(0, "a@example.com")) is False
+    assert len(server.seen) == 3
+    assert stats.retries == 1
+
+
+def test_pending_envelope_that_stays_pending_raises() -> None:
+    """A read that never becomes final fails, saying how often it was PENDING."""
 
     def handle(request):  # type: ignore[no-untyped-def]
         rows = [{"subscriberIdString": "a@example.com", "statuses": [], "wideStatuses": []}]
         return reply(200, envelope(rows, status="PENDING"))
 
-    with pytest.raises(ApiError, match="answered PENDING; the results are not final"):
-        _read(FakeHubSpot(handle), {0: ["a@example.com"]})
+    with pytest.raises(ApiError) as caught:
+        _read(FakeHubSpot(handle), {0: ["a@example.com"]}, max_attempts=2)
+    assert caught.value.message == (
+        "could not read 1 of 1 subscribers; first error: "
+        f"{READ}: HubSpot answered PENDING 2 times; the results are not final"
+    )
 
 
 def test_null_results_list_reads_as_empty() -> None:
