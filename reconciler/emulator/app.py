@@ -1,0 +1,376 @@
+"""The emulator as an ASGI app: its state, the request pipeline, and :func:`create_app`.
+
+Every HubSpot operation runs the same pipeline (:class:`Operation`): count it, wait the
+configured latency, authenticate, take a rate-limit slot, authorise the scopes, draw a
+fault, then run the handler inside a store transaction and answer with HubSpot's
+headers. The admin surface (:mod:`reconciler.emulator.admin`) bypasses all of it.
+Imports Starlette, httpx (for the dropped-connection exception) and the emulator's
+modules; nothing of the reconciler core except :mod:`reconciler.errors`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import httpx
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import Message, Receive, Scope, Send
+
+from reconciler.emulator import routes, routes_v3
+from reconciler.emulator.auth import accepted_tokens, authenticate, authorize
+from reconciler.emulator.call import Call, bad_request
+from reconciler.emulator.clock import Clock, format_ts
+from reconciler.emulator.faults import FaultInjector
+from reconciler.emulator.operations import OPERATIONS, UNKNOWN_OPERATION, OperationSpec
+from reconciler.emulator.portal import Portal
+from reconciler.emulator.ratelimit import ROLLING, RateLimiter, rate_limit_error
+from reconciler.emulator.recorder import Recorder
+from reconciler.emulator.seed import Seed, load_seed
+from reconciler.emulator.settings import DEFAULT_TOKEN, EmulatorSettings
+from reconciler.emulator.store import Store
+from reconciler.emulator.wire import HubSpotError, Reply
+
+__all__ = ["DroppedConnection", "Emulator", "create_app"]
+
+log = logging.getLogger("reconciler.emulator")
+
+_EARLY_FAULTS = ("500", "502", "503", "429")
+_GATEWAY_HTML = (
+    "<html><head><title>{code} {text}</title></head><body><center><h1>{code} {text}</h1>"
+    "</center><hr><center>emulated gateway</center></body></html>"
+)
+
+
+class DroppedConnection(httpx.RemoteProtocolError):
+    """The "drop" fault: the connection closes in the middle of the answer.
+
+    Over a socket the client sees a truncated response; in-process (``ASGITransport``)
+    this exception reaches the client, which handles it like any transport failure.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("the emulator dropped the connection (injected fault)")
+
+
+class Emulator:
+    """One running emulator: settings, store, semantics, limiter, faults and counters."""
+
+    def __init__(self, settings: EmulatorSettings) -> None:
+        seed = load_seed(settings.seed)
+        self.initial_settings = settings
+        self.settings = settings
+        self.store = Store(settings.db)
+        self.seed_applied = self.store.is_empty()
+        if self.seed_applied:
+            self.store.load(seed)
+        self.clock = Clock()
+        self.portal = Portal(self.store, self.clock)
+        self.limiter = RateLimiter()
+        self.faults = FaultInjector(settings.fault_seed)
+        self.recorder = Recorder()
+        self._latency_rng = random.Random()  # noqa: S311 - jitter, not cryptography
+        self.tokens = self._tokens()
+
+    def _tokens(self) -> dict[str, frozenset[str]]:
+        return accepted_tokens(self.portal.view.tokens, self.settings.token, DEFAULT_TOKEN)
+
+    @property
+    def token(self) -> str:
+        """The token the contract line prints: --token, else the seed's first, else default."""
+        if self.settings.token:
+            return self.settings.token
+        seeded = self.portal.view.seed.tokens
+        return seeded[0].token if seeded else DEFAULT_TOKEN
+
+    def close(self) -> None:
+        """Close the database."""
+        self.store.close()
+
+    def load(self, seed: Seed) -> None:
+        """Replace all state with ``seed`` (it becomes what reset returns to)."""
+        self.store.load(seed)
+        self.portal.refresh()
+        self.tokens = self._tokens()
+        self.limiter.reset()
+
+    def reset(self) -> None:
+        """Back to the start: base seed, startup settings, empty counters and queues."""
+        self.settings = self.initial_settings
+        self.store.reset()
+        self.portal.refresh()
+        self.tokens = self._tokens()
+        self.limiter.reset()
+        self.faults.reseed(self.settings.fault_seed)
+        self.recorder.clear_requests()
+        self.recorder.clear_writes()
+
+    def update_settings(self, changes: dict[str, Any]) -> EmulatorSettings:
+        """Apply run-time setting changes; a new fault_seed restarts the fault sequence."""
+        self.settings = self.settings.update(changes)
+        if "fault_seed" in changes:
+            self.faults.reseed(self.settings.fault_seed)
+        return self.settings
+
+    def clock_now(self) -> str:
+        """Now, formatted (for envelopes)."""
+        return format_ts(self.clock.now())
+
+    def next_midnight(self) -> str:
+        """The next UTC midnight, when the daily cap resets."""
+        now = self.clock.now()
+        return format_ts(
+            (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+        )
+
+    def utc_offset_ms(self) -> int:
+        """The portal time zone's current UTC offset (0 when the zone is unknown here)."""
+        try:
+            offset = datetime.now(ZoneInfo(self.portal.view.seed.time_zone)).utcoffset()
+        except (ZoneInfoNotFoundError, ValueError):
+            return 0
+        return int(offset.total_seconds() * 1000) if offset is not None else 0
+
+    async def pause(self) -> None:
+        """Wait the configured latency, with jitter."""
+        settings = self.settings
+        if settings.latency_ms <= 0:
+            return
+        jitter = settings.jitter_ms
+        delay = settings.latency_ms + self._latency_rng.uniform(-jitter, jitter)
+        await asyncio.sleep(max(delay, 0) / 1000)
+
+
+async def _read_json(request: Request) -> Any:
+    raw = await request.body()
+    if not raw.strip():
+        raise bad_request("Invalid input JSON: the request body is empty")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise bad_request("Invalid input JSON: the body is not UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise bad_request(
+            f"Invalid input JSON on line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
+
+
+def _gateway(code: int, text: str) -> Reply:
+    return Reply(code, _GATEWAY_HTML.format(code=code, text=text), content_type="text/html")
+
+
+def _early_fault(kind: str, emu: Emulator, headers: dict[str, str]) -> Reply:
+    if kind == "500":
+        return HubSpotError(500, "INTERNAL_ERROR", "internal error (injected fault)").reply()
+    if kind == "502":
+        return _gateway(502, "Bad Gateway")
+    if kind == "503":
+        return HubSpotError(
+            503, "SERVICE_UNAVAILABLE", "The service is temporarily unavailable (injected fault)"
+        ).reply()
+    return rate_limit_error(ROLLING, 1.0, emu.settings, headers).reply()
+
+
+async def _send(reply: Reply, send: Send, *, drop: bool = False) -> None:
+    if reply.content_type.startswith("application/json"):
+        payload = json.dumps(reply.body).encode()
+    else:
+        payload = str(reply.body).encode()
+    headers = [
+        (b"content-type", reply.content_type.encode()),
+        (b"content-length", str(len(payload)).encode()),
+        *((k.lower().encode(), v.encode()) for k, v in reply.headers.items()),
+    ]
+    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+    if drop:
+        await send(
+            {"type": "http.response.body", "body": payload[: len(payload) // 2], "more_body": True}
+        )
+        raise DroppedConnection
+    await send({"type": "http.response.body", "body": payload})
+
+
+class Operation:
+    """The ASGI endpoint of one HubSpot operation under one API version."""
+
+    def __init__(
+        self, spec: OperationSpec, handler: Callable[[Call], Reply], version: str, *, body: bool
+    ) -> None:
+        self.spec = spec
+        self.handler = handler
+        self.version = version
+        self.body = body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        emu: Emulator = scope["app"].state.emulator
+        seen = "none"
+
+        async def tracked(message: Message) -> None:
+            nonlocal seen
+            if message["type"] == "http.response.start":
+                seen = str(message["status"])
+            await send(message)
+
+        try:
+            await self._serve(emu, Request(scope, receive), tracked)
+        except DroppedConnection:
+            seen = "dropped"
+            raise
+        finally:
+            emu.recorder.count(self.spec.name, self.version, seen)
+
+    async def _serve(self, emu: Emulator, request: Request, send: Send) -> None:
+        await emu.pause()
+        settings = emu.settings
+        headers: dict[str, str] = {}
+        fault: str | None = None
+        try:
+            token, scopes = authenticate(request.headers.get("authorization"), emu.tokens)
+            decision = emu.limiter.hit(token, settings)
+            headers = decision.headers
+            if not decision.allowed:
+                assert decision.policy is not None
+                raise rate_limit_error(decision.policy, decision.wait_seconds, settings, headers)
+            authorize(scopes, self.spec)
+            fault = emu.faults.draw(self.spec, settings)
+            if fault in _EARLY_FAULTS:
+                reply = _early_fault(fault, emu, headers)
+            else:
+                reply = await self._handle(emu, request, token, fault)
+        except HubSpotError as exc:
+            reply = exc.reply()
+        except Exception:
+            log.exception("emulator bug while serving %s", self.spec.name)
+            reply = HubSpotError(500, "INTERNAL_ERROR", "internal error").reply()
+        reply.headers.update(headers)
+        if fault == "slow":
+            await asyncio.sleep(settings.slow_ms / 1000)
+        await _send(reply, send, drop=fault == "drop")
+
+    async def _handle(
+        self, emu: Emulator, request: Request, token: str, fault: str | None
+    ) -> Reply:
+        body = await _read_json(request) if self.body else None
+        call = Call(
+            emu=emu,
+            operation=self.spec.name,
+            version=self.version,
+            query=request.query_params,
+            path=request.path_params,
+            body=body,
+            started=emu.clock_now(),
+            token=token,
+            lie=fault == "lie",
+        )
+        with emu.store.transaction(commit=fault != "lie"):
+            reply = self.handler(call)
+        if fault == "pending" and isinstance(reply.body, dict):
+            reply.status = 200
+            reply.body["status"] = "PENDING"
+            reply.body["results"] = []
+            reply.body.pop("errors", None)
+            reply.body.pop("numErrors", None)
+        elif fault == "504":
+            reply = _gateway(504, "Gateway Time-out")
+        return reply
+
+
+# (method, path, operation, has a JSON body)
+_V4_PATHS = (
+    ("GET", "/definitions", "definitions", False),
+    ("POST", "/statuses/batch/read", "statuses.batch.read", True),
+    ("POST", "/statuses/batch/write", "statuses.batch.write", True),
+    ("POST", "/statuses/batch/unsubscribe-all/read", "statuses.batch.unsubscribe_all_read", True),
+    ("POST", "/statuses/batch/unsubscribe-all", "statuses.batch.unsubscribe_all", True),
+    (
+        "GET",
+        "/statuses/{subscriberIdString}/unsubscribe-all",
+        "statuses.unsubscribe_all_read",
+        False,
+    ),
+    ("POST", "/statuses/{subscriberIdString}/unsubscribe-all", "statuses.unsubscribe_all", False),
+    ("GET", "/statuses/{subscriberIdString}", "statuses.read", False),
+    ("POST", "/statuses/{subscriberIdString}", "statuses.write", True),
+    ("POST", "/links/generate", "links.generate", True),
+)
+_LEGACY_PATHS = (
+    ("GET", "/status/email/{emailAddress}", "v3.status", False),
+    ("POST", "/subscribe", "v3.subscribe", True),
+    ("POST", "/unsubscribe", "v3.unsubscribe", True),
+)
+_VERSIONS: dict[str, tuple[tuple[str, str, str, bool], ...]] = {
+    "2026-03": _V4_PATHS,
+    "v4": _V4_PATHS,
+    "2026-09": (*_V4_PATHS, *_LEGACY_PATHS, ("POST", "/resubscribe", "v3.resubscribe", True)),
+    "v3": (("GET", "/definitions", "v3.definitions", False), *_LEGACY_PATHS),
+}
+_HANDLERS = {**routes.HANDLERS, **routes_v3.HANDLERS}
+
+
+def hubspot_routes() -> list[BaseRoute]:
+    """Every HubSpot route, each version's operations under its own prefix."""
+    table: list[BaseRoute] = []
+    for version, paths in _VERSIONS.items():
+        for method, path, name, body in paths:
+            op = Operation(OPERATIONS[name], _HANDLERS[name], version, body=body)
+            full = f"/communication-preferences/{version}{path}"
+            table.append(Route(full, op, methods=[method], name=f"{version}:{name}"))
+    for path, name in (
+        ("/account-info/v3/details", "account_info"),
+        ("/account-info/v3/api-usage/daily/private-apps", "account_info.api_usage"),
+    ):
+        op = Operation(OPERATIONS[name], _HANDLERS[name], "account-info", body=False)
+        table.append(Route(path, op, methods=["GET"], name=name))
+    return table
+
+
+async def _unmatched(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    path = request.url.path
+    if path.startswith("/_emulator"):
+        return JSONResponse({"error": f"no admin endpoint {request.method} {path}"}, status)
+    emu: Emulator = request.app.state.emulator
+    version = path.split("/")[2] if path.startswith("/communication-preferences/") else "unknown"
+    emu.recorder.count(UNKNOWN_OPERATION, version, str(status))
+    if status == 405:
+        error = HubSpotError(405, "VALIDATION_ERROR", f"{request.method} is not allowed on {path}")
+    else:
+        error = HubSpotError(404, "OBJECT_NOT_FOUND", f"No operation at {request.method} {path}")
+    reply = error.reply()
+    return JSONResponse(reply.body, reply.status, headers=reply.headers)
+
+
+def create_app(settings: EmulatorSettings | None = None) -> Starlette:
+    """Build the emulator app; ``app.state.emulator`` is its :class:`Emulator`.
+
+    The database is opened and seeded here, not at start-up, so the app works
+    in-process without a lifespan (``httpx.ASGITransport``); call
+    ``app.state.emulator.close()`` when done, or let a server's shutdown close it.
+    """
+    from reconciler.emulator.admin import admin_routes
+
+    emulator = Emulator(settings or EmulatorSettings())
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        emulator.close()
+
+    app = Starlette(
+        routes=[*admin_routes(), *hubspot_routes()],
+        exception_handlers={404: _unmatched, 405: _unmatched},
+        lifespan=lifespan,
+    )
+    app.state.emulator = emulator
+    return app

@@ -1,0 +1,130 @@
+"""Per-token rate limits: a rolling window and a daily cap, with HubSpot's headers.
+
+Every authenticated request counts. Over the window's limit the answer is a 429 with
+``policyName: TEN_SECONDLY_ROLLING``; over the daily cap, ``DAILY`` (the day is the UTC
+day). A refused request does not count, so a client that waits gets through. Headers
+``X-HubSpot-RateLimit-Max``, ``-Remaining`` and ``-Interval-Milliseconds`` are sent
+while the window limit is on, ``-Daily`` and ``-Daily-Remaining`` while the cap is on.
+Imports the standard library and the emulator's settings and wire modules.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from reconciler.emulator.settings import EmulatorSettings
+from reconciler.emulator.wire import HubSpotError
+
+__all__ = ["Decision", "RateLimiter", "rate_limit_error"]
+
+ROLLING = "TEN_SECONDLY_ROLLING"
+DAILY = "DAILY"
+
+
+@dataclass
+class Decision:
+    """Whether a request may go on, the policy that refused it, and the headers to send."""
+
+    allowed: bool
+    headers: dict[str, str] = field(default_factory=dict)
+    policy: str | None = None
+    wait_seconds: float = 0.0
+
+
+class RateLimiter:
+    """Counts requests per token (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._hits: dict[str, deque[float]] = {}
+        self._daily: dict[str, tuple[str, int]] = {}
+
+    def reset(self) -> None:
+        """Forget every count."""
+        with self._lock:
+            self._hits.clear()
+            self._daily.clear()
+
+    def daily_used(self, token: str) -> int:
+        """Requests this token made today (UTC)."""
+        with self._lock:
+            day, used = self._daily.get(token, ("", 0))
+            return used if day == _today() else 0
+
+    def hit(self, token: str, settings: EmulatorSettings) -> Decision:
+        """Count one request of ``token``, or refuse it when a limit is reached."""
+        now = time.monotonic()
+        window = settings.rate_window_ms / 1000
+        today = _today()
+        with self._lock:
+            hits = self._hits.setdefault(token, deque())
+            while hits and hits[0] <= now - window:
+                hits.popleft()
+            day, used = self._daily.get(token, (today, 0))
+            if day != today:
+                used = 0
+            policy: str | None = None
+            wait = 0.0
+            if settings.daily_limit and used >= settings.daily_limit:
+                policy, wait = DAILY, _seconds_to_midnight()
+            elif settings.rate_limit and len(hits) >= settings.rate_limit:
+                policy, wait = ROLLING, max(hits[0] + window - now, 0.001)
+            else:
+                hits.append(now)
+                used += 1
+                self._daily[token] = (today, used)
+            headers = _headers(settings, len(hits), used)
+        return Decision(policy is None, headers, policy, wait)
+
+
+def _headers(settings: EmulatorSettings, in_window: int, used_today: int) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    if settings.rate_limit:
+        headers["X-HubSpot-RateLimit-Max"] = str(settings.rate_limit)
+        headers["X-HubSpot-RateLimit-Remaining"] = str(max(settings.rate_limit - in_window, 0))
+        headers["X-HubSpot-RateLimit-Interval-Milliseconds"] = str(settings.rate_window_ms)
+    if settings.daily_limit:
+        headers["X-HubSpot-RateLimit-Daily"] = str(settings.daily_limit)
+        headers["X-HubSpot-RateLimit-Daily-Remaining"] = str(
+            max(settings.daily_limit - used_today, 0)
+        )
+    return headers
+
+
+def _today() -> str:
+    return datetime.now(UTC).date().isoformat()
+
+
+def _seconds_to_midnight() -> float:
+    now = datetime.now(UTC)
+    midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return (midnight - now).total_seconds()
+
+
+def rate_limit_error(
+    policy: str, wait_seconds: float, settings: EmulatorSettings, headers: dict[str, str]
+) -> HubSpotError:
+    """The 429 HubSpot sends for ``policy``, with ``Retry-After`` as settings say."""
+    out = dict(headers)
+    retry = settings.retry_after
+    if retry == "auto":
+        out["Retry-After"] = str(max(1, math.ceil(wait_seconds)))
+    elif retry is not None:
+        out["Retry-After"] = str(retry)
+    name = "daily" if policy == DAILY else "ten_secondly_rolling"
+    return HubSpotError(
+        429,
+        "RATE_LIMITS",
+        f"You have reached your {name} limit.",
+        headers=out,
+        extra={
+            "errorType": "RATE_LIMIT",
+            "policyName": policy,
+            "groupName": "publicapi:private-app:emulator",
+        },
+    )

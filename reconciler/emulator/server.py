@@ -1,0 +1,198 @@
+"""Running the emulator over a real socket: in a test thread, or as the CLI's server.
+
+:func:`serve_in_thread` binds 127.0.0.1 on a free port, serves in a background thread
+and shuts down cleanly when its ``with`` block ends. :func:`serve` is what
+``hsprefs emulator serve`` runs: it binds first (so ``--port 0`` is known), calls
+``on_ready`` once uvicorn listens, and stops on SIGINT or SIGTERM without re-raising
+them, so the command exits 0. Logs go to stderr; stdout is left to the caller.
+Imports uvicorn and the emulator's app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable, Generator, Iterator
+from types import FrameType
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+
+from reconciler.emulator.app import DroppedConnection, Emulator, create_app
+from reconciler.emulator.settings import EmulatorSettings
+
+__all__ = ["bind", "serve", "serve_in_thread", "url_for"]
+
+_STARTUP_TIMEOUT = 15.0
+
+
+class _DropFilter(logging.Filter):
+    """Hide uvicorn's traceback for a connection the emulator dropped on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, DroppedConnection)
+
+
+def _quiet_drops() -> None:
+    target = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _DropFilter) for f in target.filters):
+        target.addFilter(_DropFilter())
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening-ready socket on ``host:port`` (port 0 picks a free one)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def url_for(sock: socket.socket) -> str:
+    """``http://HOST:PORT`` of a bound socket (IPv6 hosts in brackets)."""
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+def _config(app: Starlette, *, log_config: dict[str, Any] | None, access_log: bool) -> Any:
+    config = uvicorn.Config(
+        app,
+        log_config=log_config,
+        log_level="warning" if log_config is None else None,
+        access_log=access_log,
+        lifespan="on",
+        timeout_graceful_shutdown=1,
+        timeout_keep_alive=5,
+    )
+    _quiet_drops()
+    return config
+
+
+class _ThreadServer(uvicorn.Server):
+    """A uvicorn server that never touches signal handlers (it runs off the main thread)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+@contextlib.contextmanager
+def serve_in_thread(
+    settings: EmulatorSettings | None = None, *, app: Starlette | None = None
+) -> Iterator[str]:
+    """Serve the emulator on 127.0.0.1 (a free port) in a thread; yields its base URL.
+
+    Pass ``app`` (from :func:`create_app`) to keep a handle on ``app.state.emulator``;
+    otherwise one is built from ``settings``. The server stops, and the database is
+    closed, when the block ends.
+    """
+    app = app if app is not None else create_app(settings)
+    sock = bind("127.0.0.1", 0)
+    server = _ThreadServer(_config(app, log_config=None, access_log=False))
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="hsprefs-emulator", daemon=True
+    )
+    thread.start()
+    try:
+        deadline = time.monotonic() + _STARTUP_TIMEOUT
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the emulator server did not start")
+            time.sleep(0.005)
+        yield url_for(sock)
+    finally:
+        server.should_exit = True
+        thread.join(_STARTUP_TIMEOUT)
+        sock.close()
+        emulator: Emulator = app.state.emulator
+        emulator.close()
+
+
+def _log_config(level: str) -> dict[str, Any]:
+    handler = {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "formatter": "plain"}
+    logger = {"handlers": ["stderr"], "level": level, "propagate": False}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+        "handlers": {"stderr": handler},
+        "loggers": {
+            "uvicorn": logger,
+            "uvicorn.access": {**logger, "level": "INFO"},
+            "reconciler.emulator": logger,
+        },
+    }
+
+
+class _SignalServer(uvicorn.Server):
+    """A uvicorn server that stops on SIGINT/SIGTERM and does not re-raise them after."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        handled = (signal.SIGINT, signal.SIGTERM)
+        previous = {sig: signal.signal(sig, self._stop) for sig in handled}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _stop(self, sig: int, _frame: FrameType | None) -> None:
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True
+        self.should_exit = True
+
+
+def serve(
+    settings: EmulatorSettings,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    on_ready: Callable[[str, str, Emulator], None],
+    access_log: bool = False,
+    quiet: bool = False,
+) -> None:
+    """Serve until SIGINT/SIGTERM; ``on_ready(url, token, emulator)`` runs once listening.
+
+    Raises OSError when the address cannot be bound, and the seed's ConfigError when
+    the seed is invalid (both before anything is printed).
+    """
+    app = create_app(settings)
+    emulator: Emulator = app.state.emulator
+    try:
+        sock = bind(host, port)
+    except OSError:
+        emulator.close()
+        raise
+    level = "WARNING" if quiet else "INFO"
+    server = _SignalServer(_config(app, log_config=_log_config(level), access_log=access_log))
+
+    async def main() -> None:
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started and not task.done():
+            await asyncio.sleep(0.01)
+        if server.started:
+            on_ready(url_for(sock), emulator.token, emulator)
+        await task
+
+    try:
+        asyncio.run(main())
+    finally:
+        sock.close()
+        emulator.close()
