@@ -1,11 +1,22 @@
-"""``hsprefs emulator``: the local HubSpot emulator (imported lazily, never by the core)."""
+"""``hsprefs emulator serve``: run the local HubSpot emulator (design §4, §7).
+
+The emulator package is imported inside the command function only, so the rest of the
+CLI (and the reconciler core) never loads it. Once the port is bound the command prints
+the two contract lines on stdout, ``HSPREFS_API_URL=...`` and ``HUBSPOT_ACCESS_TOKEN=...``,
+flushing after each; everything else goes to stderr. SIGINT and SIGTERM stop it, exit 0.
+"""
 
 from __future__ import annotations
 
+import sqlite3
+import sys
+from pathlib import Path
+from typing import Any
+
 import click
 
-from reconciler.cli._common import common_options
-from reconciler.errors import HsprefsError
+from reconciler.cli._common import State, common_options
+from reconciler.errors import ConfigError, UsageError
 
 __all__ = ["command"]
 
@@ -15,8 +26,169 @@ def command() -> None:
     """Run the local HubSpot communication-preferences emulator."""
 
 
+def _retry_after(value: str) -> float | str | None:
+    if value == "off":
+        return None
+    if value == "auto":
+        return "auto"
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise click.BadParameter("use 'auto', 'off' or a number of seconds") from None
+    if seconds < 0:
+        raise click.BadParameter("use 'auto', 'off' or a number of seconds")
+    return int(seconds) if seconds.is_integer() else seconds
+
+
 @command.command("serve")
 @common_options
-def serve(**_options: object) -> None:
-    """Serve the emulator over HTTP."""
-    raise HsprefsError("'hsprefs emulator serve' is not implemented yet")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8765,
+    show_default=True,
+    help="Port to listen on; 0 picks a free one (the printed URL has it).",
+)
+@click.option(
+    "--db",
+    "db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="SQLite file that keeps the state across restarts (default: in memory).",
+)
+@click.option(
+    "--seed",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Seed file (YAML/JSON) applied to an empty database (default: built-in demo).",
+)
+@click.option(
+    "--token",
+    default=None,
+    metavar="T",
+    help="Accept T as a token with every scope, and print it (default: the seed's token).",
+)
+@click.option(
+    "--rate-limit",
+    type=click.IntRange(0),
+    default=190,
+    show_default=True,
+    help="Requests per token per window; 0 turns the limit off.",
+)
+@click.option(
+    "--rate-window-ms", type=click.IntRange(1), default=10_000, show_default=True,
+    help="Length of the rolling rate-limit window.",
+)  # fmt: skip
+@click.option(
+    "--daily-limit", type=click.IntRange(0), default=625_000, show_default=True,
+    help="Requests per token per UTC day; 0 turns the cap off.",
+)  # fmt: skip
+@click.option(
+    "--retry-after",
+    default="auto",
+    show_default=True,
+    metavar="auto|off|SECONDS",
+    help="Retry-After on a 429: computed, absent, or a fixed value.",
+)
+@click.option(
+    "--batch-limit", type=click.IntRange(1), default=100, show_default=True,
+    help="Most inputs one batch call accepts.",
+)  # fmt: skip
+@click.option(
+    "--latency-ms", type=click.IntRange(0), default=0, show_default=True,
+    help="Added latency per request.",
+)  # fmt: skip
+@click.option(
+    "--latency-jitter-ms", type=click.IntRange(0), default=None,
+    help="Latency jitter, plus or minus (default: a fifth of --latency-ms).",
+)  # fmt: skip
+@click.option(
+    "--fault-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+    help="Probability that a request gets an injected fault.",
+)  # fmt: skip
+@click.option(
+    "--faults",
+    default="",
+    metavar="KINDS",
+    help="Comma-separated fault kinds: 500,502,503,504,429,drop,slow,pending,lie or all "
+    "(default: all).",
+)
+@click.option("--fault-seed", type=int, default=None, help="Seed of the fault sequence.")
+@click.option(
+    "--slow-ms", type=click.IntRange(0), default=60_000, show_default=True,
+    help="How late a 'slow' fault answers.",
+)  # fmt: skip
+@click.option(
+    "--wide-status",
+    type=click.Choice(["empty", "explicit"]),
+    default="empty",
+    show_default=True,
+    help="How a wide-status read answers for someone not opted out.",
+)
+@click.option("--access-log", is_flag=True, help="Log every request on stderr.")
+def serve(**options: Any) -> int:
+    """Serve the emulator over HTTP until Ctrl-C or SIGTERM."""
+    from reconciler.emulator import EmulatorSettings
+    from reconciler.emulator.server import serve as run_server
+
+    state = click.get_current_context().find_object(State) or State()
+    settings = EmulatorSettings(
+        db=str(options["db"]) if options["db"] is not None else ":memory:",
+        seed=options["seed"],
+        token=options["token"],
+        rate_limit=options["rate_limit"],
+        rate_window_ms=options["rate_window_ms"],
+        daily_limit=options["daily_limit"],
+        batch_limit=options["batch_limit"],
+        latency_ms=options["latency_ms"],
+        latency_jitter_ms=options["latency_jitter_ms"],
+        fault_rate=options["fault_rate"],
+        faults=options["faults"],
+        fault_seed=options["fault_seed"],
+        slow_ms=options["slow_ms"],
+        retry_after=_retry_after(options["retry_after"]),
+        wide_status_style=options["wide_status"],
+    )
+
+    def ready(url: str, token: str, emulator: Any) -> None:
+        # The two contract lines, flushed one by one so a reader can act at once.
+        click.echo(f"HSPREFS_API_URL={url}")
+        sys.stdout.flush()
+        click.echo(f"HUBSPOT_ACCESS_TOKEN={token}")
+        sys.stdout.flush()
+        if not emulator.seed_applied and options["seed"] is not None:
+            click.echo(
+                f"hsprefs: note: {options['db']} already holds state; "
+                f"the seed {options['seed']} was not applied",
+                err=True,
+            )
+        if not state.quiet:
+            portal = emulator.portal.view.seed.portal_id
+            click.echo(f"hsprefs: emulating portal {portal} at {url} (Ctrl-C to stop)", err=True)
+
+    try:
+        run_server(
+            settings,
+            host=options["host"],
+            port=options["port"],
+            on_ready=ready,
+            access_log=options["access_log"],
+            quiet=state.quiet,
+        )
+    except ConfigError as exc:
+        raise UsageError(
+            "invalid seed: " + "; ".join(str(f) for f in exc.findings),
+            hint="fix the seed file (examples/emulator-seed.yaml shows the format)",
+        ) from None
+    except sqlite3.Error as exc:
+        raise UsageError(
+            f"cannot use the database {options['db']}: {exc}",
+            hint="give --db a writable file path",
+        ) from None
+    except OSError as exc:
+        raise UsageError(
+            f"cannot listen on {options['host']}:{options['port']}: {exc.strerror or exc}",
+            hint="choose another --port, or --port 0 for a free one",
+        ) from None
+    return 0
