@@ -241,3 +241,12 @@ def test_checksum_depends_on_live_values() -> None:
     two = diff(desired(want(U)), live(live_status(S, when="2026-01-02")))
     assert one.checksum != two.checksum
     assert one.checksum == diff(desired(want(U)), live(live_status(S, when="2026-01-01"))).checksum
+
+
+def test_every_opt_out_a_move_leaves_must_be_older_than_consent() -> None:
+    """Unsubscribed from the subscription and opted out of all: consent must follow both."""
+    entry = want(S, resubscribe=True, consented_at="2026-06-01", **BASIS)  # type: ignore[arg-type]
+    current = live(live_status(U, when="2026-05-01"), opted_out={(0, EMAIL): "2026-07-01"})
+    plan = diff(desired(entry), current)
+    assert plan.changes == ()
+    assert plan.blocked[0].reason.startswith("opted out of all email of brand 0 at 2026-07-01")
