@@ -73,9 +73,11 @@ def _not_final(envelope: Envelope) -> str:
 def _unnamed(envelope: Envelope, errors: Sequence[_Error], named_any: Sequence[bool]) -> str:
     if not envelope.complete:
         return _not_final(envelope)
-    for error, named in zip(errors, named_any, strict=True):
-        if not named:
-            return error.line
+    loose = [error.line for error, named in zip(errors, named_any, strict=True) if not named]
+    if len(loose) == 1:
+        return loose[0]
+    if loose:
+        return f"{loose[0]} (and {len(loose) - 1} more errors that name no input)"
     if envelope.num_errors and not errors:
         return f"HubSpot reported {envelope.num_errors} errors without details"
     return "not listed in HubSpot's results"
