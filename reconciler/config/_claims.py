@@ -1,0 +1,182 @@
+"""Claims: what each place in the config says about a (subscriber, brand, subscription).
+
+Subscriber files add claims at two levels, a subscriber's own entry and a group. Within
+one level, two places that say different things are a conflict naming both places (the
+same thing twice is fine); across levels the entry wins (design §3). :meth:`Claims.finish`
+applies that precedence and the checks that need the whole picture, such as an opt-out
+of all next to a subscribed status.
+
+Imports: :mod:`reconciler.model`, :mod:`reconciler.errors`, :mod:`._text`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Final
+
+import yaml
+
+from reconciler.config._text import quote
+from reconciler.errors import Finding
+from reconciler.model import (
+    DesiredOptOut,
+    DesiredStatus,
+    Location,
+    PairKey,
+    Status,
+    SubscriberKey,
+)
+
+__all__ = ["Claims", "parse_when", "valid_email"]
+
+# Pragmatic address syntax: RFC 5322 "atext" local part (no quoted forms) and a DNS
+# domain with at least two labels. Checked after normalisation (lower case).
+_EMAIL: Final = re.compile(
+    r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+)
+_TIMESTAMP: Final = yaml.SafeLoader.timestamp_regexp
+_CONSTRUCT: Final = yaml.SafeLoader("")
+
+
+def valid_email(email: str) -> bool:
+    """Whether a normalised address is acceptable (syntax and lengths)."""
+    if len(email) > 254 or not _EMAIL.fullmatch(email):
+        return False
+    return len(email.partition("@")[0]) <= 64
+
+
+def parse_when(text: str) -> datetime | None:
+    """An ISO date (start of day, UTC) or date-time (UTC when naive), or None."""
+    if len(text) > 64:
+        return None
+    value: date | datetime
+    try:
+        if _TIMESTAMP.match(text):
+            node = yaml.ScalarNode("tag:yaml.org,2002:timestamp", text)
+            value = _CONSTRUCT.construct_yaml_timestamp(node)
+        else:
+            value = datetime.fromisoformat(text)
+    except (ValueError, OverflowError):
+        return None
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return datetime(value.year, value.month, value.day, tzinfo=UTC)
+
+
+def _evidence(want: DesiredStatus) -> tuple[object, ...]:
+    return (
+        want.status,
+        want.resubscribe,
+        want.consented_at,
+        want.legal_basis,
+        want.legal_basis_explanation,
+    )
+
+
+def _word(status: Status) -> str:
+    return status.value.lower()
+
+
+@dataclass(slots=True)
+class Claims:
+    """Every claim made so far, by level, plus the findings about them."""
+
+    entries: dict[PairKey, DesiredStatus] = field(default_factory=dict)
+    groups: dict[PairKey, tuple[DesiredStatus, str]] = field(default_factory=dict)
+    entry_opt_outs: dict[SubscriberKey, DesiredOptOut] = field(default_factory=dict)
+    group_opt_outs: dict[SubscriberKey, tuple[DesiredOptOut, str]] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+    def _conflict(self, here: Location | None, message: str) -> None:
+        where = here or Location("?", 1, 1)
+        self.findings.append(
+            Finding(where.file, where.line, where.column, message, "error", "conflict")
+        )
+
+    def entry(self, want: DesiredStatus) -> None:
+        """A subscriber's own entry sets a status."""
+        before = self.entries.setdefault(want.key, want)
+        if before is not want and _evidence(before) != _evidence(want):
+            self._conflict(want.location, _status_clash(want, "", before, ""))
+
+    def group(self, want: DesiredStatus, label: str) -> None:
+        """A group sets a status for one of its members."""
+        before = self.groups.setdefault(want.key, (want, label))
+        if before[0] is not want and _evidence(before[0]) != _evidence(want):
+            self._conflict(want.location, _status_clash(want, label, before[0], before[1]))
+
+    def entry_opt_out(self, want: DesiredOptOut) -> None:
+        """A subscriber's own entry declares ``unsubscribe_all``."""
+        before = self.entry_opt_outs.setdefault(want.key, want)
+        if before is not want and before.unsubscribe_all != want.unsubscribe_all:
+            self._conflict(want.location, _opt_out_clash(want, "", before, ""))
+
+    def group_opt_out(self, want: DesiredOptOut, label: str) -> None:
+        """A group declares ``unsubscribe_all`` for one of its members."""
+        before = self.group_opt_outs.setdefault(want.key, (want, label))
+        if before[0] is not want and before[0].unsubscribe_all != want.unsubscribe_all:
+            self._conflict(want.location, _opt_out_clash(want, label, before[0], before[1]))
+
+    def finish(
+        self,
+    ) -> tuple[dict[PairKey, DesiredStatus], dict[SubscriberKey, DesiredOptOut]]:
+        """Apply precedence (entry over group) and the whole-config checks."""
+        statuses: dict[PairKey, DesiredStatus] = {k: v for k, (v, _) in self.groups.items()}
+        statuses.update(self.entries)
+        labels = {k: label for k, (_, label) in self.groups.items() if k not in self.entries}
+        opt_outs: dict[SubscriberKey, DesiredOptOut] = {
+            k: v for k, (v, _) in self.group_opt_outs.items()
+        }
+        opt_outs.update(self.entry_opt_outs)
+        opted_out = {k: v for k, v in opt_outs.items() if v.unsubscribe_all}
+        if opted_out:
+            for key, want in statuses.items():
+                if want.status is not Status.SUBSCRIBED:
+                    continue
+                block = opted_out.get(SubscriberKey(key.brand, key.email))
+                if block is None:
+                    continue
+                source = f" (from {labels[key]})" if key in labels else ""
+                self._conflict(
+                    want.location,
+                    f"{key.email} is subscribed to '{want.alias}'{source} but has "
+                    f"unsubscribe_all: true at {block.location} (business unit {key.brand}); "
+                    "an opt-out of all cannot go with a subscribed status: remove one",
+                )
+        return statuses, opt_outs
+
+
+def _place(want: DesiredStatus | DesiredOptOut, label: str) -> str:
+    where = f"at {want.location}" if want.location is not None else "elsewhere"
+    return f"{where} ({label})" if label else where
+
+
+def _status_clash(new: DesiredStatus, label: str, old: DesiredStatus, old_label: str) -> str:
+    key = new.key
+    subject = f"{key.email} '{new.alias}' (business unit {key.brand})"
+    here = f"here ({label})" if label else "here"
+    if new.status is old.status:
+        detail = (
+            f"{_word(new.status)} {here} and {_place(old, old_label)}, but with a different "
+            "resubscribe, consented_at, legal basis or explanation"
+        )
+    else:
+        detail = f"{_word(new.status)} {here}, {_word(old.status)} {_place(old, old_label)}"
+    return f"conflicting settings for {subject}: {detail}; set it in one place"
+
+
+def _opt_out_clash(new: DesiredOptOut, label: str, old: DesiredOptOut, old_label: str) -> str:
+    here = f"here ({label})" if label else "here"
+    return (
+        f"conflicting unsubscribe_all for {new.key.email} (business unit {new.key.brand}): "
+        f"{str(new.unsubscribe_all).lower()} {here}, {str(old.unsubscribe_all).lower()} "
+        f"{_place(old, old_label)}; set it in one place"
+    )
+
+
+def describe_email(raw: str) -> str:
+    """A bounded rendering of an address as written."""
+    return quote(raw, 80)

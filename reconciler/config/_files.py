@@ -1,0 +1,232 @@
+"""Finding and reading the files of a project, with hard limits.
+
+Reading is bounded everywhere, so hostile trees are harmless: a file larger than
+:data:`MAX_FILE_BYTES` is refused before it is read, a project may include at most
+:data:`MAX_FILES` files, an ``include`` pattern may look at no more than
+:data:`MAX_SCAN` directory entries, ``**`` never follows a symbolic link to a folder,
+every folder is entered at most once (symlink loops end), and every file must lie
+inside the project folder after symbolic links are resolved.
+
+Imports: stdlib, :mod:`._text`.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from pathlib import Path, PurePosixPath
+from typing import Final
+
+__all__ = [
+    "MAX_FILES",
+    "MAX_FILE_BYTES",
+    "MAX_SCAN",
+    "MAX_TOTAL_BYTES",
+    "PROJECT_FILE",
+    "Expansion",
+    "FileProblem",
+    "expand",
+    "find_project_upwards",
+    "read_bounded",
+]
+
+PROJECT_FILE: Final = "hsprefs.yaml"
+MAX_FILE_BYTES: Final = 32 * 1024 * 1024
+MAX_TOTAL_BYTES: Final = 512 * 1024 * 1024
+MAX_FILES: Final = 1000
+MAX_SCAN: Final = 100_000
+_MAGIC = frozenset("*?[")
+
+
+class FileProblem(Exception):
+    """A file cannot be used; the message says why, in words for the user."""
+
+
+def _why(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "it is a symbolic link loop"
+    if exc.errno == errno.ENOENT:
+        return "no such file"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    if exc.errno == errno.EISDIR:
+        return "it is a folder"
+    return exc.strerror or type(exc).__name__
+
+
+def read_bounded(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes, else :class:`FileProblem`."""
+    try:
+        info = path.stat()
+    except OSError as exc:
+        raise FileProblem(f"cannot read it: {_why(exc)}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise FileProblem("it is a folder, not a file")
+    if not stat.S_ISREG(info.st_mode):
+        raise FileProblem("it is not a regular file")
+    if info.st_size > limit:
+        raise FileProblem(
+            f"it is {info.st_size / 1048576:.1f} MB; a file may be at most "
+            f"{limit // 1048576} MB (split it into several files)"
+        )
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise FileProblem(f"cannot read it: {_why(exc)}") from None
+    if len(data) > limit:
+        raise FileProblem(f"it grew past {limit // 1048576} MB while being read")
+    return data
+
+
+def find_project_upwards(start: Path) -> Path | None:
+    """The nearest ``hsprefs.yaml`` in ``start`` or a parent folder."""
+    here = Path(os.path.abspath(start))
+    for folder in (here, *here.parents):
+        candidate = folder / PROJECT_FILE
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def inside(path: Path, root: Path) -> bool:
+    """Whether ``path``, with symbolic links resolved, lies inside ``root``."""
+    try:
+        return path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):
+        return False
+
+
+@dataclass(slots=True)
+class Expansion:
+    """What one ``include`` pattern matched, or why it could not be expanded."""
+
+    files: list[Path] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    scanned: int = 0
+
+
+def check_pattern(pattern: str) -> str | None:
+    """Why an include pattern is not acceptable, or None."""
+    if "\\" in pattern:
+        return "use '/' to separate folders"
+    posix = PurePosixPath(pattern)
+    if posix.is_absolute() or (len(pattern) > 1 and pattern[1] == ":"):
+        return "patterns are relative to the project file; remove the leading '/'"
+    if ".." in posix.parts:
+        return "patterns may not leave the project folder ('..')"
+    return None
+
+
+def expand(root: Path, pattern: str, budget: int) -> Expansion:
+    """Files under ``root`` matching ``pattern``, sorted, at most ``budget`` of them.
+
+    ``*``, ``?`` and ``[...]`` match within one folder name (not names starting with a
+    dot unless the pattern does), ``**`` matches any number of folders.
+    """
+    result = Expansion()
+    parts = [p for p in PurePosixPath(pattern).parts if p not in ("", ".")]
+    found: set[Path] = set()
+    entered: set[tuple[int, int]] = set()
+
+    def scan(folder: Path) -> list[os.DirEntry[str]]:
+        try:
+            info = folder.stat()
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                result.problems.append(f"{folder.name}: {_why(exc)}")
+            return []
+        ident = (info.st_dev, info.st_ino)
+        if ident in entered:
+            return []
+        entered.add(ident)
+        try:
+            with os.scandir(folder) as entries:
+                listed = []
+                for entry in entries:
+                    result.scanned += 1
+                    if result.scanned > MAX_SCAN:
+                        raise _TooMany
+                    listed.append(entry)
+                return listed
+        except OSError:
+            return []
+
+    def add(path: Path) -> None:
+        if path in found:
+            return
+        found.add(path)
+        if len(found) > budget:
+            raise _TooMany
+
+    def walk(folder: Path, index: int) -> None:
+        if index == len(parts):
+            return
+        part = parts[index]
+        last = index == len(parts) - 1
+        if part == "**":
+            walk(folder, index + 1)
+            for entry in scan(folder):
+                if entry.is_dir(follow_symlinks=False) and not entry.name.startswith("."):
+                    walk(Path(entry.path), index)
+            return
+        if not (_MAGIC & set(part)):
+            child = folder / part
+            if last:
+                _match_file(child, add, result)
+            elif child.is_dir():
+                walk(child, index + 1)
+            return
+        for entry in sorted(scan(folder), key=lambda e: e.name):
+            name = entry.name
+            if name.startswith(".") and not part.startswith("."):
+                continue
+            if not fnmatchcase(name, part):
+                continue
+            child = Path(entry.path)
+            if last:
+                _match_file(child, add, result)
+            else:
+                try:
+                    is_dir = entry.is_dir()
+                except OSError:
+                    is_dir = False
+                if is_dir:
+                    walk(child, index + 1)
+
+    try:
+        walk(root, 0)
+    except _TooMany:
+        if result.scanned > MAX_SCAN:
+            result.problems.append(
+                f"it looks at more than {MAX_SCAN:,} folder entries; make it more specific"
+            )
+        else:
+            result.problems.append(
+                f"it matches more than {budget:,} files; a project may include at most "
+                f"{MAX_FILES:,} files"
+            )
+        return result
+    result.files = sorted(found)
+    return result
+
+
+class _TooMany(Exception):
+    pass
+
+
+def _match_file(path: Path, add: Callable[[Path], None], result: Expansion) -> None:
+    try:
+        info = path.stat()
+    except OSError as exc:
+        if exc.errno == errno.ENOENT and not path.is_symlink():
+            return
+        why = "a broken symbolic link" if exc.errno == errno.ENOENT else _why(exc)
+        result.problems.append(f"{path.name}: {why}")
+        return
+    if stat.S_ISREG(info.st_mode):
+        add(path)

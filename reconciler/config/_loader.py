@@ -1,0 +1,385 @@
+"""The loading pipeline: find the project, read its files, validate, build DesiredState.
+
+One :class:`_Run` per call of :func:`check`: it finds the project as design §3 says,
+reads every included file once (bounded, see :mod:`._files`), parses it
+(:mod:`._yaml`), validates it against its schema (:mod:`._schema`), interprets it
+(:mod:`._project`, :mod:`._subscribers`) and merges the claims (:mod:`._claims`). It
+collects every finding instead of stopping at the first.
+
+Paths: every file in findings, locations and ``DesiredState.files`` is shown as the user
+knows it, relative to the current directory when under it, else absolute. The digest is
+computed over project-relative paths, so it does not depend on where hsprefs runs.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Final
+
+from reconciler.config._claims import Claims
+from reconciler.config._files import (
+    MAX_FILES,
+    MAX_TOTAL_BYTES,
+    PROJECT_FILE,
+    FileProblem,
+    check_pattern,
+    expand,
+    find_project_upwards,
+    inside,
+    read_bounded,
+)
+from reconciler.config._project import Project, read_project
+from reconciler.config._roster import Member, read_roster
+from reconciler.config._schema import PROJECT_SCHEMA, SUBSCRIBERS_SCHEMA, validate
+from reconciler.config._subscribers import RosterReader, read_subscribers
+from reconciler.config._text import display_path, quote
+from reconciler.config._yaml import Document, YamlMap, parse
+from reconciler.errors import Finding
+from reconciler.model import DesiredState
+
+__all__ = ["check_paths"]
+
+_PROJECT_KEYS: Final = frozenset({"include", "subscriptions", "portal", "policy"})
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Loading builds millions of acyclic objects: the cyclic GC only slows that down."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def check_paths(
+    paths: Sequence[Path | str], now: datetime
+) -> tuple[DesiredState | None, list[Finding]]:
+    """Run the whole pipeline; the state is None when any finding is an error."""
+    with _gc_paused():
+        run = _Run(now)
+        state = run.go([Path(p) for p in paths])
+    findings = _tidy(run.findings)
+    if any(f.severity == "error" for f in findings):
+        return None, findings
+    return state, findings
+
+
+def _tidy(findings: list[Finding]) -> list[Finding]:
+    """Sorted by file, line, column; exact repeats and schema echoes of YAML errors dropped."""
+    yaml_spots = {(f.file, f.line, f.column) for f in findings if f.code.startswith("yaml-")}
+    kept = {
+        f for f in findings if not (f.code == "schema" and (f.file, f.line, f.column) in yaml_spots)
+    }
+    return sorted(kept, key=lambda f: (f.file, f.line, f.column, f.message))
+
+
+class _Run:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.cwd = Path.cwd()
+        self.findings: list[Finding] = []
+        self.docs: dict[Path, tuple[Document, bytes]] = {}
+        self.read: dict[Path, tuple[str, bytes]] = {}  # resolved path -> (shown, bytes)
+        self.total = 0
+        self.root = self.cwd
+        self.rosters: dict[Path, tuple[list[Member], str]] = {}
+
+    def shown(self, path: Path) -> str:
+        return display_path(path, self.cwd)
+
+    def problem(self, path: Path, message: str, code: str = "file") -> None:
+        self.findings.append(Finding(self.shown(path), 1, 1, message, code=code))
+
+    # -- files -------------------------------------------------------------------------
+
+    def load_bytes(self, path: Path) -> bytes:
+        """Read a file once per run, counting it against the total budget."""
+        key = path.resolve()
+        if key in self.read:
+            return self.read[key][1]
+        data = read_bounded(path)
+        self.total += len(data)
+        if self.total > MAX_TOTAL_BYTES:
+            raise FileProblem(
+                f"the project's files add up to more than {MAX_TOTAL_BYTES // 1048576} MB"
+            )
+        self.read[key] = (self.shown(path), data)
+        return data
+
+    def document(self, path: Path) -> Document | None:
+        key = path.resolve()
+        if key in self.docs:
+            return self.docs[key][0]
+        try:
+            data = self.load_bytes(path)
+        except FileProblem as exc:
+            self.problem(path, f"{exc}", "file")
+            return None
+        doc = parse(data, self.shown(path))
+        self.docs[key] = (doc, data)
+        return doc
+
+    # -- discovery ---------------------------------------------------------------------
+
+    def targets(self, paths: list[Path]) -> tuple[Path | None, list[Path] | None]:
+        """The project file and the subscriber files given alone (None: the whole project)."""
+        if not paths:
+            default = self.cwd / PROJECT_FILE
+            if not default.is_file():
+                self.problem(
+                    default,
+                    f"no {PROJECT_FILE} in the current folder; run hsprefs in the config "
+                    "repository or give a PATH",
+                    "not-found",
+                )
+                return None, None
+            return default, None
+        project: Path | None = None
+        selected: list[Path] | None = []
+        for given in paths:
+            path = Path(os.path.abspath(given))
+            found, alone = self._target(path)
+            if found is None:
+                continue
+            if project is not None and found.resolve() != project.resolve():
+                self.problem(
+                    path,
+                    f"belongs to the project {self.shown(found)}, not {self.shown(project)}; "
+                    "validate one project at a time",
+                    "paths",
+                )
+                continue
+            project = found
+            if alone is None:
+                selected = None
+            elif selected is not None:
+                selected.append(alone)
+        return project, selected
+
+    def _target(self, path: Path) -> tuple[Path | None, Path | None]:
+        try:
+            is_dir = path.is_dir()
+            path.stat()
+        except OSError as exc:
+            why = "a symbolic link loop" if "symbolic" in str(exc).lower() else "not found"
+            self.problem(path, f"cannot read it: {why}", "not-found")
+            return None, None
+        if is_dir:
+            project = path / PROJECT_FILE
+            if not project.is_file():
+                self.problem(
+                    project,
+                    f"no {PROJECT_FILE} in the folder {self.shown(path)}; give the project "
+                    "folder or its project file",
+                    "not-found",
+                )
+                return None, None
+            return project, None
+        if path.name == PROJECT_FILE:
+            return path, None
+        doc = self.document(path)
+        if doc is not None and isinstance(doc.root, YamlMap) and _PROJECT_KEYS & set(doc.root):
+            return path, None
+        upwards = find_project_upwards(path.parent)
+        if upwards is None:
+            self.problem(
+                path,
+                f"no {PROJECT_FILE} in its folder or any parent; a subscriber file is "
+                "validated against the project that includes it",
+                "not-found",
+            )
+            return None, None
+        return upwards, path
+
+    # -- the pipeline ------------------------------------------------------------------
+
+    def go(self, paths: list[Path]) -> DesiredState | None:
+        project_path, selected = self.targets(paths)
+        if project_path is None:
+            return None
+        self.root = project_path.parent
+        doc = self.document(project_path)
+        if doc is None:
+            return None
+        self.findings.extend(doc.findings)
+        if doc.broken:
+            return None
+        if not isinstance(doc.root, YamlMap):
+            self.findings.append(
+                Finding(
+                    doc.file,
+                    1,
+                    1,
+                    "the project file must be a mapping with version: 1",
+                    code="schema",
+                )
+            )
+            return None
+        self.findings.extend(validate(doc, PROJECT_SCHEMA))
+        project = read_project(doc.root, doc.file)
+        self.findings.extend(project.findings)
+        files = self.includes(project, project_path, selected)
+        claims = Claims()
+        when_cache: dict[str, datetime | None] = {}
+        for path in files:
+            sub = self.document(path)
+            if sub is None:
+                continue
+            self.findings.extend(sub.findings)
+            if sub.broken:
+                continue
+            if not isinstance(sub.root, YamlMap):
+                message = "a subscriber file must be a mapping with version: 1"
+                self.findings.append(Finding(sub.file, 1, 1, message, code="schema"))
+                continue
+            self.findings.extend(validate(sub, SUBSCRIBERS_SCHEMA))
+            self.findings.extend(
+                read_subscribers(
+                    sub.root,
+                    sub.file,
+                    project,
+                    claims,
+                    now=self.now,
+                    when_cache=when_cache,
+                    read_roster=self.roster_reader(path.parent, sub.file),
+                )
+            )
+        statuses, opt_outs = claims.finish()
+        self.findings.extend(claims.findings)
+        return DesiredState(
+            statuses=statuses,
+            opt_outs=opt_outs,
+            subscriptions=project.aliases,
+            portal=project.portal,
+            policy=project.policy,
+            files=tuple(shown for shown, _ in self.read.values()),
+            digest=self.digest(),
+            unresolved=frozenset(a for a, ref in project.aliases.items() if ref.id is None),
+        )
+
+    def includes(
+        self, project: Project, project_path: Path, selected: list[Path] | None
+    ) -> list[Path]:
+        """The subscriber files to read: every included file, or the selected ones."""
+        matched: dict[Path, Path] = {}
+        own = project_path.resolve()
+        for include in project.includes:
+            spot = (project.file, include.line, include.column)
+            pattern = quote(include.pattern, 60)
+            why = check_pattern(include.pattern)
+            if why is not None:
+                self.findings.append(Finding(*spot, f"include {pattern}: {why}", code="include"))
+                continue
+            found = expand(self.root, include.pattern, MAX_FILES - len(matched))
+            for problem in found.problems:
+                self.findings.append(
+                    Finding(*spot, f"include {pattern}: {problem}", code="include")
+                )
+            if found.problems:
+                continue
+            files = [p for p in found.files if p.resolve() != own]
+            if not files:
+                self.findings.append(
+                    Finding(
+                        *spot,
+                        f"include {pattern} matches no files; fix the pattern or remove it",
+                        code="include",
+                    )
+                )
+            for path in files:
+                if not inside(path, self.root):
+                    self.findings.append(
+                        Finding(
+                            *spot,
+                            f"include {pattern}: {self.shown(path)} lies outside the project "
+                            "folder (through a symbolic link); move it inside",
+                            code="include",
+                        )
+                    )
+                    continue
+                matched.setdefault(path.resolve(), path)
+        if selected is None:
+            return [matched[k] for k in sorted(matched, key=lambda p: str(matched[p]))]
+        chosen: list[Path] = []
+        for path in selected:
+            if path.resolve() in matched:
+                chosen.append(path)
+            else:
+                self.problem(
+                    path,
+                    f"{project.file} does not include this file, so plan and apply would "
+                    "ignore it; add a pattern that matches it to 'include'",
+                    "include",
+                )
+        return chosen
+
+    def roster_reader(self, folder: Path, file: str) -> RosterReader:
+        """A reader of the rosters named in one subscriber file."""
+
+        def read(value: str, line: int, column: int) -> tuple[list[Member], str]:
+            return self.roster(folder, file, value, line, column)
+
+        return read
+
+    def roster(
+        self, folder: Path, file: str, value: str, line: int, column: int
+    ) -> tuple[list[Member], str]:
+        """Members of a ``members_file``; problems become findings at the reference."""
+        spot = (file, line, column)
+        why = check_pattern(value)
+        if why is not None:
+            self.findings.append(Finding(*spot, f"members_file: {why}", code="roster"))
+            return [], ""
+        path = Path(os.path.abspath(folder / value))
+        if not inside(path, self.root):
+            self.findings.append(
+                Finding(
+                    *spot,
+                    f"members_file {quote(value)} lies outside the project folder; move it inside",
+                    code="roster",
+                )
+            )
+            return [], ""
+        key = path.resolve()
+        if key in self.rosters:
+            return self.rosters[key]
+        try:
+            data = self.load_bytes(path)
+        except FileProblem as exc:
+            self.findings.append(
+                Finding(*spot, f"members_file {quote(value)}: {exc}", code="roster")
+            )
+            self.rosters[key] = ([], self.shown(path))
+            return self.rosters[key]
+        members, problems = read_roster(data, self.shown(path))
+        self.findings.extend(problems)
+        self.rosters[key] = (members, self.shown(path))
+        return self.rosters[key]
+
+    def digest(self) -> str:
+        """sha256 over sorted ``<sha256 of bytes>  <project-relative path>`` lines."""
+        lines = []
+        root = self.root.resolve()
+        for resolved, (_shown, data) in self.read.items():
+            try:
+                name = resolved.relative_to(root).as_posix()
+            except ValueError:
+                name = resolved.as_posix()
+            lines.append(f"{hashlib.sha256(data).hexdigest()}  {name}\n")
+        return hashlib.sha256("".join(sorted(lines)).encode()).hexdigest()
+
+
+def now_utc(today: datetime | None) -> datetime:
+    """``today`` as an aware UTC datetime (naive means UTC); the clock when None."""
+    if today is None:
+        return datetime.now(UTC)
+    return today.replace(tzinfo=UTC) if today.tzinfo is None else today.astimezone(UTC)

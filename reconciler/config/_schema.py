@@ -1,0 +1,298 @@
+"""Schema validation: jsonschema (2020-12, ``referencing`` for cross-file ``$ref``).
+
+Each schema error becomes a :class:`~reconciler.errors.Finding` at the exact position of
+the offending key or value, with a message written for people (bounded: values are
+quoted through :mod:`._text`). Big documents are first checked by the compiled
+acceptor of :mod:`._acceptor`; jsonschema then sees only the failing subtrees.
+
+Imports: jsonschema, referencing, :mod:`reconciler.resources`, :mod:`._acceptor`,
+:mod:`._text`, :mod:`._yaml`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from functools import cache
+from typing import Any
+from urllib.parse import urldefrag, urljoin
+
+from jsonschema import Draft202012Validator, ValidationError
+from jsonschema.exceptions import best_match
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from reconciler.config._acceptor import Compiled, Unsupported, compile_schema, locate
+from reconciler.config._text import describe, join_or, quote, suggest
+from reconciler.config._yaml import Document
+from reconciler.errors import Finding
+from reconciler.resources import load_schema, schema_names
+
+__all__ = [
+    "BASE_URI",
+    "PROJECT_SCHEMA",
+    "SUBSCRIBERS_SCHEMA",
+    "compiled",
+    "position",
+    "registry",
+    "validate",
+]
+
+BASE_URI = "https://hsprefs.dev/schemas/"
+PROJECT_SCHEMA = BASE_URI + "project.schema.json"
+SUBSCRIBERS_SCHEMA = BASE_URI + "subscribers.schema.json"
+
+_KIND_WORDS = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "text",
+    "integer": "a whole number",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "empty",
+}
+
+
+@cache
+def registry() -> Registry[Any]:
+    """Every shipped schema, registered under ``BASE_URI + file name``.
+
+    The files carry no ``$id``, so that editors resolve their relative ``$ref``s
+    against the files' own location, as this registry does against ``BASE_URI``.
+    """
+    resources = [
+        (BASE_URI + name, Resource.from_contents(load_schema(name), DRAFT202012))
+        for name in schema_names()
+    ]
+    return Registry().with_resources(resources).crawl()
+
+
+@cache
+def compiled(uri: str) -> Compiled | None:
+    """The compiled acceptor of a schema, or None when it uses unsupported keywords."""
+    try:
+        return compile_schema(registry(), uri)
+    except Unsupported:
+        return None
+
+
+@cache
+def _validator(uri: str) -> Draft202012Validator:
+    return Draft202012Validator({"$ref": uri}, registry=registry())
+
+
+def validate(doc: Document, uri: str) -> list[Finding]:
+    """Check ``doc.root`` against the schema at ``uri``; one finding per problem."""
+    root = doc.root
+    acceptor = compiled(uri)
+    failing: Iterable[tuple[tuple[str | int, ...], Any, str]]
+    failing = [((), root, uri)] if acceptor is None else locate(acceptor, root)
+    findings: list[Finding] = []
+    for path, instance, sub_uri in failing:
+        for error in _validator(sub_uri).iter_errors(instance):
+            for where, message in _messages(error, root, path):
+                line, column = where
+                findings.append(Finding(doc.file, line, column, message, code="schema"))
+    return findings
+
+
+def position(root: Any, path: Sequence[str | int], *, key: bool = False) -> tuple[int, int]:
+    """The 1-based position of the value at ``path`` (of its key with ``key=True``).
+
+    Containers and empty values are placed at their key, which is where a reader looks.
+    """
+    if not path:
+        return 1, 1
+    node = root
+    here = (1, 1)
+    for step in path:
+        locs = getattr(node, "locs", None)
+        if locs is None:
+            return here
+        try:
+            loc = locs[step]
+            node = node[step]
+        except (KeyError, IndexError, TypeError):
+            return here
+        if isinstance(step, int) or key or isinstance(node, (dict, list)) or node is None:
+            here = (loc[0], loc[1])
+        else:
+            here = (loc[2], loc[3])
+    return here
+
+
+def _subject(path: Sequence[str | int]) -> str:
+    if not path:
+        return "the file"
+    last = path[-1]
+    if isinstance(last, int):
+        return f"item {last + 1} of {_subject(path[:-1])}"
+    return quote(last, 40)
+
+
+@cache
+def _origins() -> dict[int, str]:
+    """Which schema document each (sub)schema dict comes from, by identity."""
+    found: dict[int, str] = {}
+
+    def walk(node: Any, uri: str) -> None:
+        if isinstance(node, dict):
+            found[id(node)] = uri
+            for child in node.values():
+                walk(child, uri)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child, uri)
+
+    for name in schema_names():
+        walk(load_schema(name), BASE_URI + name)
+    return found
+
+
+def _resolve(schema: Any, error: ValidationError) -> Any:
+    """Follow ``$ref`` from a branch of ``error.schema`` to the schema that has content."""
+    base = _origins().get(id(error.schema), BASE_URI)
+    for _ in range(10):
+        if not (isinstance(schema, dict) and "$ref" in schema):
+            break
+        target = urljoin(base, schema["$ref"])
+        try:
+            schema = registry().resolver().lookup(target).contents
+        except Exception:
+            return schema
+        base = urldefrag(target)[0]
+    return schema
+
+
+def _kinds(schema: Any, error: ValidationError) -> list[str]:
+    """Words for what a (branch) schema accepts: its enum values or its types."""
+    target = _resolve(schema, error)
+    if not isinstance(target, dict):
+        return []
+    if "enum" in target:
+        return [str(v) for v in target["enum"]]
+    if "const" in target:
+        return [str(target["const"])]
+    kinds = target.get("type")
+    if kinds is None:
+        return []
+    names = kinds if isinstance(kinds, list) else [kinds]
+    return [_KIND_WORDS.get(str(n), str(n)) for n in names]
+
+
+def _fits(schema: Any, instance: Any, error: ValidationError) -> bool:
+    target = _resolve(schema, error)
+    if not isinstance(target, dict):
+        return True
+    if "enum" in target:
+        return any(type(v) is type(instance) for v in target["enum"])
+    kinds = target.get("type")
+    if kinds is None:
+        return True
+    names = kinds if isinstance(kinds, list) else [kinds]
+    validator = Draft202012Validator({})
+    return any(validator.is_type(instance, n) for n in names)
+
+
+def _messages(
+    error: ValidationError, root: Any, prefix: tuple[str | int, ...]
+) -> Iterator[tuple[tuple[int, int], str]]:
+    path: tuple[str | int, ...] = (*prefix, *error.absolute_path)
+    subject = _subject(path)
+    instance: Any = error.instance
+    word = str(error.validator)
+    value: Any = error.validator_value
+    schema: dict[str, Any] = error.schema if isinstance(error.schema, dict) else {}
+    at = position(root, path)
+    if "propertyNames" in error.relative_schema_path:
+        # The instance is the offending key itself; point at it.
+        where = position(root, (*path, instance), key=True)
+        rule = schema.get("description") or "not a valid name here"
+        yield where, f"the name {quote(instance)} is not valid: {rule}"
+        return
+    if word == "type":
+        kinds = value if isinstance(value, list) else [value]
+        expected = join_or(_KIND_WORDS.get(str(k), str(k)) for k in kinds)
+        yield at, f"{subject} must be {expected}, not {describe(instance)}"
+    elif word == "enum":
+        options = join_or(str(v) for v in value)
+        hint = suggest(instance, [str(v) for v in value]) if isinstance(instance, str) else ""
+        yield at, f"{subject} must be {options}, not {describe(instance)}{hint}"
+    elif word == "const":
+        yield at, f"{subject} must be {value}, not {describe(instance)}"
+    elif word == "required":
+        missing = [p for p in value if isinstance(instance, dict) and p not in instance]
+        named = next((p for p in missing if f"{p!r} is a required property" == error.message), None)
+        yield at, f"{subject} is missing the required key '{named or missing[0]}'"
+    elif word == "additionalProperties":
+        allowed = list(schema.get("properties", {}))
+        for extra in _extras(instance, schema):
+            where = position(root, (*path, extra), key=True)
+            listing = f"; allowed keys: {', '.join(allowed)}" if allowed else ""
+            yield (
+                where,
+                f"unknown key {quote(extra, 40)} in {subject}{suggest(extra, allowed)}{listing}",
+            )
+    elif word in ("minProperties", "minItems") or (word == "minLength" and value == 1):
+        yield at, f"{subject} must not be empty"
+    elif word == "minLength":
+        yield at, f"{subject} must have at least {value} characters"
+    elif word == "pattern":
+        rule = schema.get("description") or f"it must match {value}"
+        yield at, f"{subject} {describe(instance)} is not valid: {rule}"
+    elif word in ("minimum", "exclusiveMinimum"):
+        yield at, f"{subject} must be at least {value}, not {describe(instance)}"
+    elif word in ("maximum", "exclusiveMaximum"):
+        yield at, f"{subject} must be at most {value}, not {describe(instance)}"
+    elif word in ("anyOf", "oneOf"):
+        yield from _alternatives(error, root, prefix, subject, at)
+    else:
+        text = " ".join(error.message.split())
+        yield at, f"{subject}: {text[:120]}"
+
+
+def _extras(instance: Any, schema: dict[str, Any]) -> list[str]:
+    if not isinstance(instance, dict):
+        return []
+    properties = schema.get("properties", {})
+    patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
+    return [k for k in instance if k not in properties and not any(p.search(k) for p in patterns)]
+
+
+def _alternatives(
+    error: ValidationError,
+    root: Any,
+    prefix: tuple[str | int, ...],
+    subject: str,
+    at: tuple[int, int],
+) -> Iterator[tuple[tuple[int, int], str]]:
+    options: Any = error.validator_value
+    branches: list[Any] = list(options)
+    by_branch: dict[int, list[ValidationError]] = {}
+    for sub in error.context or ():
+        index = sub.relative_schema_path[0]
+        if isinstance(index, int):
+            by_branch.setdefault(index, []).append(sub)
+    fitting = [i for i, b in enumerate(branches) if _fits(b, error.instance, error)]
+    if len(fitting) == 1:
+        for sub in by_branch.get(fitting[0], []):
+            yield from _messages(sub, root, prefix)
+        return
+    if not fitting:
+        words = [join_or(_kinds(b, error)) for b in branches]
+        expected = ", or ".join(w for w in words if w) or "a different kind of value"
+        yield at, f"{subject} must be {expected}, not {describe(error.instance)}"
+        return
+    fitting_errors = [by_branch.get(i, []) for i in fitting]
+    if all(errs and all(e.validator == "required" for e in errs) for errs in fitting_errors):
+        names: list[str] = []
+        for errs in fitting_errors:
+            for e in errs:
+                required: Any = e.validator_value
+                names.extend(f"'{p}'" for p in required)
+        unique = list(dict.fromkeys(names))
+        yield at, f"{subject} needs {join_or(unique)}"
+        return
+    best = best_match(e for errs in fitting_errors for e in errs)
+    if best is not None:
+        yield from _messages(best, root, prefix)

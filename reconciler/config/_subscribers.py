@@ -1,0 +1,405 @@
+"""Subscriber files read into claims, with every semantic check that one file can make.
+
+Checks here: unknown alias, an alias of another brand than the file's ``business_unit``,
+invalid addresses, two spellings of one address in one mapping or group, a subscribed
+status without legal basis and explanation on a GDPR portal, ``resubscribe: true``
+without them (or with ``unsubscribed``), ``consented_at`` unparseable or in the future,
+and rosters that are missing or malformed. Conflicts between places are the business of
+:class:`~._claims.Claims`.
+
+This is the hot path for big configs: short-form settings are interpreted once per
+distinct value, not once per subscriber. Imports: :mod:`reconciler.model`,
+:mod:`reconciler.errors`, the sibling modules ``_claims``, ``_project``, ``_roster``,
+``_text``, ``_yaml``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+from reconciler.config._claims import Claims, parse_when, valid_email
+from reconciler.config._project import Project
+from reconciler.config._roster import Member
+from reconciler.config._text import quote, suggest
+from reconciler.config._yaml import YamlList, YamlMap
+from reconciler.errors import Finding
+from reconciler.model import (
+    DesiredOptOut,
+    DesiredStatus,
+    Location,
+    PairKey,
+    Status,
+    SubscriberKey,
+    SubscriptionRef,
+)
+
+__all__ = ["RosterReader", "Setting", "read_subscribers"]
+
+_STATUS: Final = {
+    "subscribed": Status.SUBSCRIBED,
+    "unsubscribed": Status.UNSUBSCRIBED,
+    "not_specified": Status.NOT_SPECIFIED,
+}
+_LEGAL_BASES: Final = frozenset(
+    {
+        "CONSENT_WITH_NOTICE",
+        "LEGITIMATE_INTEREST_CLIENT",
+        "LEGITIMATE_INTEREST_OTHER",
+        "LEGITIMATE_INTEREST_PQL",
+        "NON_GDPR",
+        "PERFORMANCE_OF_CONTRACT",
+        "PROCESS_AND_STORE",
+    }
+)
+OPT_OUT: Final = "unsubscribe_all"
+
+# (members, roster display path) for a members_file value, or findings; given by the
+# loader, which owns file access.
+RosterReader = Callable[[str, int, int], tuple[list[Member], str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One interpreted setting: status and evidence, ready to stamp onto subscribers."""
+
+    status: Status
+    resubscribe: bool
+    consented_at: datetime | None
+    legal_basis: str | None
+    explanation: str | None
+
+
+@dataclass(slots=True)
+class _File:
+    project: Project
+    file: str
+    brand: int
+    now: datetime
+    claims: Claims
+    findings: list[Finding]
+    when_cache: dict[str, datetime | None]
+    short_cache: dict[tuple[str, str | None, str | None], Setting | None] = field(
+        default_factory=dict
+    )
+
+    def error(self, line: int, column: int, message: str, code: str) -> None:
+        self.findings.append(Finding(self.file, line, column, message, code=code))
+
+
+def _legal(mapping: Any) -> tuple[str | None, str | None]:
+    if not isinstance(mapping, dict):
+        return None, None
+    basis = mapping.get("legal_basis")
+    text = mapping.get("legal_basis_explanation")
+    return (
+        basis if isinstance(basis, str) and basis in _LEGAL_BASES else None,
+        text if isinstance(text, str) and text.strip() else None,
+    )
+
+
+def read_subscribers(
+    root: Any,
+    file: str,
+    project: Project,
+    claims: Claims,
+    *,
+    now: datetime,
+    when_cache: dict[str, datetime | None],
+    read_roster: RosterReader,
+) -> list[Finding]:
+    """Add the claims of one schema-checked subscriber document; return its findings."""
+    findings: list[Finding] = []
+    if not isinstance(root, YamlMap):
+        return findings
+    brand = root.get("business_unit", 0)
+    if not isinstance(brand, int) or isinstance(brand, bool) or brand < 0:
+        brand = 0
+    ctx = _File(project, file, brand, now, claims, findings, when_cache)
+    basis, text = _legal(root.get("defaults"))
+    subscribers = root.get("subscribers")
+    if isinstance(subscribers, YamlMap):
+        _entries(ctx, subscribers, basis, text)
+    groups = root.get("groups")
+    if isinstance(groups, YamlMap):
+        for name, group in groups.items():
+            if isinstance(group, YamlMap):
+                _group(ctx, name, group, (basis, text), read_roster)
+    return findings
+
+
+def _entries(ctx: _File, subscribers: YamlMap, basis: str | None, text: str | None) -> None:
+    file = ctx.file
+    brand = ctx.brand
+    spelled: dict[str, tuple[str, Location]] = {}
+    for raw, entry in subscribers.items():
+        kline, kcol, _vl, _vc = subscribers.locs[raw]
+        email = raw.strip().lower()
+        if raw != email or email in spelled:
+            if not _check_email(
+                ctx, raw, email, Location(file, kline, kcol), spelled=spelled, scope="'subscribers'"
+            ):
+                continue
+        elif valid_email(email):
+            spelled[email] = (raw, Location(file, kline, kcol))
+        else:
+            _check_email(
+                ctx, raw, email, Location(file, kline, kcol), spelled=spelled, scope="'subscribers'"
+            )
+            continue
+        if not isinstance(entry, YamlMap):
+            continue
+        locs = entry.locs
+        for alias, value in entry.items():
+            aline, acol, _vline, _vcol = locs[alias]
+            if alias == OPT_OUT:
+                if type(value) is bool:
+                    where = Location(file, aline, acol)
+                    ctx.claims.entry_opt_out(
+                        DesiredOptOut(SubscriberKey(brand, email), value, where)
+                    )
+                continue
+            ref = _alias(ctx, alias, aline, acol)
+            if ref is None:
+                continue
+            setting = _setting(ctx, value, (aline, acol), basis, text)
+            if setting is None:
+                continue
+            ctx.claims.entry(_status(ref, email, setting, Location(file, aline, acol)))
+
+
+def _status(ref: SubscriptionRef, email: str, s: Setting, where: Location) -> DesiredStatus:
+    return DesiredStatus(
+        key=PairKey(ref.brand, email, ref.id if ref.id is not None else ref.alias),
+        status=s.status,
+        alias=ref.alias,
+        resubscribe=s.resubscribe,
+        consented_at=s.consented_at,
+        legal_basis=s.legal_basis,
+        legal_basis_explanation=s.explanation,
+        location=where,
+    )
+
+
+def _check_email(
+    ctx: _File,
+    raw: str,
+    email: str,
+    where: Location,
+    *,
+    spelled: dict[str, tuple[str, Location]],
+    scope: str,
+) -> bool:
+    """Report an invalid address, or one already in the same mapping or group."""
+    if not valid_email(email):
+        ctx.findings.append(
+            Finding(
+                where.file,
+                where.line,
+                where.column,
+                f"{quote(raw, 80)} is not a valid email address",
+                code="invalid-email",
+            )
+        )
+        return False
+    first = spelled.get(email)
+    if first is not None:
+        old_raw, old_where = first
+        how = "written differently" if old_raw != raw else "listed again"
+        ctx.findings.append(
+            Finding(
+                where.file,
+                where.line,
+                where.column,
+                f"{quote(raw, 80)} is {email} {how}: {scope} already has it at {old_where}; "
+                "keep one",
+                code="duplicate-email",
+            )
+        )
+        return False
+    spelled[email] = (raw, where)
+    return True
+
+
+def _alias(ctx: _File, alias: str, line: int, column: int) -> SubscriptionRef | None:
+    project = ctx.project
+    ref = project.aliases.get(alias)
+    if ref is None:
+        if alias not in project.known:
+            ctx.error(
+                line,
+                column,
+                f"unknown subscription alias {quote(alias, 40)}"
+                f"{suggest(alias, [*project.known, OPT_OUT])}; declare it under "
+                f"'subscriptions' in {project.file}",
+                "unknown-alias",
+            )
+        return None
+    if ref.brand != ctx.brand:
+        ctx.error(
+            line,
+            column,
+            f"the alias {quote(alias, 40)} belongs to business unit {ref.brand}, but this "
+            f"file is about business unit {ctx.brand}; move it to a file with "
+            f"business_unit: {ref.brand}",
+            "wrong-brand",
+        )
+        return None
+    return ref
+
+
+def _setting(
+    ctx: _File,
+    value: Any,
+    at: tuple[int, int],
+    basis: str | None,
+    text: str | None,
+) -> Setting | None:
+    """Interpret one setting (short or long form) at ``at`` and check its evidence."""
+    aline, acol = at
+    if isinstance(value, str):
+        cache_key = (value, basis, text)
+        if cache_key in ctx.short_cache:
+            setting = ctx.short_cache[cache_key]
+        else:
+            status = _STATUS.get(value)
+            setting = None if status is None else Setting(status, False, None, basis, text)
+            ctx.short_cache[cache_key] = setting
+        if setting is not None:
+            _gdpr(ctx, setting, aline, acol)
+        return setting
+    if not isinstance(value, YamlMap):
+        return None
+    status = _STATUS.get(value.get("status"))  # type: ignore[arg-type]
+    if status is None:
+        return None
+    own_basis, own_text = _legal(value)
+    resubscribe = value.get("resubscribe") is True
+    consented_at = None
+    raw_when = value.get("consented_at")
+    if isinstance(raw_when, str):
+        consented_at = _when(ctx, raw_when, *value.locs["consented_at"][2:])
+    setting = Setting(status, resubscribe, consented_at, own_basis or basis, own_text or text)
+    _gdpr(ctx, setting, aline, acol)
+    if resubscribe:
+        rline, rcol = value.locs["resubscribe"][:2]
+        if setting.legal_basis is None or setting.explanation is None:
+            ctx.error(
+                rline,
+                rcol,
+                "resubscribe: true needs a legal_basis and a legal_basis_explanation "
+                "(here, in the group's or the file's defaults)",
+                "resubscribe-evidence",
+            )
+        if status is Status.UNSUBSCRIBED:
+            ctx.error(
+                rline,
+                rcol,
+                "resubscribe: true has no effect with status unsubscribed; remove it",
+                "resubscribe-evidence",
+            )
+    return setting
+
+
+def _gdpr(ctx: _File, setting: Setting, line: int, column: int) -> None:
+    if (
+        setting.status is Status.SUBSCRIBED
+        and ctx.project.portal.gdpr
+        and (setting.legal_basis is None or setting.explanation is None)
+    ):
+        missing = [
+            name
+            for name, have in (
+                ("legal_basis", setting.legal_basis),
+                ("legal_basis_explanation", setting.explanation),
+            )
+            if have is None
+        ]
+        ctx.error(
+            line,
+            column,
+            f"subscribed needs {' and '.join(missing)} because portal.gdpr is true; give "
+            "them in the long form, the group's defaults or the file's defaults",
+            "gdpr-legal-basis",
+        )
+
+
+def _when(ctx: _File, raw: str, line: int, column: int) -> datetime | None:
+    cache = ctx.when_cache
+    if raw in cache:
+        when = cache[raw]
+    else:
+        when = cache[raw] = parse_when(raw)
+    if when is None:
+        ctx.error(
+            line,
+            column,
+            f"consented_at {quote(raw, 40)} is not a date or date-time; write it as "
+            "2026-09-01 or 2026-09-01T10:00:00Z",
+            "consented-at",
+        )
+        return None
+    if when > ctx.now:
+        ctx.error(
+            line,
+            column,
+            f"consented_at {quote(raw, 40)} is in the future; consent can only be given "
+            "in the past",
+            "consented-at",
+        )
+        return None
+    return when
+
+
+def _group(
+    ctx: _File,
+    name: str,
+    group: YamlMap,
+    defaults: tuple[str | None, str | None],
+    read_roster: RosterReader,
+) -> None:
+    label = f"group {quote(name, 40)}"
+    own_basis, own_text = _legal(group.get("defaults"))
+    basis, text = own_basis or defaults[0], own_text or defaults[1]
+    statuses: list[tuple[SubscriptionRef, Setting]] = []
+    opt_out: bool | None = None
+    settings = group.get("set")
+    if isinstance(settings, YamlMap):
+        for alias, value in settings.items():
+            aline, acol, _vline, _vcol = settings.locs[alias]
+            if alias == OPT_OUT:
+                opt_out = value if type(value) is bool else None
+                continue
+            ref = _alias(ctx, alias, aline, acol)
+            if ref is None:
+                continue
+            setting = _setting(ctx, value, (aline, acol), basis, text)
+            if setting is not None:
+                statuses.append((ref, setting))
+    members: list[tuple[str, str, int, int]] = []
+    listed = group.get("members")
+    if isinstance(listed, YamlList):
+        for index, raw in enumerate(listed):
+            if isinstance(raw, str):
+                line, column = listed.locs[index]
+                members.append((raw, ctx.file, line, column))
+    roster = group.get("members_file")
+    if isinstance(roster, str) and roster:
+        rline, rcol = group.locs["members_file"][2:]
+        found, shown = read_roster(roster, rline, rcol)
+        members.extend((m.email, shown, m.line, m.column) for m in found)
+    spelled: dict[str, tuple[str, Location]] = {}
+    claims = ctx.claims
+    for raw, file, line, column in members:
+        email = raw.strip().lower()
+        where = Location(file, line, column)
+        if not _check_email(ctx, raw, email, where, spelled=spelled, scope=label):
+            continue
+        for ref, setting in statuses:
+            claims.group(_status(ref, email, setting, where), label)
+        if opt_out is not None:
+            claims.group_opt_out(
+                DesiredOptOut(SubscriberKey(ctx.brand, email), opt_out, where), label
+            )

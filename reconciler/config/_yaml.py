@@ -1,0 +1,413 @@
+"""Reading YAML safely and fast, keeping a 1-based position for every key and value.
+
+The reader drives libyaml's event parser (PyYAML's C extension) and builds plain
+``dict``/``list``/scalar values itself, in one loop with an explicit stack. That is both
+what makes it fast (no node objects, no generic constructor) and what makes it safe:
+
+* nesting deeper than :data:`MAX_DEPTH` stops the file (libyaml's own composer recurses
+  in C and crashes on deep input, so it is never used);
+* anchors and aliases are refused, so an alias bomb expands nothing;
+* a duplicate key in one mapping is a finding, never last-wins;
+* only the YAML 1.1 core tags that PyYAML's ``SafeLoader`` resolves are accepted, with
+  the same implicit resolution, except that dates and date-times stay text (JSON has no
+  dates; the semantic layer parses them where the language expects them);
+* mapping keys are always their source text (``101:`` is the key ``"101"``).
+
+Positions live beside the values: a :class:`YamlMap` carries ``locs[key] = (key line,
+key column, value line, value column)``, a :class:`YamlList` ``locs[i] = (line,
+column)``. Imports: PyYAML, :mod:`reconciler.errors`, :mod:`._text`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import yaml
+from yaml import (
+    AliasEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+)
+from yaml import SafeLoader as _SafeLoader
+from yaml._yaml import CParser
+
+from reconciler.config._text import quote
+from reconciler.errors import Finding
+
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_SCALAR",
+    "Document",
+    "YamlList",
+    "YamlMap",
+    "parse",
+]
+
+MAX_DEPTH: Final = 32
+"""Deepest nesting accepted; the language itself needs six levels."""
+
+MAX_SCALAR: Final = 10_000
+"""Longest scalar accepted, in characters (an email is at most 254)."""
+
+_TAG = "tag:yaml.org,2002:"
+_MAP_TAGS = frozenset({None, "!", _TAG + "map"})
+_SEQ_TAGS = frozenset({None, "!", _TAG + "seq"})
+_BOOLS: Final = {"yes": True, "no": False, "true": True, "false": False, "on": True, "off": False}
+# The first characters for which SafeLoader has implicit resolvers; a plain scalar that
+# starts with anything else is text, which is most of a config (emails, names, statuses).
+_RESOLVERS: Final = {
+    k: tuple(v) for k, v in _SafeLoader.yaml_implicit_resolvers.items() if k is not None
+}
+_RESOLVABLE: Final = "".join(k for k in _RESOLVERS if k)
+_CACHE: dict[str, Any] = {}
+_CACHE_MAX = 4096
+_CONSTRUCT = _SafeLoader("")
+_NOKEY: Final = object()
+_DROP: Final = object()
+
+
+class YamlMap(dict[str, Any]):
+    """A YAML mapping; ``locs[key]`` is ``(key line, key column, value line, value column)``."""
+
+    __slots__ = ("locs",)
+    locs: dict[str, tuple[int, int, int, int]]
+
+
+class YamlList(list[Any]):
+    """A YAML sequence; ``locs[i]`` is the ``(line, column)`` of item ``i``."""
+
+    __slots__ = ("locs",)
+    locs: list[tuple[int, int]]
+
+
+@dataclass(slots=True)
+class Document:
+    """One parsed file: its root value (None when empty or unreadable) and its findings."""
+
+    file: str
+    root: Any = None
+    findings: list[Finding] = field(default_factory=list)
+    broken: bool = False  # true when parsing stopped early: the root is unusable
+
+    def error(self, line: int, column: int, message: str, code: str) -> None:
+        self.findings.append(Finding(self.file, line, column, message, code=code))
+
+
+class _Stop(Exception):
+    """Parsing of this file cannot go on (depth, second document)."""
+
+
+def _number(tag: str, text: str) -> Any:
+    node = yaml.ScalarNode(tag, text)
+    if tag.endswith(":int"):
+        digits = text.replace("_", "").lstrip("+-")
+        if len(digits) > 30:
+            raise ValueError("too many digits")
+        return _CONSTRUCT.construct_yaml_int(node)
+    if len(text) > 100:
+        raise ValueError("too many digits")
+    return _CONSTRUCT.construct_yaml_float(node)
+
+
+def _resolve_plain(text: str) -> Any:
+    """Implicit resolution of a plain scalar, as SafeLoader does it (dates stay text)."""
+    hit = _CACHE.get(text, _NOKEY)
+    if hit is not _NOKEY:
+        return hit
+    value: Any = text
+    for tag, regexp in _RESOLVERS.get(text[0], ()):
+        if regexp.match(text):
+            kind = tag[len(_TAG) :]
+            if kind == "bool":
+                value = _BOOLS[text.lower()]
+            elif kind == "null":
+                value = None
+            elif kind in ("int", "float"):
+                try:
+                    value = _number(tag, text)
+                except (ValueError, OverflowError):
+                    return _BadNumber(text)  # the caller reports it
+            break
+    if len(text) <= 40 and len(_CACHE) < _CACHE_MAX:
+        _CACHE[text] = value
+    return value
+
+
+class _BadNumber(str):
+    """A scalar that looks like a number but cannot be one (too many digits)."""
+
+    __slots__ = ()
+
+
+def _tagged(tag: str, text: str) -> Any:
+    """An explicitly tagged scalar; raises ValueError for tags the language refuses."""
+    kind = tag[len(_TAG) :] if tag.startswith(_TAG) else None
+    if kind in ("str", "timestamp") or tag == "!":
+        return text
+    if kind == "null":
+        return None
+    if kind == "bool":
+        if text.lower() not in _BOOLS:
+            raise ValueError(f"{quote(text)} is not a boolean")
+        return _BOOLS[text.lower()]
+    if kind in ("int", "float"):
+        try:
+            return _number(tag, text)
+        except (ValueError, OverflowError, IndexError):
+            raise ValueError(f"{quote(text)} is not a valid {kind}") from None
+    raise ValueError(f"the YAML tag {quote(tag, 40)} is not supported; remove it")
+
+
+def _position(data: bytes, offset: int) -> tuple[int, int]:
+    offset = max(0, min(offset, len(data)))
+    line_start = data.rfind(b"\n", 0, offset) + 1
+    line = data.count(b"\n", 0, offset) + 1
+    column = len(data[line_start:offset].decode("utf-8", "replace")) + 1
+    return line, column
+
+
+_TAB_RE = re.compile(r"cannot start any token")
+
+
+def _syntax_finding(doc: Document, data: bytes, exc: yaml.YAMLError) -> None:
+    if isinstance(exc, yaml.reader.ReaderError):
+        line, column = _position(data, exc.position)
+        if "control" in str(exc.reason):
+            doc.error(
+                line,
+                column,
+                f"control character U+{int(exc.character):04X} is not allowed in YAML; remove it",
+                "yaml-encoding",
+            )
+        else:
+            doc.error(
+                line,
+                column,
+                f"the file is not valid UTF-8 text ({exc.reason}); save it as UTF-8",
+                "yaml-encoding",
+            )
+        return
+    mark = getattr(exc, "problem_mark", None)
+    problem = str(getattr(exc, "problem", None) or "invalid YAML")
+    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    if _TAB_RE.search(problem) and mark is not None:
+        index = getattr(mark, "index", None)
+        char = _char_at(data, line, column) if index is not None else ""
+        if char == "\t":
+            doc.error(
+                line,
+                column,
+                "a tab character cannot indent YAML; indent with spaces",
+                "yaml-tab",
+            )
+            return
+    context = getattr(exc, "context", None)
+    cmark = getattr(exc, "context_mark", None)
+    detail = problem
+    if context and cmark is not None:
+        detail = f"{problem} ({context} at line {cmark.line + 1}, column {cmark.column + 1})"
+    doc.error(line, column, f"YAML syntax error: {detail}", "yaml-syntax")
+
+
+def _char_at(data: bytes, line: int, column: int) -> str:
+    start = 0
+    for _ in range(line - 1):
+        start = data.find(b"\n", start) + 1
+        if start == 0:
+            return ""
+    text = data[start : start + 4 * column + 4].decode("utf-8", "replace")
+    return text[column - 1] if len(text) >= column else ""
+
+
+def parse(data: bytes, file: str) -> Document:
+    """Parse one YAML file; every problem becomes a finding of the returned document."""
+    doc = Document(file)
+    try:
+        _compose(CParser(data), doc)
+    except yaml.YAMLError as exc:
+        _syntax_finding(doc, data, exc)
+        doc.root = None
+        doc.broken = True
+    except _Stop:
+        doc.root = None
+        doc.broken = True
+    return doc
+
+
+def _compose(parser: CParser, doc: Document) -> None:
+    """The hot loop: events to values with positions, in one pass and without recursion."""
+    get_event = parser.get_event
+    stack: list[tuple[Any, Any, bool, Any, int, int, int, int]] = []
+    cur: Any = None
+    locs: Any = None
+    is_map = False
+    key: Any = _NOKEY
+    kline = kcol = 0
+    documents = 0
+    anchors_reported = False
+    resolvable = _RESOLVABLE
+    scalar_max = MAX_SCALAR
+    while True:
+        event: Any = get_event()
+        kind = type(event)
+        if kind is ScalarEvent:
+            mark = event.start_mark
+            text = event.value
+            if event.anchor is not None and not anchors_reported:
+                anchors_reported = True
+                _anchor_finding(doc, mark, event.anchor, "&")
+            if len(text) > scalar_max:
+                doc.error(
+                    mark.line + 1,
+                    mark.column + 1,
+                    f"this value is {len(text):,} characters long; at most "
+                    f"{scalar_max:,} are allowed",
+                    "yaml-too-large",
+                )
+                text = ""
+                if is_map and key is _NOKEY:
+                    key = _DROP
+                    continue
+            if is_map and key is _NOKEY:
+                # A key: always its source text, whatever it would resolve to.
+                if text in cur:
+                    first = cur.locs[text]
+                    doc.error(
+                        mark.line + 1,
+                        mark.column + 1,
+                        f"duplicate key {quote(text)} (first at line {first[0]}, "
+                        f"column {first[1]}); a key may appear only once in a mapping",
+                        "yaml-duplicate-key",
+                    )
+                    key = _DROP
+                else:
+                    key = text
+                    kline = mark.line + 1
+                    kcol = mark.column + 1
+                continue
+            tag = event.tag
+            if tag is None:
+                if event.implicit[0]:
+                    if not text:
+                        value: Any = None
+                    elif text[0] in resolvable:
+                        value = _resolve_plain(text)
+                        if type(value) is _BadNumber:
+                            doc.error(
+                                mark.line + 1,
+                                mark.column + 1,
+                                f"the number {quote(text)} is too long",
+                                "yaml-number",
+                            )
+                            value = str(value)
+                    else:
+                        value = text
+                else:
+                    value = text
+            else:
+                try:
+                    value = _tagged(tag, text)
+                except ValueError as exc:
+                    doc.error(mark.line + 1, mark.column + 1, str(exc), "yaml-tag")
+                    value = text
+            if is_map:
+                if key is not _DROP:
+                    cur[key] = value
+                    locs[key] = (kline, kcol, mark.line + 1, mark.column + 1)
+                key = _NOKEY
+            elif cur is not None:
+                cur.append(value)
+                locs.append((mark.line + 1, mark.column + 1))
+            else:
+                doc.root = value
+        elif kind is MappingStartEvent or kind is SequenceStartEvent:
+            mark = event.start_mark
+            if len(stack) >= MAX_DEPTH:
+                doc.error(
+                    mark.line + 1,
+                    mark.column + 1,
+                    f"the YAML is nested more than {MAX_DEPTH} levels deep; "
+                    "the config language needs far fewer",
+                    "yaml-depth",
+                )
+                raise _Stop
+            if event.anchor is not None and not anchors_reported:
+                anchors_reported = True
+                _anchor_finding(doc, mark, event.anchor, "&")
+            is_mapping = kind is MappingStartEvent
+            if event.tag not in (_MAP_TAGS if is_mapping else _SEQ_TAGS):
+                doc.error(
+                    mark.line + 1,
+                    mark.column + 1,
+                    f"the YAML tag {quote(event.tag, 40)} is not supported; remove it",
+                    "yaml-tag",
+                )
+            if is_map and key is _NOKEY:
+                doc.error(
+                    mark.line + 1,
+                    mark.column + 1,
+                    "a mapping key must be plain text, not a mapping or a list",
+                    "yaml-complex-key",
+                )
+                key = _DROP
+                kline = kcol = 0
+            stack.append((cur, locs, is_map, key, kline, kcol, mark.line + 1, mark.column + 1))
+            if is_mapping:
+                cur = YamlMap()
+                locs = cur.locs = {}
+                is_map = True
+                key = _NOKEY
+            else:
+                cur = YamlList()
+                locs = cur.locs = []
+                is_map = False
+        elif kind is MappingEndEvent or kind is SequenceEndEvent:
+            value = cur
+            cur, locs, is_map, key, kline, kcol, vline, vcol = stack.pop()
+            if is_map:
+                if key is not _DROP:
+                    cur[key] = value
+                    locs[key] = (kline, kcol, vline, vcol)
+                key = _NOKEY
+            elif cur is not None:
+                cur.append(value)
+                locs.append((vline, vcol))
+            else:
+                doc.root = value
+        elif kind is AliasEvent:
+            mark = event.start_mark
+            if not anchors_reported:
+                anchors_reported = True
+                _anchor_finding(doc, mark, event.anchor, "*")
+            if is_map:
+                key = _DROP if key is _NOKEY else _NOKEY
+        elif kind is DocumentStartEvent:
+            documents += 1
+            if documents > 1:
+                mark = event.start_mark
+                doc.error(
+                    mark.line + 1,
+                    mark.column + 1,
+                    "a second YAML document ('---') is not allowed; one document per file",
+                    "yaml-syntax",
+                )
+                raise _Stop
+        elif kind is StreamEndEvent:
+            return
+
+
+def _anchor_finding(doc: Document, mark: Any, name: str, sigil: str) -> None:
+    doc.error(
+        mark.line + 1,
+        mark.column + 1,
+        f"YAML anchors and aliases ({sigil}{quote(name, 30)[1:-1]}) are not supported; "
+        "write the value out, or share settings with defaults and groups",
+        "yaml-alias",
+    )
