@@ -1,18 +1,130 @@
-"""``hsprefs definitions``: list the portal's subscription types."""
+"""``hsprefs definitions``: list the portal's subscription types.
+
+Text: a table (id, name, business unit, active, purpose) and the alias lines to paste
+into ``hsprefs.yaml``. JSON: a versioned document with the same data and the suggested
+alias of each definition. One ``GET /definitions`` call.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import Sequence
+from typing import Any
+
 import click
 
-from reconciler.cli._common import api_options, common_options
-from reconciler.errors import HsprefsError
+from reconciler.cli._common import api_options, common_options, current_state, resolve_api_settings
+from reconciler.client import HubSpotClient
+from reconciler.export import alias_line, suggest_aliases
+from reconciler.model import Definition
+from reconciler.settings import ApiSettings
 
-__all__ = ["command"]
+__all__ = ["command", "render_definitions_json", "render_definitions_text"]
+
+DEFINITIONS_FORMAT_VERSION = 1
+
+
+def _ordered(definitions: Sequence[Definition]) -> list[Definition]:
+    return sorted(
+        definitions, key=lambda d: (d.brand, int(d.id) if d.id.isdigit() else 1 << 62, d.id)
+    )
+
+
+def render_definitions_text(definitions: Sequence[Definition]) -> str:
+    """A table of the definitions, then the alias lines for ``hsprefs.yaml``."""
+    if not definitions:
+        return "No subscription types found.\n"
+    ordered = _ordered(definitions)
+    aliases = suggest_aliases(ordered)
+    rows = [("ID", "NAME", "BRAND", "ACTIVE", "PURPOSE")] + [
+        (d.id, d.name, str(d.brand), "yes" if d.is_active else "no", d.purpose or "-")
+        for d in ordered
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = [
+        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4]
+        for row in rows
+    ]
+    pasted = [alias_line(aliases[d.id], d) for d in ordered]
+    width = max(len(text) for text in pasted)
+    lines += ["", "Aliases for hsprefs.yaml (under subscriptions:):"]
+    for d, text in zip(ordered, pasted, strict=True):
+        note = d.name + ("" if d.is_active else " (inactive)")
+        lines.append(f"  {text.ljust(width)}  # {note}")
+    return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def render_definitions_json(definitions: Sequence[Definition]) -> str:
+    """The definitions as a versioned JSON document, each with its suggested alias."""
+    ordered = _ordered(definitions)
+    aliases = suggest_aliases(ordered)
+    items: list[dict[str, Any]] = [
+        {
+            "id": d.id,
+            "name": d.name,
+            "brand": d.brand,
+            "active": d.is_active,
+            "purpose": d.purpose,
+            "description": d.description,
+            "communication_method": d.communication_method,
+            "default": d.is_default,
+            "internal": d.is_internal,
+            "alias": aliases[d.id],
+        }
+        for d in ordered
+    ]
+    document: dict[str, Any] = {
+        "format": "hsprefs-definitions",
+        "version": DEFINITIONS_FORMAT_VERSION,
+        "definitions": items,
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def _read(settings: ApiSettings, business_unit: int | None) -> list[Definition]:
+    state = current_state()
+
+    async def go() -> list[Definition]:
+        async with HubSpotClient.from_settings(
+            settings, transport=state.transport, retry=state.retry
+        ) as client:
+            return await client.definitions(business_unit=business_unit)
+
+    return asyncio.run(go())
 
 
 @click.command("definitions")
+@click.option(
+    "--business-unit",
+    "business_unit",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Only this brand's subscription types (default: what HubSpot lists without one).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: a table and alias lines; json: a versioned document.",
+)
 @api_options
 @common_options
-def command(**_options: object) -> int:
-    """List the portal's subscription types."""
-    raise HsprefsError("'hsprefs definitions' is not implemented yet")
+def command(business_unit: int | None, fmt: str, **options: object) -> int:
+    """List subscription types: id, name, brand, active flag, purpose, and alias lines."""
+    settings = resolve_api_settings(
+        api_url=options.get("api_url"),  # type: ignore[arg-type]
+        api_version=options.get("api_version"),  # type: ignore[arg-type]
+        token_file=options.get("token_file"),  # type: ignore[arg-type]
+        rate_limit=options.get("rate_limit"),  # type: ignore[arg-type]
+        batch_size=options.get("batch_size"),  # type: ignore[arg-type]
+        concurrency=options.get("concurrency"),  # type: ignore[arg-type]
+    )
+    definitions = _read(settings, business_unit)
+    if fmt == "json":
+        click.echo(render_definitions_json(definitions), nl=False)
+    else:
+        click.echo(render_definitions_text(definitions), nl=False)
+    return 0

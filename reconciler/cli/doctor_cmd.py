@@ -1,21 +1,97 @@
-"""``hsprefs doctor``: preflight: token, scopes, portal id and rate budget."""
+"""``hsprefs doctor [PATH...]``: preflight for a new token or CI secret.
+
+Prints one line per check (``ok``, ``fail`` with what to do, or ``skip`` with why it
+could not be checked) and a closing count; exit 0 when nothing failed, 1 otherwise.
+The checks live in :mod:`reconciler.doctor`. Without PATH the project is
+``./hsprefs.yaml`` when it exists; without a project the checks that need one are
+skipped.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import click
 
-from reconciler.cli._common import api_options, common_options
-from reconciler.errors import HsprefsError
+from reconciler import config
+from reconciler.cli._common import api_options, common_options, current_state, resolve_api_settings
+from reconciler.client import HubSpotClient
+from reconciler.doctor import CheckResult, CheckStatus, diagnose, failed_check, summary_line
+from reconciler.errors import ConfigError, UsageError
+from reconciler.model import DesiredState
+from reconciler.settings import ApiSettings
 
 __all__ = ["command"]
+
+PROJECT_FILE = "hsprefs.yaml"
+
+
+def _load(paths: tuple[Path, ...]) -> tuple[CheckResult, DesiredState | None, str]:
+    """The project check, the loaded project, and why there is none."""
+    if not paths and not Path(PROJECT_FILE).is_file():
+        why = f"no {PROJECT_FILE} here (give the project's PATH to check it)"
+        return CheckResult("config", CheckStatus.SKIP, f"not checked: {why}"), None, why
+    try:
+        desired = config.load(paths)
+    except ConfigError as exc:
+        check = CheckResult(
+            "config", CheckStatus.FAIL, exc.one_line(), "run 'hsprefs validate' and fix the files"
+        )
+        return check, None, "the config is invalid"
+    people = sum(len(emails) for emails in desired.subscribers().values())
+    n_files = len(desired.files)
+    brands = len(desired.subscribers())
+    detail = (
+        f"{n_files} {'file' if n_files == 1 else 'files'} valid: {len(desired.subscriptions)} "
+        f"aliases, {people} declared subscribers in {brands} "
+        f"{'business unit' if brands == 1 else 'business units'}"
+    )
+    return CheckResult("config", CheckStatus.OK, detail), desired, ""
+
+
+def _settings(desired: DesiredState | None, options: dict[str, object]) -> ApiSettings:
+    return resolve_api_settings(
+        api_url=options.get("api_url"),  # type: ignore[arg-type]
+        api_version=options.get("api_version"),  # type: ignore[arg-type]
+        token_file=options.get("token_file"),  # type: ignore[arg-type]
+        rate_limit=options.get("rate_limit"),  # type: ignore[arg-type]
+        batch_size=options.get("batch_size"),  # type: ignore[arg-type]
+        concurrency=options.get("concurrency"),  # type: ignore[arg-type]
+        project_api_version=desired.portal.api_version if desired is not None else None,
+    )
+
+
+def _run(settings: ApiSettings, desired: DesiredState | None, why: str) -> list[CheckResult]:
+    state = current_state()
+
+    async def go() -> list[CheckResult]:
+        async with HubSpotClient.from_settings(
+            settings, transport=state.transport, retry=state.retry
+        ) as client:
+            return await diagnose(client, desired, no_project=why)
+
+    return asyncio.run(go())
 
 
 @click.command("doctor")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @api_options
 @common_options
-def command(paths: tuple[Path, ...], **_options: object) -> int:
-    """Preflight: token, scopes, portal id and rate budget."""
-    raise HsprefsError("'hsprefs doctor' is not implemented yet")
+def command(paths: tuple[Path, ...], **options: object) -> int:
+    """Preflight: API reachable, token valid, scopes, portal id, aliases, rate budget.
+
+    Exit 0 when no check failed, 1 otherwise.
+    """
+    project, desired, why = _load(paths)
+    checks = [project]
+    try:
+        settings = _settings(desired, options)
+    except UsageError as exc:
+        checks.append(failed_check("connection settings", exc))
+    else:
+        checks += _run(settings, desired, why)
+    for check in checks:
+        click.echo(check.line())
+    click.echo(summary_line(checks))
+    return 1 if any(c.status is CheckStatus.FAIL for c in checks) else 0

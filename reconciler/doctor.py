@@ -1,0 +1,320 @@
+"""Doctor: preflight checks for a new token or CI secret, as a list of result values.
+
+Each check is a :class:`CheckResult`: ``ok``, ``fail`` (with what to do) or ``skip``
+(could not be checked, and why). The checks, in order:
+
+1. the API is reachable (any HTTP answer to the account-info call counts);
+2. the token is accepted (that call did not answer 401) and which portal it belongs to;
+3. the read scopes plan and apply need are granted, found by calling each read
+   operation once: ``GET /definitions`` and the batch status reads (a 403 names what is
+   missing). A write scope cannot be seen without writing, so it is reported as not
+   checked, unless a 403 of a read already named it as missing;
+4. the portal id matches ``portal.id`` of the project;
+5. every alias resolves: an id alias to a definition of its brand, a name alias
+   through ``/definitions`` exactly as plan resolves it;
+6. the remaining daily budget (HubSpot's rate-limit headers) covers the minimal calls
+   of a plan of this config (design §5), and how many rate windows that plan needs.
+
+Only :func:`diagnose` talks to HubSpot, through the client handed in; everything else is
+pure. Imports: :mod:`reconciler.model`, :mod:`reconciler.errors`; the client and the
+config loader are handed in or imported lazily.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from reconciler.errors import (
+    ApiError,
+    AuthError,
+    HsprefsError,
+    RateLimitError,
+    ScopeError,
+    TransportError,
+)
+from reconciler.model import Definition, DesiredState
+
+if TYPE_CHECKING:
+    from reconciler.client import HubSpotClient
+
+__all__ = [
+    "APPLY_WRITE_SCOPE",
+    "PROBE_EMAIL",
+    "CheckResult",
+    "CheckStatus",
+    "diagnose",
+    "failed_check",
+    "minimal_plan_calls",
+    "summary_line",
+]
+
+APPLY_WRITE_SCOPE = "communication_preferences.statuses.batch.write"
+READ_SCOPE = "communication_preferences.read"
+BATCH_READ_SCOPE = "communication_preferences.statuses.batch.read"
+# Read when the config declares nobody: a read of an unknown address changes nothing.
+PROBE_EMAIL = "hsprefs-doctor-probe@example.com"
+
+
+class CheckStatus(StrEnum):
+    OK = "ok"
+    FAIL = "fail"
+    SKIP = "skip"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """One check: its name, the verdict, what was found and (on failure) what to do."""
+
+    name: str
+    status: CheckStatus
+    detail: str
+    hint: str | None = None
+
+    def line(self) -> str:
+        """``ok    token accepted: portal 12345678``; a failure ends with what to do."""
+        text = f"{self.name}: {self.detail}"
+        if self.hint:
+            text += f"; {self.hint}"
+        return f"{self.status.value:<4}  " + " ".join(text.split())
+
+
+def failed_check(name: str, error: HsprefsError) -> CheckResult:
+    """A failed check from an error (its message and hint)."""
+    return CheckResult(name, CheckStatus.FAIL, error.message, error.hint)
+
+
+def summary_line(checks: Sequence[CheckResult]) -> str:
+    """``Doctor: 6 ok, 1 failed, 2 not checked.``"""
+    count = {s: sum(1 for c in checks if c.status is s) for s in CheckStatus}
+    return (
+        f"Doctor: {count[CheckStatus.OK]} ok, {count[CheckStatus.FAIL]} failed, "
+        f"{count[CheckStatus.SKIP]} not checked."
+    )
+
+
+def minimal_plan_calls(desired: DesiredState, batch_size: int) -> int:
+    """The calls of a plan of ``desired`` (design §5): account-info, at most one
+    ``/definitions``, and per brand ⌈N/batch⌉ status reads and as many wide reads."""
+    reads = sum(
+        2 * math.ceil(len(emails) / batch_size) for emails in desired.subscribers().values()
+    )
+    return 1 + (1 if desired.unresolved else 0) + reads
+
+
+def _skip_all(names: Sequence[str], why: str) -> list[CheckResult]:
+    return [CheckResult(name, CheckStatus.SKIP, why) for name in names]
+
+
+_LATER = ("read scope", "batch read scope", "write scope", "portal id", "aliases", "rate budget")
+
+
+async def diagnose(
+    client: HubSpotClient,
+    desired: DesiredState | None,
+    *,
+    no_project: str | None = None,
+) -> list[CheckResult]:
+    """Run the checks against HubSpot through ``client``.
+
+    ``desired`` is the loaded project, or None (then ``no_project`` says why, and the
+    checks that need a project are skipped).
+    """
+    checks: list[CheckResult] = []
+    url = f"{client.settings.api_url} (API {client.settings.api_version})"
+    try:
+        portal_id = await client.portal_id()
+    except TransportError as exc:
+        checks.append(
+            CheckResult(
+                "API reachable",
+                CheckStatus.FAIL,
+                f"no answer from {url}: {exc.message}",
+                "check --api-url or HSPREFS_API_URL, the network and any proxy",
+            )
+        )
+        return checks + _skip_all(("token accepted", *_LATER), "not checked: no API answer")
+    except AuthError as exc:
+        checks.append(CheckResult("API reachable", CheckStatus.OK, f"{url} answered"))
+        checks.append(
+            CheckResult(
+                "token accepted",
+                CheckStatus.FAIL,
+                exc.message,
+                "create or rotate the private app's token and set HUBSPOT_ACCESS_TOKEN "
+                "(or --token-file)",
+            )
+        )
+        return checks + _skip_all(_LATER, "not checked: the token was refused")
+    except ApiError as exc:
+        checks.append(CheckResult("API reachable", CheckStatus.OK, f"{url} answered"))
+        checks.append(failed_check("token accepted", exc))
+        return checks + _skip_all(_LATER, "not checked: the account-info call failed")
+    checks.append(CheckResult("API reachable", CheckStatus.OK, f"{url} answered"))
+    checks.append(CheckResult("token accepted", CheckStatus.OK, f"portal {portal_id}"))
+
+    missing: set[str] = set()
+    definitions: list[Definition] | None = None
+    try:
+        definitions = await client.definitions()
+    except ApiError as exc:
+        checks.append(_scope_failure("read scope", "GET /definitions", exc, missing))
+    else:
+        checks.append(CheckResult("read scope", CheckStatus.OK, "GET /definitions answered"))
+    checks.append(await _batch_read_check(client, desired, missing))
+    checks.append(_write_scope_check(missing))
+    checks.append(_portal_check(desired, portal_id, no_project))
+    checks.append(await _alias_check(client, desired, definitions, no_project))
+    checks.append(_budget_check(client, desired))
+    return checks
+
+
+def _scope_failure(name: str, what: str, error: ApiError, missing: set[str]) -> CheckResult:
+    if isinstance(error, ScopeError):
+        missing.update(error.missing_scopes)
+        scopes = ", ".join(error.missing_scopes) or "HubSpot did not say which"
+        return CheckResult(
+            name,
+            CheckStatus.FAIL,
+            f"{what} answered 403: the token lacks {scopes}",
+            "add the scope to the private app, then use its new token",
+        )
+    return CheckResult(
+        name,
+        CheckStatus.FAIL,
+        f"could not check: {what} failed: {error.message}",
+        error.hint or "run doctor again; if it persists, check HubSpot's status page",
+    )
+
+
+async def _batch_read_check(
+    client: HubSpotClient, desired: DesiredState | None, missing: set[str]
+) -> CheckResult:
+    subscribers = desired.subscribers() if desired is not None else {}
+    brand, emails = next(iter(subscribers.items()), (0, [PROBE_EMAIL]))
+    what = "POST /statuses/batch/read and /statuses/batch/unsubscribe-all/read"
+    try:
+        await client.read({brand: emails[:1]})
+    except (ScopeError, AuthError, RateLimitError, TransportError) as exc:
+        return _scope_failure("batch read scope", what, exc, missing)
+    except ApiError as exc:
+        # HubSpot looked at the request and answered (a per-item error, a 4xx other than
+        # 401/403): the scope let it through.
+        return CheckResult(
+            "batch read scope",
+            CheckStatus.OK,
+            f"{what} passed the scope check (HubSpot answered: {exc.message})",
+        )
+    return CheckResult("batch read scope", CheckStatus.OK, f"{what} answered")
+
+
+def _write_scope_check(missing: set[str]) -> CheckResult:
+    writes = sorted(scope for scope in missing if "write" in scope)
+    if writes:
+        return CheckResult(
+            "write scope",
+            CheckStatus.FAIL,
+            f"HubSpot named {', '.join(writes)} as missing",
+            "add it to the private app; apply cannot write without it",
+        )
+    return CheckResult(
+        "write scope",
+        CheckStatus.SKIP,
+        f"not checked: only a write shows it; apply needs {APPLY_WRITE_SCOPE} "
+        "(plan and audit do not)",
+    )
+
+
+def _portal_check(
+    desired: DesiredState | None, portal_id: int, no_project: str | None
+) -> CheckResult:
+    if desired is None:
+        return CheckResult("portal id", CheckStatus.SKIP, f"not checked: {no_project}")
+    expected = desired.portal.id
+    if expected is None:
+        return CheckResult(
+            "portal id",
+            CheckStatus.SKIP,
+            f"not checked: hsprefs.yaml sets no portal.id (the token's portal is {portal_id})",
+        )
+    if expected != portal_id:
+        return CheckResult(
+            "portal id",
+            CheckStatus.FAIL,
+            f"the token belongs to portal {portal_id}, but portal.id is {expected}",
+            "use the token of the right portal, or fix portal.id in hsprefs.yaml",
+        )
+    return CheckResult("portal id", CheckStatus.OK, f"{portal_id} matches portal.id")
+
+
+async def _alias_check(
+    client: HubSpotClient,
+    desired: DesiredState | None,
+    definitions: list[Definition] | None,
+    no_project: str | None,
+) -> CheckResult:
+    name = "aliases"
+    if desired is None:
+        return CheckResult(name, CheckStatus.SKIP, f"not checked: {no_project}")
+    if not desired.subscriptions:
+        return CheckResult(name, CheckStatus.OK, "hsprefs.yaml defines no aliases")
+    if definitions is None:
+        return CheckResult(name, CheckStatus.SKIP, "not checked: /definitions could not be read")
+    # Without businessUnitId HubSpot may list only some brands: read each aliased brand.
+    found = {(d.brand, d.id): d for d in definitions}
+    try:
+        for brand in sorted({ref.brand for ref in desired.subscriptions.values()}):
+            found.update(((d.brand, d.id), d) for d in await client.definitions(brand))
+    except ApiError as exc:
+        return CheckResult(name, CheckStatus.SKIP, f"not checked: {exc.message}")
+    from reconciler.config import check_definitions
+
+    findings = check_definitions(desired, list(found.values()))
+    errors = [f for f in findings if f.severity == "error"]
+    n = len(desired.subscriptions)
+    if errors:
+        return CheckResult(
+            name,
+            CheckStatus.FAIL,
+            f"{len(errors)} {'problem' if len(errors) == 1 else 'problems'} binding "
+            f"{n} aliases: " + "; ".join(str(f) for f in errors),
+            "run 'hsprefs definitions' and fix the aliases in hsprefs.yaml",
+        )
+    warnings = "".join(f"; {f.message}" for f in findings if f.severity != "error")
+    return CheckResult(
+        name, CheckStatus.OK, f"{n} {'alias resolves' if n == 1 else 'aliases resolve'}{warnings}"
+    )
+
+
+def _budget_check(client: HubSpotClient, desired: DesiredState | None) -> CheckResult:
+    info = client.limiter.info()
+    batch = client.settings.batch_size
+    needed = minimal_plan_calls(desired, batch) if desired is not None else None
+    parts: list[str] = []
+    if needed is not None:
+        parts.append(f"a plan of this config needs {needed} calls")
+    window = f"{info.max_requests} per {info.window:g} s window"
+    if info.from_headers:
+        rounds = math.ceil(needed / info.max_requests) if needed else 0
+        parts.append(window + (f" ({rounds} of them)" if needed else ""))
+    else:
+        parts.append(f"no window headers from HubSpot (assuming {window})")
+    if info.daily_remaining is None:
+        parts.append("HubSpot sent no daily budget header")
+        return CheckResult("rate budget", CheckStatus.SKIP, "not checked: " + "; ".join(parts))
+    daily = (
+        f"{info.daily_remaining:,} of {info.daily:,}" if info.daily else f"{info.daily_remaining:,}"
+    )
+    parts.append(f"{daily} calls left today")
+    detail = "; ".join(parts)
+    if needed is not None and info.daily_remaining < needed:
+        return CheckResult(
+            "rate budget",
+            CheckStatus.FAIL,
+            detail,
+            "wait for the daily budget to reset (midnight in the portal's time zone)",
+        )
+    return CheckResult("rate budget", CheckStatus.OK, detail)
