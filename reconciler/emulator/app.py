@@ -14,7 +14,7 @@ import asyncio
 import json
 import logging
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -81,6 +81,9 @@ class Emulator:
         self.faults = FaultInjector(settings.fault_seed)
         self.recorder = Recorder()
         self._latency_rng = random.Random()  # noqa: S311 - jitter, not cryptography
+        # Every deliberate wait (latency, the "slow" fault) goes through here, so tests
+        # can record the waits instead of spending them.
+        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         self.tokens = self._tokens()
 
     def _tokens(self) -> dict[str, frozenset[str]]:
@@ -149,7 +152,7 @@ class Emulator:
             return
         jitter = settings.jitter_ms
         delay = settings.latency_ms + self._latency_rng.uniform(-jitter, jitter)
-        await asyncio.sleep(max(delay, 0) / 1000)
+        await self.sleep(max(delay, 0) / 1000)
 
 
 async def _read_json(request: Request) -> Any:
@@ -255,7 +258,7 @@ class Operation:
             reply = HubSpotError(500, "INTERNAL_ERROR", "internal error").reply()
         reply.headers.update(headers)
         if fault == "slow":
-            await asyncio.sleep(settings.slow_ms / 1000)
+            await emu.sleep(settings.slow_ms / 1000)
         await _send(reply, send, drop=fault == "drop")
 
     async def _handle(

@@ -4,7 +4,8 @@ Each handler is a plain function ``(Call) -> Reply`` run inside a store transact
 the pipeline in :mod:`reconciler.emulator.app`; whole-request problems raise
 :class:`~reconciler.emulator.wire.HubSpotError`, per-input problems become entries of
 ``errors[]`` and never stop the other inputs. Batch reads answer 207 when some inputs
-failed (as the spec declares), batch writes 200 with ``errors[]``/``numErrors``.
+failed, where the version's spec declares a 207 (not ``2026-09``, whose spec lists only
+200), otherwise 200 with ``errors[]``/``numErrors``, as batch writes always do.
 Imports the emulator's own modules.
 """
 
@@ -29,6 +30,15 @@ __all__ = ["API_SOURCE", "HANDLERS"]
 
 # The source HubSpot records for changes made through the API (the docs do not say).
 API_SOURCE = "Public API"
+
+
+# Versions whose spec declares no 207 for the batch reads: a partial failure is a 200.
+_NO_207_VERSIONS = frozenset({"2026-09"})
+
+
+def _partial(call: Call, errors: list[dict[str, Any]]) -> int:
+    """The status of a batch read: 207 when some inputs failed and the spec has a 207."""
+    return 207 if errors and call.version not in _NO_207_VERSIONS else 200
 
 
 def _done(
@@ -145,7 +155,7 @@ def batch_read(call: Call) -> Reply:
         }
         for email in emails
     ]
-    return Reply(207 if errors else 200, _done(call, results, errors))
+    return Reply(_partial(call, errors), _done(call, results, errors))
 
 
 def batch_unsubscribe_all_read(call: Call) -> Reply:
@@ -160,7 +170,7 @@ def batch_unsubscribe_all_read(call: Call) -> Reply:
         {"subscriberIdString": e, "wideStatuses": [wide_status(r, wide_type) for r in found[e]]}
         for e in emails
     ]
-    return Reply(207 if errors else 200, _done(call, results, errors))
+    return Reply(_partial(call, errors), _done(call, results, errors))
 
 
 def batch_unsubscribe_all(call: Call) -> Reply:

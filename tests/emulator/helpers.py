@@ -67,35 +67,49 @@ def _operations(version: str) -> list[tuple[str, re.Pattern[str], dict[str, Any]
 
 def response_schema(method: str, path: str, status: int) -> dict[str, Any] | None:
     """The spec's schema for an answer, or None when the specs are absent or silent."""
+    validator = _validator_for(method, path, status)
+    return validator.schema if validator is not None else None
+
+
+def _validator_for(method: str, path: str, status: int) -> Any:
     match = re.match(r"^/communication-preferences/([^/]+)/", path)
     if match is None or not SPECS.is_dir():
         return None
     version = match.group(1)
     if not (SPECS / version).is_dir():
         return None
-    for op_method, pattern, op, spec in _operations(version):
+    for index, (op_method, pattern, _op, _spec) in enumerate(_operations(version)):
         if op_method == method and pattern.match(path):
-            response = op["responses"].get(str(status)) or op["responses"].get("default")
-            if response is None:
-                return None
-            response = _inline(response, spec)
-            content = response.get("content", {})
-            media = content.get("application/json") or content.get("*/*") or {}
-            schema = media.get("schema")
-            return schema if isinstance(schema, dict) else None
+            return _validator(version, index, status)
     return None
+
+
+@cache
+def _validator(version: str, index: int, status: int) -> Any:
+    _method, _pattern, op, spec = _operations(version)[index]
+    response = op["responses"].get(str(status)) or op["responses"].get("default")
+    if response is None:
+        return None
+    response = _inline(response, spec)
+    content = response.get("content", {})
+    media = content.get("application/json") or content.get("*/*") or {}
+    schema = media.get("schema")
+    if not isinstance(schema, dict):
+        return None
+    jsonschema.Draft7Validator.check_schema(schema)
+    return jsonschema.Draft7Validator(schema)
 
 
 def check_against_spec(response: httpx.Response) -> None:
     """Fail when a JSON answer does not match its operation's response schema."""
     if not response.headers.get("content-type", "").startswith("application/json"):
         return
-    schema = response_schema(
+    validator = _validator_for(
         response.request.method, response.request.url.path, response.status_code
     )
-    if schema is None:
+    if validator is None:
         return
-    jsonschema.validate(_strip_nulls(response.json()), schema)
+    validator.validate(_strip_nulls(response.json()))
 
 
 def write_input(
