@@ -76,13 +76,14 @@ def _register() -> None:
 _register()
 
 
-def run(args: Sequence[str] | None = None, *, transport: Any = None) -> int:
+def run(args: Sequence[str] | None = None, *, transport: Any = None, retry: Any = None) -> int:
     """Run the CLI and return its exit code; the single place errors become codes.
 
     ``transport`` (an ``httpx.AsyncBaseTransport``) is for tests: every command that
-    talks to HubSpot then uses it instead of the network.
+    talks to HubSpot then uses it instead of the network; ``retry`` (a
+    ``reconciler.client.RetryPolicy``) replaces the default retry policy.
     """
-    state = State(transport=transport)
+    state = State(transport=transport, retry=retry)
     try:
         result = cli.main(
             args=list(args) if args is not None else None,

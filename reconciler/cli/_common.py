@@ -8,6 +8,7 @@ from a flag or a config file.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,8 @@ class State:
     # Tests hand in an httpx transport (e.g. ASGITransport over the emulator app);
     # None means the client opens real connections.
     transport: Any = None
+    # Tests hand in a retry policy that never waits (reconciler.client.RetryPolicy).
+    retry: Any = None
 
 
 def _set_state(name: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
@@ -179,3 +182,46 @@ def resolve_api_settings(
         batch_size=batch_size or 100,
         concurrency=concurrency or 8,
     )
+
+
+def use_color(stream: Any, environ: Mapping[str, str] | None = None) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+    env = os.environ if environ is None else environ
+    if "NO_COLOR" in env:
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+class Progress:
+    """A progress bar on stderr, drawn only on a TTY and never with --quiet/--no-progress
+    or in CI. ``advance(n)`` is safe to pass to the client as its ``on_progress``."""
+
+    def __init__(self, state: State, label: str, total: int) -> None:
+        stream = sys.stderr
+        self._bar: Any = None
+        visible = (
+            total > 0
+            and not state.quiet
+            and not state.no_progress
+            and not os.environ.get("CI")
+            and use_color(stream, {})
+        )
+        if visible:
+            self._bar = click.progressbar(length=total, label=label, file=stream)
+            self._bar.__enter__()
+
+    def advance(self, count: int) -> None:
+        if self._bar is not None:
+            self._bar.update(count)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
+
+
+def current_state() -> State:
+    """The invocation's :class:`State` (set up by the group)."""
+    state = click.get_current_context().find_object(State)
+    return state if state is not None else State()

@@ -2,20 +2,112 @@
 
 from __future__ import annotations
 
+import asyncio
+import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
-from reconciler.cli._common import api_options, common_options
-from reconciler.errors import HsprefsError
+from reconciler import config
+from reconciler.cli._common import (
+    Progress,
+    api_options,
+    common_options,
+    current_state,
+    resolve_api_settings,
+    use_color,
+)
+from reconciler.client import HubSpotClient
+from reconciler.engine import build_plan
+from reconciler.model import DesiredState
+from reconciler.plan import Plan
+from reconciler.planfile import save_plan
+from reconciler.render import Redactor, render_json, render_markdown, render_text
+from reconciler.settings import ApiSettings
 
-__all__ = ["command"]
+__all__ = ["command", "compute_plan", "settings_for"]
+
+
+def settings_for(desired: DesiredState, options: dict[str, object]) -> ApiSettings:
+    """Resolve connection settings for a loaded config from the api_options values."""
+    return resolve_api_settings(
+        api_url=options.get("api_url"),  # type: ignore[arg-type]
+        api_version=options.get("api_version"),  # type: ignore[arg-type]
+        token_file=options.get("token_file"),  # type: ignore[arg-type]
+        rate_limit=options.get("rate_limit"),  # type: ignore[arg-type]
+        batch_size=options.get("batch_size"),  # type: ignore[arg-type]
+        concurrency=options.get("concurrency"),  # type: ignore[arg-type]
+        project_api_version=desired.portal.api_version,
+    )
+
+
+def compute_plan(desired: DesiredState, settings: ApiSettings) -> Plan:
+    """Read HubSpot and diff, with a progress bar over the subscribers read."""
+    state = current_state()
+    total = sum(len(emails) for emails in desired.subscribers().values())
+    bar = Progress(state, "Reading HubSpot", total)
+
+    async def go() -> Plan:
+        async with HubSpotClient.from_settings(
+            settings, transport=state.transport, retry=state.retry, on_progress=bar.advance
+        ) as client:
+            return await build_plan(desired, client)
+
+    try:
+        return asyncio.run(go())
+    finally:
+        bar.close()
 
 
 @click.command("plan")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--out",
+    "plan_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the plan (JSON, never redacted) for 'hsprefs apply --plan'.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="How to print the plan.",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 2 when there are changes (blocked pairs alone do not count).",
+)
+@click.option("--redact", is_flag=True, help="Mask email addresses in what is printed.")
 @api_options
 @common_options
-def command(paths: tuple[Path, ...], **_options: object) -> int:
+def command(
+    paths: tuple[Path, ...],
+    plan_file: Path | None,
+    fmt: str,
+    detailed_exitcode: bool,
+    redact: bool,
+    **options: object,
+) -> int:
     """Read live statuses, diff them with the config and print the plan."""
-    raise HsprefsError("'hsprefs plan' is not implemented yet")
+    desired = config.load(paths)
+    settings = settings_for(desired, options)
+    plan = compute_plan(desired, settings)
+    now = datetime.now(UTC).replace(microsecond=0)
+    if plan_file is not None:
+        save_plan(plan, plan_file, created_at=now)
+    redactor = Redactor(enabled=redact)
+    if fmt == "json":
+        out = render_json(plan, created_at=now, redactor=redactor)
+    elif fmt == "markdown":
+        out = render_markdown(plan, redactor=redactor)
+    else:
+        out = render_text(plan, color=use_color(sys.stdout), redactor=redactor)
+    click.echo(out, nl=False)
+    if plan_file is not None and not current_state().quiet:
+        click.echo(f"Saved the plan to {plan_file} (it holds real email addresses).", err=True)
+    return 2 if detailed_exitcode and plan.has_changes else 0

@@ -1,0 +1,290 @@
+"""`hsprefs apply` through the CLI against the emulator seeded from examples/."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from reconciler.emulator import DEFAULT_TOKEN, EmulatorSettings, create_app
+from tests.flow.conftest import SEED, Hub
+
+WRITE_OPS = ("statuses.batch.write", "statuses.batch.unsubscribe_all")
+JOURNAL = ".hsprefs/journal.jsonl"
+
+
+def write_calls(hub: Hub) -> dict[str, int]:
+    counts = hub.counts()
+    return {op: counts.get(op, 0) for op in WRITE_OPS}
+
+
+def journal(project: Path, name: str = JOURNAL) -> list[dict[str, object]]:
+    return [json.loads(line) for line in (project / name).read_text().splitlines()]
+
+
+def test_plan_apply_plan_converges(hub: Hub, project: Path) -> None:
+    """plan -o, apply --plan, then plan again shows no changes."""
+    assert hub.hsprefs("plan", "-o", "plan.json").code == 0
+    hub.reset_counts()
+    result = hub.hsprefs("apply", "--plan", "plan.json")
+    assert result.code == 0, result.err
+    assert result.err == ""
+    assert result.out == (
+        f"Applied and verified: 8 of 8 changes (2 calls).\nJournal: {JOURNAL} (8 lines written)\n"
+    )
+    # one unsubscribe-all call and one write call carrying all 7 statuses: the minimum
+    assert write_calls(hub) == {"statuses.batch.write": 1, "statuses.batch.unsubscribe_all": 1}
+    again = hub.hsprefs("plan", "--detailed-exitcode")
+    assert again.code == 0
+    assert "0 to subscribe, 0 to unsubscribe, 0 to not-specified, 0 unsubscribe-all" in again.out
+
+
+def test_apply_reads_only_what_it_needs(hub: Hub, project: Path) -> None:
+    """A saved plan costs one portal read, a stale-check read and a verification read."""
+    assert hub.hsprefs("plan", "-o", "plan.json").code == 0
+    hub.reset_counts()
+    assert hub.hsprefs("apply", "--plan", "plan.json").code == 0
+    counts = {k: v for k, v in hub.counts().items() if v}
+    assert counts == {
+        "account_info": 1,
+        "statuses.batch.read": 4,  # 2 brands x (stale check + verification)
+        "statuses.batch.unsubscribe_all_read": 4,
+        "statuses.batch.write": 1,
+        "statuses.batch.unsubscribe_all": 1,
+    }
+
+
+def test_fresh_apply_with_auto_approve(hub: Hub, project: Path) -> None:
+    """apply without a plan shows the plan, then applies it with --auto-approve."""
+    result = hub.hsprefs("apply", "--auto-approve")
+    assert result.code == 0, result.err
+    assert result.out.startswith("Plan: 4 to subscribe, 2 to unsubscribe")
+    assert result.out.endswith(
+        f"Applied and verified: 8 of 8 changes (2 calls).\nJournal: {JOURNAL} (8 lines written)\n"
+    )
+
+
+def test_fresh_apply_needs_approval_when_not_interactive(hub: Hub, project: Path) -> None:
+    """Without a terminal and without --auto-approve nothing is written."""
+    result = hub.hsprefs("apply")
+    assert result.code == 1
+    assert result.err == (
+        "hsprefs: error: apply needs a confirmation and there is no terminal to ask on "
+        "(review the plan and pass --auto-approve, or apply a saved plan with --plan)\n"
+    )
+    assert write_calls(hub) == {"statuses.batch.write": 0, "statuses.batch.unsubscribe_all": 0}
+    assert not (project / JOURNAL).exists()
+
+
+def test_auto_approve_is_accepted_with_a_saved_plan(hub: Hub, project: Path) -> None:
+    """--auto-approve with --plan changes nothing."""
+    assert hub.hsprefs("plan", "-o", "plan.json").code == 0
+    assert hub.hsprefs("apply", "--plan", "plan.json", "--auto-approve").code == 0
+
+
+def test_stale_plan_is_refused_with_zero_writes(hub: Hub, project: Path) -> None:
+    """If a touched subscriber changed after the plan, apply refuses and writes nothing."""
+    assert hub.hsprefs("plan", "-o", "plan.json").code == 0
+    response = hub.api(
+        "POST",
+        "/communication-preferences/2026-03/statuses/batch/write",
+        {
+            "inputs": [
+                {
+                    "subscriberIdString": "carol@example.com",
+                    "subscriptionId": 103,
+                    "statusState": "UNSUBSCRIBED",
+                    "channel": "EMAIL",
+                }
+            ]
+        },
+    )
+    assert response.status_code == 200
+    hub.reset_counts()
+    result = hub.hsprefs("apply", "--plan", "plan.json")
+    assert result.code == 1
+    assert result.err == (
+        "hsprefs: error: the plan is stale: 1 of 8 changes no longer match HubSpot "
+        "(carol@example.com events (103): planned from SUBSCRIBED, now UNSUBSCRIBED) "
+        "(run 'hsprefs plan -o FILE' again, review it and apply the new plan)\n"
+    )
+    assert write_calls(hub) == {"statuses.batch.write": 0, "statuses.batch.unsubscribe_all": 0}
+
+
+def test_plan_for_another_portal_is_refused(hub: Hub, project: Path) -> None:
+    """A saved plan applied with a token of another portal is refused before any write."""
+    assert hub.hsprefs("plan", "-o", "plan.json").code == 0
+    seed = yaml.safe_load(SEED.read_text())
+    seed["portal"]["id"] = 55555
+    other = create_app(EmulatorSettings(seed=seed, rate_limit=0))
+    try:
+        hub.app, original = other, hub.app
+        result = hub.hsprefs("apply", "--plan", "plan.json")
+        assert result.code == 1
+        assert result.err == (
+            "hsprefs: error: the plan was made for portal 12345678, but the token belongs to "
+            "portal 55555 (use the token of the portal the plan was made for)\n"
+        )
+        assert write_calls(hub) == {"statuses.batch.write": 0, "statuses.batch.unsubscribe_all": 0}
+    finally:
+        hub.app = original
+        other.state.emulator.close()
+
+
+def test_blocked_pairs_are_never_written(hub: Hub, project: Path) -> None:
+    """frank's blocked re-subscribe never reaches HubSpot's write log."""
+    assert hub.hsprefs("apply", "--auto-approve").code == 0
+    written = json.dumps(hub.writes())
+    assert "frank@example.com" not in written
+    assert "alice@example.com" in written
+
+
+def test_mass_change_guard_refuses(hub: Hub, project: Path) -> None:
+    """Over max_change_percent the apply is refused, saying by how much."""
+    path = project / "hsprefs.yaml"
+    path.write_text(path.read_text().replace("max_change_percent: 60", "max_change_percent: 20"))
+    result = hub.hsprefs("apply", "--auto-approve")
+    assert result.code == 1
+    assert result.err == (
+        "hsprefs: error: refusing to apply: 8 changes are 53.3% of 15 managed statuses, over "
+        "max_change_percent 20% (at most 3 allowed, 5 over) (review the plan; if the change "
+        "is intended, re-run with --allow-mass-change)\n"
+    )
+    assert write_calls(hub) == {"statuses.batch.write": 0, "statuses.batch.unsubscribe_all": 0}
+
+
+def test_mass_change_guard_unsubscribe_all_threshold(hub: Hub, project: Path) -> None:
+    """More unsubscribe-alls than max_unsubscribe_all are refused."""
+    path = project / "hsprefs.yaml"
+    path.write_text(path.read_text().replace("max_unsubscribe_all: 5", "max_unsubscribe_all: 0"))
+    result = hub.hsprefs("apply", "--auto-approve")
+    assert result.code == 1
+    assert "1 unsubscribe-all exceed max_unsubscribe_all 0 (1 over)" in result.err
+
+
+def test_mass_change_guard_overridden(hub: Hub, project: Path) -> None:
+    """--allow-mass-change applies anyway."""
+    path = project / "hsprefs.yaml"
+    path.write_text(path.read_text().replace("max_change_percent: 60", "max_change_percent: 20"))
+    result = hub.hsprefs("apply", "--auto-approve", "--allow-mass-change")
+    assert result.code == 0, result.err
+    assert "Applied and verified: 8 of 8 changes" in result.out
+
+
+def test_lying_server_is_caught_and_a_rerun_converges(hub: Hub, project: Path) -> None:
+    """A write HubSpot confirms but does not apply is reported; applying again fixes it."""
+    hub.admin("POST", "faults", {"kind": "lie", "operation": "statuses.batch.write", "count": 1})
+    result = hub.hsprefs("apply", "--auto-approve")
+    assert result.code == 1
+    assert "Applied and verified: 1 of 8 changes (2 calls)." in result.out
+    assert "  Failed: 7\n" in result.out
+    assert "HubSpot confirmed the write, but the read-back shows" in result.out
+    assert result.err == (
+        "hsprefs: error: 7 of 8 changes did not reach their desired state "
+        "(see the report above and the journal)\n"
+    )
+    again = hub.hsprefs("apply", "--auto-approve")
+    assert again.code == 0, again.out
+    assert "Applied and verified: 7 of 7 changes (1 call)." in again.out
+
+
+def test_per_item_failure_does_not_stop_the_rest(hub: Hub, project: Path) -> None:
+    """An input HubSpot rejects is reported and journalled; the others are applied."""
+    # The config forgets that the portal is GDPR-enabled and drops the default legal
+    # basis, so HubSpot rejects the two subscribes that have none of their own.
+    path = project / "hsprefs.yaml"
+    path.write_text(path.read_text().replace("gdpr: true", "gdpr: false"))
+    path = project / "subscribers" / "customers.yaml"
+    text = path.read_text()
+    start = text.index("defaults:")
+    path.write_text(text[:start] + text[text.index("subscribers:") :])
+    result = hub.hsprefs("apply", "--auto-approve")
+    assert result.code == 1
+    assert "Applied and verified: 6 of 8 changes (2 calls)." in result.out
+    assert "  Failed: 2\n" in result.out
+    lines = journal(project)
+    failed = [line for line in lines if line["outcome"] == "failed"]
+    assert sorted(str(line["subscriber"]) for line in failed) == [
+        "alice@example.com",
+        "dave@example.com",
+    ]
+    assert all(line["error"] for line in failed)
+
+
+def test_journal_lines(hub: Hub, project: Path) -> None:
+    """The journal has one line per input sent, with every field of the design."""
+    assert hub.hsprefs("plan", "-o", "plan.json").code == 0
+    checksum = json.loads((project / "plan.json").read_text())["checksum"]
+    assert hub.hsprefs("apply", "--plan", "plan.json", "--journal", "j.jsonl").code == 0
+    lines = journal(project, "j.jsonl")
+    summary = [
+        f"{line['operation']} {line['subscriber']} {line['brand']} {line['subscription']} "
+        f"{line['before']}->{line['after']} {line['outcome']} {line['result']}"
+        for line in lines
+    ]
+    ok = "confirmed REQUESTED_CHANGE_OCCURRED"
+    assert summary == [
+        "unsubscribe-all bob@example.com 0 None NOT_SPECIFIED->UNSUBSCRIBED confirmed None",
+        f"write alice@example.com 0 product SUBSCRIBED->UNSUBSCRIBED {ok}",
+        f"write ivan@example.com 5 outdoor-news SUBSCRIBED->UNSUBSCRIBED {ok}",
+        f"write carol@example.com 0 events SUBSCRIBED->NOT_SPECIFIED {ok}",
+        f"write alice@example.com 0 newsletter NOT_SPECIFIED->SUBSCRIBED {ok}",
+        f"write dave@example.com 0 events NOT_SPECIFIED->SUBSCRIBED {ok}",
+        "write erin@example.com 0 newsletter UNSUBSCRIBED->SUBSCRIBED "
+        "confirmed RESUBSCRIBE_OCCURRED",
+        f"write alice@example.com 5 outdoor-news NOT_SPECIFIED->SUBSCRIBED {ok}",
+    ]
+    first = lines[4]
+    assert set(first) == {
+        "time", "operation", "subscriber", "brand", "subscription_id", "subscription",
+        "before", "after", "legal_basis", "legal_basis_explanation", "outcome", "result",
+        "error", "correlation_id", "plan_checksum", "portal_id", "config_commit",
+    }  # fmt: skip
+    assert first["legal_basis"] == "CONSENT_WITH_NOTICE"
+    assert first["legal_basis_explanation"] == "Signed up on the website"
+    assert first["subscription_id"] == "101"
+    assert all(line["plan_checksum"] == checksum for line in lines)
+    assert all(line["portal_id"] == 12345678 for line in lines)
+    assert str(first["time"]).endswith("Z")
+
+
+def test_journal_is_appended_not_replaced(hub: Hub, project: Path) -> None:
+    """A second apply appends to the journal."""
+    hub.admin("POST", "faults", {"kind": "lie", "operation": "statuses.batch.write", "count": 1})
+    hub.hsprefs("apply", "--auto-approve")
+    first = len(journal(project))
+    hub.hsprefs("apply", "--auto-approve")
+    assert len(journal(project)) == first + 7
+
+
+def test_no_changes_apply_writes_nothing(hub: Hub, project: Path) -> None:
+    """Applying when HubSpot already matches makes no write call."""
+    assert hub.hsprefs("apply", "--auto-approve").code == 0
+    hub.reset_counts()
+    result = hub.hsprefs("apply", "--auto-approve")
+    assert result.code == 0
+    assert result.out.endswith("No changes. HubSpot matches the config.\n")
+    assert write_calls(hub) == {"statuses.batch.write": 0, "statuses.batch.unsubscribe_all": 0}
+
+
+def test_edited_saved_plan_is_refused(hub: Hub, project: Path) -> None:
+    """A saved plan edited by hand is refused before any call."""
+    assert hub.hsprefs("plan", "-o", "plan.json").code == 0
+    path = project / "plan.json"
+    path.write_text(path.read_text().replace("frank@example.com", "frank2@example.com"))
+    hub.reset_counts()
+    result = hub.hsprefs("apply", "--plan", "plan.json")
+    assert result.code == 1
+    assert "plan.json does not match its checksum" in result.err
+    assert sum(hub.counts().values()) == 0
+
+
+def test_token_never_in_output_journal_or_plan(hub: Hub, project: Path) -> None:
+    """The token appears in no output, journal line or plan file."""
+    outputs = [hub.hsprefs("plan", "-o", "plan.json", "--debug")]
+    outputs.append(hub.hsprefs("apply", "--plan", "plan.json", "--debug"))
+    texts = [r.out + r.err for r in outputs]
+    texts.append((project / "plan.json").read_text())
+    texts.append((project / JOURNAL).read_text())
+    assert all(DEFAULT_TOKEN not in text for text in texts)
