@@ -110,15 +110,15 @@ class Expansion:
     scanned: int = 0
 
 
-def check_pattern(pattern: str) -> str | None:
-    """Why an include pattern is not acceptable, or None."""
+def check_pattern(pattern: str, what: str = "patterns") -> str | None:
+    """Why an include pattern (or a relative path: ``what``) is not acceptable, or None."""
     if "\\" in pattern:
         return "use '/' to separate folders"
     posix = PurePosixPath(pattern)
     if posix.is_absolute() or (len(pattern) > 1 and pattern[1] == ":"):
-        return "patterns are relative to the project file; remove the leading '/'"
+        return f"{what} are relative to the file they are written in; remove the leading '/'"
     if ".." in posix.parts:
-        return "patterns may not leave the project folder ('..')"
+        return f"{what} may not leave the project folder ('..')"
     return None
 
 
@@ -131,30 +131,34 @@ def expand(root: Path, pattern: str, budget: int) -> Expansion:
     result = Expansion()
     parts = [p for p in PurePosixPath(pattern).parts if p not in ("", ".")]
     found: set[Path] = set()
-    entered: set[tuple[int, int]] = set()
+    listings: dict[tuple[int, int], list[os.DirEntry[str]]] = {}
+    visited: set[tuple[int, int, int]] = set()
 
-    def scan(folder: Path) -> list[os.DirEntry[str]]:
+    def identity(folder: Path) -> tuple[int, int] | None:
         try:
             info = folder.stat()
         except OSError as exc:
             if exc.errno == errno.ELOOP:
                 result.problems.append(f"{folder.name}: {_why(exc)}")
-            return []
-        ident = (info.st_dev, info.st_ino)
-        if ident in entered:
-            return []
-        entered.add(ident)
+            return None
+        return (info.st_dev, info.st_ino)
+
+    def scan(ident: tuple[int, int], folder: Path) -> list[os.DirEntry[str]]:
+        if ident in listings:
+            return listings[ident]
+        listed: list[os.DirEntry[str]] = []
         try:
             with os.scandir(folder) as entries:
-                listed = []
                 for entry in entries:
                     result.scanned += 1
                     if result.scanned > MAX_SCAN:
                         raise _TooMany
                     listed.append(entry)
-                return listed
         except OSError:
-            return []
+            pass
+        listed.sort(key=lambda e: e.name)
+        listings[ident] = listed
+        return listed
 
     def add(path: Path) -> None:
         if path in found:
@@ -166,11 +170,16 @@ def expand(root: Path, pattern: str, budget: int) -> Expansion:
     def walk(folder: Path, index: int) -> None:
         if index == len(parts):
             return
+        ident = identity(folder)
+        # Each (folder, pattern position) is visited once: symlink loops end here.
+        if ident is None or (*ident, index) in visited:
+            return
+        visited.add((*ident, index))
         part = parts[index]
         last = index == len(parts) - 1
         if part == "**":
             walk(folder, index + 1)
-            for entry in scan(folder):
+            for entry in scan(ident, folder):
                 if entry.is_dir(follow_symlinks=False) and not entry.name.startswith("."):
                     walk(Path(entry.path), index)
             return
@@ -181,7 +190,7 @@ def expand(root: Path, pattern: str, budget: int) -> Expansion:
             elif child.is_dir():
                 walk(child, index + 1)
             return
-        for entry in sorted(scan(folder), key=lambda e: e.name):
+        for entry in scan(ident, folder):
             name = entry.name
             if name.startswith(".") and not part.startswith("."):
                 continue
@@ -207,8 +216,8 @@ def expand(root: Path, pattern: str, budget: int) -> Expansion:
             )
         else:
             result.problems.append(
-                f"it matches more than {budget:,} files; a project may include at most "
-                f"{MAX_FILES:,} files"
+                f"with the patterns before it, it makes the project include more than "
+                f"{MAX_FILES:,} files, the most a project may include; merge small files"
             )
         return result
     result.files = sorted(found)

@@ -13,9 +13,11 @@ computed over project-relative paths, so it does not depend on where hsprefs run
 
 from __future__ import annotations
 
+import errno
 import gc
 import hashlib
 import os
+import stat
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -167,10 +169,9 @@ class _Run:
 
     def _target(self, path: Path) -> tuple[Path | None, Path | None]:
         try:
-            is_dir = path.is_dir()
-            path.stat()
+            is_dir = stat.S_ISDIR(path.stat().st_mode)
         except OSError as exc:
-            why = "a symbolic link loop" if "symbolic" in str(exc).lower() else "not found"
+            why = "it is a symbolic link loop" if exc.errno == errno.ELOOP else "no such file"
             self.problem(path, f"cannot read it: {why}", "not-found")
             return None, None
         if is_dir:
@@ -335,9 +336,11 @@ class _Run:
     ) -> tuple[list[Member], str]:
         """Members of a ``members_file``; problems become findings at the reference."""
         spot = (file, line, column)
-        why = check_pattern(value)
+        why = check_pattern(value, "roster paths")
         if why is not None:
-            self.findings.append(Finding(*spot, f"members_file: {why}", code="roster"))
+            self.findings.append(
+                Finding(*spot, f"members_file {quote(value)}: {why}", code="roster")
+            )
             return [], ""
         path = Path(os.path.abspath(folder / value))
         if not inside(path, self.root):

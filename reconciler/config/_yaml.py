@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 import yaml
 from yaml import (
@@ -70,7 +70,8 @@ _CACHE: dict[str, Any] = {}
 _CACHE_MAX = 4096
 _CONSTRUCT = _SafeLoader("")
 _NOKEY: Final = object()
-_DROP: Final = object()
+_DROP: Final = object()  # the value of this key is dropped (duplicate or complex key)
+_COMPLEX: Final = object()  # a collection is being read as a key
 
 
 class YamlMap(dict[str, Any]):
@@ -101,7 +102,15 @@ class Document:
 
 
 class _Stop(Exception):
-    """Parsing of this file cannot go on (depth, second document)."""
+    """Parsing of this file stops here: hostile or unsupported input was found."""
+
+
+class _Refused(ValueError):
+    """A YAML tag outside the language (``!!python/object``, ``!!set``, custom tags)."""
+
+    def __init__(self, tag: str) -> None:
+        short = "!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag
+        super().__init__(f"the YAML tag {quote(short, 40)} is not supported; remove it")
 
 
 def _number(tag: str, text: str) -> Any:
@@ -162,7 +171,7 @@ def _tagged(tag: str, text: str) -> Any:
             return _number(tag, text)
         except (ValueError, OverflowError, IndexError):
             raise ValueError(f"{quote(text)} is not a valid {kind}") from None
-    raise ValueError(f"the YAML tag {quote(tag, 40)} is not supported; remove it")
+    raise _Refused(tag)
 
 
 def _position(data: bytes, offset: int) -> tuple[int, int]:
@@ -251,7 +260,6 @@ def _compose(parser: CParser, doc: Document) -> None:
     key: Any = _NOKEY
     kline = kcol = 0
     documents = 0
-    anchors_reported = False
     resolvable = _RESOLVABLE
     scalar_max = MAX_SCALAR
     while True:
@@ -260,8 +268,7 @@ def _compose(parser: CParser, doc: Document) -> None:
         if kind is ScalarEvent:
             mark = event.start_mark
             text = event.value
-            if event.anchor is not None and not anchors_reported:
-                anchors_reported = True
+            if event.anchor is not None:
                 _anchor_finding(doc, mark, event.anchor, "&")
             if len(text) > scalar_max:
                 doc.error(
@@ -271,10 +278,7 @@ def _compose(parser: CParser, doc: Document) -> None:
                     f"{scalar_max:,} are allowed",
                     "yaml-too-large",
                 )
-                text = ""
-                if is_map and key is _NOKEY:
-                    key = _DROP
-                    continue
+                raise _Stop
             if is_map and key is _NOKEY:
                 # A key: always its source text, whatever it would resolve to.
                 if text in cur:
@@ -314,6 +318,9 @@ def _compose(parser: CParser, doc: Document) -> None:
             else:
                 try:
                     value = _tagged(tag, text)
+                except _Refused as exc:
+                    doc.error(mark.line + 1, mark.column + 1, str(exc), "yaml-tag")
+                    raise _Stop from None
                 except ValueError as exc:
                     doc.error(mark.line + 1, mark.column + 1, str(exc), "yaml-tag")
                     value = text
@@ -338,17 +345,12 @@ def _compose(parser: CParser, doc: Document) -> None:
                     "yaml-depth",
                 )
                 raise _Stop
-            if event.anchor is not None and not anchors_reported:
-                anchors_reported = True
+            if event.anchor is not None:
                 _anchor_finding(doc, mark, event.anchor, "&")
             is_mapping = kind is MappingStartEvent
             if event.tag not in (_MAP_TAGS if is_mapping else _SEQ_TAGS):
-                doc.error(
-                    mark.line + 1,
-                    mark.column + 1,
-                    f"the YAML tag {quote(event.tag, 40)} is not supported; remove it",
-                    "yaml-tag",
-                )
+                doc.error(mark.line + 1, mark.column + 1, str(_Refused(event.tag)), "yaml-tag")
+                raise _Stop
             if is_map and key is _NOKEY:
                 doc.error(
                     mark.line + 1,
@@ -356,7 +358,7 @@ def _compose(parser: CParser, doc: Document) -> None:
                     "a mapping key must be plain text, not a mapping or a list",
                     "yaml-complex-key",
                 )
-                key = _DROP
+                key = _COMPLEX
                 kline = kcol = 0
             stack.append((cur, locs, is_map, key, kline, kcol, mark.line + 1, mark.column + 1))
             if is_mapping:
@@ -372,6 +374,9 @@ def _compose(parser: CParser, doc: Document) -> None:
             value = cur
             cur, locs, is_map, key, kline, kcol, vline, vcol = stack.pop()
             if is_map:
+                if key is _COMPLEX:
+                    key = _DROP
+                    continue
                 if key is not _DROP:
                     cur[key] = value
                     locs[key] = (kline, kcol, vline, vcol)
@@ -382,12 +387,7 @@ def _compose(parser: CParser, doc: Document) -> None:
             else:
                 doc.root = value
         elif kind is AliasEvent:
-            mark = event.start_mark
-            if not anchors_reported:
-                anchors_reported = True
-                _anchor_finding(doc, mark, event.anchor, "*")
-            if is_map:
-                key = _DROP if key is _NOKEY else _NOKEY
+            _anchor_finding(doc, event.start_mark, event.anchor, "*")
         elif kind is DocumentStartEvent:
             documents += 1
             if documents > 1:
@@ -403,7 +403,8 @@ def _compose(parser: CParser, doc: Document) -> None:
             return
 
 
-def _anchor_finding(doc: Document, mark: Any, name: str, sigil: str) -> None:
+def _anchor_finding(doc: Document, mark: Any, name: str, sigil: str) -> NoReturn:
+    """Anchors stop the file: nothing after them is expanded, so a bomb cannot go off."""
     doc.error(
         mark.line + 1,
         mark.column + 1,
@@ -411,3 +412,4 @@ def _anchor_finding(doc: Document, mark: Any, name: str, sigil: str) -> None:
         "write the value out, or share settings with defaults and groups",
         "yaml-alias",
     )
+    raise _Stop
