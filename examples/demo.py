@@ -35,7 +35,10 @@ def start_emulator(env: dict[str, str]) -> tuple[subprocess.Popen[str], dict[str
         "--db", str(WORK / "emulator.sqlite3"),
         "--seed", str(ROOT / "examples" / "emulator-seed.yaml"),
     ]  # fmt: skip
-    server = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    log = (WORK / "emulator.log").open("w")  # the server's own log, kept out of the story
+    server = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=log, text=True, env=env, cwd=ROOT
+    )
     found: dict[str, str] = {}
     assert server.stdout is not None
     while len(found) < 2:
@@ -58,8 +61,8 @@ def main() -> int:
     print(
         f"Emulator running at {found['HSPREFS_API_URL']} (seeded from examples/emulator-seed.yaml)"
     )
-    plan_file = str(WORK / "plan.json")
-    journal = str(WORK / "journal.jsonl")
+    plan_file = str((WORK / "plan.json").relative_to(ROOT))
+    journal = str((WORK / "journal.jsonl").relative_to(ROOT))
     try:
         step("1. Validate the config", ["validate", "examples/"], env)
         step(
@@ -76,7 +79,7 @@ def main() -> int:
             env,
         )
         print("\n=== 5. The journal: one line per input sent", flush=True)
-        for line in Path(journal).read_text(encoding="utf-8").splitlines():
+        for line in (ROOT / journal).read_text(encoding="utf-8").splitlines():
             entry = json.loads(line)
             what = entry["subscription"] or "all email"
             print(
@@ -84,7 +87,7 @@ def main() -> int:
                 f"brand {entry['brand']} {what:<15} {entry['before']} -> {entry['after']}  "
                 f"{entry['outcome']} ({entry['result'] or entry['error']})"
             )
-        audit_file = str(WORK / "audit.html")
+        audit_file = str((WORK / "audit.html").relative_to(ROOT))
         step(
             "6. Audit: a read-only drift report (exit 2: the blocked pair is drift)",
             ["audit", "examples/"],
