@@ -280,8 +280,9 @@ async def _alias_check(
             name,
             CheckStatus.FAIL,
             f"{len(errors)} {'problem' if len(errors) == 1 else 'problems'} binding "
-            f"{n} aliases: " + "; ".join(str(f) for f in errors),
-            "run 'hsprefs definitions' and fix the aliases in hsprefs.yaml",
+            f"{n} aliases: "
+            + "; ".join(f"{f.file}:{f.line}:{f.column}: {f.message}" for f in errors),
+            "fix the aliases in hsprefs.yaml",
         )
     warnings = "".join(f"; {f.message}" for f in findings if f.severity != "error")
     return CheckResult(

@@ -91,7 +91,7 @@ def read_subscriber_list(lines: Iterable[str], name: str) -> list[str]:
     problems: list[str] = []
     for line_no, column, value in _cells(lines, name):
         email = normalise_email(value)
-        if _EMAIL.match(email):
+        if _EMAIL.fullmatch(email):
             found.add(email)
         else:
             problems.append(f"{name}:{line_no}:{column}: {_short(value)} is not an email address")
@@ -210,13 +210,14 @@ _RESERVED = re.compile(
     r"^(?:y|n|yes|no|on|off|true|false|null|~|[-+]?[0-9][0-9_:.eE+-]*|\.inf|\.nan)$",
     re.IGNORECASE,
 )
-# Characters YAML does not allow unescaped inside a double-quoted scalar (JSON leaves them).
-_UNPRINTABLE = re.compile("[\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
+# Characters JSON leaves alone that YAML would not read back as themselves inside a
+# double-quoted scalar: non-printables, and the line breaks NEL, LS and PS (YAML folds them).
+_UNPRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
 
 
 def yaml_scalar(text: str, *, always_quote: bool = False) -> str:
     """``text`` as a YAML scalar: plain when that is unambiguous, else double-quoted."""
-    if not always_quote and _PLAIN.match(text) and not _RESERVED.match(text):
+    if not always_quote and _PLAIN.fullmatch(text) and not _RESERVED.fullmatch(text):
         return text
     quoted = json.dumps(text, ensure_ascii=False)
     return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", quoted)

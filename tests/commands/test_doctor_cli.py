@@ -1,0 +1,209 @@
+"""`hsprefs doctor` against the emulator: one line per check, exit 0 only when none fails."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from reconciler.cli import run
+from reconciler.client import RetryPolicy
+from tests.commands.conftest import PROJECT, READ_ONLY_TOKEN, Hub, make_hub
+
+CUSTOMERS = """\
+version: 1
+defaults:
+  legal_basis: CONSENT_WITH_NOTICE
+  legal_basis_explanation: "Signed up at the shop"
+subscribers:
+  ann@example.com:
+    newsletter: subscribed
+  ben@example.com:
+    unsubscribe_all: true
+"""
+
+WRITE_SKIP = (
+    "skip  write scope: not checked: only a write shows it; apply needs "
+    "communication_preferences.statuses.batch.write (plan and audit do not)"
+)
+
+
+@pytest.fixture
+def limited(capsys: pytest.CaptureFixture[str], env: Path) -> Iterator[Hub]:
+    """The emulator with HubSpot's rate-limit headers (190 per 10 s, 625,000 a day)."""
+    yield from make_hub(capsys, rate_limit=190)
+
+
+@pytest.fixture
+def configured(project: Path) -> Path:
+    (project / "subscribers" / "customers.yaml").write_text(CUSTOMERS, encoding="utf-8")
+    return project
+
+
+def test_all_checks_pass(limited: Hub, configured: Path) -> None:
+    """A good token and project: every check ok except the write scope, which is said plainly."""
+    result = limited.hsprefs("doctor")
+    assert (result.code, result.err) == (0, "")
+    assert result.out.splitlines() == [
+        "ok    config: 2 files valid: 5 aliases, 2 declared subscribers in 1 business unit",
+        "ok    API reachable: http://127.0.0.1 (API 2026-03) answered",
+        "ok    token accepted: portal 4242",
+        "ok    read scope: GET /definitions answered",
+        "ok    batch read scope: POST /statuses/batch/read and "
+        "/statuses/batch/unsubscribe-all/read answered",
+        WRITE_SKIP,
+        "ok    portal id: 4242 matches portal.id",
+        "ok    aliases: 5 aliases resolve; definition 13 ('Print Catalogue') of the alias "
+        "'catalogue' is not active in HubSpot",
+        "ok    rate budget: a plan of this config needs 4 calls; 190 per 10 s window (1 of "
+        "them); 624,994 of 625,000 calls left today",
+        "Doctor: 8 ok, 0 failed, 1 not checked.",
+    ]
+
+
+def test_without_a_project(limited: Hub, env: Path) -> None:
+    """Without hsprefs.yaml the project checks are skipped, saying why; exit 0."""
+    result = limited.hsprefs("doctor")
+    assert result.code == 0
+    assert result.out.splitlines() == [
+        "skip  config: not checked: no hsprefs.yaml here (give the project's PATH to check it)",
+        "ok    API reachable: http://127.0.0.1 (API 2026-03) answered",
+        "ok    token accepted: portal 4242",
+        "ok    read scope: GET /definitions answered",
+        "ok    batch read scope: POST /statuses/batch/read and "
+        "/statuses/batch/unsubscribe-all/read answered",
+        WRITE_SKIP,
+        "skip  portal id: not checked: no hsprefs.yaml here (give the project's PATH to check it)",
+        "skip  aliases: not checked: no hsprefs.yaml here (give the project's PATH to check it)",
+        "ok    rate budget: 190 per 10 s window; 624,996 of 625,000 calls left today",
+        "Doctor: 5 ok, 0 failed, 4 not checked.",
+    ]
+
+
+def test_doctor_makes_no_write_call(limited: Hub, configured: Path) -> None:
+    """Doctor reads once per read operation (definitions once more per aliased brand) and
+    never writes."""
+    limited.reset_counts()
+    limited.hsprefs("doctor")
+    assert limited.counts() == {
+        "account_info": 1,
+        "definitions": 3,
+        "statuses.batch.read": 1,
+        "statuses.batch.unsubscribe_all_read": 1,
+    }
+
+
+def test_refused_token(limited: Hub, configured: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A refused token fails, says what to do, and the checks after it are skipped; exit 1."""
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "pat-wrong-token-0000")
+    result = limited.hsprefs("doctor")
+    assert result.code == 1
+    lines = result.out.splitlines()
+    assert lines[2].startswith("fail  token accepted: HubSpot rejected the access token")
+    assert lines[2].endswith(
+        "; create or rotate the private app's token and set HUBSPOT_ACCESS_TOKEN (or --token-file)"
+    )
+    assert lines[3:] == [
+        "skip  read scope: not checked: the token was refused",
+        "skip  batch read scope: not checked: the token was refused",
+        "skip  write scope: not checked: the token was refused",
+        "skip  portal id: not checked: the token was refused",
+        "skip  aliases: not checked: the token was refused",
+        "skip  rate budget: not checked: the token was refused",
+        "Doctor: 2 ok, 1 failed, 6 not checked.",
+    ]
+    assert "pat-wrong-token-0000" not in result.out + result.err
+
+
+def test_missing_scope(limited: Hub, configured: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A token without the batch read scope fails that check and names the scope."""
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", READ_ONLY_TOKEN)
+    result = limited.hsprefs("doctor")
+    assert result.code == 1
+    lines = result.out.splitlines()
+    assert lines[3] == "ok    read scope: GET /definitions answered"
+    assert lines[4] == (
+        "fail  batch read scope: POST /statuses/batch/read and "
+        "/statuses/batch/unsubscribe-all/read answered 403: the token lacks "
+        "communication_preferences.statuses.batch.read; add the scope to the private app, "
+        "then use its new token"
+    )
+    assert lines[-1] == "Doctor: 7 ok, 1 failed, 1 not checked."
+
+
+def test_portal_mismatch(limited: Hub, configured: Path) -> None:
+    """portal.id of another portal fails with what to do."""
+    (configured / "hsprefs.yaml").write_text(PROJECT.replace("id: 4242", "id: 5"), encoding="utf-8")
+    result = limited.hsprefs("doctor")
+    assert result.code == 1
+    assert (
+        "fail  portal id: the token belongs to portal 4242, but portal.id is 5; use the token "
+        "of the right portal, or fix portal.id in hsprefs.yaml"
+    ) in result.out.splitlines()
+
+
+def test_alias_that_does_not_resolve(limited: Hub, configured: Path) -> None:
+    """An alias naming an id HubSpot does not have fails, naming file:line:column."""
+    text = PROJECT.replace('catalogue: {id: "13"}', 'catalogue: {id: "99"}')
+    (configured / "hsprefs.yaml").write_text(text, encoding="utf-8")
+    result = limited.hsprefs("doctor")
+    assert result.code == 1
+    assert (
+        "fail  aliases: 1 problem binding 5 aliases: hsprefs.yaml:8:3: the alias "
+        "'catalogue' names subscription id 99, which is not a subscription definition of this "
+        "portal; check it with 'hsprefs definitions'; fix the aliases in hsprefs.yaml"
+    ) in result.out.splitlines()
+
+
+def test_invalid_config(limited: Hub, project: Path) -> None:
+    """An invalid config fails the config check; the API checks still run."""
+    result = limited.hsprefs("doctor")
+    assert result.code == 1
+    lines = result.out.splitlines()
+    assert lines[0] == (
+        "fail  config: hsprefs.yaml:12:5: error: include 'subscribers/*.yaml' matches no "
+        "files; fix the pattern or remove it; run 'hsprefs validate' and fix the files"
+    )
+    assert lines[2] == "ok    token accepted: portal 4242"
+    assert lines[6] == "skip  portal id: not checked: the config is invalid"
+
+
+def test_no_token(limited: Hub, env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No token at all: a failed settings check that says how to give one; exit 1."""
+    monkeypatch.delenv("HUBSPOT_ACCESS_TOKEN")
+    result = limited.hsprefs("doctor")
+    assert (result.code, result.err) == (1, "")
+    assert result.out.splitlines()[1:] == [
+        "fail  connection settings: no HubSpot token; set HUBSPOT_ACCESS_TOKEN or pass "
+        "--token-file FILE",
+        "Doctor: 0 ok, 1 failed, 1 not checked.",
+    ]
+
+
+def test_daily_budget_too_small(capsys: pytest.CaptureFixture[str], configured: Path) -> None:
+    """When fewer calls are left today than a plan needs, the budget check fails."""
+    for hub in make_hub(capsys, rate_limit=190, daily_limit=9):
+        result = hub.hsprefs("doctor")
+        assert result.code == 1
+        assert result.out.splitlines()[-2] == (
+            "fail  rate budget: a plan of this config needs 4 calls; 190 per 10 s window (1 of "
+            "them); 3 of 9 calls left today; wait for the daily budget to reset (midnight in "
+            "the portal's time zone)"
+        )
+
+
+def test_unreachable_api(capsys: pytest.CaptureFixture[str], env: Path) -> None:
+    """No answer at all: the reachability check fails and the rest are skipped."""
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused", request=request)
+
+    code = run(["doctor"], transport=httpx.MockTransport(refuse), retry=RetryPolicy.instant())
+    out = capsys.readouterr().out.splitlines()
+    assert code == 1
+    assert out[1].startswith("fail  API reachable: no answer from http://127.0.0.1 (API 2026-03): ")
+    assert out[1].endswith("; check --api-url or HSPREFS_API_URL, the network and any proxy")
+    assert out[2] == "skip  token accepted: not checked: no API answer"
+    assert out[-1] == "Doctor: 0 ok, 1 failed, 8 not checked."
