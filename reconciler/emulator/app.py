@@ -218,20 +218,31 @@ class Operation:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         emu: Emulator = scope["app"].state.emulator
         seen = "none"
+        counted = False
+
+        def count(status: str) -> None:
+            nonlocal counted
+            if not counted:
+                counted = True
+                emu.recorder.count(self.spec.name, self.version, status)
 
         async def tracked(message: Message) -> None:
             nonlocal seen
             if message["type"] == "http.response.start":
                 seen = str(message["status"])
+            elif not message.get("more_body", False):
+                # Count before the last byte leaves, so a client that has its answer
+                # always finds the request counted.
+                count(seen)
             await send(message)
 
         try:
             await self._serve(emu, Request(scope, receive), tracked)
         except DroppedConnection:
-            seen = "dropped"
+            count("dropped")
             raise
         finally:
-            emu.recorder.count(self.spec.name, self.version, seen)
+            count(seen)
 
     async def _serve(self, emu: Emulator, request: Request, send: Send) -> None:
         await emu.pause()
