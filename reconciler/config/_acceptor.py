@@ -173,8 +173,11 @@ def _all(checks: list[Check]) -> Check:
 
 def _combine(word: str, branch: list[Check]) -> Check:
     if word == "allOf":
-        return lambda x: all(c(x) for c in branch)
+        return _all(branch)
     if word == "anyOf":
+        if len(branch) == 2:
+            first, second = branch
+            return lambda x: first(x) or second(x)
         return lambda x: any(c(x) for c in branch)
     return lambda x: sum(1 for c in branch if c(x)) == 1
 
@@ -187,6 +190,7 @@ class _Compiler:
     def __init__(self, registry: Registry[Any]) -> None:
         self.resolver = registry.resolver()
         self.done: dict[str, Compiled] = {}
+        self.busy: set[str] = set()
 
     def ref(self, base: str, ref: str) -> Compiled:
         document, fragment = urldefrag(urljoin(base, ref))
@@ -195,8 +199,9 @@ class _Compiler:
         if target is None:
             target = Compiled(uri)
             self.done[uri] = target  # before compiling: recursive schemas terminate
-            contents = self.resolver.lookup(uri).contents
-            self.fill(target, contents)
+            self.busy.add(uri)
+            self.fill(target, self.resolver.lookup(uri).contents)
+            self.busy.discard(uri)
         return target
 
     def sub(self, schema: Any, uri: str) -> Compiled:
@@ -220,8 +225,11 @@ class _Compiler:
         local: list[Check] = []
         if "$ref" in schema:
             target = self.ref(uri, schema["$ref"])
-            # Late-bound: a recursive target's check is set after this line runs.
-            local.append(lambda x: target.check(x))  # noqa: PLW0108
+            if target.uri in self.busy:
+                # Late-bound: a recursive target's check is set after this line runs.
+                local.append(lambda x: target.check(x))  # noqa: PLW0108
+            else:
+                local.append(target.check)
         if "type" in schema:
             names = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
             tests = [_TYPES[n] for n in names]

@@ -65,12 +65,12 @@ def read_bounded(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
     except OSError as exc:
         raise FileProblem(f"cannot read it: {_why(exc)}") from None
     if stat.S_ISDIR(info.st_mode):
-        raise FileProblem("it is a folder, not a file")
+        raise FileProblem("this is a folder, not a file")
     if not stat.S_ISREG(info.st_mode):
-        raise FileProblem("it is not a regular file")
+        raise FileProblem("this is not a regular file")
     if info.st_size > limit:
         raise FileProblem(
-            f"it is {info.st_size / 1048576:.1f} MB; a file may be at most "
+            f"the file is {info.st_size / 1048576:.1f} MB; a file may be at most "
             f"{limit // 1048576} MB (split it into several files)"
         )
     try:
@@ -79,7 +79,7 @@ def read_bounded(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
     except OSError as exc:
         raise FileProblem(f"cannot read it: {_why(exc)}") from None
     if len(data) > limit:
-        raise FileProblem(f"it grew past {limit // 1048576} MB while being read")
+        raise FileProblem(f"the file grew past {limit // 1048576} MB while being read")
     return data
 
 
