@@ -78,7 +78,7 @@ class CheckResult:
         """``ok    token accepted: portal 12345678``; a failure ends with what to do."""
         text = f"{self.name}: {self.detail}"
         if self.hint:
-            text += f"; {self.hint}"
+            text = f"{text.rstrip('. ')}; {self.hint}"
         return f"{self.status.value:<4}  " + " ".join(text.split())
 
 

@@ -127,12 +127,14 @@ async def _export(
                 ]
                 aliases = suggest_aliases(definitions)
                 by_id = {d.id: d for d in definitions}
+                pasted = [
+                    (alias_line(alias, by_id[sub_id]), by_id[sub_id].name)
+                    for sub_id, alias in sorted(aliases.items(), key=lambda kv: kv[1])
+                ]
+                width = max((len(line) for line, _ in pasted), default=0)
                 note = [
                     f"No {PROJECT_FILE} was given: add these aliases to its `subscriptions:`",
-                    *(
-                        f"  {alias_line(alias, by_id[sub_id])}  # {by_id[sub_id].name}"
-                        for sub_id, alias in sorted(aliases.items(), key=lambda kv: kv[1])
-                    ),
+                    *(f"  {line.ljust(width)}  # {name}" for line, name in pasted),
                 ]
             header = [
                 f"Exported by hsprefs from portal {portal_id}, business unit "

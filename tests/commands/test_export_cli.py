@@ -80,7 +80,9 @@ def test_round_trip_without_a_project(hub: Hub, env: Path) -> None:
     assert result.code == 0
     check_golden("export-brand7-no-project.yaml", result.out)
     aliases = [
-        line[4:].split("  #")[0] for line in result.out.splitlines() if re.match(r"#   [a-z]", line)
+        line[4:].split("  #")[0].rstrip()
+        for line in result.out.splitlines()
+        if re.match(r"#   [a-z]", line)
     ]
     assert aliases == [
         'trail-news: {id: "71", business_unit: 7}',
