@@ -300,7 +300,8 @@ def _budget_check(client: HubSpotClient, desired: DesiredState | None) -> CheckR
     window = f"{info.max_requests} per {info.window:g} s window"
     if info.from_headers:
         rounds = math.ceil(needed / info.max_requests) if needed else 0
-        parts.append(window + (f" ({rounds} of them)" if needed else ""))
+        spans = f", so it spans {rounds} {'window' if rounds == 1 else 'windows'}"
+        parts.append(window + (spans if needed else ""))
     else:
         parts.append(f"no window headers from HubSpot (assuming {window})")
     if info.daily_remaining is None:

@@ -57,8 +57,8 @@ def test_all_checks_pass(limited: Hub, configured: Path) -> None:
         "ok    portal id: 4242 matches portal.id",
         "ok    aliases: 5 aliases resolve; definition 13 ('Print Catalogue') of the alias "
         "'catalogue' is not active in HubSpot",
-        "ok    rate budget: a plan of this config needs 4 calls; 190 per 10 s window (1 of "
-        "them); 624,994 of 625,000 calls left today",
+        "ok    rate budget: a plan of this config needs 4 calls; 190 per 10 s window, so it "
+        "spans 1 window; 624,994 of 625,000 calls left today",
         "Doctor: 8 ok, 0 failed, 1 not checked.",
     ]
 
@@ -188,9 +188,9 @@ def test_daily_budget_too_small(capsys: pytest.CaptureFixture[str], configured: 
         result = hub.hsprefs("doctor")
         assert result.code == 1
         assert result.out.splitlines()[-2] == (
-            "fail  rate budget: a plan of this config needs 4 calls; 190 per 10 s window (1 of "
-            "them); 3 of 9 calls left today; wait for the daily budget to reset (midnight in "
-            "the portal's time zone)"
+            "fail  rate budget: a plan of this config needs 4 calls; 190 per 10 s window, so it "
+            "spans 1 window; 3 of 9 calls left today; wait for the daily budget to reset "
+            "(midnight in the portal's time zone)"
         )
 
 
