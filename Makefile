@@ -32,6 +32,7 @@ pytest: $(STAMP)
 ## bench: throughput benchmarks (they print rates and ratios; one script per line)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_emulator.py
+	$(BIN)/python bench/bench_export.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .hsprefs
