@@ -94,6 +94,7 @@ class _Run:
         self.total = 0
         self.root = self.cwd
         self.rosters: dict[Path, tuple[list[Member], str]] = {}
+        self.used: list[str] = []  # files that make up the state, in reading order
 
     def shown(self, path: Path) -> str:
         return display_path(path, self.cwd)
@@ -226,6 +227,7 @@ class _Run:
             )
             return None
         self.findings.extend(validate(doc, PROJECT_SCHEMA))
+        self.used.append(doc.file)
         project = read_project(doc.root, doc.file)
         self.findings.extend(project.findings)
         files = self.includes(project, project_path, selected)
@@ -236,6 +238,7 @@ class _Run:
             if sub is None:
                 continue
             self.findings.extend(sub.findings)
+            self.used.append(sub.file)
             if sub.broken:
                 continue
             if not isinstance(sub.root, YamlMap):
@@ -262,7 +265,7 @@ class _Run:
             subscriptions=project.aliases,
             portal=project.portal,
             policy=project.policy,
-            files=tuple(shown for shown, _ in self.read.values()),
+            files=tuple(dict.fromkeys(self.used)),
             digest=self.digest(),
             unresolved=frozenset(a for a, ref in project.aliases.items() if ref.id is None),
         )
@@ -365,6 +368,7 @@ class _Run:
             return self.rosters[key]
         members, problems = read_roster(data, self.shown(path))
         self.findings.extend(problems)
+        self.used.append(self.shown(path))
         self.rosters[key] = (members, self.shown(path))
         return self.rosters[key]
 

@@ -1,0 +1,294 @@
+"""Finding the project (design §3) and the files it includes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler.config import check
+from tests.config.conftest import TODAY, write
+
+ONE = "version: 1\nsubscribers:\n  {email}: {{newsletter: unsubscribed}}\n"
+
+
+def _emails(paths: list[str | Path] | None = None) -> list[str]:
+    state, findings = check(paths or [], today=TODAY)
+    assert [str(f) for f in findings] == []
+    assert state is not None
+    return sorted({k.email for k in state.statuses})
+
+
+def _findings(paths: list[str | Path] | None = None) -> list[str]:
+    state, findings = check(paths or [], today=TODAY)
+    assert state is None
+    return [str(f) for f in findings]
+
+
+def test_no_path_means_the_current_folder(project: Path) -> None:
+    """Without PATH, ./hsprefs.yaml is the project."""
+    write(project, {"subscribers/a.yaml": ONE.format(email="a@example.com")})
+    assert _emails() == ["a@example.com"]
+
+
+def test_no_project_in_the_current_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without PATH and without ./hsprefs.yaml: one finding that says what to do."""
+    monkeypatch.chdir(tmp_path)
+    assert _findings() == [
+        "hsprefs.yaml:1:1: error: no hsprefs.yaml in the current folder; run hsprefs in the "
+        "config repository or give a PATH"
+    ]
+
+
+def test_a_folder_means_its_project_file(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A folder PATH means the hsprefs.yaml inside it."""
+    write(project, {"subscribers/a.yaml": ONE.format(email="a@example.com")})
+    monkeypatch.chdir(project.parent)
+    assert _emails([project.name]) == ["a@example.com"]
+
+
+def test_a_folder_without_a_project(project: Path) -> None:
+    """A folder without hsprefs.yaml is a finding naming it."""
+    (project / "empty").mkdir()
+    assert _findings(["empty"]) == [
+        "empty/hsprefs.yaml:1:1: error: no hsprefs.yaml in the folder empty; give the project "
+        "folder or its project file"
+    ]
+
+
+def test_a_project_file_by_another_name(project: Path) -> None:
+    """A file whose top level has include/subscriptions is a project file, whatever its name."""
+    write(
+        project,
+        {
+            "staging.yaml": "version: 1\nsubscriptions: {newsletter: {id: '101'}}\n"
+            "include: [staging/*.yaml]\n",
+            "staging/s.yaml": ONE.format(email="s@example.com"),
+            "subscribers/a.yaml": ONE.format(email="a@example.com"),
+        },
+    )
+    assert _emails(["staging.yaml"]) == ["s@example.com"]
+
+
+def test_a_subscriber_file_alone_uses_the_nearest_project(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A subscriber file alone is checked against the nearest hsprefs.yaml; only it is read."""
+    write(
+        project,
+        {
+            "subscribers/a.yaml": ONE.format(email="a@example.com"),
+            "subscribers/b.yaml": ONE.format(email="b@example.com"),
+        },
+    )
+    monkeypatch.chdir(project / "subscribers")
+    assert _emails(["b.yaml"]) == ["b@example.com"]
+    state, _ = check(["b.yaml"], today=TODAY)
+    assert state is not None
+    # Outside the current folder, a path is shown absolute.
+    assert state.files == ((project / "hsprefs.yaml").as_posix(), "b.yaml")
+
+
+def test_several_subscriber_files_of_one_project(project: Path) -> None:
+    """Several subscriber files of one project are read together."""
+    write(
+        project,
+        {
+            "subscribers/a.yaml": ONE.format(email="a@example.com"),
+            "subscribers/b.yaml": ONE.format(email="b@example.com"),
+            "subscribers/c.yaml": ONE.format(email="c@example.com"),
+        },
+    )
+    assert _emails(["subscribers/a.yaml", "subscribers/c.yaml"]) == [
+        "a@example.com",
+        "c@example.com",
+    ]
+
+
+def test_a_project_path_with_a_subscriber_file_means_everything(project: Path) -> None:
+    """The project folder and one of its files together mean the whole project."""
+    write(
+        project,
+        {
+            "subscribers/a.yaml": ONE.format(email="a@example.com"),
+            "subscribers/b.yaml": ONE.format(email="b@example.com"),
+        },
+    )
+    assert _emails(["subscribers/a.yaml", "."]) == ["a@example.com", "b@example.com"]
+
+
+def test_a_subscriber_file_without_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A subscriber file with no hsprefs.yaml above it is a finding."""
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, {"lonely.yaml": ONE.format(email="a@example.com")})
+    assert _findings(["lonely.yaml"]) == [
+        "lonely.yaml:1:1: error: no hsprefs.yaml in its folder or any parent; a subscriber file "
+        "is validated against the project that includes it"
+    ]
+
+
+def test_a_file_the_project_does_not_include(project: Path) -> None:
+    """A subscriber file that the include patterns miss is refused: plan would ignore it."""
+    write(project, {"other/x.yaml": ONE.format(email="x@example.com"), "subscribers/a.yaml": ONE})
+    assert _findings(["other/x.yaml"]) == [
+        "other/x.yaml:1:1: error: hsprefs.yaml does not include this file, so plan and apply "
+        "would ignore it; add a pattern that matches it to 'include'"
+    ]
+
+
+def test_a_missing_path(project: Path) -> None:
+    """A PATH that does not exist is a finding."""
+    assert _findings(["nope.yaml"]) == ["nope.yaml:1:1: error: cannot read it: no such file"]
+
+
+def test_paths_of_two_projects(project: Path) -> None:
+    """PATHs of two different projects are refused: one project at a time."""
+    write(
+        project,
+        {
+            "subscribers/a.yaml": ONE.format(email="a@example.com"),
+            "two/hsprefs.yaml": "version: 1\n",
+        },
+    )
+    assert _findings([".", "two"]) == [
+        "two:1:1: error: belongs to the project two/hsprefs.yaml, not "
+        "hsprefs.yaml; validate one project at a time"
+    ]
+
+
+def test_other_yaml_in_the_folder_is_not_read(project: Path) -> None:
+    """Only included files are read: a broken emulator seed beside them does not matter."""
+    write(
+        project,
+        {"subscribers/a.yaml": ONE.format(email="a@example.com"), "seed.yaml": "{{{ not yaml"},
+    )
+    assert _emails() == ["a@example.com"]
+
+
+def test_double_star_matches_any_depth(project: Path) -> None:
+    """'**' in an include pattern matches any number of folders, including none."""
+    write(
+        project,
+        {
+            "hsprefs.yaml": "version: 1\nsubscriptions: {newsletter: {id: '101'}}\n"
+            "include: ['people/**/*.yaml']\n",
+            "people/a.yaml": ONE.format(email="a@example.com"),
+            "people/x/b.yaml": ONE.format(email="b@example.com"),
+            "people/x/y/c.yaml": ONE.format(email="c@example.com"),
+            "people/.hidden/d.yaml": ONE.format(email="d@example.com"),
+        },
+    )
+    assert _emails() == ["a@example.com", "b@example.com", "c@example.com"]
+
+
+def test_overlapping_patterns_read_a_file_once(project: Path) -> None:
+    """A file matched by two patterns is read once (no self-conflict)."""
+    write(
+        project,
+        {
+            "hsprefs.yaml": "version: 1\nsubscriptions: {newsletter: {id: '101'}}\n"
+            "include: ['subscribers/*.yaml', 'subscribers/a.*']\n",
+            "subscribers/a.yaml": ONE.format(email="a@example.com"),
+        },
+    )
+    state, findings = check(today=TODAY)
+    assert findings == []
+    assert state is not None
+    assert state.files == ("hsprefs.yaml", "subscribers/a.yaml")
+
+
+def test_the_project_file_never_includes_itself(project: Path) -> None:
+    """A pattern that matches hsprefs.yaml does not read it as a subscriber file."""
+    write(
+        project,
+        {
+            "hsprefs.yaml": "version: 1\nsubscriptions: {newsletter: {id: '101'}}\n"
+            "include: ['*.yaml']\n",
+            "a.yaml": ONE.format(email="a@example.com"),
+        },
+    )
+    assert _emails() == ["a@example.com"]
+
+
+def test_a_file_linked_from_outside_the_project(
+    project: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """An included file that is a symbolic link leading outside the project is refused."""
+    outside = tmp_path_factory.mktemp("outside") / "x.yaml"
+    outside.write_text(ONE.format(email="x@example.com"))
+    (project / "subscribers").mkdir()
+    (project / "subscribers" / "x.yaml").symlink_to(outside)
+    assert _findings() == [
+        "hsprefs.yaml:7:11: error: include 'subscribers/*.yaml': subscribers/x.yaml lies outside "
+        "the project folder (through a symbolic link); move it inside"
+    ]
+
+
+def test_symlink_loop_among_the_included_files(project: Path) -> None:
+    """Two links pointing at each other are reported at the include pattern, not skipped."""
+    (project / "subscribers").mkdir()
+    (project / "subscribers" / "a.yaml").symlink_to("b.yaml")
+    (project / "subscribers" / "b.yaml").symlink_to("a.yaml")
+    where = "hsprefs.yaml:7:11: error: include 'subscribers/*.yaml'"
+    assert _findings() == [
+        f"{where}: a.yaml: it is a symbolic link loop",
+        f"{where}: b.yaml: it is a symbolic link loop",
+    ]
+
+
+def test_symlinked_folder_loop_under_double_star(project: Path) -> None:
+    """A folder link back to its parent does not make '**' loop; the real files are read."""
+    write(
+        project,
+        {
+            "hsprefs.yaml": "version: 1\nsubscriptions: {newsletter: {id: '101'}}\n"
+            "include: ['people/**/*.yaml']\n",
+            "people/a.yaml": ONE.format(email="a@example.com"),
+        },
+    )
+    (project / "people" / "loop").symlink_to("..")
+    assert _emails() == ["a@example.com"]
+
+
+def test_symlink_loop_given_as_path(project: Path) -> None:
+    """A PATH that is a symbolic link loop is one clear finding."""
+    (project / "loop.yaml").symlink_to("loop.yaml")
+    assert _findings(["loop.yaml"]) == [
+        "loop.yaml:1:1: error: cannot read it: it is a symbolic link loop"
+    ]
+
+
+def test_thousands_of_files(project: Path) -> None:
+    """More than 1,000 included files is one finding at the pattern, not a slow crawl."""
+    many = project / "subscribers"
+    many.mkdir()
+    for index in range(1500):
+        (many / f"f{index:04d}.yaml").write_bytes(b"version: 1\n")
+    assert _findings() == [
+        "hsprefs.yaml:7:11: error: include 'subscribers/*.yaml': with the patterns before it, it "
+        "makes the project include more than 1,000 files, the most a project may include; "
+        "merge small files"
+    ]
+
+
+def test_a_file_over_the_size_limit(project: Path) -> None:
+    """A file larger than 32 MB is refused before it is read."""
+    write(project, {"subscribers/a.yaml": "version: 1\n"})
+    with (project / "subscribers" / "a.yaml").open("ab") as handle:
+        handle.truncate(33 * 1024 * 1024)
+    assert _findings() == [
+        "subscribers/a.yaml:1:1: error: the file is 33.0 MB; a file may be at most 32 MB "
+        "(split it into several files)"
+    ]
+
+
+def test_a_folder_named_like_a_subscriber_file(project: Path) -> None:
+    """A folder matched by an include pattern is not a file: it is not read."""
+    write(
+        project,
+        {
+            "subscribers/a.yaml/inner.txt": "x",
+            "subscribers/b.yaml": ONE.format(email="b@example.com"),
+        },
+    )
+    assert _emails() == ["b@example.com"]
