@@ -169,6 +169,8 @@ class Sender:
                 log.debug("%s %s failed: %s", method, path, type(exc).__name__)
                 return None, exc
             finally:
+                # HubSpot may have counted the request whatever became of it.
+                self._limiter.release()
                 stats.in_flight -= 1
             self._limiter.observe(response.headers, sent_at)
         log.debug(

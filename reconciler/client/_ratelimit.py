@@ -4,16 +4,20 @@ HubSpot allows ``X-HubSpot-RateLimit-Max`` requests per rolling window of
 ``X-HubSpot-RateLimit-Interval-Milliseconds``. Over a rolling window the fastest
 schedule that never exceeds the limit is not an even trickle: it sends a full window's
 worth at once and then sends the next request exactly when the oldest one ages out of
-the window. :class:`RateLimiter` does that. It remembers when each request was sent,
-and lets a new one go when fewer than ``max_requests`` were sent in the last
-``window + margin`` seconds. The small margin absorbs the difference between the moment
-a request leaves and the moment HubSpot counts it.
+the window. :class:`RateLimiter` does that.
+
+When does a request age out? HubSpot counts it at some moment between the time it
+leaves and the time its answer arrives; which moment varies with the network and the
+server's load, and a client that guesses early gets 429s. So a request holds its slot
+while it is in flight, and the slot frees one window after its answer (or failure)
+arrived: never earlier than HubSpot frees it, whatever the latency and its jitter. The
+price is one round trip per window; the gain is zero 429s from the client's own traffic.
 
 It adapts from every response: the window length and the maximum come from the headers
 (``--rate-limit`` can only lower the maximum), and when ``-Remaining`` shows more
 requests in HubSpot's window than this client can have sent, the difference (another
-process sharing the app's budget) is counted as well. After a 429 the limiter holds
-every sender for the wait HubSpot asked for and widens its margin.
+process sharing the app's budget) is counted too. After a 429 the limiter holds every
+sender for the wait HubSpot asked for and adds a margin to the window.
 
 Imports: only the standard library.
 """
@@ -21,6 +25,7 @@ Imports: only the standard library.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
@@ -60,12 +65,15 @@ class RateLimitInfo:
 
 
 class RateLimiter:
-    """At most ``max_requests`` sends per rolling ``window`` seconds, shared by all tasks.
+    """At most ``max_requests`` requests per rolling ``window`` seconds, for all tasks.
 
     ``max_requests=None`` means "not configured": start at HubSpot's lowest tier and take
     the maximum from the headers. A configured value is a ceiling the headers can only
-    lower. ``margin`` (seconds) is added to the window; ``None`` picks 2 % of the window,
-    at most 0.25 s. ``clock`` and ``sleep`` are injectable for tests.
+    lower. ``margin`` (seconds, default 0) is added to the window; it grows after a 429.
+    ``clock`` and ``sleep`` are injectable for tests.
+
+    Use: ``sent_at = await limiter.acquire()``, send, then ``limiter.release()`` when the
+    answer (or the failure) is in, and ``limiter.observe(headers, sent_at)`` for answers.
     """
 
     def __init__(
@@ -73,7 +81,7 @@ class RateLimiter:
         *,
         max_requests: int | None = None,
         window: float = DEFAULT_WINDOW,
-        margin: float | None = None,
+        margin: float = 0.0,
         adapt: bool = True,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -82,32 +90,27 @@ class RateLimiter:
             raise ValueError("max_requests must be at least 1")
         if window <= 0:
             raise ValueError("window must be positive")
+        if margin < 0:
+            raise ValueError("margin must not be negative")
         self._configured = max_requests
         self.max_requests = max_requests or DEFAULT_MAX_REQUESTS
         self.window = window
-        self._fixed_margin = margin
-        self._extra_margin = 0.0
+        self.margin = margin
         self._adapt = adapt
         self._clock = clock
         self._sleep = sleep
-        self._ours: deque[float] = deque()
-        self._external: deque[float] = deque()
+        self._in_flight = 0
+        self._done: deque[float] = deque()  # when each finished request's answer arrived
+        self._external: deque[float] = deque()  # others' requests, counted when seen
         self._hold_until = 0.0
         self._lock = asyncio.Lock()
+        self._released: asyncio.Event | None = None
         self._from_headers = False
         self.daily: int | None = None
         self.daily_remaining: int | None = None
 
     def __repr__(self) -> str:
         return f"RateLimiter(max_requests={self.max_requests}, window={self.window:g})"
-
-    @property
-    def margin(self) -> float:
-        """Seconds added to the window before a slot counts as free again."""
-        base = (
-            self._fixed_margin if self._fixed_margin is not None else min(0.25, 0.02 * self.window)
-        )
-        return base + self._extra_margin
 
     def info(self) -> RateLimitInfo:
         """The current view of the budget."""
@@ -117,37 +120,50 @@ class RateLimiter:
 
     def _purge(self, now: float) -> None:
         horizon = now - self.window - self.margin
-        for queue in (self._ours, self._external):
+        for queue in (self._done, self._external):
             while queue and queue[0] <= horizon:
                 queue.popleft()
 
     def time_until_free(self) -> float:
-        """Seconds until one more request may be sent (0 when one may go now)."""
+        """Seconds until one more request may be sent: 0 now, ``inf`` until one finishes."""
         now = self._clock()
         self._purge(now)
         wait = max(0.0, self._hold_until - now)
-        if len(self._ours) + len(self._external) >= self.max_requests:
-            oldest = min(q[0] for q in (self._ours, self._external) if q)
-            wait = max(wait, oldest + self.window + self.margin - now)
+        used = self._in_flight + len(self._done) + len(self._external)
+        if used >= self.max_requests:
+            aging = [q[0] for q in (self._done, self._external) if q]
+            frees = min(aging) + self.window + self.margin - now if aging else math.inf
+            wait = max(wait, frees)
         return wait
 
     async def acquire(self) -> float:
-        """Wait for a free slot, take it, and return the send time to hand to :meth:`observe`.
+        """Wait for a free slot, take it, and return the time (to hand to :meth:`observe`).
 
-        Waiters are served first come, first served; send the request right after this
-        returns, so the recorded time is the time it leaves.
+        Waiters are served first come, first served.
         """
         async with self._lock:
             while True:
                 wait = self.time_until_free()
                 if wait <= 0:
-                    now = self._clock()
-                    self._ours.append(now)
-                    return now
-                await self._sleep(wait)
+                    self._in_flight += 1
+                    return self._clock()
+                if math.isinf(wait):
+                    # Every slot is held by a request in flight: wait for one to finish.
+                    self._released = self._released or asyncio.Event()
+                    self._released.clear()
+                    await self._released.wait()
+                else:
+                    await self._sleep(wait)
+
+    def release(self) -> None:
+        """A request taken with :meth:`acquire` finished: its slot ages from now."""
+        self._in_flight = max(0, self._in_flight - 1)
+        self._done.append(self._clock())
+        if self._released is not None:
+            self._released.set()
 
     def observe(self, headers: Mapping[str, str], sent_at: float) -> None:
-        """Adapt to the rate-limit headers of a response to a request sent at ``sent_at``."""
+        """Adapt to the rate-limit headers of the answer to a request sent at ``sent_at``."""
         self.daily = _header_int(headers, H_DAILY) or self.daily
         daily_remaining = _header_int(headers, H_DAILY_REMAINING)
         if daily_remaining is not None:
@@ -169,13 +185,13 @@ class RateLimiter:
             self._count_external(server_max - remaining, sent_at)
 
     def _count_external(self, used: int, sent_at: float) -> None:
-        # HubSpot counted ``used`` requests in its window when this one arrived. Everything
-        # this client sent from one window (plus the round trip) before it, up to now,
-        # could be among them; only what exceeds that came from someone else.
+        # HubSpot counted ``used`` requests in its window when this one arrived. Any request
+        # of ours in flight, or finished since one window before this one left, could be
+        # among them; only what exceeds that came from someone else.
         now = self._clock()
         self._purge(now)
-        earliest = sent_at - self.window - (now - sent_at)
-        ours = sum(1 for t in self._ours if t >= earliest)
+        earliest = sent_at - self.window
+        ours = self._in_flight + sum(1 for t in self._done if t >= earliest)
         external = used - ours - len(self._external)
         for _ in range(max(0, external)):
             self._external.append(now)
@@ -183,4 +199,4 @@ class RateLimiter:
     def hold(self, seconds: float) -> None:
         """Stop every sender for ``seconds`` (HubSpot answered 429) and widen the margin."""
         self._hold_until = max(self._hold_until, self._clock() + max(0.0, seconds))
-        self._extra_margin = min(self.window / 4, max(0.05, self._extra_margin * 2))
+        self.margin = min(self.window / 4, max(0.05, self.margin * 2))

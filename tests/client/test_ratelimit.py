@@ -15,44 +15,77 @@ def _limiter(fake: FakeTime, **kw: object) -> RateLimiter:
     return RateLimiter(clock=fake.clock, sleep=fake.sleep, **kw)  # type: ignore[arg-type]
 
 
-def _send_times(limiter: RateLimiter, count: int) -> list[float]:
-    async def go() -> list[float]:
-        return [await limiter.acquire() for _ in range(count)]
+def _guarded(coro):  # type: ignore[no-untyped-def]
+    """Fail instead of hanging if the limiter never lets a request go."""
+    return run(asyncio.wait_for(coro, timeout=5))
 
-    return run(go())
+
+async def _request(limiter: RateLimiter, fake: FakeTime, rtt: float) -> float:
+    """One request: take a slot, spend ``rtt`` in flight, release."""
+    sent = await limiter.acquire()
+    fake.now += rtt
+    limiter.release()
+    return sent
 
 
 def test_sends_a_full_window_then_waits_for_the_oldest_to_age_out() -> None:
-    """Max 3 per 10 s: three go at once, the fourth when the first is 10 s (+margin) old."""
+    """Max 3 per 10 s: three go at once, the fourth when the first is 10 s old."""
     fake = FakeTime()
-    limiter = _limiter(fake, max_requests=3, window=10.0, margin=0.0)
-    start = fake.now
-    times = [t - start for t in _send_times(limiter, 7)]
-    assert times == [0.0, 0.0, 0.0, 10.0, 10.0, 10.0, 20.0]
-
-
-def test_margin_is_added_to_the_window() -> None:
-    """The default margin is 2 % of the window, capped at 0.25 s."""
-    assert RateLimiter(window=10.0).margin == 0.2
-    assert RateLimiter(window=100.0).margin == 0.25
-    assert RateLimiter(window=1.0, margin=0.01).margin == 0.01
-
-
-def test_requests_spread_over_time_only_wait_for_their_own_oldest() -> None:
-    """A slot frees exactly one window after the request that held it."""
-    fake = FakeTime()
-    limiter = _limiter(fake, max_requests=2, window=10.0, margin=0.0)
+    limiter = _limiter(fake, max_requests=3, window=10.0)
     start = fake.now
 
     async def go() -> list[float]:
-        first = await limiter.acquire()
-        await fake.sleep(4.0)
-        second = await limiter.acquire()
-        third = await limiter.acquire()
-        fourth = await limiter.acquire()
-        return [t - start for t in (first, second, third, fourth)]
+        return [await _request(limiter, fake, 0.0) - start for _ in range(7)]
 
-    assert run(go()) == [0.0, 4.0, 10.0, 14.0]
+    assert _guarded(go()) == [0.0, 0.0, 0.0, 10.0, 10.0, 10.0, 20.0]
+
+
+def test_a_slot_ages_from_when_the_answer_arrived() -> None:
+    """With a 0.5 s round trip, the next window opens 10 s after the first answer."""
+    fake = FakeTime()
+    limiter = _limiter(fake, max_requests=2, window=10.0)
+    start = fake.now
+
+    async def go() -> list[float]:
+        return [await _request(limiter, fake, 0.5) - start for _ in range(4)]
+
+    assert _guarded(go()) == [0.0, 0.5, 10.5, 11.0]
+
+
+def test_requests_in_flight_hold_their_slots() -> None:
+    """When every slot is in flight, the next request waits for one to finish."""
+    fake = FakeTime()
+    limiter = _limiter(fake, max_requests=2, window=1.0)
+
+    async def go() -> list[str]:
+        order: list[str] = []
+        await limiter.acquire()
+        await limiter.acquire()
+
+        async def third() -> None:
+            await limiter.acquire()
+            order.append("third sent")
+
+        task = asyncio.ensure_future(third())
+        await asyncio.sleep(0)
+        order.append("first released")
+        limiter.release()
+        await task
+        return order
+
+    assert _guarded(go()) == ["first released", "third sent"]
+
+
+def test_margin_is_added_to_the_window() -> None:
+    """A margin delays the reuse of a slot by that much."""
+    fake = FakeTime()
+    limiter = _limiter(fake, max_requests=1, window=10.0, margin=0.25)
+    start = fake.now
+
+    async def go() -> list[float]:
+        return [await _request(limiter, fake, 0.0) - start for _ in range(2)]
+
+    assert _guarded(go()) == [0.0, 10.25]
 
 
 def test_headers_set_window_and_maximum() -> None:
@@ -98,42 +131,44 @@ def test_daily_headers_are_remembered() -> None:
 def test_remaining_shows_usage_by_someone_else() -> None:
     """If HubSpot counts more than this client sent, the difference is waited for."""
     fake = FakeTime()
-    limiter = _limiter(fake, max_requests=10, window=10.0, margin=0.0)
+    limiter = _limiter(fake, max_requests=10, window=10.0)
     start = fake.now
 
     async def go() -> list[float]:
         sent = await limiter.acquire()
+        limiter.release()
         # HubSpot says 8 of 10 are used: 7 came from another process.
         limiter.observe(
             {"X-HubSpot-RateLimit-Max": "10", "X-HubSpot-RateLimit-Remaining": "2"}, sent_at=sent
         )
-        return [await limiter.acquire() - start for _ in range(3)]
+        return [await _request(limiter, fake, 0.0) - start for _ in range(3)]
 
-    assert run(go()) == [0.0, 0.0, 10.0]
+    assert _guarded(go()) == [0.0, 0.0, 10.0]
 
 
 def test_remaining_that_matches_own_usage_costs_nothing() -> None:
     """When HubSpot's count is what this client sent, nothing extra is held back."""
     fake = FakeTime()
-    limiter = _limiter(fake, max_requests=5, window=10.0, margin=0.0)
+    limiter = _limiter(fake, max_requests=5, window=10.0)
     start = fake.now
 
     async def go() -> list[float]:
         sent = [await limiter.acquire() for _ in range(3)]
         for index, at in enumerate(sent):
+            limiter.release()
             limiter.observe(
                 {"X-HubSpot-RateLimit-Max": "5", "X-HubSpot-RateLimit-Remaining": str(4 - index)},
                 sent_at=at,
             )
-        return [await limiter.acquire() - start for _ in range(3)]
+        return [await _request(limiter, fake, 0.0) - start for _ in range(3)]
 
-    assert run(go()) == [0.0, 0.0, 10.0]
+    assert _guarded(go()) == [0.0, 0.0, 10.0]
 
 
 def test_hold_stops_every_sender_and_widens_the_margin() -> None:
     """After a 429 nobody sends until the hold ends; the margin grows."""
     fake = FakeTime()
-    limiter = _limiter(fake, max_requests=100, window=10.0, margin=0.0)
+    limiter = _limiter(fake, max_requests=100, window=10.0)
     start = fake.now
     limiter.hold(3.0)
     assert limiter.margin == 0.05
@@ -141,7 +176,7 @@ def test_hold_stops_every_sender_and_widens_the_margin() -> None:
     async def go() -> list[float]:
         return list(await asyncio.gather(limiter.acquire(), limiter.acquire()))
 
-    assert [t - start for t in run(go())] == [3.0, 3.0]
+    assert [t - start for t in _guarded(go())] == [3.0, 3.0]
 
 
 def test_limiter_rejects_nonsense() -> None:
@@ -150,6 +185,8 @@ def test_limiter_rejects_nonsense() -> None:
         RateLimiter(max_requests=0)
     with pytest.raises(ValueError, match="window"):
         RateLimiter(window=0)
+    with pytest.raises(ValueError, match="margin"):
+        RateLimiter(margin=-1)
 
 
 def test_backoff_doubles_up_to_the_cap() -> None:
