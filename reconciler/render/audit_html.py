@@ -15,7 +15,7 @@ from html import escape
 from reconciler import __version__
 from reconciler.audit import AuditItem, AuditReport, PairState, Totals, describe_action
 from reconciler.plan import iso
-from reconciler.render.audit_text import item_subject, wanted_live
+from reconciler.render.audit_text import drift_sentence, item_subject, wanted_live
 from reconciler.render.redact import Redactor
 from reconciler.render.text import subscription_label
 
@@ -109,10 +109,7 @@ def render_audit_html(
     elif report.in_sync:
         verdict = '<p class="verdict ok">In sync: HubSpot matches the config.</p>'
     else:
-        verdict = (
-            f'<p class="verdict drift">Drift: {totals.drift} of {totals.managed} managed pairs '
-            "differ from the config.</p>"
-        )
+        verdict = f'<p class="verdict drift">Drift: {_e(drift_sentence(totals))}</p>'
     when = f" · {_e(iso(created_at))}" if created_at else ""
     redacted = " · email addresses masked" if mask.enabled else ""
     cards = "".join(

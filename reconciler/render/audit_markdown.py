@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from reconciler.audit import AuditItem, AuditReport, PairState, Totals, describe_action
 from reconciler.plan import iso
-from reconciler.render.audit_text import item_subject, wanted_live
+from reconciler.render.audit_text import drift_sentence, item_subject, wanted_live
 from reconciler.render.markdown import MARKDOWN_LIMIT
 from reconciler.render.redact import Redactor
 from reconciler.render.text import subscription_label
@@ -57,7 +57,7 @@ def render_audit_markdown(
     verdict = (
         "**In sync**: HubSpot matches the config."
         if report.in_sync
-        else f"**Drift**: {totals.drift} of {totals.managed} managed pairs differ from the config."
+        else f"**Drift**: {drift_sentence(totals)}"
     )
     head = [
         "### hsprefs audit",

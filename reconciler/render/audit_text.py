@@ -7,12 +7,19 @@ from __future__ import annotations
 
 import click
 
-from reconciler.audit import OPTED_OUT, AuditItem, AuditReport, PairState, describe_action
+from reconciler.audit import (
+    OPTED_OUT,
+    AuditItem,
+    AuditReport,
+    PairState,
+    Totals,
+    describe_action,
+)
 from reconciler.plan import iso
 from reconciler.render.redact import Redactor
 from reconciler.render.text import subscription_label
 
-__all__ = ["item_subject", "live_detail", "render_audit_text", "wanted_live"]
+__all__ = ["drift_sentence", "item_subject", "live_detail", "render_audit_text", "wanted_live"]
 
 _HUE = {PairState.DRIFTED: "yellow", PairState.BLOCKED: "magenta", PairState.IN_SYNC: "green"}
 
@@ -44,6 +51,12 @@ def live_detail(item: AuditItem, mask: Redactor) -> str:
     if extra:
         text += f" ({', '.join(extra)})"
     return text
+
+
+def drift_sentence(totals: Totals) -> str:
+    """``2 of 9 managed pairs differ from the config.``"""
+    verb = "differs" if totals.drift == 1 else "differ"
+    return f"{totals.drift} of {totals.managed} managed pairs {verb} from the config."
 
 
 def _totals_line(label: str, report_line: str) -> str:
@@ -100,9 +113,5 @@ def render_audit_text(
     elif report.in_sync:
         lines.append("In sync: HubSpot matches the config.")
     else:
-        n = totals.drift
-        lines.append(
-            f"Drift: {n} of {totals.managed} managed {'pair differs' if n == 1 else 'pairs differ'}"
-            " from the config."
-        )
+        lines.append(f"Drift: {drift_sentence(totals)}")
     return "\n".join(lines) + "\n"

@@ -110,6 +110,7 @@ def test_blocked_alone_exits_2(hub: Hub, project: Path) -> None:
     result = hub.hsprefs("audit")
     assert result.code == 2
     assert result.out.splitlines()[0] == "Audit: 1 managed: 0 in sync, 0 drifted, 1 blocked"
+    assert result.out.endswith("\nDrift: 1 of 1 managed pairs differs from the config.\n")
 
 
 def test_audit_makes_no_write_call(hub: Hub, drift: Path) -> None:
