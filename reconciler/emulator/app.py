@@ -167,6 +167,8 @@ async def _read_json(request: Request) -> Any:
         raise bad_request(
             f"Invalid input JSON on line {exc.lineno}, column {exc.colno}: {exc.msg}"
         ) from None
+    except RecursionError:
+        raise bad_request("Invalid input JSON: nested too deeply") from None
 
 
 def _gateway(code: int, text: str) -> Reply:
@@ -358,7 +360,14 @@ async def _unmatched(request: Request, exc: Exception) -> Response:
     version = path.split("/")[2] if path.startswith("/communication-preferences/") else "unknown"
     emu.recorder.count(UNKNOWN_OPERATION, version, str(status))
     if status == 405:
-        error = HubSpotError(405, "VALIDATION_ERROR", f"{request.method} is not allowed on {path}")
+        # RFC 9110: a 405 names the methods that are allowed (Starlette gives them).
+        allowed = dict(getattr(exc, "headers", None) or {})
+        error = HubSpotError(
+            405,
+            "VALIDATION_ERROR",
+            f"{request.method} is not allowed on {path}",
+            headers={"Allow": allowed.get("Allow", "")} if allowed.get("Allow") else None,
+        )
     else:
         error = HubSpotError(404, "OBJECT_NOT_FOUND", f"No operation at {request.method} {path}")
     reply = error.reply()

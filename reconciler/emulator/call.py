@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.datastructures import QueryParams
 
 from reconciler.emulator.portal import ItemError
-from reconciler.emulator.seed import is_email
+from reconciler.emulator.seed import is_email, is_text
 from reconciler.emulator.wire import HubSpotError, item_error
 
 if TYPE_CHECKING:
@@ -172,6 +172,8 @@ class Call:
             return None
         if not _is(value, kind):
             raise bad_request(f"The field '{label}' must be {_type_name(kind)}", field=label)
+        if isinstance(value, str) and not is_text(value):
+            raise bad_request(f"The field '{label}' is not valid UTF-8 text", field=label)
         return value
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "TokenSeed",
     "TranslationSeed",
     "is_email",
+    "is_text",
     "load_seed",
     "parse_seed",
 ]
@@ -54,7 +55,16 @@ _DEFAULT_SOURCE = "Imported"
 
 def is_email(value: str) -> bool:
     """A loose email check (one @, a dot in the domain, no spaces), as HubSpot's is."""
-    return bool(_EMAIL.match(value.strip()))
+    return bool(_EMAIL.match(value.strip())) and is_text(value)
+
+
+def is_text(value: str) -> bool:
+    """Whether ``value`` can be stored as UTF-8 (no lone surrogates from JSON escapes)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)
