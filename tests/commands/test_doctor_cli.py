@@ -207,3 +207,34 @@ def test_unreachable_api(capsys: pytest.CaptureFixture[str], env: Path) -> None:
     assert out[1].endswith("; check --api-url or HSPREFS_API_URL, the network and any proxy")
     assert out[2] == "skip  token accepted: not checked: no API answer"
     assert out[-1] == "Doctor: 0 ok, 1 failed, 8 not checked."
+
+
+def test_write_scope_named_by_a_read_403(capsys: pytest.CaptureFixture[str], env: Path) -> None:
+    """When a read's 403 names a write scope as missing too, the write check fails with it."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/account-info/v3/details":
+            return httpx.Response(200, json={"portalId": 4242})
+        return httpx.Response(
+            403,
+            json={
+                "status": "error",
+                "category": "MISSING_SCOPES",
+                "message": "This app hasn't been granted all required scopes.",
+                "context": {
+                    "missingScopes": [
+                        "communication_preferences.statuses.batch.read",
+                        "communication_preferences.statuses.batch.write",
+                    ]
+                },
+            },
+        )
+
+    code = run(["doctor"], transport=httpx.MockTransport(answer), retry=RetryPolicy.instant())
+    out = capsys.readouterr().out.splitlines()
+    assert code == 1
+    assert out[5] == (
+        "fail  write scope: HubSpot named communication_preferences.statuses.batch.write as "
+        "missing; add it to the private app; apply cannot write without it"
+    )
+    assert out[-1] == "Doctor: 2 ok, 3 failed, 4 not checked."
