@@ -392,3 +392,30 @@ def test_wrong_method_is_a_hubspot_405(client: SyncClient) -> None:
     answer = client.get(f"{V}/statuses/batch/read")
     assert answer.status_code == 405
     assert answer.json()["status"] == "error"
+
+
+def test_405_names_the_allowed_methods(client: SyncClient) -> None:
+    """A 405 carries an Allow header, as RFC 9110 asks."""
+    answer = client.request("DELETE", f"{V}/statuses/batch/write")
+    assert answer.status_code == 405
+    assert answer.headers["Allow"] == "POST"
+
+
+def test_lone_surrogates_are_a_400_not_a_500(client: SyncClient) -> None:
+    """Text that cannot be stored as UTF-8 is refused as bad input."""
+    body = (
+        b'{"inputs": [{"subscriberIdString": "a@example.com", "subscriptionId": 101,'
+        b' "statusState": "UNSUBSCRIBED", "channel": "EMAIL", "legalBasisExplanation": "\\ud800"}]}'
+    )
+    answer = client.post(f"{V}/statuses/batch/write", content=body)
+    assert answer.status_code == 400
+    assert answer.json()["message"] == (
+        "The field 'inputs[0].legalBasisExplanation' is not valid UTF-8 text"
+    )
+
+
+def test_json_nested_too_deeply_is_a_400(client: SyncClient) -> None:
+    """Absurdly deep JSON is a 400, not a crash."""
+    answer = client.post(f"{V}/statuses/batch/read", params=EMAIL, content=b"[" * 100_000)
+    assert answer.status_code == 400
+    assert answer.json()["message"] == "Invalid input JSON: nested too deeply"
