@@ -30,7 +30,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TextIO
 
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from reconciler.client import HubSpotClient
 
 __all__ = [
+    "NOTHING_TO_MANAGE",
     "ExportStats",
     "alias_line",
     "export_subscribers",
@@ -60,6 +61,7 @@ __all__ = [
 _EMAIL = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\".]+$")
 _ALIAS_MAX = 48  # leaves room for a "-<id>" suffix under the language's 64 characters
 NOTHING_TO_MANAGE = "HubSpot lists no status and no opt-out for this subscriber"
+"""The comment written for a subscriber with nothing to export (an entry cannot be empty)."""
 
 
 @dataclass(slots=True)
@@ -240,7 +242,6 @@ async def export_subscribers(
     aliases: Mapping[str, str],
     header: Sequence[str] = (),
     chunk_size: int = 800,
-    on_chunk: Callable[[int], None] | None = None,
 ) -> ExportStats:
     """Read ``emails`` (sorted, unique) chunk by chunk and write the subscriber file to ``out``.
 
@@ -264,11 +265,7 @@ async def export_subscribers(
             if lines and not opened:
                 out.write("subscribers:\n")
                 opened = True
-            out.writelines(
-                lines or [f"  # {yaml_scalar(email)}: HubSpot lists nothing to manage\n"]
-            )
-        if on_chunk is not None:
-            on_chunk(len(chunk))
+            out.writelines(lines or [f"  # {yaml_scalar(email)}: {NOTHING_TO_MANAGE}\n"])
     if not opened:
         out.write("subscribers: {}\n")
     return stats

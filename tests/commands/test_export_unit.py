@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
+
 import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
 from reconciler.errors import UsageError
-from reconciler.export import alias_line, read_subscriber_list, slug, suggest_aliases, yaml_scalar
-from reconciler.model import Definition
+from reconciler.export import (
+    NOTHING_TO_MANAGE,
+    ExportStats,
+    alias_line,
+    export_subscribers,
+    read_subscriber_list,
+    slug,
+    suggest_aliases,
+    yaml_scalar,
+)
+from reconciler.model import Definition, LiveState, LiveStatus, PairKey, Status
+
+U = Status.UNSUBSCRIBED
 
 
 def test_one_email_per_line_sorted_and_deduplicated() -> None:
@@ -119,3 +133,58 @@ def test_yaml_scalar_round_trips(text: str) -> None:
 def test_yaml_scalar_round_trips_as_a_key(text: str) -> None:
     """Any text written as a mapping key reads back as the same key."""
     assert yaml.safe_load(f"{yaml_scalar(text)}: 1\n") == {text: 1}
+
+
+class _Client:
+    """Stands in for HubSpotClient: answers ``read`` from a fixed LiveState, counting calls."""
+
+    def __init__(self, live: LiveState) -> None:
+        self.live = live
+        self.reads: list[dict[int, list[str]]] = []
+
+    async def read(self, subscribers: dict[int, list[str]]) -> LiveState:
+        self.reads.append({b: list(e) for b, e in subscribers.items()})
+        return self.live
+
+
+def _export(live: LiveState, emails: list[str], **kw: object) -> tuple[str, ExportStats, _Client]:
+    client = _Client(live)
+    out = io.StringIO()
+    stats = asyncio.run(
+        export_subscribers(client, emails, out, brand=0, aliases={"11": "news"}, **kw)  # type: ignore[arg-type]
+    )
+    return out.getvalue(), stats, client
+
+
+def test_nobody_to_manage_writes_an_empty_mapping_and_comments() -> None:
+    """Subscribers HubSpot lists nothing for become comments; the file stays valid YAML."""
+    text, stats, _ = _export(LiveState(), ["a@example.com", "b@example.com"])
+    assert text == (
+        "version: 1\nbusiness_unit: 0\n"
+        f"  # a@example.com: {NOTHING_TO_MANAGE}\n"
+        f"  # b@example.com: {NOTHING_TO_MANAGE}\n"
+        "subscribers: {}\n"
+    )
+    assert yaml.safe_load(text) == {"version": 1, "business_unit": 0, "subscribers": {}}
+    assert (stats.subscribers, stats.nothing) == (2, 2)
+
+
+def test_chunks_follow_the_sorted_list() -> None:
+    """Each chunk is one read of the next addresses, in order."""
+    emails = [f"u{i}@example.com" for i in range(5)]
+    _, _, client = _export(LiveState(), emails, chunk_size=2)
+    assert client.reads == [{0: emails[0:2]}, {0: emails[2:4]}, {0: emails[4:5]}]
+
+
+def test_other_brands_and_unaliased_ids_are_not_written() -> None:
+    """Only statuses of the file's brand with an alias are written; the rest are counted."""
+    live = LiveState(
+        statuses={
+            PairKey(0, "a@example.com", "11"): LiveStatus(PairKey(0, "a@example.com", "11"), U),
+            PairKey(0, "a@example.com", "12"): LiveStatus(PairKey(0, "a@example.com", "12"), U),
+            PairKey(5, "a@example.com", "11"): LiveStatus(PairKey(5, "a@example.com", "11"), U),
+        }
+    )
+    text, stats, _ = _export(live, ["a@example.com"])
+    assert text.endswith("subscribers:\n  a@example.com:\n    news: unsubscribed\n")
+    assert stats.left_out == {"12": 1}
