@@ -37,28 +37,17 @@ class Recording:
         status = 0
         content_type = ""
         chunks: list[bytes] = []
-        complete = False
+        recorded = False
 
-        async def capture(message: Message) -> None:
-            nonlocal status, content_type, complete
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-                for name, value in message.get("headers", []):
-                    if name.lower() == b"content-type":
-                        content_type = value.decode("latin-1")
-            elif message["type"] == "http.response.body":
-                chunks.append(bytes(message.get("body", b"")))
-                complete = not message.get("more_body", False)
-            await send(message)
-
-        try:
-            await self.app(scope, receive, capture)
-        finally:
-            raw_path = scope.get("path", "")
+        def record(*, complete: bool) -> None:
+            nonlocal recorded
+            if recorded:
+                return
+            recorded = True
             self.exchanges.append(
                 Exchange(
                     method=str(scope.get("method", "")).upper(),
-                    path=raw_path,
+                    path=scope.get("path", ""),
                     query=bytes(scope.get("query_string", b"")).decode("latin-1"),
                     status=status,
                     content_type=content_type,
@@ -66,3 +55,23 @@ class Recording:
                     complete=complete and status != 0,
                 )
             )
+
+        async def capture(message: Message) -> None:
+            nonlocal status, content_type
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                for name, value in message.get("headers", []):
+                    if name.lower() == b"content-type":
+                        content_type = value.decode("latin-1")
+            elif message["type"] == "http.response.body":
+                chunks.append(bytes(message.get("body", b"")))
+                if not message.get("more_body", False):
+                    # Recorded before the last bytes leave, so a client over a socket
+                    # never holds an answer the recording does not have yet.
+                    record(complete=True)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            record(complete=False)
