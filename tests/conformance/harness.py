@@ -1,22 +1,24 @@
 """The conformance suite's test bench: seeded emulators whose every answer is recorded.
 
-:class:`Bench` builds emulator apps wrapped in :class:`~.recorder.Recording`; every
-exchange of every app it built lands in ``bench.exchanges``, and :meth:`Bench.verdicts`
-judges them all against HubSpot's specs. :class:`Api` is a small in-process client of
-one emulator under one API version. :data:`SEED` is the portal the suite runs against:
-two brands, a definition with translations, an inactive one, tokens with narrow scopes,
-statuses with and without a legal basis, and an opt-out of all.
+:class:`Bench` builds emulator apps wrapped in :class:`~.recorder.Recording`, served
+in-process or on a real socket; every exchange of every app it built lands in
+``bench.exchanges``, and :meth:`Bench.verdicts` judges them all against HubSpot's
+specs. :class:`Api` is a small in-process client of one emulator under one version.
+:data:`SEED` is the portal the suite runs against: two brands, a definition with
+translations, an inactive one, tokens with narrow scopes, statuses with and without a
+legal basis, and an opt-out of all.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from contextlib import ExitStack
 from typing import Any
 
 import httpx
 
-from reconciler.emulator import DEFAULT_TOKEN, EmulatorSettings, create_app
+from reconciler.emulator import DEFAULT_TOKEN, EmulatorSettings, create_app, serve_in_thread
 
 from .openapi import Exchange, Spec, Verdict, judge
 from .recorder import Recording
@@ -197,6 +199,7 @@ class Bench:
     def __init__(self) -> None:
         self.exchanges: list[Exchange] = []
         self._clients: list[InProcessClient] = []
+        self._servers = ExitStack()
 
     def app(self, **settings: Any) -> Recording:
         """A recorded emulator app (rate limit off and the suite's seed unless given)."""
@@ -213,10 +216,15 @@ class Bench:
         self._clients.append(client)
         return Api(client, version)
 
+    def serve(self, **settings: Any) -> str:
+        """A recorded emulator on a real socket (127.0.0.1, a free port); its base URL."""
+        return self._servers.enter_context(serve_in_thread(app=self.app(**settings)))
+
     def close(self) -> None:
-        """Stop every client (and so every emulator) this bench built."""
+        """Stop every client, server and emulator this bench built."""
         while self._clients:
             self._clients.pop().close()
+        self._servers.close()
 
     def verdicts(self, specs: Mapping[str, Spec]) -> list[Verdict]:
         """Every recorded exchange, judged."""
