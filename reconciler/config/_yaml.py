@@ -196,10 +196,17 @@ def _syntax_finding(doc: Document, data: bytes, exc: yaml.YAMLError) -> None:
                 "yaml-encoding",
             )
         else:
+            byte = ""
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as bad:
+                # libyaml points after the broken sequence; Python at its first byte.
+                line, column = _position(data, bad.start)
+                byte = f" (byte 0x{data[bad.start]:02X})"
             doc.error(
                 line,
                 column,
-                f"the file is not valid UTF-8 text ({exc.reason}); save it as UTF-8",
+                f"the file is not valid UTF-8 text{byte}; save it as UTF-8",
                 "yaml-encoding",
             )
         return
