@@ -73,8 +73,12 @@ class Emulator:
         self.settings = settings
         self.store = Store(settings.db)
         self.seed_applied = self.store.is_empty()
-        if self.seed_applied:
-            self.store.load(seed)
+        try:
+            if self.seed_applied:
+                self.store.load(seed)
+        except BaseException:
+            self.store.close()
+            raise
         self.clock = Clock()
         self.portal = Portal(self.store, self.clock)
         self.limiter = RateLimiter()

@@ -84,15 +84,19 @@ class Store:
         self.path = path
         self._lock = threading.RLock()
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        if path != ":memory:":
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.execute("PRAGMA busy_timeout=5000")
-        self._conn.executescript(_SCHEMA)
         self._seed: Seed | None = None
-        row = self._conn.execute("SELECT value FROM meta WHERE key = 'seed'").fetchone()
-        if row is not None:
-            self._seed = parse_seed(json.loads(row[0]), source=f"{path} (stored seed)")
+        try:
+            if path != ":memory:":
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA synchronous=NORMAL")
+                self._conn.execute("PRAGMA busy_timeout=5000")
+            self._conn.executescript(_SCHEMA)
+            row = self._conn.execute("SELECT value FROM meta WHERE key = 'seed'").fetchone()
+            if row is not None:
+                self._seed = parse_seed(json.loads(row[0]), source=f"{path} (stored seed)")
+        except BaseException:
+            self._conn.close()
+            raise
 
     def close(self) -> None:
         """Close the connection (idempotent)."""

@@ -215,3 +215,17 @@ def test_cli_bad_fault_kind_is_one_error_line(capsys: pytest.CaptureFixture[str]
         "hsprefs: error: unknown fault kind 'teapot' (choose among 500, 502, 503, 504, 429, "
         "drop, slow, pending, lie or 'all')\n"
     )
+
+
+def test_cli_unusable_database_is_one_error_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A --db that is no SQLite database exits 1 naming it."""
+    db = tmp_path / "notes.txt"
+    db.write_text("not a database at all, " * 200)
+    assert run(["emulator", "serve", "--port", "0", "--db", str(db)]) == 1
+    err = capsys.readouterr().err
+    assert err == (
+        f"hsprefs: error: cannot use the database {db}: file is not a database "
+        "(give --db a writable file path)\n"
+    )
