@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest conformance bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest -n auto -p no:cacheprovider
+
+## conformance: the emulator against HubSpot's OpenAPI files, schemathesis and the official SDK
+## (part of pytest too; the spec-based tests skip when ../shared/hubspot-openapi is absent)
+conformance: $(STAMP)
+	$(BIN)/pytest -p no:cacheprovider -rs tests/conformance
 
 ## bench: throughput benchmarks (they print rates and ratios; one script per line)
 bench: $(STAMP)
