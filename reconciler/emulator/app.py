@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -71,7 +72,7 @@ class Emulator:
         seed = load_seed(settings.seed)
         self.initial_settings = settings
         self.settings = settings
-        self.store = Store(settings.db)
+        self.store = Store(os.fspath(settings.db))
         self.seed_applied = self.store.is_empty()
         try:
             if self.seed_applied:

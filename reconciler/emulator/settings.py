@@ -8,6 +8,7 @@ so every consumer reads the current value from the running emulator, never a cop
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,7 +89,7 @@ class EmulatorSettings:
     drawn from a generator seeded with ``fault_seed``.
     """
 
-    db: str = ":memory:"
+    db: str | Path = ":memory:"
     seed: str | Path | Mapping[str, Any] | None = None
     token: str | None = None
     rate_limit: int = 190
@@ -106,6 +107,7 @@ class EmulatorSettings:
     error_context: bool = True
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "db", os.fspath(self.db))
         object.__setattr__(self, "faults", parse_faults(self.faults))
         if isinstance(self.retry_after, str) and self.retry_after != "auto":
             object.__setattr__(self, "retry_after", _retry_after_number(self.retry_after))
