@@ -38,6 +38,7 @@ conformance: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_emulator.py
 	$(BIN)/python bench/bench_export.py
+	$(BIN)/python bench/bench_client.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .hsprefs
