@@ -91,15 +91,21 @@ def parse_timestamp(value: Any) -> datetime | None:
     if not text:
         return None
     try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        parsed = datetime.fromisoformat(text)  # 3.11 reads "Z" and fractions itself
     except ValueError:
         return None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
+_STATUSES = {status.value: status for status in Status}
+
+
 def _status(value: Any, where: str) -> Status:
     if value is None:
         raise ShapeError(f"{where} has no status")
+    known = _STATUSES.get(value) if isinstance(value, str) else None
+    if known is not None:
+        return known  # the common case, without Status.parse's normalising
     try:
         return Status.parse(str(value))
     except ValueError:
