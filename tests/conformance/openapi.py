@@ -199,6 +199,7 @@ class Operation:
 
     @property
     def label(self) -> str:
+        """``METHOD /path/{template}``."""
         return f"{self.method} {self.template}"
 
     def response_for(self, status: int) -> tuple[str, Mapping[str, Any]] | None:
@@ -252,10 +253,6 @@ class Spec:
                 return op
         return None
 
-    def path_known(self, path: str) -> bool:
-        """Whether any operation of the spec has this path (under any method)."""
-        return any(op.pattern.match(path) for op in self.operations)
-
     def error_response(self) -> Mapping[str, Any]:
         """The spec's shared error response (``components/responses/Error``)."""
         return self.document["components"]["responses"]["Error"]
@@ -308,7 +305,8 @@ class Verdict:
     """What the specs say about one exchange.
 
     ``kind``: ``operation`` (judged against its operation), ``error-shape`` (no
-    operation; judged as an ``Error``), ``admin`` (the emulator's own surface, not
+    operation; judged as an ``Error``), ``no-operation`` (a success where the version's
+    spec has no operation: always a problem), ``admin`` (the emulator's own surface, not
     HubSpot's), ``unspecified`` (a success on a path none of the specs describes),
     ``gateway`` (an HTML 502/504 page, the fault issue #4 asks for, which stands for
     the proxy in front of HubSpot), or ``dropped`` (no complete answer was sent).
@@ -400,7 +398,7 @@ def judge(exchange: Exchange, specs: Mapping[str, Spec]) -> Verdict:
         if spec is not None:
             return Verdict(
                 exchange,
-                "operation",
+                "no-operation",
                 None,
                 [f"a {exchange.status} on a path and method the {version} spec does not have"],
             )
