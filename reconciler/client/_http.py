@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import logging
+import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -192,11 +193,13 @@ class Sender:
             if policy_name(body) == "DAILY":
                 raise error_from_response(response, what=what, scrub=self._scrub)
             asked = retry_after(response.headers)
-            delay = (
-                asked
-                if asked is not None
-                else max(self._limiter.time_until_free(), self._retry.backoff(attempt))
-            )
+            if asked is None:
+                free = self._limiter.time_until_free()
+                if math.isinf(free):  # every slot in flight: wait one window at most
+                    free = self._limiter.window
+                delay = max(free, self._retry.backoff(attempt))
+            else:
+                delay = asked
             # Everyone waits, not only this request: the budget is shared.
             self._limiter.hold(delay)
             return delay

@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
+from reconciler.client import HubSpotClient, RateLimiter, RetryPolicy
 from reconciler.errors import (
     ApiError,
     AuthError,
@@ -21,6 +22,8 @@ from .conftest import (
     FakeTime,
     error_body,
     make_client,
+    make_settings,
+    read_handler,
     reply,
     run,
 )
@@ -312,3 +315,32 @@ def test_missing_portal_id_is_an_error() -> None:
     """An account-info answer without portalId is a clear error."""
     error = _fails(FakeHubSpot(lambda r: reply(200, {"portalId": None})), ApiError)
     assert error.message == f"{ACCOUNT}: HubSpot's answer has no portalId"
+
+
+def test_429_holds_every_sender_not_only_the_one_refused() -> None:
+    """After a 429 with Retry-After, no other request leaves before the wait is over."""
+    limiter_time = FakeTime()
+    start = limiter_time.now
+    sent_at: list[float] = []
+    answer = read_handler()
+    limited = reply(429, error_body("RATE_LIMITS", "limit"), headers={"Retry-After": "5"})
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        sent_at.append(limiter_time.now - start)
+        return limited if len(sent_at) == 1 else answer(request)
+
+    client = HubSpotClient.from_settings(
+        make_settings(batch_size=1),
+        transport=httpx.MockTransport(handle),
+        retry=RetryPolicy.instant(),  # the retry itself does not move the limiter's clock
+        limiter=RateLimiter(clock=limiter_time.clock, sleep=limiter_time.sleep),
+    )
+
+    async def go() -> None:
+        async with client:
+            await client.read({0: ["a@example.com", "b@example.com"]})
+
+    run(go())
+    assert sent_at[0] == 0.0
+    assert len(sent_at) == 5
+    assert min(sent_at[1:]) >= 5.0
