@@ -211,6 +211,10 @@ class Progress:
             self._bar = click.progressbar(length=total, label=label, file=stream)
             self._bar.__enter__()
 
+    @property
+    def visible(self) -> bool:
+        return self._bar is not None
+
     def advance(self, count: int) -> None:
         if self._bar is not None:
             self._bar.update(count)
