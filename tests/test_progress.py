@@ -16,25 +16,25 @@ class Tty(io.StringIO):
 
 @pytest.fixture
 def stderr(monkeypatch: pytest.MonkeyPatch) -> Tty:
-    stream = Tty()
-    monkeypatch.setattr("sys.stderr", stream)
     monkeypatch.delenv("CI", raising=False)
-    return stream
+    return Tty()
 
 
 def test_bar_on_a_terminal(stderr: Tty) -> None:
     """On a TTY the bar is drawn and reaches its total."""
-    bar = Progress(State(), "Reading HubSpot", 10)
+    bar = Progress(State(), "Reading HubSpot", 10, stream=stderr)
     assert bar.visible
     bar.advance(10)
     bar.close()
     assert not bar.visible
+    assert "Reading HubSpot" in stderr.getvalue()
+    assert "100%" in stderr.getvalue()
 
 
 @pytest.mark.parametrize("state", [State(quiet=True), State(no_progress=True)])
 def test_no_bar_when_asked_not_to(stderr: Tty, state: State) -> None:
     """--quiet and --no-progress suppress the bar."""
-    bar = Progress(state, "Reading HubSpot", 10)
+    bar = Progress(state, "Reading HubSpot", 10, stream=stderr)
     bar.advance(10)
     assert not bar.visible
     bar.close()
@@ -44,7 +44,7 @@ def test_no_bar_when_asked_not_to(stderr: Tty, state: State) -> None:
 def test_no_bar_in_ci(stderr: Tty, monkeypatch: pytest.MonkeyPatch) -> None:
     """CI logs never get a bar."""
     monkeypatch.setenv("CI", "true")
-    bar = Progress(State(), "Reading HubSpot", 10)
+    bar = Progress(State(), "Reading HubSpot", 10, stream=stderr)
     bar.advance(10)
     assert not bar.visible
     bar.close()
@@ -54,9 +54,8 @@ def test_no_bar_in_ci(stderr: Tty, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_no_bar_off_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     """Piped stderr gets no bar."""
     stream = io.StringIO()
-    monkeypatch.setattr("sys.stderr", stream)
     monkeypatch.delenv("CI", raising=False)
-    bar = Progress(State(), "Reading HubSpot", 10)
+    bar = Progress(State(), "Reading HubSpot", 10, stream=stream)
     bar.advance(10)
     assert not bar.visible
     bar.close()

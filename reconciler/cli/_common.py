@@ -197,8 +197,8 @@ class Progress:
     """A progress bar on stderr, drawn only on a TTY and never with --quiet/--no-progress
     or in CI. ``advance(n)`` is safe to pass to the client as its ``on_progress``."""
 
-    def __init__(self, state: State, label: str, total: int) -> None:
-        stream = sys.stderr
+    def __init__(self, state: State, label: str, total: int, *, stream: Any = None) -> None:
+        stream = sys.stderr if stream is None else stream
         self._bar: Any = None
         visible = (
             total > 0
