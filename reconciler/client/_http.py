@@ -164,8 +164,9 @@ class Sender:
             began = time.monotonic()
             try:
                 response = await self._http.request(method, path, params=params, json=body)
-            except httpx.UnsupportedProtocol:
-                raise
+            except httpx.UnsupportedProtocol as exc:
+                # A wrong URL scheme will not fix itself: no retries.
+                raise TransportError(f"{method} {path}: {exc}", hint="check --api-url") from exc
             except httpx.TransportError as exc:
                 log.debug("%s %s failed: %s", method, path, type(exc).__name__)
                 return None, exc
