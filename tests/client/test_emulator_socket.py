@@ -35,20 +35,21 @@ async def _admin(url: str, method: str, path: str, body: Any = None) -> Any:
 
 
 def test_read_over_a_socket_with_latency_and_a_short_window() -> None:
-    """Real connections, latency and a 10-per-300 ms window: minimum calls, no 429."""
+    """Real connections, latency and a 10-per-300 ms window: overlap, minimum calls, no 429."""
     emails = [f"s{i}@example.com" for i in range(40)]
-    settings = EmulatorSettings(token=SECRET, rate_limit=10, rate_window_ms=300, latency_ms=10)
+    settings = EmulatorSettings(token=SECRET, rate_limit=10, rate_window_ms=300, latency_ms=40)
 
-    async def go(url: str) -> tuple[int, dict[str, Any]]:
+    async def go(url: str) -> tuple[int, int, dict[str, Any]]:
         async with _client(url, rate_limit=10, batch_size=4, concurrency=8) as client:
             live = await client.read({0: emails})
             assert len(live.opt_outs) == 40
-            limited = client.stats.rate_limited
-        return limited, await _admin(url, "GET", "requests")
+            stats = client.stats
+        return stats.rate_limited, stats.max_in_flight, await _admin(url, "GET", "requests")
 
     with serve_in_thread(settings) as url:
-        limited, seen = run(go(url))
+        limited, peak, seen = run(go(url))
     assert limited == 0
+    assert peak == 8
     assert seen["by_status"] == {"200": 20}
     assert seen["by_operation"] == {
         "statuses.batch.read": 10,
