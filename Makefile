@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest conformance bench clean
+.PHONY: demo test lint typecheck pytest conformance bench soak clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,12 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	$(BIN)/pytest -n auto -p no:cacheprovider
+	$(BIN)/pytest -n auto -p no:cacheprovider -m "not slow"
+
+## soak: long runs: every property test with the soak hypothesis profile, plus the tests
+## marked slow (applies against an emulator answering 30% of calls with faults)
+soak: $(STAMP)
+	HYPOTHESIS_PROFILE=soak $(BIN)/pytest -n auto -p no:cacheprovider
 
 ## conformance: the emulator against HubSpot's OpenAPI files, schemathesis and the official SDK
 ## (part of pytest too; the spec-based tests skip when ../shared/hubspot-openapi is absent)
