@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import signal
 import subprocess
 import sys
@@ -17,7 +16,6 @@ from reconciler import config
 from reconciler.apply import ApplyReport, apply_plan, check_policy, check_stale, check_target
 from reconciler.cli._common import (
     Progress,
-    State,
     api_options,
     common_options,
     current_state,
@@ -79,7 +77,7 @@ def _ctrl_c_stops(stop: asyncio.Event) -> Iterator[None]:
             loop.remove_signal_handler(signal.SIGINT)
 
 
-def _confirm(plan: Plan, state: State) -> None:
+def _confirm(plan: Plan) -> None:
     if not sys.stdin.isatty():
         raise UsageError(
             "apply needs a confirmation and there is no terminal to ask on",
@@ -88,7 +86,6 @@ def _confirm(plan: Plan, state: State) -> None:
     n = len(plan.changes)
     if not click.confirm(f"Apply these {n} {'change' if n == 1 else 'changes'}?", default=False):
         raise HsprefsError("apply cancelled; nothing was written")
-    del state
 
 
 async def _run(
@@ -121,7 +118,7 @@ async def _run(
             return plan, None
         check_policy(plan, allow_mass_change=allow_mass_change)
         if saved is None and not auto_approve:
-            _confirm(plan, state)
+            _confirm(plan)
             needs_stale_check = True  # time has passed while the plan was reviewed
         if needs_stale_check:
             check_stale(plan, await client.read(plan.touched()))
@@ -185,9 +182,6 @@ def command(
         desired = config.load(paths)
         settings = settings_for(desired, options)
         folder = Path(desired.files[0]).parent if desired.files else Path.cwd()
-    settings = dataclasses.replace(
-        settings, batch_size=saved.batch_size if saved else settings.batch_size
-    )
     commit = config_commit(folder if folder.is_dir() else folder.parent)
     plan, report = asyncio.run(
         _run(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 
 from reconciler.emulator import DEFAULT_TOKEN, EmulatorSettings, create_app
@@ -288,3 +290,33 @@ def test_token_never_in_output_journal_or_plan(hub: Hub, project: Path) -> None:
     texts.append((project / "plan.json").read_text())
     texts.append((project / JOURNAL).read_text())
     assert all(DEFAULT_TOKEN not in text for text in texts)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_interactive_apply_asks_and_applies_on_yes(
+    hub: Hub, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a terminal apply shows the plan, asks, and applies after 'y'."""
+    monkeypatch.setattr("sys.stdin", _Terminal("y\n"))
+    hub.reset_counts()
+    result = hub.hsprefs("apply")
+    assert result.code == 0, result.err
+    assert "Apply these 8 changes? [y/N]: " in result.out
+    assert "Applied and verified: 8 of 8 changes (2 calls)." in result.out
+    # approval took time, so the touched subscribers were re-read before writing
+    assert hub.counts()["statuses.batch.read"] == 6
+
+
+def test_interactive_apply_writes_nothing_on_no(
+    hub: Hub, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Answering no cancels without a single write."""
+    monkeypatch.setattr("sys.stdin", _Terminal("n\n"))
+    result = hub.hsprefs("apply")
+    assert result.code == 1
+    assert result.err == "hsprefs: error: apply cancelled; nothing was written\n"
+    assert write_calls(hub) == {"statuses.batch.write": 0, "statuses.batch.unsubscribe_all": 0}
