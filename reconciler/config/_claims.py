@@ -142,7 +142,7 @@ class Claims:
                 source = f" (from {labels[key]})" if key in labels else ""
                 self._conflict(
                     want.location,
-                    f"{key.email} is subscribed to '{want.alias}'{source} but has "
+                    f"{key.email} is subscribed to {quote(want.alias or '', 40)}{source} but has "
                     f"unsubscribe_all: true at {block.location} (business unit {key.brand}); "
                     "an opt-out of all cannot go with a subscribed status: remove one",
                 )
@@ -156,7 +156,7 @@ def _place(want: DesiredStatus | DesiredOptOut, label: str) -> str:
 
 def _status_clash(new: DesiredStatus, label: str, old: DesiredStatus, old_label: str) -> str:
     key = new.key
-    subject = f"{key.email} '{new.alias}' (business unit {key.brand})"
+    subject = f"{key.email} {quote(new.alias or '', 40)} (business unit {key.brand})"
     here = f"here ({label})" if label else "here"
     if new.status is old.status:
         detail = (
@@ -175,8 +175,3 @@ def _opt_out_clash(new: DesiredOptOut, label: str, old: DesiredOptOut, old_label
         f"{str(new.unsubscribe_all).lower()} {here}, {str(old.unsubscribe_all).lower()} "
         f"{_place(old, old_label)}; set it in one place"
     )
-
-
-def describe_email(raw: str) -> str:
-    """A bounded rendering of an address as written."""
-    return quote(raw, 80)

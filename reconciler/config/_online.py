@@ -109,8 +109,9 @@ def check_definitions(desired: DesiredState, definitions: Sequence[Definition]) 
             findings.append(
                 _at(
                     ref,
-                    f"the aliases '{other}' and {quote(alias, 40)} both refer to definition "
-                    f"{match.id} ({quote(match.name, 60)}); keep one alias per subscription",
+                    f"the aliases {quote(other, 40)} and {quote(alias, 40)} both refer to "
+                    f"definition {match.id} ({quote(match.name, 60)}); keep one alias per "
+                    "subscription",
                 )
             )
         if not match.is_active:

@@ -143,7 +143,7 @@ def _aliases(project: Project, raw: Any) -> None:
                         project.file,
                         line,
                         column,
-                        f"aliases '{other}' and {quote(alias)} both name subscription "
+                        f"aliases {quote(other)} and {quote(alias)} both name subscription "
                         f"{sub_id}; keep one alias per subscription",
                         code="duplicate-alias",
                     )
@@ -158,7 +158,7 @@ def _aliases(project: Project, raw: Any) -> None:
                         project.file,
                         line,
                         column,
-                        f"aliases '{other}' and {quote(alias)} both name the subscription "
+                        f"aliases {quote(other)} and {quote(alias)} both name the subscription "
                         f"{quote(name)}; keep one alias per subscription",
                         code="duplicate-alias",
                     )

@@ -78,8 +78,9 @@ def suggest(word: str, choices: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` when a close match exists, else an empty string."""
     if len(word) > 100:
         return ""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.75)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    options = [c for c in choices if len(c) <= 100]
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.75)
+    return f" (did you mean {quote(close[0])}?)" if close else ""
 
 
 def display_path(path: Path | str, cwd: Path | None = None) -> str:

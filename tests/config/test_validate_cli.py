@@ -274,3 +274,15 @@ def test_github_escapes_message_and_properties() -> None:
         "::warning file=a%2Cb%3Ac.yaml,line=2,col=3::100%25 wrong%0D%0Areally\n"
         "0 errors, 1 warning in 1 file\n"
     )
+
+
+def test_validate_examples_passes(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`hsprefs validate examples/` exits 0 with the ok summary."""
+    monkeypatch.chdir(ROOT)
+    assert hsprefs(capsys, "validate", "examples/") == (
+        0,
+        "ok: 4 files, 10 subscribers, 12 managed statuses\n",
+        "",
+    )
