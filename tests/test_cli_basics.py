@@ -66,3 +66,24 @@ def test_python_dash_m_runs_the_cli() -> None:
         check=True,
     )
     assert out.stdout == f"hsprefs {__version__}\n"
+
+
+def test_emulator_without_its_extra_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without starlette/uvicorn, `emulator serve` names the extra to install."""
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_starlette(name: str, *args: object, **kwargs: object) -> object:
+        if name == "reconciler.emulator" or name.startswith("reconciler.emulator."):
+            raise ModuleNotFoundError("No module named 'starlette'", name="starlette")
+        return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builtins, "__import__", no_starlette)
+    assert run(["emulator", "serve", "--port", "0"]) == 1
+    assert capsys.readouterr().err == (
+        "hsprefs: error: the emulator needs starlette, which is not installed "
+        "(install the extra: pip install 'hsprefs[emulator]')\n"
+    )

@@ -129,8 +129,15 @@ def _retry_after(value: str) -> float | str | None:
 @click.option("--access-log", is_flag=True, help="Log every request on stderr.")
 def serve(**options: Any) -> int:
     """Serve the emulator over HTTP until Ctrl-C or SIGTERM."""
-    from reconciler.emulator import EmulatorSettings
-    from reconciler.emulator.server import serve as run_server
+    try:
+        from reconciler.emulator import EmulatorSettings
+        from reconciler.emulator.server import serve as run_server
+    except ImportError as exc:
+        missing = exc.name or "a package"
+        raise UsageError(
+            f"the emulator needs {missing}, which is not installed",
+            hint="install the extra: pip install 'hsprefs[emulator]'",
+        ) from None
 
     state = click.get_current_context().find_object(State) or State()
     settings = EmulatorSettings(
