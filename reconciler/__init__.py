@@ -4,11 +4,16 @@ The import package is ``reconciler``; the distribution and the command are ``hsp
 The public API is what ``__all__`` lists; everything else is private to the package.
 """
 
+__version__ = "0.1.0"
+
+from reconciler.diff import diff
 from reconciler.errors import (
     ApiError,
+    ApplyError,
     AuthError,
     ConfigError,
     HsprefsError,
+    NotFoundError,
     PlanFileError,
     PolicyError,
     PortalMismatchError,
@@ -16,6 +21,7 @@ from reconciler.errors import (
     ScopeError,
     StalePlanError,
     TransportError,
+    UsageError,
 )
 from reconciler.model import (
     Definition,
@@ -26,19 +32,25 @@ from reconciler.model import (
     LiveState,
     LiveStatus,
     Location,
+    Outcome,
     PairKey,
     Policy,
     PortalSettings,
     Status,
+    StatusWrite,
     SubscriberKey,
     SubscriptionRef,
+    WriteResult,
 )
-
-__version__ = "0.1.0"
+from reconciler.plan import Blocked, Change, ChangeKind, Plan
 
 __all__ = [
     "ApiError",
+    "ApplyError",
     "AuthError",
+    "Blocked",
+    "Change",
+    "ChangeKind",
     "ConfigError",
     "Definition",
     "DesiredOptOut",
@@ -49,7 +61,10 @@ __all__ = [
     "LiveState",
     "LiveStatus",
     "Location",
+    "NotFoundError",
+    "Outcome",
     "PairKey",
+    "Plan",
     "PlanFileError",
     "Policy",
     "PolicyError",
@@ -59,8 +74,12 @@ __all__ = [
     "ScopeError",
     "StalePlanError",
     "Status",
+    "StatusWrite",
     "SubscriberKey",
     "SubscriptionRef",
     "TransportError",
+    "UsageError",
+    "WriteResult",
     "__version__",
+    "diff",
 ]
