@@ -157,11 +157,17 @@ async def apply_plan(
     for _kind, calls in plan.waves():
         if stopper.is_set():
             break
+        # Wait for every call of the wave even when one fails hard (auth, daily cap):
+        # each call journals its own results, so nothing sent goes unrecorded.
         outcomes = await asyncio.gather(
-            *(_send(plan, call, client, journal, stopper) for call in calls)
+            *(_send(plan, call, client, journal, stopper) for call in calls),
+            return_exceptions=True,
         )
+        failures = [o for o in outcomes if isinstance(o, BaseException)]
+        if failures:
+            raise failures[0]
         for done in outcomes:
-            if done is None:
+            if done is None or isinstance(done, BaseException):
                 continue
             calls_made += 1
             results.update(done)

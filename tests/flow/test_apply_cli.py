@@ -320,3 +320,35 @@ def test_interactive_apply_writes_nothing_on_no(
     assert result.code == 1
     assert result.err == "hsprefs: error: apply cancelled; nothing was written\n"
     assert write_calls(hub) == {"statuses.batch.write": 0, "statuses.batch.unsubscribe_all": 0}
+
+
+def test_token_without_write_scope_stops_with_the_scope_named(
+    hub: Hub, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read-only token can plan but apply stops at the first write, naming the scope."""
+    seed = yaml.safe_load(SEED.read_text())
+    seed["tokens"].append(
+        {
+            "token": "read-only-token",
+            "name": "auditor",
+            "scopes": [
+                "communication_preferences.read",
+                "communication_preferences.statuses.batch.read",
+            ],
+        }
+    )
+    other = create_app(EmulatorSettings(seed=seed, rate_limit=0))
+    hub.app, original = other, hub.app
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "read-only-token")
+    try:
+        result = hub.hsprefs("apply", "--auto-approve")
+        assert result.code == 1
+        assert result.err.startswith("hsprefs: error: ")
+        assert "communication_preferences.statuses.batch.write" in result.err
+        assert result.err.count("\n") == 1, result.err
+        assert "read-only-token" not in result.out + result.err
+        lines = journal(project)
+        assert [line["outcome"] for line in lines] == []
+    finally:
+        hub.app = original
+        other.state.emulator.close()
