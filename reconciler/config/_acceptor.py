@@ -119,6 +119,8 @@ class Compiled:
     patterns: list[tuple[re.Pattern[str], Compiled]] = field(default_factory=list)
     additional: Compiled | None = None
     items: Compiled | None = None
+    # A schema that is only a "$ref" (plus annotations) stands for its target.
+    ref: Compiled | None = None
 
     def children(self, instance: Any) -> Iterator[tuple[str | int, Any, Compiled]]:
         """Each child of ``instance`` with every subschema that applies to it."""
@@ -225,6 +227,8 @@ class _Compiler:
         local: list[Check] = []
         if "$ref" in schema:
             target = self.ref(uri, schema["$ref"])
+            if not (set(schema) - _ANNOTATIONS - {"$ref"}):
+                node.ref = target
             if target.uri in self.busy:
                 # Late-bound: a recursive target's check is set after this line runs.
                 local.append(lambda x: target.check(x))  # noqa: PLW0108
@@ -380,6 +384,8 @@ def locate(
     Every failure of ``instance`` lies inside one of them, and none contains another, so
     validating each with jsonschema finds every error exactly once.
     """
+    while compiled.ref is not None:
+        compiled = compiled.ref
     if compiled.check(instance):
         return
     if compiled.own is None or not compiled.own(instance):

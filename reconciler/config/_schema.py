@@ -53,6 +53,9 @@ _KIND_WORDS = {
 }
 
 
+_TYPE_CHECKER = Draft202012Validator.TYPE_CHECKER
+
+
 @cache
 def registry() -> Registry[Any]:
     """Every shipped schema, registered under ``BASE_URI + file name``.
@@ -81,6 +84,25 @@ def _validator(uri: str) -> Draft202012Validator:
     return Draft202012Validator({"$ref": uri}, registry=registry())
 
 
+_SCALARS = (str, int, float, bool, type(None))
+_ERROR_CACHE: dict[tuple[str, type, Any], list[ValidationError]] = {}
+_ERROR_CACHE_MAX = 10_000
+
+
+def _errors(uri: str, instance: Any) -> list[ValidationError]:
+    """jsonschema's errors; for a scalar, computed once per value (a generated file may
+    repeat the same mistake a hundred thousand times)."""
+    if not isinstance(instance, _SCALARS):
+        return list(_validator(uri).iter_errors(instance))
+    key = (uri, type(instance), instance)
+    found = _ERROR_CACHE.get(key)
+    if found is None:
+        found = list(_validator(uri).iter_errors(instance))
+        if len(_ERROR_CACHE) < _ERROR_CACHE_MAX:
+            _ERROR_CACHE[key] = found
+    return found
+
+
 def validate(doc: Document, uri: str) -> list[Finding]:
     """Check ``doc.root`` against the schema at ``uri``; one finding per problem."""
     root = doc.root
@@ -89,7 +111,7 @@ def validate(doc: Document, uri: str) -> list[Finding]:
     failing = [((), root, uri)] if acceptor is None else locate(acceptor, root)
     findings: list[Finding] = []
     for path, instance, sub_uri in failing:
-        for error in _validator(sub_uri).iter_errors(instance):
+        for error in _errors(sub_uri, instance):
             for where, message in _messages(error, root, path):
                 line, column = where
                 findings.append(Finding(doc.file, line, column, message, code="schema"))
@@ -151,7 +173,17 @@ def _origins() -> dict[int, str]:
 
 def _resolve(schema: Any, error: ValidationError) -> Any:
     """Follow ``$ref`` from a branch of ``error.schema`` to the schema that has content."""
-    base = _origins().get(id(error.schema), BASE_URI)
+    key = (id(schema), id(error.schema))
+    if key not in _RESOLVED:
+        _RESOLVED[key] = _follow(schema, _origins().get(id(error.schema), BASE_URI))
+    return _RESOLVED[key]
+
+
+# The schemas are loaded once and never change, so their identities are stable keys.
+_RESOLVED: dict[tuple[int, int], Any] = {}
+
+
+def _follow(schema: Any, base: str) -> Any:
     for _ in range(10):
         if not (isinstance(schema, dict) and "$ref" in schema):
             break
@@ -190,8 +222,7 @@ def _fits(schema: Any, instance: Any, error: ValidationError) -> bool:
     if kinds is None:
         return True
     names = kinds if isinstance(kinds, list) else [kinds]
-    validator = Draft202012Validator({})
-    return any(validator.is_type(instance, n) for n in names)
+    return any(_TYPE_CHECKER.is_type(instance, n) for n in names)
 
 
 def _messages(

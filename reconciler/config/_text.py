@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 
 __all__ = [
@@ -78,7 +79,11 @@ def suggest(word: str, choices: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` when a close match exists, else an empty string."""
     if len(word) > 100:
         return ""
-    options = [c for c in choices if len(c) <= 100]
+    return _suggest(word, tuple(sorted(c for c in choices if len(c) <= 100)))
+
+
+@lru_cache(maxsize=4096)
+def _suggest(word: str, options: tuple[str, ...]) -> str:
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.75)
     return f" (did you mean {quote(close[0])}?)" if close else ""
 
