@@ -403,3 +403,12 @@ def test_ids_are_normalised(project: Path) -> None:
     )
     state = load(today=TODAY)
     assert sorted(k.subscription_id for k in state.statuses) == ["101", "202"]
+
+
+def test_public_api_is_curated() -> None:
+    """reconciler.config exports exactly its four functions, sorted."""
+    import reconciler.config as config
+
+    assert config.__all__ == ["check", "check_definitions", "load", "resolve_aliases"]
+    for name in config.__all__:
+        assert callable(getattr(config, name))

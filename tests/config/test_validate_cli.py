@@ -286,3 +286,19 @@ def test_validate_examples_passes(
         "ok: 4 files, 10 subscribers, 12 managed statuses\n",
         "",
     )
+
+
+def test_online_never_prints_the_token(
+    project: Path,
+    emulator: dict[str, object],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A rejected token gives an error (with --debug, a traceback) that never shows it."""
+    secret = "pat-na1-11111111-2222-3333-4444-555555555555"
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", secret)
+    write(project, {"subscribers/b.yaml": BROKEN["subscribers/b.yaml"]})
+    code, out, err = hsprefs(capsys, "validate", "--online", "--debug", **emulator)
+    assert (code, out) == (1, "")
+    assert err.splitlines()[-1].startswith("hsprefs: error: ")
+    assert secret not in err
