@@ -47,10 +47,19 @@ class Setting:
 
 
 @dataclass(frozen=True)
+class Group:
+    members: list[str]  # as spelled
+    defaults: tuple[str, str] | None
+    opt_out: bool | None
+    settings: dict[str, Setting]
+
+
+@dataclass(frozen=True)
 class File:
     brand: int
     defaults: tuple[str, str]
     entries: dict[str, tuple[bool | None, dict[str, Setting]]]  # spelled email -> entry
+    groups: list[Group]
 
 
 def _setting(brand: int) -> st.SearchStrategy[Setting]:
@@ -116,7 +125,23 @@ def configs(draw: st.DrawFn) -> list[File]:
             spelled = draw(st.sampled_from([email, email.upper(), f" {email}"]))
             entries[spelled] = (opt_out, settings)
         defaults = (draw(st.sampled_from(BASES)), draw(st.sampled_from(["Web form", "Import"])))
-        files.append(File(brand, defaults, entries))
+        groups = []
+        for _ in range(draw(st.integers(0, 2))):
+            # Members are nobody else's, so that no two places speak of one pair.
+            count = draw(st.integers(1, 3))
+            members = [f"m{len(taken) + i}@example.org" for i in range(count)]
+            taken.update((brand, m) for m in members)
+            opt_out = draw(st.one_of(st.none(), st.booleans()))
+            aliases = draw(st.lists(st.sampled_from(sorted(ALIASES[brand])), unique=True))
+            settings = {a: draw(_setting(brand)) for a in aliases}
+            if opt_out:
+                settings = {a: x for a, x in settings.items() if x.status is not Status.SUBSCRIBED}
+            if opt_out is None and not settings:
+                opt_out = True
+            own = draw(st.one_of(st.none(), st.just(("NON_GDPR", "Group terms"))))
+            spelled = [draw(st.sampled_from([m, m.upper()])) for m in members]
+            groups.append(Group(spelled, own, opt_out, settings))
+        files.append(File(brand, defaults, entries, groups))
     return files
 
 
@@ -155,6 +180,33 @@ def render(file: File, quoted: bool) -> str:
                 lines.append(f"      legal_basis: {s.basis}")
             if s.text:
                 lines.append(f"      legal_basis_explanation: {_scalar(s.text, True)}")
+    if file.groups:
+        lines.append("groups:")
+    for index, group in enumerate(file.groups):
+        lines.append(f"  g{index}:")
+        lines.append(f"    members: [{', '.join(_scalar(m, q) for m in group.members)}]")
+        if group.defaults is not None:
+            lines.append(
+                f"    defaults: {{legal_basis: {group.defaults[0]}, "
+                f"legal_basis_explanation: {_scalar(group.defaults[1], True)}}}"
+            )
+        lines.append("    set:")
+        if group.opt_out is not None:
+            lines.append(f"      unsubscribe_all: {str(group.opt_out).lower()}")
+        for alias, x in group.settings.items():
+            if not x.long:
+                lines.append(f"      {alias}: {WORDS[x.status]}")
+                continue
+            parts = [f"status: {WORDS[x.status]}"]
+            if x.resubscribe:
+                parts.append("resubscribe: true")
+            if x.when is not None:
+                parts.append(f"consented_at: {_scalar(x.when.isoformat(), True)}")
+            if x.basis:
+                parts.append(f"legal_basis: {x.basis}")
+            if x.text:
+                parts.append(f"legal_basis_explanation: {_scalar(x.text, True)}")
+            lines.append(f"      {alias}: {{{', '.join(parts)}}}")
     return "\n".join(lines) + "\n"
 
 
@@ -178,6 +230,22 @@ def expected(
                     s.basis or file.defaults[0],
                     s.text or file.defaults[1],
                 )
+        for group in file.groups:
+            basis, text = group.defaults or file.defaults
+            for spelled in group.members:
+                email = spelled.lower()
+                if group.opt_out is not None:
+                    opt_outs[SubscriberKey(file.brand, email)] = group.opt_out
+                for alias, x in group.settings.items():
+                    key = PairKey(file.brand, email, ALIASES[file.brand][alias])
+                    statuses[key] = (
+                        x.status,
+                        alias,
+                        x.resubscribe,
+                        x.when,
+                        x.basis or basis,
+                        x.text or text,
+                    )
     return statuses, opt_outs
 
 
