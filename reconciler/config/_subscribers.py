@@ -207,16 +207,18 @@ def _check_email(
     first = spelled.get(email)
     if first is not None:
         old_raw, old_where = first
-        how = "written differently" if old_raw != raw else "listed again"
-        ctx.findings.append(
-            Finding(
-                where.file,
-                where.line,
-                where.column,
-                f"{quote(raw, 80)} is {email} {how}: {scope} already has it at {old_where}; "
-                "keep one",
-                code="duplicate-email",
+        if old_raw != raw:
+            message = (
+                f"{quote(raw, 80)} is the same address as {quote(old_raw, 80)}, which "
+                f"{scope} already has at {old_where} (addresses compare trimmed and "
+                "lower-cased); keep one"
             )
+        else:
+            message = (
+                f"{quote(raw, 80)} is listed again: {scope} already has it at {old_where}; keep one"
+            )
+        ctx.findings.append(
+            Finding(where.file, where.line, where.column, message, code="duplicate-email")
         )
         return False
     spelled[email] = (raw, where)
