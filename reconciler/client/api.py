@@ -436,10 +436,11 @@ class HubSpotClient:
         # Retrying is safe: opting someone out twice leaves them opted out.
         path = f"{self._prefix}/statuses/batch/unsubscribe-all"
         body = {"inputs": [normalise_email(k.email) for k in chunk]}
+        # verbose=true makes HubSpot list the statuses it flipped, with their reasons,
+        # so the journal records what the opt-out did.
+        params = {**self._params(brand), "verbose": "true"}
         try:
-            data, cid = await self._call(
-                "unsubscribe_all", "POST", path, params=self._params(brand), body=body
-            )
+            data, cid = await self._call("unsubscribe_all", "POST", path, params=params, body=body)
         except ApiError as exc:
             if is_fatal(exc):
                 raise

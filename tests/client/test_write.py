@@ -396,7 +396,7 @@ def test_unsubscribe_all_groups_by_brand_with_emails_as_inputs() -> None:
     assert server.paths() == [OPT_OUT, OPT_OUT]
     calls = {s.params["businessUnitId"]: (s.params, s.body) for s in server.seen}
     assert calls["0"] == (
-        {"channel": "EMAIL", "businessUnitId": "0"},
+        {"channel": "EMAIL", "businessUnitId": "0", "verbose": "true"},
         {"inputs": ["a@example.com", "c@example.com"]},
     )
     assert calls["5"][1] == {"inputs": ["b@example.com"]}

@@ -227,7 +227,8 @@ def test_journal_lines(hub: Hub, project: Path) -> None:
     ]
     ok = "confirmed REQUESTED_CHANGE_OCCURRED"
     assert summary == [
-        "unsubscribe-all bob@example.com 0 None NOT_SPECIFIED->UNSUBSCRIBED confirmed None",
+        "unsubscribe-all bob@example.com 0 None NOT_SPECIFIED->UNSUBSCRIBED "
+        "confirmed UNSUBSCRIBE_FROM_ALL_OCCURRED",
         f"write alice@example.com 0 product SUBSCRIBED->UNSUBSCRIBED {ok}",
         f"write ivan@example.com 5 outdoor-news SUBSCRIBED->UNSUBSCRIBED {ok}",
         f"write carol@example.com 0 events SUBSCRIBED->NOT_SPECIFIED {ok}",
