@@ -185,3 +185,11 @@ def test_token_never_in_output_or_plan_file(hub: Hub, project: Path) -> None:
         outputs.append(result.out + result.err)
     outputs.append((project / "plan.json").read_text())
     assert all(DEFAULT_TOKEN not in text for text in outputs)
+
+
+def test_detailed_exitcode_one_on_error(hub: Hub, project: Path) -> None:
+    """--detailed-exitcode still exits 1 on an error, never 2."""
+    os.environ["HUBSPOT_ACCESS_TOKEN"] = "wrong-token"
+    result = hub.hsprefs("plan", "--detailed-exitcode")
+    assert result.code == 1
+    assert result.out == ""
