@@ -257,9 +257,12 @@ class Plan:
     read_calls: int = 0
     policy: Policy = field(default_factory=Policy)
     calls: tuple[Call, ...] = field(init=False)
+    checksum: str = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "calls", tuple(_pack_calls(self.changes, self.batch_size)))
+        # Computed once: renderers, the saved plan and the journal all ask for it.
+        object.__setattr__(self, "checksum", self._checksum())
 
     @property
     def summary(self) -> Summary:
@@ -293,8 +296,7 @@ class Plan:
             if calls:
                 yield kind, calls
 
-    @property
-    def checksum(self) -> str:
+    def _checksum(self) -> str:
         """sha256 over what the plan would do and what it was computed from."""
         body = {
             "version": PLAN_FORMAT_VERSION,
