@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_emulator.py
 	$(BIN)/python bench/bench_export.py
 	$(BIN)/python bench/bench_client.py
+	$(BIN)/python bench/bench_plan.py
 	$(BIN)/python bench/bench_validate.py
 
 clean:
