@@ -6,6 +6,8 @@ defaults, and what :mod:`reconciler.client` is built from. Its ``repr`` hides th
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -17,12 +19,15 @@ __all__ = [
     "DEFAULT_API_VERSION",
     "ApiSettings",
     "check_api_url",
+    "check_token",
 ]
 
 DEFAULT_API_URL = "https://api.hubapi.com"
 DEFAULT_API_VERSION = "2026-03"
 API_VERSIONS = ("2026-03", "v4", "2026-09")
-LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
+# A bearer token travels in an HTTP header: printable ASCII without spaces. HubSpot's
+# private app tokens ("pat-na1-...") are far inside that.
+_TOKEN = re.compile(r"[\x21-\x7e]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +55,7 @@ def check_api_url(url: str) -> str:
     host = (parts.hostname or "").lower()
     if parts.scheme == "https" and host:
         return url.rstrip("/")
-    if parts.scheme == "http" and (host in LOOPBACK_HOSTS or host.startswith("127.")):
+    if parts.scheme == "http" and _is_loopback(host):
         return url.rstrip("/")
     if parts.scheme == "http":
         raise UsageError(
@@ -58,3 +63,30 @@ def check_api_url(url: str) -> str:
             hint="use https://, or http:// only to a loopback address such as 127.0.0.1",
         )
     raise UsageError(f"invalid API URL {url!r}", hint="give a URL such as https://api.hubapi.com")
+
+
+def _is_loopback(host: str) -> bool:
+    # "127.example.com" is a name anyone can point anywhere: only "localhost" and
+    # loopback IP literals (127.0.0.0/8, ::1) count.
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_token(token: str, source: str) -> str:
+    """Refuse a token that cannot be a bearer token, without ever quoting it.
+
+    A token with a line break, a space or a non-ASCII character would make the HTTP
+    library fail with a message that quotes the header, token included; so it is
+    refused here, before anything is sent. ``source`` names where it came from.
+    """
+    if not _TOKEN.fullmatch(token):
+        raise UsageError(
+            f"the token in {source} is not a valid access token: it holds spaces, line "
+            "breaks, control or non-ASCII characters",
+            hint="copy the private app's access token again; it is a single word",
+        )
+    return token

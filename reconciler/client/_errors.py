@@ -52,17 +52,25 @@ _CORRELATION_HEADER = "X-HubSpot-Correlation-Id"
 class Scrubber:
     """Removes a secret (the access token) from any text before it is shown or logged."""
 
-    __slots__ = ("_secret",)
+    __slots__ = ("_forms",)
 
     def __init__(self, secret: str) -> None:
-        self._secret = secret
+        # Also the escaped spellings a repr() of the text or of its bytes would show,
+        # longest first so that no part of a longer form survives a shorter one.
+        forms = {
+            secret,
+            repr(secret)[1:-1],
+            repr(secret.encode("utf-8", "backslashreplace"))[2:-1],
+        }
+        self._forms = tuple(sorted((f for f in forms if f), key=len, reverse=True))
 
     def __repr__(self) -> str:
         return "Scrubber(<redacted>)"
 
     def __call__(self, text: str) -> str:
-        if self._secret and self._secret in text:
-            text = text.replace(self._secret, "<redacted>")
+        for form in self._forms:
+            if form in text:
+                text = text.replace(form, "<redacted>")
         return text
 
 

@@ -62,7 +62,7 @@ from reconciler.model import (
     WriteResult,
     normalise_email,
 )
-from reconciler.settings import API_VERSIONS, ApiSettings, check_api_url
+from reconciler.settings import API_VERSIONS, ApiSettings, check_api_url, check_token
 
 __all__ = ["HubSpotClient"]
 
@@ -155,9 +155,11 @@ class HubSpotClient:
 
         ``retry`` and ``limiter`` replace the default policy and limiter (the limiter
         then ignores ``settings.rate_limit``); ``timeout`` the default timeouts (10 s to
-        connect, 30 s otherwise). Refuses plain ``http://`` to anything but loopback.
+        connect, 30 s otherwise). Refuses plain ``http://`` to anything but loopback, and
+        a token that cannot travel in a header (see :func:`~reconciler.settings.check_token`).
         """
         base_url = check_api_url(settings.api_url)
+        check_token(settings.token, "the client's settings")
         if settings.api_version not in API_VERSIONS:
             raise UsageError(
                 f"unsupported API version {settings.api_version!r}",

@@ -131,19 +131,62 @@ def test_v4_paths_are_used_when_asked() -> None:
     assert server.seen[0].params == {}
 
 
-@pytest.mark.parametrize("url", ["http://api.hubapi.com", "http://10.0.0.5:8080", "ftp://x"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://api.hubapi.com",
+        "http://10.0.0.5:8080",
+        "ftp://x",
+        "http://127.attacker.example",
+        "http://127.0.0.1.nip.io:8080",
+        "http://localhost.attacker.example",
+        "http://0.0.0.0:8080",
+    ],
+)
 def test_plain_http_is_refused_except_to_loopback(url: str) -> None:
-    """from_settings refuses http:// to anything but loopback."""
+    """from_settings refuses http:// to anything but loopback, names that look so included."""
     with pytest.raises(UsageError):
         HubSpotClient.from_settings(make_settings(api_url=url))
 
 
-def test_plain_http_to_loopback_is_allowed() -> None:
-    """http://127.0.0.1 is fine (the emulator)."""
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8080", "http://127.1.2.3", "http://localhost:8", "http://[::1]:8"]
+)
+def test_plain_http_to_loopback_is_allowed(url: str) -> None:
+    """http:// to a loopback address (the emulator) is fine."""
     client = HubSpotClient.from_settings(
-        make_settings(api_url="http://127.0.0.1:8080"), transport=httpx.MockTransport(FakeHubSpot())
+        make_settings(api_url=url), transport=httpx.MockTransport(FakeHubSpot())
     )
+    assert client.settings.api_url == url
     run(client.aclose())
+
+
+@pytest.mark.parametrize(
+    "token", [f"{TOKEN}\nsecond-line", f"{TOKEN} with-space", f"{TOKEN}\u00e9", f"{TOKEN}\x00"]
+)
+def test_a_token_that_cannot_be_a_header_is_refused_unquoted(token: str) -> None:
+    """A token with whitespace, control or non-ASCII characters is refused; nothing is sent."""
+    server = FakeHubSpot()
+    with pytest.raises(UsageError) as caught:
+        HubSpotClient.from_settings(
+            make_settings(token=token), transport=httpx.MockTransport(server)
+        )
+    assert caught.value.one_line() == (
+        "the token in the client's settings is not a valid access token: it holds spaces, "
+        "line breaks, control or non-ASCII characters (copy the private app's access token "
+        "again; it is a single word)"
+    )
+    assert server.seen == []
+
+
+def test_scrubber_removes_escaped_spellings_of_the_token() -> None:
+    """The token is removed as written and as repr() of its text or bytes would show it."""
+    from reconciler.client._errors import Scrubber
+
+    secret = "pat\nna1\u00e9x"
+    scrub = Scrubber(secret)
+    shown = f"a {secret} b {secret!r} c {secret.encode()!r}"
+    assert scrub(shown) == "a <redacted> b '<redacted>' c b'<redacted>'"
 
 
 def test_unknown_api_version_is_refused() -> None:
