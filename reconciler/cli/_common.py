@@ -23,6 +23,7 @@ from reconciler.settings import (
     DEFAULT_API_VERSION,
     ApiSettings,
     check_api_url,
+    check_token,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -142,14 +143,14 @@ def read_token(token_file: Path | None, environ: Mapping[str, str] | None = None
             raise UsageError(
                 f"token file {token_file} is empty", hint="put the private app token in it"
             )
-        return token
+        return check_token(token, f"token file {token_file}")
     token = env.get("HUBSPOT_ACCESS_TOKEN", "").strip()
     if not token:
         raise UsageError(
             "no HubSpot token",
             hint="set HUBSPOT_ACCESS_TOKEN or pass --token-file FILE",
         )
-    return token
+    return check_token(token, "HUBSPOT_ACCESS_TOKEN")
 
 
 def resolve_api_settings(

@@ -78,3 +78,29 @@ def test_token_from_a_file_is_not_shown(
     result = hub.hsprefs("doctor", "--token-file", "token.secret")
     assert result.code == 0, result.out
     assert TOKEN not in result.out + result.err
+
+
+@pytest.mark.parametrize("where", ["file", "environment"])
+@pytest.mark.parametrize(
+    "token", [f"{TOKEN}\nsecond-line", f"{TOKEN} second-word", f"{TOKEN}\u00e9"], ids=repr
+)
+def test_a_malformed_token_is_refused_unquoted(
+    hub: Hub, ready: Path, monkeypatch: pytest.MonkeyPatch, where: str, token: str
+) -> None:
+    """A token that cannot travel in a header: one line naming its source, nothing sent."""
+    if where == "file":
+        monkeypatch.delenv("HUBSPOT_ACCESS_TOKEN")
+        (ready / "token.secret").write_text(token + "\n", encoding="utf-8")
+        result = hub.hsprefs("definitions", "--token-file", "token.secret")
+        source = "token file token.secret"
+    else:
+        monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", token)
+        result = hub.hsprefs("definitions")
+        source = "HUBSPOT_ACCESS_TOKEN"
+    assert (result.code, result.out) == (1, "")
+    assert result.err == (
+        f"hsprefs: error: the token in {source} is not a valid access token: it holds spaces, "
+        "line breaks, control or non-ASCII characters (copy the private app's access token "
+        "again; it is a single word)\n"
+    )
+    assert hub.app.state.emulator.recorder.requests_json()["total"] == 0
