@@ -138,34 +138,34 @@ def _entries(ctx: _File, subscribers: YamlMap, basis: str | None, text: str | No
         kline, kcol, _vl, _vc = subscribers.locs[raw]
         email = raw.strip().lower()
         if raw != email or email in spelled:
-            if not _check_email(
+            usable = _check_email(
                 ctx, raw, email, Location(file, kline, kcol), spelled=spelled, scope="'subscribers'"
-            ):
-                continue
+            )
         elif valid_email(email):
             spelled[email] = (raw, Location(file, kline, kcol))
+            usable = True
         else:
             _check_email(
                 ctx, raw, email, Location(file, kline, kcol), spelled=spelled, scope="'subscribers'"
             )
-            continue
+            usable = False
         if not isinstance(entry, YamlMap):
             continue
         locs = entry.locs
         for alias, value in entry.items():
             aline, acol, _vline, _vcol = locs[alias]
             if alias == OPT_OUT:
-                if type(value) is bool:
+                if usable and type(value) is bool:
                     where = Location(file, aline, acol)
                     ctx.claims.entry_opt_out(
                         DesiredOptOut(SubscriberKey(brand, email), value, where)
                     )
                 continue
             ref = _alias(ctx, alias, aline, acol)
-            if ref is None:
-                continue
+            # The value is checked even when the address or the alias is wrong, so that
+            # one run reports every problem of the entry, not only the first.
             setting = _setting(ctx, value, (aline, acol), basis, text)
-            if setting is None:
+            if not usable or ref is None or setting is None:
                 continue
             ctx.claims.entry(_status(ref, email, setting, Location(file, aline, acol)))
 
@@ -375,10 +375,8 @@ def _group(
                 opt_out = value if type(value) is bool else None
                 continue
             ref = _alias(ctx, alias, aline, acol)
-            if ref is None:
-                continue
             setting = _setting(ctx, value, (aline, acol), basis, text)
-            if setting is not None:
+            if ref is not None and setting is not None:
                 statuses.append((ref, setting))
     members: list[tuple[str, str, int, int]] = []
     listed = group.get("members")
