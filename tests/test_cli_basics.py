@@ -52,9 +52,18 @@ def test_usage_error_exits_one_not_two(capsys: pytest.CaptureFixture[str]) -> No
 def test_unknown_command_exits_one(capsys: pytest.CaptureFixture[str]) -> None:
     """An unknown command is a usage error: exit 1 and one line on stderr."""
     assert run(["frobnicate"]) == 1
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1
-    assert "No such command 'frobnicate'" in err
+    assert capsys.readouterr().err == (
+        "hsprefs: error: No such command 'frobnicate'. (see 'hsprefs --help')\n"
+    )
+
+
+def test_bad_choice_exits_one(capsys: pytest.CaptureFixture[str]) -> None:
+    """A value outside an option's choices is a usage error: exit 1, one line naming them."""
+    assert run(["validate", "--format", "xml"]) == 1
+    assert capsys.readouterr().err == (
+        "hsprefs: error: Invalid value for '--format': 'xml' is not one of 'text', 'json', "
+        "'github'. (see 'hsprefs validate --help')\n"
+    )
 
 
 def test_python_dash_m_runs_the_cli() -> None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import venv
 from pathlib import Path
 
 import pytest
+
+from reconciler import __version__
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,27 +38,28 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_wheel_installs_and_loads_schemas(wheel: Path, tmp_path: Path) -> None:
-    """Installed from the wheel (outside the checkout), the package finds its schemas."""
+    """Installed from the wheel (outside the checkout), `hsprefs` runs and finds its schemas."""
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
     py = env_dir / "bin" / "python"
     # The test environment's site-packages must be visible to the venv, so that the
     # runtime dependencies are there without a download.
     site = [p for p in sys.path if p.endswith("site-packages")]
-    (env_dir / "lib").mkdir(exist_ok=True)
     pth_dir = next((env_dir / "lib").glob("python3*/site-packages"))
     (pth_dir / "test-env.pth").write_text("\n".join(site) + "\n")
+    # pip --python installs into the new venv as its own pip would: the console script
+    # lands in its bin/ with the venv's interpreter on the shebang line.
     subprocess.run(
         [
             sys.executable,
             "-m",
             "pip",
+            "--python",
+            str(py),
             "install",
             "--quiet",
             "--no-deps",
             "--no-index",
-            "--target",
-            str(pth_dir),
             str(wheel),
         ],
         check=True,
@@ -63,24 +67,33 @@ def test_wheel_installs_and_loads_schemas(wheel: Path, tmp_path: Path) -> None:
     )
     code = (
         "import json, reconciler.resources as r;"
-        "d = r.schema_dir(); names = r.schema_names();"
-        "print(json.dumps({'dir': str(d), 'names': names,"
-        " 'file': r.__file__}))"
+        "print(json.dumps({'dir': str(r.schema_dir()), 'names': r.schema_names(),"
+        " 'file': r.__file__, 'project': r.load_schema('project.schema.json')}))"
     )
     out = subprocess.run(
         [str(py), "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
     )
     info = json.loads(out.stdout)
-    assert info["file"].startswith(str(pth_dir))
-    assert info["dir"].endswith("reconciler/_schemas")
+    assert info["file"] == str(pth_dir / "reconciler" / "resources.py")
+    assert info["dir"] == str(pth_dir / "reconciler" / "_schemas")
     expected = sorted(p.name for p in (ROOT / "schemas").glob("*.json"))
     assert expected, "schemas/ must hold the JSON Schemas"
     assert info["names"] == expected
+    shipped = json.loads((ROOT / "schemas" / "project.schema.json").read_text(encoding="utf-8"))
+    assert info["project"] == shipped
+    hsprefs = env_dir / "bin" / "hsprefs"
     version = subprocess.run(
-        [str(py), "-m", "reconciler", "--version"],
+        [str(hsprefs), "--version"], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    assert version.stdout == f"hsprefs {__version__}\n"
+    # validate reads the schemas: the installed program checks a config outside the repo.
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    checked = subprocess.run(
+        [str(hsprefs), "validate", "examples"],
         capture_output=True,
         text=True,
-        check=True,
         cwd=tmp_path,
+        check=False,
     )
-    assert version.stdout.startswith("hsprefs ")
+    assert (checked.returncode, checked.stderr) == (0, "")
+    assert checked.stdout == "ok: 4 files, 10 subscribers, 12 managed statuses\n"
