@@ -96,3 +96,48 @@ def test_emulator_without_its_extra_says_what_to_install(
         "hsprefs: error: the emulator needs starlette, which is not installed "
         "(install the extra: pip install 'hsprefs[emulator]')\n"
     )
+
+
+def test_an_error_is_one_line_without_debug(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An hsprefs error is exactly one line on stderr, no traceback, exit 1."""
+    monkeypatch.delenv("HUBSPOT_ACCESS_TOKEN", raising=False)
+    assert run(["definitions"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        "hsprefs: error: no HubSpot token (set HUBSPOT_ACCESS_TOKEN or pass --token-file FILE)\n"
+    )
+
+
+def test_debug_adds_the_traceback_before_the_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--debug prints the traceback, then the same one-line error last."""
+    monkeypatch.delenv("HUBSPOT_ACCESS_TOKEN", raising=False)
+    assert run(["definitions", "--debug"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Traceback (most recent call last):\n")
+    assert err.endswith(
+        "reconciler.errors.UsageError: no HubSpot token\n"
+        "hsprefs: error: no HubSpot token (set HUBSPOT_ACCESS_TOKEN or pass --token-file FILE)\n"
+    )
+
+
+def test_an_unexpected_exception_is_one_line_asking_for_a_report(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bug (any other exception) is still one line and exit 1, never a bare traceback."""
+    from reconciler.cli import definitions_cmd
+
+    def broken(*_args: object, **_kwargs: object) -> object:
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "pat-na1-test")
+    monkeypatch.setattr(definitions_cmd, "_read", broken)
+    assert run(["definitions", "--api-url", "http://127.0.0.1:9"]) == 1
+    assert capsys.readouterr().err == (
+        "hsprefs: internal error: RuntimeError: boom second line "
+        "(re-run with --debug for a traceback and report it)\n"
+    )
