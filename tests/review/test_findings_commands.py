@@ -1,0 +1,43 @@
+"""Review of issue 9: findings in audit, export, definitions and doctor, fixed here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.flow.conftest import Hub
+
+CONTRADICTION = "    unsubscribe_all: true\n    events: subscribed\n"
+
+
+def _contradict(project: Path) -> None:
+    """bob is opted out of all and subscribed at once: a config error naming him."""
+    path = project / "subscribers" / "customers.yaml"
+    text = path.read_text()
+    path.write_text(text.replace("    unsubscribe_all: true          # asked", CONTRADICTION + "#"))
+
+
+def test_audit_redact_masks_addresses_in_the_error_line(hub: Hub, project: Path) -> None:
+    """With --redact, an error that names a subscriber shows the mask, not the address."""
+    _contradict(project)
+    result = hub.hsprefs("audit", "--redact")
+    assert result.code == 1
+    assert result.out == ""
+    assert "bob@example.com" not in result.err
+    assert result.err.startswith(
+        "hsprefs: error: subscribers/customers.yaml:14:5: error: subscriber-"
+    )
+    assert result.err.endswith(
+        "@example.com is subscribed to 'events' but has unsubscribe_all: "
+        "true at subscribers/customers.yaml:13:5 (business unit 0); an "
+        "opt-out of all cannot go with a subscribed status: remove one\n"
+    )
+
+
+def test_audit_without_redact_names_the_address(hub: Hub, project: Path) -> None:
+    """Without --redact the same error names the subscriber, so it can be fixed."""
+    _contradict(project)
+    result = hub.hsprefs("audit")
+    assert result.code == 1
+    assert result.err.startswith(
+        "hsprefs: error: subscribers/customers.yaml:14:5: error: bob@example.com is subscribed"
+    )
