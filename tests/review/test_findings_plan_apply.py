@@ -7,19 +7,22 @@ along with the fix. The unmarked tests cover paths the existing tests left unche
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from reconciler.apply import check_stale
+from reconciler.apply import apply_plan, check_stale
 from reconciler.diff import diff
 from reconciler.emulator import EmulatorSettings, create_app
 from reconciler.errors import StalePlanError
-from reconciler.model import LiveState, LiveStatus, PairKey
+from reconciler.journal import Journal, JournalContext
+from reconciler.model import LiveState, LiveStatus, Outcome, PairKey, StatusWrite, WriteResult
 from reconciler.plan import Change, ChangeKind, Plan
 from reconciler.planfile import load_plan, save_plan
 from reconciler.render import Redactor, render_json
@@ -194,6 +197,33 @@ def test_redacted_json_masks_addresses_inside_explanations() -> None:
     )
     out = render_json(diff(desired(entry), live()), redactor=Redactor(key=b"k" * 32))
     assert "pat@example.com" not in out
+
+
+class _StillOptedOut:
+    """A client whose writes fail and whose read-back shows the subscriber still opted out."""
+
+    async def write(self, writes: Sequence[StatusWrite]) -> list[WriteResult]:
+        return [WriteResult(w, Outcome.FAILED, error="refused") for w in writes]
+
+    async def read(self, subscribers: Mapping[int, Sequence[str]]) -> LiveState:
+        return live(live_status(S), opted_out={(0, EMAIL): "2026-07-01"})
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="F7: verification of a subscribe only looks at the pair's status, so a failed "
+    "write for someone still opted out of all (pair already SUBSCRIBED) counts as applied",
+)
+def test_subscribe_is_not_applied_while_the_opt_out_of_all_remains(tmp_path: Path) -> None:
+    """An evidenced subscribe past an opt-out of all is applied only once the opt-out is gone."""
+    entry = want(S, resubscribe=True, consented_at="2026-08-01", **BASIS)  # type: ignore[arg-type]
+    plan = diff(desired(entry), live(live_status(S), opted_out={(0, EMAIL): "2026-07-01"}))
+    assert [c.kind for c in plan.changes] == [ChangeKind.SUBSCRIBE]
+    client: Any = _StillOptedOut()
+    with Journal(tmp_path / "j.jsonl", JournalContext(plan.checksum, 1)) as journal:
+        report = asyncio.run(apply_plan(plan, client, journal))
+    assert [item.state for item in report.items] == ["failed"]
+    assert not report.ok
 
 
 # -- coverage the existing tests lacked (these pass) ----------------------------------------
