@@ -123,7 +123,10 @@ class ApiError(HsprefsError):
     """HubSpot answered with an error.
 
     ``status_code`` is the HTTP status (0 when there was no answer), ``category`` and
-    ``correlation_id`` come from HubSpot's error body when it had them.
+    ``correlation_id`` come from HubSpot's error body when it had them. ``unread`` is
+    set by a partial read: the ``(brand, email)`` of every subscriber that was not read,
+    sorted, so that a caller knows exactly which need attention (the message gives only
+    their number: it is shown to people, and emails there would defeat ``--redact``).
     """
 
     def __init__(
@@ -135,12 +138,14 @@ class ApiError(HsprefsError):
         correlation_id: str | None = None,
         context: dict[str, Any] | None = None,
         hint: str | None = None,
+        unread: Sequence[tuple[int, str]] = (),
     ) -> None:
         super().__init__(message, hint=hint)
         self.status_code = status_code
         self.category = category
         self.correlation_id = correlation_id
         self.context = context or {}
+        self.unread = tuple(sorted(unread))
 
     def one_line(self) -> str:
         text = super().one_line()

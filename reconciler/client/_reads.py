@@ -95,19 +95,24 @@ def read_answer(
     return ReadPart(frozenset(confirmed), tuple(statuses), tuple(opt_outs), failure)
 
 
-def read_error(unread: int, total: int, first: ApiError | None) -> ApiError:
-    """The error of a partial read, of the same kind as its first cause."""
+def read_error(unread: Sequence[tuple[int, str]], total: int, first: ApiError | None) -> ApiError:
+    """The error of a partial read, of the same kind as its first cause.
+
+    ``unread`` holds the ``(brand, email)`` of each subscriber not read; the error
+    carries them as ``unread`` and its message counts them.
+    """
     detail = first.message if first is not None else "not confirmed by HubSpot"
-    message = f"could not read {unread} of {total} subscribers; first error: {detail}"
+    message = f"could not read {len(unread)} of {total} subscribers; first error: {detail}"
     hint = "no plan is made from a partial read; fix the cause and run again"
     if first is None:
-        return ApiError(message, hint=hint)
+        return ApiError(message, hint=hint, unread=unread)
     kwargs: dict[str, Any] = {
         "status_code": first.status_code,
         "category": first.category,
         "correlation_id": first.correlation_id,
         "context": first.context,
         "hint": hint,
+        "unread": unread,
     }
     if isinstance(first, RateLimitError):
         return RateLimitError(message, policy_name=first.policy_name, **kwargs)

@@ -297,21 +297,24 @@ class HubSpotClient:
 
         Per brand: ``ceil(N / batch)`` status reads and as many wide-status reads, all
         chunks of all brands at once. Raises :class:`~reconciler.errors.ApiError` when any
-        subscriber could not be read or was not confirmed.
+        subscriber could not be read or was not confirmed; its ``unread`` names them.
         """
         jobs: list[Coroutine[Any, Any, ChunkRead]] = []
+        brands: list[int] = []
         total = 0
         for brand, emails in subscribers.items():
             unique = list(dict.fromkeys(normalise_email(e) for e in emails))
             total += len(unique)
-            jobs.extend(self._read_chunk(brand, chunk) for chunk in _chunks(unique, self._batch))
+            for chunk_emails in _chunks(unique, self._batch):
+                jobs.append(self._read_chunk(brand, chunk_emails))
+                brands.append(brand)
         chunks = await _run_all(jobs)
         statuses: dict[PairKey, LiveStatus] = {}
         opt_outs: dict[SubscriberKey, LiveOptOut] = {}
-        unread = 0
+        unread: list[tuple[int, str]] = []
         first: ApiError | None = None
-        for chunk in chunks:
-            unread += len(chunk.unread())
+        for brand, chunk in zip(brands, chunks, strict=True):
+            unread.extend((brand, email) for email in chunk.unread())
             for part in (chunk.statuses, chunk.wide):
                 statuses.update((s.key, s) for s in part.statuses)
                 opt_outs.update((o.key, o) for o in part.opt_outs)

@@ -244,6 +244,7 @@ def test_207_with_a_missing_subscriber_raises() -> None:
         "could not read 1 of 2 subscribers; first error: "
         f"{READ}: VALIDATION_ERROR: Contact b@example.com could not be read"
     )
+    assert caught.value.unread == ((0, "b@example.com"),)
 
 
 def test_200_with_errors_and_a_missing_subscriber_raises() -> None:
@@ -400,3 +401,26 @@ def test_transport_failure_after_retries_names_the_count() -> None:
         "could not read 2 of 3 subscribers; first error: "
         f"{READ} failed after 2 attempts: no answer from HubSpot (ConnectError: refused)"
     )
+
+
+def test_a_partial_read_names_exactly_the_unread_subscribers() -> None:
+    """The error's unread lists (brand, email) of each subscriber not read, and no other."""
+
+    def handle(request):  # type: ignore[no-untyped-def]
+        if request.url.params["businessUnitId"] == "1" and request.url.path.endswith("/read"):
+            raise httpx.ConnectError("refused")
+        return read_handler()(request)
+
+    with pytest.raises(TransportError) as caught:
+        _read(
+            FakeHubSpot(handle),
+            {0: ["a@example.com"], 1: ["C@example.com", "b@example.com", "d@example.com"]},
+            max_attempts=1,
+            batch_size=2,
+        )
+    assert caught.value.unread == (
+        (1, "b@example.com"),
+        (1, "c@example.com"),
+        (1, "d@example.com"),
+    )
+    assert caught.value.message.startswith("could not read 3 of 4 subscribers; first error: ")
