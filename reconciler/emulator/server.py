@@ -65,8 +65,14 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def url_for(sock: socket.socket) -> str:
-    """``http://HOST:PORT`` of a bound socket (IPv6 hosts in brackets)."""
+    """``http://HOST:PORT`` of a bound socket (IPv6 hosts in brackets).
+
+    A socket bound to every interface (``0.0.0.0``, ``::``) is shown at its loopback
+    address: that URL works on this machine, and hsprefs accepts plain http only to
+    loopback, so the printed line can be used as it is.
+    """
     host, port = sock.getsockname()[:2]
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104
     shown = f"[{host}]" if ":" in host else host
     return f"http://{shown}:{port}"
 

@@ -229,3 +229,23 @@ def test_cli_unusable_database_is_one_error_line(
         f"hsprefs: error: cannot use the database {db}: file is not a database "
         "(give --db a writable file path)\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("family", "wildcard", "shown"),
+    [(socket.AF_INET, "0.0.0.0", "127.0.0.1"), (socket.AF_INET6, "::", "[::1]")],
+)
+def test_url_of_a_wildcard_bind_is_loopback(family: int, wildcard: str, shown: str) -> None:
+    """Bound to every interface, the printed URL is the loopback one hsprefs accepts."""
+    from reconciler.emulator.server import url_for
+    from reconciler.settings import check_api_url
+
+    try:
+        sock = socket.socket(family)
+        sock.bind((wildcard, 0))
+    except OSError:
+        pytest.skip(f"no {wildcard} on this machine")
+    with sock:
+        url = url_for(sock)
+        assert url == f"http://{shown}:{sock.getsockname()[1]}"
+    assert check_api_url(url) == url
