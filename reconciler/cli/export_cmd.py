@@ -12,10 +12,7 @@ from __future__ import annotations
 import asyncio
 import io
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
 
 import click
 
@@ -47,38 +44,40 @@ __all__ = ["command"]
 PROJECT_FILE = "hsprefs.yaml"
 
 
-@contextmanager
-def _open_list(name: str) -> Iterator[tuple[TextIO, str]]:
+def _list_data(name: str) -> tuple[bytes | str, str]:
+    """The raw content of ``--subscribers`` (a file, or ``-`` for stdin) and its name."""
     if name == "-":
         binary = getattr(sys.stdin, "buffer", None)
         if binary is None:  # already text (tests hand in a StringIO)
-            yield sys.stdin, "<stdin>"
-            return
-        wrapper = io.TextIOWrapper(binary, encoding="utf-8", newline="")
-        try:
-            yield wrapper, "<stdin>"
-        finally:
-            wrapper.detach()  # leave stdin itself open
-        return
+            return sys.stdin.read(), "<stdin>"
+        return binary.read(), "<stdin>"
     try:
-        stream = open(name, encoding="utf-8", newline="")  # noqa: SIM115 (closed below)
+        return Path(name).read_bytes(), name
     except OSError as exc:
         raise UsageError(
             f"cannot read {name}: {exc.strerror or exc}", hint="check the path of --subscribers"
         ) from None
-    with stream:
-        yield stream, name
 
 
 def _read_list(name: str) -> list[str]:
-    with _open_list(name) as (stream, shown):
+    data, shown = _list_data(name)
+    if isinstance(data, bytes):
         try:
-            return read_subscriber_list(stream, shown)
+            text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
+            # Decoded whole, so the position is in the file, not in some read buffer.
+            start = data.rfind(b"\n", 0, exc.start) + 1
+            line = data.count(b"\n", 0, exc.start) + 1
+            column = len(data[start : exc.start].decode("utf-8", "replace")) + 1
             raise UsageError(
-                f"{shown}: not UTF-8 text ({exc.reason} at byte {exc.start})",
+                f"{shown}:{line}:{column}: the file is not valid UTF-8 text "
+                f"(byte 0x{data[exc.start]:02X})",
                 hint="save the subscriber list as UTF-8",
             ) from None
+    else:
+        text = data
+    # newline="" keeps line ends as written, as the csv module wants.
+    return read_subscriber_list(io.StringIO(text, newline=""), shown)
 
 
 def _project(paths: tuple[Path, ...]) -> DesiredState | None:

@@ -179,6 +179,27 @@ def test_bad_lines_fail_before_any_call(hub: Hub, env: Path) -> None:
     assert not (env / "out.yaml").exists()
 
 
+@pytest.mark.parametrize(
+    ("data", "where"),
+    [
+        (b"\xff\xfeann@example.com\n", "1:1: the file is not valid UTF-8 text (byte 0xFF)"),
+        (
+            b"email\n" + b"ann@example.com\n" * 5000 + b"b\xc3\xa9n@caf\xe9.example\n",
+            "5002:8: the file is not valid UTF-8 text (byte 0xE9)",
+        ),
+    ],
+    ids=["first-byte", "deep-in-a-big-file"],
+)
+def test_a_list_that_is_not_utf8(hub: Hub, env: Path, data: bytes, where: str) -> None:
+    """A byte that is not UTF-8 is one line at its file:line:column; nothing is read."""
+    (env / "list.txt").write_bytes(data)
+    hub.reset_counts()
+    result = hub.hsprefs("export", "--subscribers", "list.txt")
+    assert (result.code, result.out) == (1, "")
+    assert result.err == (f"hsprefs: error: list.txt:{where} (save the subscriber list as UTF-8)\n")
+    assert hub.counts() == {}
+
+
 def test_csv_without_an_email_column(hub: Hub, env: Path) -> None:
     """A CSV header without an email column is named with its columns."""
     result = hub.hsprefs(
