@@ -1,0 +1,121 @@
+"""Connection settings: flag > environment > project file > default (design §4)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.cli._common import resolve_api_settings
+from reconciler.errors import UsageError
+from reconciler.settings import ApiSettings, check_api_url
+
+TOKEN = "pat-na1-settings-test"
+
+
+def _resolve(environ: dict[str, str], **flags: Any) -> ApiSettings:
+    values: dict[str, Any] = {
+        "api_url": None,
+        "api_version": None,
+        "token_file": None,
+        "rate_limit": None,
+        "batch_size": None,
+        "concurrency": None,
+    }
+    values.update(flags)
+    return resolve_api_settings(environ=environ, **values)
+
+
+def test_defaults() -> None:
+    """With only a token, every setting has the documented default."""
+    settings = _resolve({"HUBSPOT_ACCESS_TOKEN": TOKEN})
+    assert settings == ApiSettings(
+        api_url="https://api.hubapi.com",
+        api_version="2026-03",
+        token=TOKEN,
+        rate_limit=None,
+        batch_size=100,
+        concurrency=8,
+    )
+
+
+def test_project_file_beats_the_default() -> None:
+    """portal.api_version of the project file replaces the default version."""
+    env = {"HUBSPOT_ACCESS_TOKEN": TOKEN}
+    assert _resolve(env, project_api_version="v4").api_version == "v4"
+
+
+def test_environment_beats_the_project_file() -> None:
+    """HSPREFS_API_VERSION and HSPREFS_API_URL win over the project file and the default."""
+    env = {
+        "HUBSPOT_ACCESS_TOKEN": TOKEN,
+        "HSPREFS_API_VERSION": "2026-09",
+        "HSPREFS_API_URL": "http://127.0.0.1:8765/",
+    }
+    settings = _resolve(env, project_api_version="v4")
+    assert (settings.api_version, settings.api_url) == ("2026-09", "http://127.0.0.1:8765")
+
+
+def test_flags_beat_the_environment() -> None:
+    """--api-version and --api-url win over the environment."""
+    env = {
+        "HUBSPOT_ACCESS_TOKEN": TOKEN,
+        "HSPREFS_API_VERSION": "2026-09",
+        "HSPREFS_API_URL": "http://127.0.0.1:8765",
+    }
+    settings = _resolve(
+        env, api_version="v4", api_url="https://eu1.example.test", project_api_version="2026-03"
+    )
+    assert (settings.api_version, settings.api_url) == ("v4", "https://eu1.example.test")
+
+
+def test_token_file_beats_the_environment(tmp_path: Path) -> None:
+    """--token-file is read instead of HUBSPOT_ACCESS_TOKEN, trimmed of its line end."""
+    path = tmp_path / "token"
+    path.write_text("pat-na1-from-the-file\n", encoding="utf-8")
+    settings = _resolve({"HUBSPOT_ACCESS_TOKEN": TOKEN}, token_file=path)
+    assert settings.token == "pat-na1-from-the-file"
+
+
+def test_numeric_flags_are_kept() -> None:
+    """--rate-limit, --batch-size and --concurrency reach the settings as given."""
+    env = {"HUBSPOT_ACCESS_TOKEN": TOKEN}
+    settings = _resolve(env, rate_limit=50, batch_size=25, concurrency=3)
+    assert (settings.rate_limit, settings.batch_size, settings.concurrency) == (50, 25, 3)
+
+
+def test_an_unsupported_version_from_the_environment_is_refused() -> None:
+    """A version no flag would accept is refused from the environment too, naming the choices."""
+    env = {"HUBSPOT_ACCESS_TOKEN": TOKEN, "HSPREFS_API_VERSION": "v3"}
+    with pytest.raises(UsageError) as caught:
+        _resolve(env)
+    assert caught.value.one_line() == (
+        "unsupported API version 'v3' (use one of 2026-03, v4, 2026-09)"
+    )
+
+
+def test_plain_http_from_the_environment_is_refused() -> None:
+    """HSPREFS_API_URL gets the same loopback-only rule for plain http as the flag."""
+    env = {"HUBSPOT_ACCESS_TOKEN": TOKEN, "HSPREFS_API_URL": "http://api.hubapi.com"}
+    with pytest.raises(UsageError) as caught:
+        _resolve(env)
+    assert caught.value.one_line() == (
+        "refusing plain http:// to 'api.hubapi.com' (use https://, or http:// only to a "
+        "loopback address such as 127.0.0.1)"
+    )
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8", "http://127.9.9.9", "http://localhost:8", "http://[::1]:8"]
+)
+def test_loopback_urls_are_accepted(url: str) -> None:
+    """Plain http to localhost and loopback IP literals is fine (the emulator)."""
+    assert check_api_url(url) == url
+
+
+def test_repr_hides_the_token() -> None:
+    """ApiSettings' repr never shows the token."""
+    settings = _resolve({"HUBSPOT_ACCESS_TOKEN": TOKEN})
+    assert TOKEN not in repr(settings)
+    assert TOKEN not in str(settings)
