@@ -141,3 +141,16 @@ def test_an_unexpected_exception_is_one_line_asking_for_a_report(
         "hsprefs: internal error: RuntimeError: boom second line "
         "(re-run with --debug for a traceback and report it)\n"
     )
+
+
+@pytest.mark.parametrize(("args", "usage"), [([], "hsprefs"), (["emulator"], "hsprefs emulator")])
+def test_a_group_without_a_command_shows_its_help(
+    capsys: pytest.CaptureFixture[str], args: list[str], usage: str
+) -> None:
+    """`hsprefs` alone shows the help on stderr, not wrapped in an error line; exit 1."""
+    assert run(args) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(f"Usage: {usage} [OPTIONS] COMMAND [ARGS]...\n")
+    assert "hsprefs: error" not in captured.err
+    assert "(see '" not in captured.err

@@ -25,6 +25,10 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_CHANGES = 2
 
+# click >= 8.2 raises this for a group called without a command; older versions print
+# the help and exit 0 themselves (an empty tuple catches nothing).
+_NO_ARGS_IS_HELP: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
 COMMANDS = ("validate", "plan", "apply", "audit", "export", "definitions", "doctor", "emulator")
 
 
@@ -95,6 +99,11 @@ def run(args: Sequence[str] | None = None, *, transport: Any = None, retry: Any 
         return EXIT_OK if done.exit_code == 0 else EXIT_ERROR
     except click.exceptions.Abort:
         click.echo("hsprefs: aborted", err=True)
+        return EXIT_ERROR
+    except _NO_ARGS_IS_HELP as exc:
+        # `hsprefs` or `hsprefs emulator` alone: the group's help, as click shows it (on
+        # stderr), not wrapped in an error line; still a usage error, so exit 1.
+        click.echo(exc.ctx.get_help(), err=True)
         return EXIT_ERROR
     except click.ClickException as exc:
         # Usage errors are 1, never click's 2: 2 means "changes" or "drift".
