@@ -17,9 +17,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from reconciler.errors import PlanFileError, PolicyError, PortalMismatchError, StalePlanError
+from reconciler.diff import consent_refusal
+from reconciler.errors import (
+    ApiError,
+    PlanFileError,
+    PolicyError,
+    PortalMismatchError,
+    StalePlanError,
+)
 from reconciler.journal import Journal
-from reconciler.model import LiveState, Outcome, Status, WriteResult
+from reconciler.model import DesiredStatus, LiveState, Outcome, Status, WriteResult
 from reconciler.plan import Call, Change, ChangeKind, Plan, iso, policy_violations
 from reconciler.render.text import subscription_label
 
@@ -30,6 +37,7 @@ __all__ = [
     "ApplyReport",
     "ItemReport",
     "apply_plan",
+    "check_consent",
     "check_policy",
     "check_stale",
     "check_target",
@@ -83,12 +91,22 @@ def check_target(plan: Plan, portal_id: int, api_url: str, api_version: str) -> 
 
 
 def _drift(change: Change, live: LiveState) -> str | None:
-    """How the live value differs from the one the change was computed from, if it does."""
+    """How the live values differ from the ones the change was computed from, if they do."""
+    wide = live.opt_outs.get(change.subscriber)
+    opted_out = wide is not None and wide.opted_out
     if change.kind is ChangeKind.UNSUBSCRIBE_ALL:
-        wide = live.opt_outs.get(change.subscriber)
-        if wide is not None and wide.opted_out:
-            return f"now opted out of all email of brand {change.brand}"
-        return None
+        return f"now opted out of all email of brand {change.brand}" if opted_out else None
+    if opted_out != change.opted_out_all:
+        return (
+            f"now opted out of all email of brand {change.brand}"
+            if opted_out
+            else f"no longer opted out of all email of brand {change.brand}"
+        )
+    if opted_out and wide is not None and wide.timestamp != change.opt_out_timestamp:
+        return (
+            f"opted out of all email of brand {change.brand} again at {iso(wide.timestamp)} "
+            f"(planned from {iso(change.opt_out_timestamp)})"
+        )
     pair = change.pair
     assert pair is not None
     current = live.statuses.get(pair)
@@ -96,30 +114,24 @@ def _drift(change: Change, live: LiveState) -> str | None:
     stamp = current.timestamp if current else None
     if status is not change.before:
         return f"planned from {change.before.value}, now {status.value}"
-    if change.live_timestamp is not None and stamp != change.live_timestamp:
+    if stamp != change.live_timestamp:
         return f"changed at {iso(stamp)} (planned from {iso(change.live_timestamp)})"
     return None
 
 
-def _opted_out_now(change: Change, live: LiveState) -> bool:
-    """A subscriber who opted out of all since the plan must not be re-subscribed."""
-    return change.kind is ChangeKind.SUBSCRIBE and live.opted_out(change.subscriber)
+def _what(change: Change) -> str:
+    if change.subscription_id is None:
+        return "unsubscribe-all"
+    return subscription_label(change.alias, change.subscription_id)
 
 
 def check_stale(plan: Plan, live: LiveState) -> None:
     """Refuse the plan when any touched subscriber changed since it was computed."""
-    stale: list[str] = []
-    for change in plan.changes:
-        why = _drift(change, live)
-        if why is None and _opted_out_now(change, live):
-            why = f"now opted out of all email of brand {change.brand}"
-        if why is not None:
-            what = (
-                "unsubscribe-all"
-                if change.subscription_id is None
-                else subscription_label(change.alias, change.subscription_id)
-            )
-            stale.append(f"{change.email} {what}: {why}")
+    stale = [
+        f"{change.email} {_what(change)}: {why}"
+        for change in plan.changes
+        if (why := _drift(change, live)) is not None
+    ]
     if stale:
         more = f" and {len(stale) - 1} more" if len(stale) > 1 else ""
         raise StalePlanError(
@@ -127,6 +139,34 @@ def check_stale(plan: Plan, live: LiveState) -> None:
             f"HubSpot ({stale[0]}{more})",
             hint="run 'hsprefs plan -o FILE' again, review it and apply the new plan",
         )
+
+
+def check_consent(plan: Plan, live: LiveState) -> None:
+    """Apply the consent rules again to every change, against a fresh read.
+
+    ``hsprefs plan`` never emits a change they forbid; this catches a saved plan that was
+    edited (its checksum is not a signature), so no file can undo an opt-out.
+    """
+    for change in plan.changes:
+        pair = change.pair
+        if pair is None:
+            continue
+        want = DesiredStatus(
+            key=pair,
+            status=change.after,
+            alias=change.alias,
+            resubscribe=change.resubscribe,
+            consented_at=change.consented_at,
+            legal_basis=change.legal_basis,
+            legal_basis_explanation=change.legal_basis_explanation,
+        )
+        refusal = consent_refusal(want, live)
+        if refusal is not None:
+            raise PlanFileError(
+                f"the plan asks for a change the consent rules forbid: {change.email} "
+                f"{_what(change)} -> {change.after.value}: {refusal}",
+                hint="hsprefs plan never makes such a change; make a new plan from the config",
+            )
 
 
 def check_policy(plan: Plan, *, allow_mass_change: bool) -> None:
@@ -200,10 +240,28 @@ async def _send(
         return None
     changes = [plan.changes[i] for i in call.changes]
     answers: Sequence[WriteResult]
-    if call.operation == "unsubscribe-all":
-        answers = await client.unsubscribe_all([c.subscriber for c in changes])
-    else:
-        answers = await client.write([c.to_write() for c in changes])
+    try:
+        if call.operation == "unsubscribe-all":
+            answers = await client.unsubscribe_all([c.subscriber for c in changes])
+        else:
+            answers = await client.write([c.to_write() for c in changes])
+    except ApiError as exc:
+        # A refusal that stops the apply (401, 403, the daily cap) is still an answer to
+        # inputs that were sent: the journal records each of them before it propagates.
+        refused = [
+            (
+                change,
+                WriteResult(
+                    change.to_write() if change.pair else change.subscriber,
+                    Outcome.FAILED,
+                    error=exc.one_line(),
+                    correlation_id=exc.correlation_id,
+                ),
+            )
+            for change in changes
+        ]
+        journal.record(refused, call.operation)
+        raise
     journal.record(list(zip(changes, answers, strict=True)), call.operation)
     return dict(zip(call.changes, answers, strict=True))
 
@@ -221,6 +279,10 @@ def _judge(
         assert pair is not None
         reached = live.status_of(pair) is change.after
         shown = live.status_of(pair).value
+        if change.kind is ChangeKind.SUBSCRIBE and live.opted_out(change.subscriber):
+            # Subscribed on paper means nothing while the opt-out of all stands.
+            reached = False
+            shown += f", still opted out of all email of brand {change.brand}"
     if reached:
         return ItemReport(change, "applied", result.reason, result.correlation_id)
     if result.outcome is Outcome.FAILED:

@@ -34,7 +34,7 @@ from reconciler.model import (
 )
 from reconciler.plan import Blocked, Change, ChangeKind, Plan, Target, iso
 
-__all__ = ["diff"]
+__all__ = ["consent_refusal", "diff"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,24 +174,7 @@ def _pair(
             "contradicts unsubscribe_all: true for this subscriber",
         )
 
-    aways: list[_OptOut] = []
-    if before is Status.UNSUBSCRIBED and want.status is not Status.UNSUBSCRIBED:
-        aways.append(
-            _OptOut(
-                f"unsubscribed from {want.alias or key.subscription_id}",
-                current.timestamp if current else None,
-                current.source if current else None,
-            )
-        )
-    if want.status is Status.SUBSCRIBED and opted_out_all:
-        aways.append(
-            _OptOut(
-                f"opted out of all email of brand {key.brand}",
-                wide.timestamp if wide else None,
-                None,
-            )
-        )
-
+    aways = _opt_outs_left(want, live)
     if want.status is before and not aways:
         return None
     for away in aways:
@@ -211,7 +194,43 @@ def _pair(
         legal_basis_explanation=want.legal_basis_explanation,
         resubscribe=want.resubscribe,
         location=where,
+        consented_at=want.consented_at,
+        opted_out_all=opted_out_all,
+        opt_out_timestamp=wide.timestamp if wide is not None and opted_out_all else None,
     )
+
+
+def _opt_outs_left(want: DesiredStatus, live: LiveState) -> list[_OptOut]:
+    """The live opt-outs that giving ``want`` its status would move the subscriber away from."""
+    key = want.key
+    current = live.statuses.get(key)
+    before = current.status if current else Status.NOT_SPECIFIED
+    wide = live.opt_outs.get(key.subscriber)
+    aways: list[_OptOut] = []
+    if before is Status.UNSUBSCRIBED and want.status is not Status.UNSUBSCRIBED:
+        aways.append(
+            _OptOut(
+                f"unsubscribed from {want.alias or key.subscription_id}",
+                current.timestamp if current else None,
+                current.source if current else None,
+            )
+        )
+    if want.status is Status.SUBSCRIBED and wide is not None and wide.opted_out:
+        aways.append(_OptOut(f"opted out of all email of brand {key.brand}", wide.timestamp, None))
+    return aways
+
+
+def consent_refusal(want: DesiredStatus, live: LiveState) -> str | None:
+    """Why the consent rules forbid giving ``want`` its status now, or None if they allow it.
+
+    The same judgement the diff makes; apply uses it again on a saved plan against a
+    fresh read, so a plan edited by hand cannot move anyone away from an opt-out.
+    """
+    for away in _opt_outs_left(want, live):
+        refusal = _refusal(want, away)
+        if refusal is not None:
+            return refusal
+    return None
 
 
 def _refusal(want: DesiredStatus, away: _OptOut) -> str | None:

@@ -97,12 +97,13 @@ def summary_line(checks: Sequence[CheckResult]) -> str:
 
 
 def minimal_plan_calls(desired: DesiredState, batch_size: int) -> int:
-    """The calls of a plan of ``desired`` (design §5): account-info, at most one
-    ``/definitions``, and per brand ⌈N/batch⌉ status reads and as many wide reads."""
+    """The calls of a plan of ``desired`` (design §5): account-info, one ``/definitions``
+    (every alias is checked against HubSpot's), and per brand ⌈N/batch⌉ status reads and
+    as many wide reads."""
     reads = sum(
         2 * math.ceil(len(emails) / batch_size) for emails in desired.subscribers().values()
     )
-    return 1 + (1 if desired.unresolved else 0) + reads
+    return 1 + (1 if desired.subscriptions else 0) + reads
 
 
 def _skip_all(names: Sequence[str], why: str) -> list[CheckResult]:

@@ -33,8 +33,13 @@ async def check_portal(desired: DesiredState, client: HubSpotClient) -> int:
 
 
 async def prepare_desired(desired: DesiredState, client: HubSpotClient) -> DesiredState:
-    """Bind aliases given by name to definition ids (one ``/definitions`` call, if any)."""
-    if not desired.unresolved:
+    """Check every alias against HubSpot's definitions and bind those given by name.
+
+    One ``/definitions`` call. It is made even when every alias has an id: an id alias
+    whose ``business_unit`` is not its definition's brand would otherwise make plan read
+    the wrong brand, and miss an opt-out of all in the right one.
+    """
+    if not desired.subscriptions:
         return desired
     from reconciler.config import resolve_aliases
 
@@ -45,8 +50,8 @@ async def prepare_desired(desired: DesiredState, client: HubSpotClient) -> Desir
 async def build_plan(desired: DesiredState, client: HubSpotClient) -> Plan:
     """Check the portal, resolve aliases, read the declared subscribers and diff.
 
-    Calls made (design §5): one account-info, at most one ``/definitions``, and per
-    brand ⌈N/batch⌉ status reads plus ⌈N/batch⌉ wide-status reads.
+    Calls made (design §5): one account-info, one ``/definitions``, and per brand
+    ⌈N/batch⌉ status reads plus ⌈N/batch⌉ wide-status reads.
     """
     portal_id = await check_portal(desired, client)
     bound = await prepare_desired(desired, client)

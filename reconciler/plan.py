@@ -79,9 +79,12 @@ _KIND_ORDER = {
 class Change:
     """One change. ``subscription_id`` is None for an unsubscribe-all.
 
-    ``before`` and ``live_timestamp`` are the live value the change was computed from;
-    a saved plan is stale when a re-read shows anything else. For an unsubscribe-all,
-    ``before`` is always NOT_SPECIFIED, read as "not opted out of all".
+    ``before`` and ``live_timestamp`` are the live value the change was computed from,
+    ``opted_out_all`` and ``opt_out_timestamp`` the subscriber's opt-out of all email of
+    the brand at that moment; a saved plan is stale when a re-read shows anything else.
+    ``consented_at`` is the entry's evidence, so apply can check the consent rules again.
+    For an unsubscribe-all, ``before`` is always NOT_SPECIFIED, read as "not opted out of
+    all".
     """
 
     kind: ChangeKind
@@ -96,6 +99,9 @@ class Change:
     legal_basis_explanation: str | None = None
     resubscribe: bool = False
     location: str | None = None
+    consented_at: datetime | None = None
+    opted_out_all: bool = False
+    opt_out_timestamp: datetime | None = None
 
     @property
     def sort_key(self) -> tuple[int, str, int, str]:
@@ -138,6 +144,9 @@ class Change:
             "legal_basis_explanation": self.legal_basis_explanation,
             "resubscribe": self.resubscribe,
             "location": self.location,
+            "consented_at": iso(self.consented_at),
+            "opted_out_all": self.opted_out_all,
+            "opt_out_timestamp": iso(self.opt_out_timestamp),
         }
 
 

@@ -85,6 +85,9 @@ def plan_from_document(document: Any, *, name: str = "plan") -> Plan:
             legal_basis_explanation=c["legal_basis_explanation"],
             resubscribe=c["resubscribe"],
             location=c["location"],
+            consented_at=_time(c["consented_at"]),
+            opted_out_all=c["opted_out_all"],
+            opt_out_timestamp=_time(c["opt_out_timestamp"]),
         )
         for c in document["changes"]
     )

@@ -115,7 +115,7 @@ def run(args: Sequence[str] | None = None, *, transport: Any = None, retry: Any 
     except HsprefsError as exc:
         if state.debug:
             traceback.print_exc(file=sys.stderr)
-        click.echo(f"hsprefs: error: {exc.one_line()}", err=True)
+        click.echo(f"hsprefs: error: {_masked(state, exc.one_line())}", err=True)
         return EXIT_ERROR
     except KeyboardInterrupt:
         click.echo("hsprefs: interrupted", err=True)
@@ -123,7 +123,7 @@ def run(args: Sequence[str] | None = None, *, transport: Any = None, retry: Any 
     except Exception as exc:
         if state.debug:
             traceback.print_exc(file=sys.stderr)
-        detail = " ".join(str(exc).split()) or type(exc).__name__
+        detail = _masked(state, " ".join(str(exc).split()) or type(exc).__name__)
         click.echo(
             f"hsprefs: internal error: {type(exc).__name__}: {detail} "
             "(re-run with --debug for a traceback and report it)",
@@ -133,6 +133,12 @@ def run(args: Sequence[str] | None = None, *, transport: Any = None, retry: Any 
     if isinstance(result, int):
         return result
     return EXIT_OK
+
+
+def _masked(state: State, line: str) -> str:
+    """The error line with email addresses masked when the command was given --redact."""
+    redactor = state.redactor
+    return str(redactor.text(line)) if redactor is not None else line
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ from reconciler.settings import (
     API_VERSIONS,
     DEFAULT_API_URL,
     DEFAULT_API_VERSION,
+    DEFAULT_CONCURRENCY,
     ApiSettings,
     check_api_url,
     check_token,
@@ -41,6 +42,9 @@ class State:
     transport: Any = None
     # Tests hand in a retry policy that never waits (reconciler.client.RetryPolicy).
     retry: Any = None
+    # Set by commands given --redact: the error line is shown to people too, and config
+    # findings and HubSpot's messages can name subscribers.
+    redactor: Any = None
 
 
 def _set_state(name: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
@@ -90,7 +94,7 @@ def api_options(func: F) -> F:
             "--concurrency",
             type=click.IntRange(1, 64),
             default=None,
-            help="Requests in flight at once (default 8).",
+            help=f"Requests in flight at once (default {DEFAULT_CONCURRENCY}).",
         ),
         click.option(
             "--batch-size",
@@ -181,7 +185,7 @@ def resolve_api_settings(
         token=read_token(token_file, env),
         rate_limit=rate_limit,
         batch_size=batch_size or 100,
-        concurrency=concurrency or 8,
+        concurrency=concurrency or DEFAULT_CONCURRENCY,
     )
 
 

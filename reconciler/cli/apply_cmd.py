@@ -13,7 +13,14 @@ from pathlib import Path
 import click
 
 from reconciler import config
-from reconciler.apply import ApplyReport, apply_plan, check_policy, check_stale, check_target
+from reconciler.apply import (
+    ApplyReport,
+    apply_plan,
+    check_consent,
+    check_policy,
+    check_stale,
+    check_target,
+)
 from reconciler.cli._common import (
     Progress,
     api_options,
@@ -121,7 +128,9 @@ async def _run(
             _confirm(plan)
             needs_stale_check = True  # time has passed while the plan was reviewed
         if needs_stale_check:
-            check_stale(plan, await client.read(plan.touched()))
+            fresh = await client.read(plan.touched())
+            check_stale(plan, fresh)
+            check_consent(plan, fresh)
         bar = Progress(state, "Applying", len(plan.changes))
         stop = asyncio.Event()
         context = JournalContext(plan.checksum, plan.target.portal_id, commit)

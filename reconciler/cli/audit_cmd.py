@@ -21,7 +21,6 @@ from reconciler.cli._output import output
 from reconciler.cli.plan_cmd import settings_for
 from reconciler.client import HubSpotClient
 from reconciler.engine import check_portal, prepare_desired
-from reconciler.errors import HsprefsError
 from reconciler.model import DesiredState
 from reconciler.plan import Target
 from reconciler.render.audit_html import render_audit_html
@@ -96,16 +95,13 @@ def command(
     Exit 0 in sync, 2 when any pair drifted or is blocked, 1 on error.
     """
     redactor = Redactor(enabled=redact)
-    try:
-        desired = config.load(paths)
-        settings = settings_for(desired, options)
-        report = collect_audit(desired, settings)
-    except HsprefsError as exc:
-        if not redact:
-            raise
-        # The error line is shown to people too: config findings and HubSpot's messages
-        # can name subscribers, and --redact promises no address on the terminal.
-        raise HsprefsError(redactor.text(exc.one_line())) from None
+    if redact:
+        # The CLI masks the error line too: config findings and HubSpot's messages can
+        # name subscribers, and --redact promises no address on the terminal.
+        current_state().redactor = redactor
+    desired = config.load(paths)
+    settings = settings_for(desired, options)
+    report = collect_audit(desired, settings)
     now = datetime.now(UTC).replace(microsecond=0)
     if fmt == "json":
         text = render_audit_json(report, created_at=now, redactor=redactor)

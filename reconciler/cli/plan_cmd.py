@@ -94,13 +94,15 @@ def command(
     **options: object,
 ) -> int:
     """Read live statuses, diff them with the config and print the plan."""
+    redactor = Redactor(enabled=redact)
+    if redact:
+        current_state().redactor = redactor
     desired = config.load(paths)
     settings = settings_for(desired, options)
     plan = compute_plan(desired, settings)
     now = datetime.now(UTC).replace(microsecond=0)
     if plan_file is not None:
         save_plan(plan, plan_file, created_at=now)
-    redactor = Redactor(enabled=redact)
     if fmt == "json":
         out = render_json(plan, created_at=now, redactor=redactor)
     elif fmt == "markdown":

@@ -23,12 +23,16 @@ def plan_document(
     for change in plan.changes:
         item = change.to_dict()
         item["email"] = mask.email(change.email)
+        if change.legal_basis_explanation:
+            item["legal_basis_explanation"] = mask.text(change.legal_basis_explanation)
         changes.append(item)
     blocked = []
     for entry in plan.blocked:
         item = entry.to_dict()
         item["email"] = mask.email(entry.email)
         item["reason"] = mask.text(entry.reason)
+        if entry.live_source:
+            item["live_source"] = mask.text(entry.live_source)
         blocked.append(item)
     return {
         "format": "hsprefs-plan",

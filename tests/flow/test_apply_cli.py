@@ -349,7 +349,9 @@ def test_token_without_write_scope_stops_with_the_scope_named(
         assert result.err.count("\n") == 1, result.err
         assert "read-only-token" not in result.out + result.err
         lines = journal(project)
-        assert [line["outcome"] for line in lines] == []
+        assert [(line["subscriber"], line["outcome"]) for line in lines] == [
+            ("bob@example.com", "failed")
+        ]
     finally:
         hub.app = original
         other.state.emulator.close()

@@ -62,12 +62,6 @@ def _write_calls(hub: Hub) -> dict[str, int]:
 # -- bugs ---------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F1: an id alias whose business_unit is not its definition's brand is never "
-    "checked by plan/apply when no alias is given by name; the wrong brand is read and an "
-    "opt-out of all in the real brand is cleared without evidence",
-)
 def test_id_alias_of_another_brand_never_clears_an_opt_out_of_all(hub: Hub, project: Path) -> None:
     """A SUBSCRIBED write must never reach someone opted out of all in the subscription's brand."""
     config = project / "hsprefs.yaml"
@@ -88,11 +82,6 @@ def test_id_alias_of_another_brand_never_clears_an_opt_out_of_all(hub: Hub, proj
     assert result.code == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F2: check_stale treats every subscribe of someone opted out of all as stale, "
-    "even when the plan was computed from that very opt-out (a resubscribe with evidence)",
-)
 def test_saved_resubscribe_after_opt_out_of_all_applies(hub: Hub, project: Path) -> None:
     """An evidenced resubscribe of someone opted out of all applies from a saved plan."""
     (project / "subscribers" / "outdoor.yaml").write_text(JUDY_RESUBSCRIBES)
@@ -102,11 +91,6 @@ def test_saved_resubscribe_after_opt_out_of_all_applies(hub: Hub, project: Path)
     assert not _opted_out_of_all(hub, "judy@example.com", 5)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F3: _drift skips the timestamp comparison when the plan's live_timestamp is "
-    "None, so a fresh opt-out (same status, new timestamp) does not make the plan stale",
-)
 def test_new_opt_out_makes_a_plan_without_timestamp_stale() -> None:
     """UNSUBSCRIBED without a time at plan time, UNSUBSCRIBED again since: the plan is stale."""
     pair = PairKey(0, EMAIL, "101")
@@ -127,11 +111,6 @@ def test_new_opt_out_makes_a_plan_without_timestamp_stale() -> None:
         check_stale(Plan(changes=(change,)), now)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F4: apply trusts the consent decisions of a saved plan; its checksum is an "
-    "unkeyed sha256 anyone can recompute, so an edited plan re-subscribes an opt-out",
-)
 def test_edited_plan_with_recomputed_checksum_cannot_undo_an_opt_out(
     hub: Hub, project: Path
 ) -> None:
@@ -158,11 +137,6 @@ def test_edited_plan_with_recomputed_checksum_cannot_undo_an_opt_out(
     assert result.code == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F5: inputs sent in a call that fails as a whole with a fatal error (403, 401, "
-    "daily limit) are not journalled, although design §5 asks for one line per input sent",
-)
 def test_inputs_refused_for_a_missing_scope_are_journalled(
     hub: Hub, project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -185,11 +159,6 @@ def test_inputs_refused_for_a_missing_scope_are_journalled(
     assert "communication_preferences.statuses.batch.write" in lines[0]["error"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F6: plan --redact --format json masks emails in reasons but not in "
-    "legal_basis_explanation, which is free text",
-)
 def test_redacted_json_masks_addresses_inside_explanations() -> None:
     """No address survives --redact, wherever the config put it."""
     entry = want(
@@ -199,11 +168,6 @@ def test_redacted_json_masks_addresses_inside_explanations() -> None:
     assert "pat@example.com" not in out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F8: plan --redact prints error lines unmasked; config findings and HubSpot "
-    "messages name subscribers (audit masks them since the review)",
-)
 def test_plan_redact_masks_addresses_in_the_error_line(hub: Hub, project: Path) -> None:
     """With --redact, an error that names a subscriber shows the mask, not the address."""
     path = project / "subscribers" / "customers.yaml"
@@ -227,11 +191,6 @@ class _StillOptedOut:
         return live(live_status(S), opted_out={(0, EMAIL): "2026-07-01"})
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="F7: verification of a subscribe only looks at the pair's status, so a failed "
-    "write for someone still opted out of all (pair already SUBSCRIBED) counts as applied",
-)
 def test_subscribe_is_not_applied_while_the_opt_out_of_all_remains(tmp_path: Path) -> None:
     """An evidenced subscribe past an opt-out of all is applied only once the opt-out is gone."""
     entry = want(S, resubscribe=True, consented_at="2026-08-01", **BASIS)  # type: ignore[arg-type]
