@@ -36,7 +36,7 @@ def test_defaults() -> None:
         token=TOKEN,
         rate_limit=None,
         batch_size=100,
-        concurrency=8,
+        concurrency=32,
     )
 
 
