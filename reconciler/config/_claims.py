@@ -134,18 +134,31 @@ class Claims:
         opted_out = {k: v for k, v in opt_outs.items() if v.unsubscribe_all}
         if opted_out:
             for key, want in statuses.items():
-                if want.status is not Status.SUBSCRIBED:
+                if want.status is Status.UNSUBSCRIBED:
                     continue
                 block = opted_out.get(SubscriberKey(key.brand, key.email))
                 if block is None:
                     continue
                 source = f" (from {labels[key]})" if key in labels else ""
-                self._conflict(
-                    want.location,
-                    f"{key.email} is subscribed to {quote(want.alias or '', 40)}{source} but has "
-                    f"unsubscribe_all: true at {block.location} (business unit {key.brand}); "
-                    "an opt-out of all cannot go with a subscribed status: remove one",
-                )
+                alias = quote(want.alias or "", 40)
+                if want.status is Status.SUBSCRIBED:
+                    self._conflict(
+                        want.location,
+                        f"{key.email} is subscribed to {alias}{source} but has "
+                        f"unsubscribe_all: true at {block.location} (business unit "
+                        f"{key.brand}); an opt-out of all cannot go with a subscribed status: "
+                        "remove one",
+                    )
+                else:
+                    # An opt-out of all makes every subscription of the brand UNSUBSCRIBED,
+                    # so not_specified could never be reached: plan would block it forever.
+                    self._conflict(
+                        want.location,
+                        f"{key.email} is not_specified for {alias}{source} but has "
+                        f"unsubscribe_all: true at {block.location} (business unit "
+                        f"{key.brand}); an opt-out of all makes every subscription "
+                        "unsubscribed: write unsubscribed or remove the line",
+                    )
         return statuses, opt_outs
 
 

@@ -119,7 +119,8 @@ def configs(draw: st.DrawFn) -> list[File]:
             aliases = draw(st.lists(st.sampled_from(sorted(ALIASES[brand])), unique=True))
             settings = {a: draw(_setting(brand)) for a in aliases}
             if opt_out:
-                settings = {a: s for a, s in settings.items() if s.status is not Status.SUBSCRIBED}
+                # With an opt-out of all only unsubscribed statuses can stand.
+                settings = {a: s for a, s in settings.items() if s.status is Status.UNSUBSCRIBED}
             if opt_out is None and not settings:
                 opt_out = False
             spelled = draw(st.sampled_from([email, email.upper(), f" {email}"]))
@@ -135,7 +136,7 @@ def configs(draw: st.DrawFn) -> list[File]:
             aliases = draw(st.lists(st.sampled_from(sorted(ALIASES[brand])), unique=True))
             settings = {a: draw(_setting(brand)) for a in aliases}
             if opt_out:
-                settings = {a: x for a, x in settings.items() if x.status is not Status.SUBSCRIBED}
+                settings = {a: x for a, x in settings.items() if x.status is Status.UNSUBSCRIBED}
             if opt_out is None and not settings:
                 opt_out = True
             own = draw(st.one_of(st.none(), st.just(("NON_GDPR", "Group terms"))))
