@@ -213,7 +213,22 @@ async def apply_plan(
             results.update(done)
             if on_progress is not None:
                 on_progress(len(done))
-    live = await client.read(plan.touched()) if results else LiveState()
+    try:
+        live = await client.read(plan.touched()) if results else LiveState()
+    except ApiError as exc:
+        # Everything sent is journalled; without a read-back nothing counts as applied.
+        items = [
+            ItemReport(change, "unconfirmed", f"could not read back: {exc.one_line()}")
+            if index in results
+            else ItemReport(change, "not_sent", "not sent: the apply was interrupted")
+            for index, change in enumerate(plan.changes)
+        ]
+        return ApplyReport(
+            items=tuple(items),
+            calls_made=calls_made,
+            interrupted=stopper.is_set(),
+            journal_lines=journal.lines,
+        )
     items = [
         _judge(change, results.get(index), live, sent=index in results)
         for index, change in enumerate(plan.changes)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -11,10 +13,11 @@ from reconciler.apply import ApplyReport, apply_plan
 from reconciler.client import HubSpotClient, RetryPolicy
 from reconciler.diff import diff
 from reconciler.emulator import DEFAULT_TOKEN, EmulatorSettings, create_app
+from reconciler.errors import TransportError
 from reconciler.journal import Journal, JournalContext
-from reconciler.model import Status
+from reconciler.model import LiveState, Outcome, Status, StatusWrite, WriteResult
 from reconciler.settings import ApiSettings
-from tests.plan.builders import S, U, desired, want
+from tests.plan.builders import S, U, desired, live, live_status, want
 
 SETTINGS = ApiSettings(
     api_url="http://127.0.0.1", api_version="2026-03", token=DEFAULT_TOKEN, rate_limit=None,
@@ -77,3 +80,31 @@ def test_interruption_finishes_in_flight_calls_and_sends_no_new_wave(tmp_path: P
     assert states.count((Status.UNSUBSCRIBED, "not_sent")) == 1
     assert [s for a, s in states if a is Status.SUBSCRIBED] == ["not_sent"] * 3
     assert len(lines) == 2
+
+
+class _ReadBackFails:
+    """Writes succeed; the verification read fails for good."""
+
+    async def write(self, writes: Sequence[StatusWrite]) -> list[WriteResult]:
+        return [
+            WriteResult(w, Outcome.CONFIRMED, reason="REQUESTED_CHANGE_OCCURRED") for w in writes
+        ]
+
+    async def read(self, subscribers: Mapping[int, Sequence[str]]) -> LiveState:
+        raise TransportError("POST statuses/batch/read: no answer after 6 attempts")
+
+
+def test_failed_read_back_reports_unconfirmed_instead_of_crashing(tmp_path: Path) -> None:
+    """If verification cannot read, every sent change is unconfirmed and the run is not ok."""
+    plan = diff(desired(want(U)), live(live_status(S)))
+    client: Any = _ReadBackFails()
+    with Journal(tmp_path / "j.jsonl", JournalContext(plan.checksum, 1)) as journal:
+        report = asyncio.run(apply_plan(plan, client, journal))
+    assert [(i.state, i.detail) for i in report.items] == [
+        (
+            "unconfirmed",
+            "could not read back: POST statuses/batch/read: no answer after 6 attempts",
+        )
+    ]
+    assert not report.ok
+    assert len((tmp_path / "j.jsonl").read_text().splitlines()) == 1
