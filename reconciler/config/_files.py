@@ -239,3 +239,7 @@ def _match_file(path: Path, add: Callable[[Path], None], result: Expansion) -> N
         return
     if stat.S_ISREG(info.st_mode):
         add(path)
+    elif not stat.S_ISDIR(info.st_mode):
+        # A device, a FIFO or a socket is never a config file, and reading one could
+        # block or never end: say so rather than pass over it.
+        result.problems.append(f"{path.name}: this is not a regular file")

@@ -236,6 +236,20 @@ def test_symlink_loop_among_the_included_files(project: Path) -> None:
     ]
 
 
+def test_a_fifo_or_device_matched_by_a_pattern_is_reported(project: Path) -> None:
+    """A FIFO or a link to /dev/zero behind a pattern is a finding, never read nor skipped."""
+    import os
+
+    (project / "subscribers").mkdir()
+    os.mkfifo(project / "subscribers" / "pipe.yaml")
+    (project / "subscribers" / "zero.yaml").symlink_to("/dev/zero")
+    where = "hsprefs.yaml:7:11: error: include 'subscribers/*.yaml'"
+    assert _findings() == [
+        f"{where}: pipe.yaml: this is not a regular file",
+        f"{where}: zero.yaml: this is not a regular file",
+    ]
+
+
 def test_symlinked_folder_loop_under_double_star(project: Path) -> None:
     """A folder link back to its parent does not make '**' loop; the real files are read."""
     write(
