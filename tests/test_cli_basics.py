@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -154,3 +155,59 @@ def test_a_group_without_a_command_shows_its_help(
     assert captured.err.startswith(f"Usage: {usage} [OPTIONS] COMMAND [ARGS]...\n")
     assert "hsprefs: error" not in captured.err
     assert "(see '" not in captured.err
+
+
+COMMON = {"--debug", "--quiet", "--no-progress"}
+API = {"--api-url", "--api-version", "--token-file", "--rate-limit", "--batch-size"}
+API |= {"--concurrency"}
+CONTRACT: dict[tuple[str, ...], set[str]] = {
+    ("validate",): {"--format", "--online"} | API,
+    ("plan",): {"-o", "--format", "--detailed-exitcode", "--redact"} | API,
+    ("apply",): {"--plan", "--auto-approve", "--allow-mass-change", "--journal"} | API,
+    ("audit",): {"--format", "-o", "--redact"} | API,
+    ("export",): {"--subscribers", "--business-unit", "-o"} | API,
+    ("definitions",): {"--business-unit", "--format"} | API,
+    ("doctor",): API,
+    ("emulator", "serve"): {
+        "--host",
+        "--port",
+        "--db",
+        "--seed",
+        "--token",
+        "--rate-limit",
+        "--rate-window-ms",
+        "--batch-limit",
+        "--latency-ms",
+        "--fault-rate",
+        "--faults",
+    },
+}
+FORMATS = {
+    "validate": ["text", "json", "github"],
+    "plan": ["text", "json", "markdown"],
+    "audit": ["text", "json", "markdown", "html"],
+    "definitions": ["text", "json"],
+}
+
+
+def _command(path: tuple[str, ...]) -> click.Command:
+    command: click.Command = cli
+    for name in path:
+        assert isinstance(command, click.Group)
+        command = command.commands[name]
+    return command
+
+
+@pytest.mark.parametrize("path", list(CONTRACT), ids=" ".join)
+def test_every_contract_flag_exists(path: tuple[str, ...]) -> None:
+    """Each command has the flags of design §4 (names are frozen), plus the common ones."""
+    flags = {opt for param in _command(path).params for opt in param.opts}
+    assert (CONTRACT[path] | COMMON) - flags == set()
+
+
+@pytest.mark.parametrize("name", list(FORMATS))
+def test_format_choices_are_the_contract_ones(name: str) -> None:
+    """--format offers exactly the formats of design §4, in that order."""
+    [option] = [p for p in _command((name,)).params if "--format" in p.opts]
+    assert isinstance(option.type, click.Choice)
+    assert list(option.type.choices) == FORMATS[name]
