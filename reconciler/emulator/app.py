@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import random
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -275,6 +276,10 @@ class Operation:
             log.exception("emulator bug while serving %s", self.spec.name)
             reply = HubSpotError(500, "INTERNAL_ERROR", "internal error").reply()
         reply.headers.update(headers)
+        # HubSpot names every answer, not only errors, with a correlation id; clients
+        # record it (the journal does for each write).
+        if not any(name.lower() == "x-hubspot-correlation-id" for name in reply.headers):
+            reply.headers["X-HubSpot-Correlation-Id"] = str(uuid.uuid4())
         if fault == "slow":
             await emu.sleep(settings.slow_ms / 1000)
         await _send(reply, send, drop=fault == "drop")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import httpx
@@ -172,6 +173,9 @@ def test_every_transport_fault_on_a_write_is_survived(kind: str) -> None:
     assert status is Status.UNSUBSCRIBED
 
 
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
 def test_pending_write_is_unconfirmed() -> None:
     """A write answered PENDING is not final: UNCONFIRMED, for verification to decide."""
     write = StatusWrite(0, "a@example.com", "101", Status.UNSUBSCRIBED)
@@ -182,13 +186,29 @@ def test_pending_write_is_unconfirmed() -> None:
             async with client_for(app) as client:
                 return await client.write([write])
 
-    assert run(go()) == [
-        WriteResult(
-            write,
-            Outcome.UNCONFIRMED,
-            error="HubSpot answered PENDING: the results are not final",
-        )
-    ]
+    [result] = run(go())
+    assert result == WriteResult(
+        write,
+        Outcome.UNCONFIRMED,
+        error="HubSpot answered PENDING: the results are not final",
+        correlation_id=result.correlation_id,
+    )
+    assert re.fullmatch(UUID, str(result.correlation_id))
+
+
+def test_a_confirmed_write_carries_the_answer_s_correlation_id() -> None:
+    """HubSpot names every answer; a confirmed result keeps the id, for the journal."""
+    write = StatusWrite(0, "a@example.com", "101", Status.UNSUBSCRIBED)
+
+    async def go() -> list[WriteResult]:
+        with emulator() as app:
+            async with client_for(app) as client:
+                return await client.write([write, write])
+
+    first, second = run(go())
+    assert first.outcome is Outcome.CONFIRMED
+    assert re.fullmatch(UUID, str(first.correlation_id))
+    assert second.correlation_id == first.correlation_id  # one call, one answer
 
 
 def test_a_lying_write_is_caught_only_by_reading_back() -> None:

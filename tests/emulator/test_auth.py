@@ -76,6 +76,19 @@ def test_error_body_is_hubspot_shaped(emulator: Callable[..., SyncClient]) -> No
     assert body["correlationId"].count("-") == 4
 
 
+def test_every_answer_names_a_correlation_id(emulator: Callable[..., SyncClient]) -> None:
+    """Successes carry X-HubSpot-Correlation-Id too, a fresh one per answer; errors once."""
+    client = emulator()
+    first = client.get(f"{V}/definitions")
+    second = client.get(f"{V}/definitions")
+    ids = [a.headers.get_list("X-HubSpot-Correlation-Id") for a in (first, second)]
+    assert [len(i) for i in ids] == [1, 1]
+    assert ids[0] != ids[1]
+    assert all(len(i[0]) == 36 and i[0].count("-") == 4 for i in ids)
+    refused = emulator(auth=False).get(f"{V}/definitions")
+    assert refused.headers.get_list("X-HubSpot-Correlation-Id") == [refused.json()["correlationId"]]
+
+
 def test_token_without_scope_is_403_naming_the_scopes(
     emulator: Callable[..., SyncClient],
 ) -> None:
