@@ -316,7 +316,7 @@ def test_token_without_scopes_is_a_scope_error() -> None:
     }
     error = _portal_error({"seed": seed}, token="tok-readonly")
     assert isinstance(error, ScopeError)
-    assert "communication_preferences.statuses.batch.read" in error.missing_scopes
+    assert error.missing_scopes == ("communication_preferences.statuses.batch.read",)
 
 
 def test_wrong_path_is_not_found() -> None:

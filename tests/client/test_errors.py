@@ -120,7 +120,10 @@ def test_404_is_not_found() -> None:
     body = error_body("OBJECT_NOT_FOUND", "resource not found")
     error = _fails(FakeHubSpot(lambda r: reply(404, body)), NotFoundError)
     assert error.hint == "check --api-url and --api-version"
-    assert "resource not found" in error.message
+    assert error.message == (
+        f"{ACCOUNT} was not found: HubSpot answered 404 Not Found: OBJECT_NOT_FOUND: "
+        "resource not found"
+    )
 
 
 def test_400_shows_hubspots_message_and_is_not_retried() -> None:

@@ -274,8 +274,11 @@ def test_missing_subscriber_without_errors_still_raises() -> None:
 
     with pytest.raises(ApiError) as caught:
         _read(FakeHubSpot(handle), {0: ["a@example.com"]})
-    assert "could not read 1 of 1 subscribers" in caught.value.message
-    assert "missing from HubSpot's results" in caught.value.message
+    assert caught.value.message == (
+        f"could not read 1 of 1 subscribers; first error: {READ}: some subscribers are "
+        "missing from HubSpot's results"
+    )
+    assert caught.value.unread == ((0, "a@example.com"),)
 
 
 def test_pending_envelope_is_asked_again() -> None:
