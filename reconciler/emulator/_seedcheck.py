@@ -28,6 +28,7 @@ from reconciler.emulator.seed import (
     TranslationSeed,
     is_email,
 )
+from reconciler.emulator.settings import is_bearer_token
 from reconciler.errors import Finding
 
 __all__ = ["SeedChecker"]
@@ -279,6 +280,14 @@ class SeedChecker:
                 continue
             if token in found:
                 self.fail(item, "token", f"{path}.token", "this token is listed twice")
+                continue
+            if not is_bearer_token(token):
+                self.fail(
+                    item,
+                    "token",
+                    f"{path}.token",
+                    "a token is one word of visible ASCII characters (no spaces)",
+                )
                 continue
             found[token] = TokenSeed(
                 token, self.text(item, "name", path, default=f"token {index + 1}") or "", scopes

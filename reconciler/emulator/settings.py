@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ __all__ = [
     "RUNTIME_FIELDS",
     "WIDE_STATUS_STYLES",
     "EmulatorSettings",
+    "is_bearer_token",
     "parse_faults",
 ]
 
@@ -156,8 +158,13 @@ class EmulatorSettings:
             )
         if not isinstance(self.error_context, bool):
             raise UsageError(f"error_context must be true or false, got {self.error_context!r}")
-        if self.token is not None and (not isinstance(self.token, str) or not self.token.strip()):
-            raise UsageError("token must be a non-empty string")
+        if self.token is not None and (
+            not isinstance(self.token, str) or not is_bearer_token(self.token)
+        ):
+            raise UsageError(
+                "token must be one word of visible ASCII characters (no spaces), as a bearer "
+                "token in an HTTP header is"
+            )
 
     @property
     def jitter_ms(self) -> int:
@@ -199,3 +206,12 @@ def _retry_after_number(text: str) -> float:
             f"retry_after must be 'auto', a number of seconds or 'off', got {text!r}"
         ) from None
     return int(value) if value.is_integer() else value
+
+
+_BEARER = re.compile(r"[\x21-\x7e]+")
+
+
+def is_bearer_token(text: str) -> bool:
+    """Whether ``text`` can be sent as ``Authorization: Bearer <text>``: visible ASCII, no
+    spaces (hsprefs itself refuses any other token, so the emulator never hands one out)."""
+    return _BEARER.fullmatch(text) is not None

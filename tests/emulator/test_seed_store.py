@@ -134,6 +134,17 @@ def test_duplicate_key_in_a_seed(tmp_path: Path) -> None:
     ]
 
 
+def test_a_seed_token_that_cannot_be_a_bearer_token(tmp_path: Path) -> None:
+    """A token with a space or a non-ASCII character is refused at its position."""
+    text = 'portal: {id: 1}\ntokens:\n  - {token: "two words"}\n  - {token: "caf\u00e9"}\n'
+    name = str(tmp_path / "seed.yaml")
+    why = "a token is one word of visible ASCII characters (no spaces)"
+    assert _findings(tmp_path, text) == [
+        f"{name}:3:13: error: tokens[0].token: {why}",
+        f"{name}:4:13: error: tokens[1].token: {why}",
+    ]
+
+
 def test_yaml_syntax_error_in_a_seed(tmp_path: Path) -> None:
     """Broken YAML is one finding at the place it breaks."""
     [finding] = _findings(tmp_path, "portal: [1, 2\n")
@@ -184,6 +195,11 @@ def test_seed_emails_are_normalised() -> None:
         ),
         ({"faults": ("500", "teapot")}, "unknown fault kind 'teapot'"),
         ({"rate_window_ms": 0}, "rate_window_ms must be at least 1"),
+        (
+            {"token": "two words"},
+            "token must be one word of visible ASCII characters (no spaces), as a bearer "
+            "token in an HTTP header is",
+        ),
     ],
 )
 def test_bad_settings_are_refused(changes: dict[str, object], message: str) -> None:
