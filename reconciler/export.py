@@ -42,6 +42,7 @@ from reconciler.model import (
     Status,
     SubscriberKey,
     normalise_email,
+    valid_email,
 )
 
 if TYPE_CHECKING:
@@ -58,7 +59,6 @@ __all__ = [
     "yaml_scalar",
 ]
 
-_EMAIL = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\".]+$")
 _ALIAS_MAX = 48  # leaves room for a "-<id>" suffix under the language's 64 characters
 NOTHING_TO_MANAGE = "HubSpot lists no status and no opt-out for this subscriber"
 """The comment written for a subscriber with nothing to export (an entry cannot be empty)."""
@@ -93,7 +93,7 @@ def read_subscriber_list(lines: Iterable[str], name: str) -> list[str]:
     problems: list[str] = []
     for line_no, column, value in _cells(lines, name):
         email = normalise_email(value)
-        if _EMAIL.fullmatch(email):
+        if valid_email(email):
             found.add(email)
         else:
             problems.append(f"{name}:{line_no}:{column}: {_short(value)} is not an email address")

@@ -11,6 +11,7 @@ brand first, then email, then subscription, which is the order of every output.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -36,6 +37,7 @@ __all__ = [
     "SubscriptionRef",
     "WriteResult",
     "normalise_email",
+    "valid_email",
 ]
 
 
@@ -58,6 +60,22 @@ class Status(StrEnum):
 def normalise_email(email: str) -> str:
     """Emails are compared trimmed and lower-cased (design §3)."""
     return email.strip().lower()
+
+
+# A pragmatic address check, shared by the config language and export so that export
+# never writes an address validate would reject: a dot-atom local part and a domain
+# with at least two labels, checked after normalisation (lower case).
+_EMAIL = re.compile(
+    r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+)
+
+
+def valid_email(email: str) -> bool:
+    """Whether a normalised address is acceptable (syntax and lengths)."""
+    if len(email) > 254 or not _EMAIL.fullmatch(email):
+        return False
+    return len(email.partition("@")[0]) <= 64
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -11,7 +11,6 @@ Imports: :mod:`reconciler.model`, :mod:`reconciler.errors`, :mod:`._text`.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Final
@@ -27,25 +26,13 @@ from reconciler.model import (
     PairKey,
     Status,
     SubscriberKey,
+    valid_email,
 )
 
 __all__ = ["Claims", "parse_when", "valid_email"]
 
-# Pragmatic address syntax: RFC 5322 "atext" local part (no quoted forms) and a DNS
-# domain with at least two labels. Checked after normalisation (lower case).
-_EMAIL: Final = re.compile(
-    r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-)
 _TIMESTAMP: Final = yaml.SafeLoader.timestamp_regexp
 _CONSTRUCT: Final = yaml.SafeLoader("")
-
-
-def valid_email(email: str) -> bool:
-    """Whether a normalised address is acceptable (syntax and lengths)."""
-    if len(email) > 254 or not _EMAIL.fullmatch(email):
-        return False
-    return len(email.partition("@")[0]) <= 64
 
 
 def parse_when(text: str) -> datetime | None:

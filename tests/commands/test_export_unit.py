@@ -188,3 +188,11 @@ def test_other_brands_and_unaliased_ids_are_not_written() -> None:
     text, stats, _ = _export(live, ["a@example.com"])
     assert text.endswith("subscribers:\n  a@example.com:\n    news: unsubscribed\n")
     assert stats.left_out == {"12": 1}
+
+
+@pytest.mark.parametrize("address", ["a..b@example.com", "ann@localhost", "ann@-bad.example"])
+def test_list_refuses_what_validate_refuses(address: str) -> None:
+    """Export accepts only addresses the config language accepts, so its file validates."""
+    with pytest.raises(UsageError) as caught:
+        read_subscriber_list([f"{address}\n"], "list.txt")
+    assert caught.value.message.startswith(f"list.txt:1:1: '{address}' is not an email address")
