@@ -7,17 +7,18 @@ handed in by the caller.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from reconciler.diff import diff
 from reconciler.errors import PortalMismatchError
-from reconciler.model import DesiredState
+from reconciler.model import DesiredState, LiveState
 from reconciler.plan import Plan, Target
 
 if TYPE_CHECKING:
     from reconciler.client import HubSpotClient
 
-__all__ = ["build_plan", "check_portal", "prepare_desired"]
+__all__ = ["Snapshot", "build_plan", "check_portal", "prepare_desired", "read_state"]
 
 
 async def check_portal(desired: DesiredState, client: HubSpotClient) -> int:
@@ -47,8 +48,18 @@ async def prepare_desired(desired: DesiredState, client: HubSpotClient) -> Desir
     return resolve_aliases(desired, definitions)
 
 
-async def build_plan(desired: DesiredState, client: HubSpotClient) -> Plan:
-    """Check the portal, resolve aliases, read the declared subscribers and diff.
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The config bound to HubSpot's definitions, and what HubSpot says of it."""
+
+    desired: DesiredState
+    live: LiveState
+    target: Target
+    read_calls: int
+
+
+async def read_state(desired: DesiredState, client: HubSpotClient) -> Snapshot:
+    """Check the portal, bind aliases and read the declared subscribers (plan and audit).
 
     Calls made (design §5): one account-info, one ``/definitions``, and per brand
     ⌈N/batch⌉ status reads plus ⌈N/batch⌉ wide-status reads.
@@ -59,11 +70,17 @@ async def build_plan(desired: DesiredState, client: HubSpotClient) -> Plan:
     live = await client.read(bound.subscribers())
     settings = client.settings
     target = Target(portal_id=portal_id, api_url=settings.api_url, api_version=settings.api_version)
+    return Snapshot(bound, live, target, client.stats.total_requests - before)
+
+
+async def build_plan(desired: DesiredState, client: HubSpotClient) -> Plan:
+    """Read HubSpot (:func:`read_state`) and diff."""
+    snap = await read_state(desired, client)
     return diff(
-        bound,
-        live,
-        bound.policy,
-        batch_size=settings.batch_size,
-        target=target,
-        read_calls=client.stats.total_requests - before,
+        snap.desired,
+        snap.live,
+        snap.desired.policy,
+        batch_size=client.settings.batch_size,
+        target=snap.target,
+        read_calls=snap.read_calls,
     )

@@ -20,9 +20,8 @@ from reconciler.cli._common import Progress, api_options, common_options, curren
 from reconciler.cli._output import output
 from reconciler.cli.plan_cmd import settings_for
 from reconciler.client import HubSpotClient
-from reconciler.engine import check_portal, prepare_desired
+from reconciler.engine import read_state
 from reconciler.model import DesiredState
-from reconciler.plan import Target
 from reconciler.render.audit_html import render_audit_html
 from reconciler.render.audit_json import render_audit_json
 from reconciler.render.audit_markdown import render_audit_markdown
@@ -45,17 +44,8 @@ def collect_audit(desired: DesiredState, settings: ApiSettings) -> AuditReport:
         async with HubSpotClient.from_settings(
             settings, transport=state.transport, retry=state.retry, on_progress=bar.advance
         ) as client:
-            portal_id = await check_portal(desired, client)
-            bound = await prepare_desired(desired, client)
-            before = client.stats.total_requests
-            live = await client.read(bound.subscribers())
-            target = Target(portal_id, settings.api_url, settings.api_version)
-            return audit(
-                bound,
-                live,
-                target=target,
-                read_calls=client.stats.total_requests - before,
-            )
+            snap = await read_state(desired, client)
+            return audit(snap.desired, snap.live, target=snap.target, read_calls=snap.read_calls)
 
     try:
         return asyncio.run(go())

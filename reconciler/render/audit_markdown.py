@@ -10,7 +10,7 @@ from __future__ import annotations
 from reconciler.audit import AuditItem, AuditReport, PairState, Totals, describe_action
 from reconciler.plan import iso
 from reconciler.render.audit_text import drift_sentence, item_subject, wanted_live
-from reconciler.render.markdown import MARKDOWN_LIMIT
+from reconciler.render.markdown import MARKDOWN_LIMIT, fit_sections
 from reconciler.render.redact import Redactor
 from reconciler.render.text import subscription_label
 
@@ -93,27 +93,17 @@ def render_audit_markdown(
             rows = [_row(item, mask) for item in items]
             sections.append((f"{title} ({len(items)})", opened, rows))
 
-    out = "\n".join(head) + "\n"
-    left_out = 0
-    footer_room = 200
-    for title, opened, rows in sections:
-        opening = f"\n<details{' open' if opened else ''}><summary>{title}</summary>\n\n" + "".join(
-            h + "\n" for h in _HEADER
+    boxed = [
+        (
+            f"\n<details{' open' if is_open else ''}><summary>{title}</summary>\n\n"
+            + "".join(h + "\n" for h in _HEADER),
+            rows,
         )
-        closing = "\n</details>\n"
-        if left_out or len(out) + len(opening) + len(closing) + footer_room > limit:
-            left_out += len(rows)
-            continue
-        out += opening
-        for index, row in enumerate(rows):
-            if len(out) + len(row) + 1 + len(closing) + footer_room > limit:
-                left_out += len(rows) - index
-                break
-            out += row + "\n"
-        out += closing
-    if left_out:
-        out += (
-            f"\n_{left_out} more rows are not shown (GitHub comment size limit); "
-            "run `hsprefs audit --format json` or `--format html` for the full report._\n"
-        )
-    return out
+        for title, is_open, rows in sections
+    ]
+    return fit_sections(
+        "\n".join(head) + "\n",
+        boxed,
+        limit,
+        "run `hsprefs audit --format json` or `--format html` for the full report.",
+    )

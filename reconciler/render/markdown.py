@@ -11,7 +11,7 @@ from reconciler.plan import Plan
 from reconciler.render.redact import Redactor
 from reconciler.render.text import describe_call, subscription_label
 
-__all__ = ["MARKDOWN_LIMIT", "render_markdown"]
+__all__ = ["MARKDOWN_LIMIT", "fit_sections", "render_markdown"]
 
 MARKDOWN_LIMIT = 65_000  # GitHub rejects comments over 65,536 characters
 
@@ -83,12 +83,27 @@ def render_markdown(
         rows = [f"{i + 1}. {describe_call(plan, i)}" for i in range(len(plan.calls))]
         sections.append((f"API calls ({len(plan.calls)})", [], rows))
 
-    out = "\n".join(head) + "\n"
+    opened = [
+        (f"\n<details><summary>{title}</summary>\n\n" + "".join(h + "\n" for h in header), rows)
+        for title, header, rows in sections
+    ]
+    return fit_sections(
+        "\n".join(head) + "\n",
+        opened,
+        limit,
+        "run `hsprefs plan --format json` for the full plan.",
+    )
+
+
+def fit_sections(head: str, sections: list[tuple[str, list[str]]], limit: int, full: str) -> str:
+    """``head``, then each (opening, rows) section closed by ``</details>``, at most
+    ``limit`` characters: rows that do not fit are counted in a closing line ending in
+    ``full`` (where to see everything). Shared by the plan and audit renderers."""
+    out = head
     left_out = 0
     footer_room = 200
-    for title, header, rows in sections:
-        opening = f"\n<details><summary>{title}</summary>\n\n" + "".join(h + "\n" for h in header)
-        closing = "\n</details>\n"
+    closing = "\n</details>\n"
+    for opening, rows in sections:
         if left_out or len(out) + len(opening) + len(closing) + footer_room > limit:
             left_out += len(rows)
             continue
@@ -100,8 +115,5 @@ def render_markdown(
             out += row + "\n"
         out += closing
     if left_out:
-        out += (
-            f"\n_{left_out} more rows are not shown (GitHub comment size limit); "
-            "run `hsprefs plan --format json` for the full plan._\n"
-        )
+        out += f"\n_{left_out} more rows are not shown (GitHub comment size limit); {full}_\n"
     return out
