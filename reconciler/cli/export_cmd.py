@@ -81,10 +81,12 @@ def _read_list(name: str) -> list[str]:
 
 
 def _project(paths: tuple[Path, ...]) -> DesiredState | None:
+    # Export only needs the project's aliases, and often writes the first subscriber
+    # file of a new config repository: an include that matches nothing yet is fine.
     if paths:
-        return config.load(paths)
+        return config.load(paths, empty_includes=True)
     if Path(PROJECT_FILE).is_file():
-        return config.load(())
+        return config.load((), empty_includes=True)
     return None
 
 

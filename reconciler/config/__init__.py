@@ -35,23 +35,32 @@ log = logging.getLogger(__name__)
 
 
 def check(
-    paths: Sequence[Path | str] = (), *, today: datetime | None = None
+    paths: Sequence[Path | str] = (),
+    *,
+    today: datetime | None = None,
+    empty_includes: bool = False,
 ) -> tuple[DesiredState | None, list[Finding]]:
     """Validate the config at ``paths`` (design §3) without raising.
 
     Returns the desired state (None when any finding is an error) and every finding,
     sorted by file, line and column. ``today`` is "now" for the ``consented_at`` checks
-    (naive means UTC; default: the clock).
+    (naive means UTC; default: the clock). ``empty_includes`` accepts include patterns
+    that match no file yet (export bootstraps a new config repository).
     """
-    return check_paths(paths, now_utc(today))
+    return check_paths(paths, now_utc(today), empty_includes=empty_includes)
 
 
-def load(paths: Sequence[Path | str] = (), *, today: datetime | None = None) -> DesiredState:
+def load(
+    paths: Sequence[Path | str] = (),
+    *,
+    today: datetime | None = None,
+    empty_includes: bool = False,
+) -> DesiredState:
     """The desired state of the config at ``paths``; :class:`ConfigError` with every finding.
 
     Warnings do not stop loading; they are logged.
     """
-    state, findings = check(paths, today=today)
+    state, findings = check(paths, today=today, empty_includes=empty_includes)
     if state is None:
         raise ConfigError([f for f in findings if f.severity == "error"])
     for finding in findings:

@@ -63,11 +63,16 @@ def _gc_paused() -> Iterator[None]:
 
 
 def check_paths(
-    paths: Sequence[Path | str], now: datetime
+    paths: Sequence[Path | str], now: datetime, *, empty_includes: bool = False
 ) -> tuple[DesiredState | None, list[Finding]]:
-    """Run the whole pipeline; the state is None when any finding is an error."""
+    """Run the whole pipeline; the state is None when any finding is an error.
+
+    ``empty_includes`` lets an include pattern match no file (export into a new config
+    repository, whose subscriber files do not exist yet); otherwise that is an error.
+    """
     with _gc_paused():
         run = _Run(now)
+        run.empty_includes = empty_includes
         state = run.go([Path(p) for p in paths])
     findings = _tidy(run.findings)
     if any(f.severity == "error" for f in findings):
@@ -95,6 +100,7 @@ class _Run:
         self.root = self.cwd
         self.rosters: dict[Path, tuple[list[Member], str]] = {}
         self.used: list[str] = []  # files that make up the state, in reading order
+        self.empty_includes = False
 
     def shown(self, path: Path) -> str:
         return display_path(path, self.cwd)
@@ -291,7 +297,7 @@ class _Run:
             if found.problems:
                 continue
             files = [p for p in found.files if p.resolve() != own]
-            if not files:
+            if not files and not self.empty_includes:
                 self.findings.append(
                     Finding(
                         *spot,

@@ -249,3 +249,15 @@ def test_another_portals_token_is_refused(hub: Hub, adopted: Path) -> None:
     result = hub.hsprefs("export", "--subscribers", "brand7.txt")
     assert result.code == 1
     assert result.err.startswith("hsprefs: error: the token belongs to portal 4242")
+
+
+def test_first_export_into_a_new_config_repository(hub: Hub, project: Path) -> None:
+    """A project whose include matches nothing yet still lends export its aliases; the
+    exported file then makes the project valid and plans no changes."""
+    (project / "brand0.csv").write_text(BRAND_0, encoding="utf-8")
+    assert hub.hsprefs("validate").code == 1  # the include matches no file yet
+    result = hub.hsprefs("export", "--subscribers", "brand0.csv", "-o", "subscribers/all.yaml")
+    assert (result.code, result.out) == (0, "")
+    assert "newsletter:" in (project / "subscribers" / "all.yaml").read_text()
+    assert hub.hsprefs("validate").code == 0
+    assert hub.hsprefs("plan", "--detailed-exitcode").code == 0
