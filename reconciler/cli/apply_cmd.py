@@ -131,6 +131,16 @@ async def _run(
             fresh = await client.read(plan.touched())
             check_stale(plan, fresh)
             check_consent(plan, fresh)
+        if saved is not None and not state.quiet:
+            # A saved plan was reviewed elsewhere: say which one is being applied, so the
+            # log of a CI job ties the writes to the reviewed artifact.
+            n = len(plan.changes)
+            click.echo(
+                f"Applying plan {plan.checksum} to portal {plan.target.portal_id}: "
+                f"{plan.summary.line()}; {len(plan.calls)} "
+                f"{'call' if len(plan.calls) == 1 else 'calls'} for {n} "
+                f"{'change' if n == 1 else 'changes'}."
+            )
         bar = Progress(state, "Applying", len(plan.changes))
         stop = asyncio.Event()
         context = JournalContext(plan.checksum, plan.target.portal_id, commit)

@@ -32,7 +32,11 @@ def test_plan_apply_plan_converges(hub: Hub, project: Path) -> None:
     result = hub.hsprefs("apply", "--plan", "plan.json")
     assert result.code == 0, result.err
     assert result.err == ""
+    checksum = json.loads((project / "plan.json").read_text())["checksum"]
     assert result.out == (
+        f"Applying plan {checksum} to portal 12345678: 4 to subscribe, 2 to unsubscribe, "
+        "1 to not-specified, 1 unsubscribe-all, 1 blocked, 6 unchanged; 2 calls for "
+        "8 changes.\n"
         f"Applied and verified: 8 of 8 changes (2 calls).\nJournal: {JOURNAL} (8 lines written)\n"
     )
     # one unsubscribe-all call and one write call carrying all 7 statuses: the minimum
