@@ -24,45 +24,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
-import queue
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
+from _emulator import start_emulator
 
 from reconciler.client import HubSpotClient
 from reconciler.settings import ApiSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_RATIO = 1.05
-
-
-def start_emulator(args: argparse.Namespace) -> tuple[subprocess.Popen[str], str, str]:
-    """Run the emulator with the benchmark's limits; return the process, URL and token."""
-    command = [
-        sys.executable, "-m", "reconciler", "emulator", "serve", "--port", "0",
-        "--rate-limit", str(args.rate_limit), "--rate-window-ms", str(args.window_ms),
-        "--latency-ms", str(args.latency_ms), "--daily-limit", "0",
-        "--batch-limit", str(args.batch_size), "--quiet",
-    ]  # fmt: skip
-    proc = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT
-    )
-    lines: queue.Queue[str] = queue.Queue()
-
-    def read_contract_lines() -> None:
-        assert proc.stdout is not None
-        for _ in range(2):
-            lines.put(proc.stdout.readline().strip())
-
-    threading.Thread(target=read_contract_lines, daemon=True).start()
-    values = dict(lines.get(timeout=30).split("=", 1) for _ in range(2))
-    return proc, values["HSPREFS_API_URL"], values["HUBSPOT_ACCESS_TOKEN"]
 
 
 def floor_seconds(calls: int, rate_limit: int, window: float, latency: float) -> float:
@@ -143,7 +119,11 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args()
-    proc, url, token = start_emulator(args)
+    proc, url, token = start_emulator(
+        "--rate-limit", str(args.rate_limit), "--rate-window-ms", str(args.window_ms),
+        "--latency-ms", str(args.latency_ms), "--daily-limit", "0",
+        "--batch-limit", str(args.batch_size), "--quiet",
+    )  # fmt: skip
     try:
         result = asyncio.run(measure(args, url, token))
     finally:

@@ -13,42 +13,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import queue
 import signal
-import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
+from _emulator import start_emulator
 
 ROOT = Path(__file__).resolve().parents[1]
 VERSION = "/communication-preferences/2026-03"
 BATCH = 100
 HUBSPOT_CALLS_PER_SECOND = 190 / 10  # Pro/Enterprise private apps (design §1)
-
-
-def start_emulator() -> tuple[subprocess.Popen[str], str, str]:
-    """Run the emulator with limits off; return the process, its URL and token."""
-    command = [
-        sys.executable, "-m", "reconciler", "emulator", "serve", "--port", "0",
-        "--rate-limit", "0", "--daily-limit", "0", "--quiet",
-    ]  # fmt: skip
-    proc = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT
-    )
-    lines: queue.Queue[str] = queue.Queue()
-
-    def read_contract_lines() -> None:
-        assert proc.stdout is not None
-        for _ in range(2):
-            lines.put(proc.stdout.readline().strip())
-
-    threading.Thread(target=read_contract_lines, daemon=True).start()
-    values = dict(lines.get(timeout=30).split("=", 1) for _ in range(2))
-    return proc, values["HSPREFS_API_URL"], values["HUBSPOT_ACCESS_TOKEN"]
 
 
 async def phase(
@@ -126,7 +103,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each phase")
     parser.add_argument("--concurrency", type=int, default=8, help="batch calls in flight")
     args = parser.parse_args()
-    proc, url, token = start_emulator()
+    proc, url, token = start_emulator("--rate-limit", "0", "--daily-limit", "0", "--quiet")
     try:
         print(
             f"emulator at {url}; {args.concurrency} calls in flight, {args.seconds:g} s per phase"

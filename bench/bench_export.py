@@ -28,6 +28,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from _emulator import start_emulator
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFINITIONS = ("Newsletter", "Product Updates", "Events", "Offers", "Webinars")
 BASES = ("CONSENT_WITH_NOTICE", "LEGITIMATE_INTEREST_CLIENT", "PERFORMANCE_OF_CONTRACT")
@@ -63,24 +65,6 @@ def write_seed(path: Path, subscribers: int, rnd: random.Random) -> None:
     lines.append("opt_outs:")
     lines += [f"  - {{email: {email}, business_unit: 0}}" for email in opted]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-def start_emulator(work: Path, seed: Path) -> tuple[subprocess.Popen[str], str]:
-    args = [
-        sys.executable, "-m", "reconciler", "emulator", "serve", "--port", "0",
-        "--db", str(work / "emulator.sqlite3"), "--seed", str(seed),
-        "--rate-limit", "0", "--daily-limit", "0",
-    ]  # fmt: skip
-    server = subprocess.Popen(
-        args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT
-    )
-    assert server.stdout is not None
-    while True:
-        line = server.stdout.readline()
-        if not line:
-            raise SystemExit("bench: the emulator stopped before it printed its address")
-        if line.startswith("HSPREFS_API_URL="):
-            return server, line.strip().split("=", 1)[1]
 
 
 def admin(url: str, method: str, path: str) -> dict[str, object]:
@@ -122,7 +106,10 @@ def main() -> int:
         work = Path(temp)
         seed = work / "seed.yaml"
         write_seed(seed, options.subscribers, rnd)
-        server, url = start_emulator(work, seed)
+        server, url, _token = start_emulator(
+            "--db", str(work / "emulator.sqlite3"), "--seed", str(seed),
+            "--rate-limit", "0", "--daily-limit", "0",
+        )  # fmt: skip
         try:
             results: dict[int, tuple[float, float, int]] = {}
             for count in (options.small, options.subscribers):
