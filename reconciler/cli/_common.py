@@ -7,15 +7,17 @@ from a flag or a config file.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from reconciler.client import HubSpotClient
 from reconciler.errors import UsageError
 from reconciler.settings import (
     API_VERSIONS,
@@ -234,3 +236,28 @@ def current_state() -> State:
     """The invocation's :class:`State` (set up by the group)."""
     state = click.get_current_context().find_object(State)
     return state if state is not None else State()
+
+
+T = TypeVar("T")
+
+
+def with_client(
+    settings: ApiSettings,
+    total: int,
+    work: Callable[[HubSpotClient], Awaitable[T]],
+) -> T:
+    """Run ``work`` with a client built from ``settings`` (and the test hooks of
+    :class:`State`), drawing a progress bar over ``total`` subscribers read."""
+    state = current_state()
+    bar = Progress(state, "Reading HubSpot", total)
+
+    async def go() -> T:
+        async with HubSpotClient.from_settings(
+            settings, transport=state.transport, retry=state.retry, on_progress=bar.advance
+        ) as client:
+            return await work(client)
+
+    try:
+        return asyncio.run(go())
+    finally:
+        bar.close()

@@ -7,7 +7,6 @@ HubSpot matches the config, 2 on drift (blocked pairs count), 1 on any error.
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +15,13 @@ import click
 
 from reconciler import config
 from reconciler.audit import AuditReport, audit
-from reconciler.cli._common import Progress, api_options, common_options, current_state, use_color
+from reconciler.cli._common import (
+    api_options,
+    common_options,
+    current_state,
+    use_color,
+    with_client,
+)
 from reconciler.cli._output import output
 from reconciler.cli.plan_cmd import settings_for
 from reconciler.client import HubSpotClient
@@ -36,21 +41,13 @@ FORMATS = ("text", "json", "markdown", "html")
 
 def collect_audit(desired: DesiredState, settings: ApiSettings) -> AuditReport:
     """Check the portal, bind aliases, read the declared subscribers and audit them."""
-    state = current_state()
+
+    async def work(client: HubSpotClient) -> AuditReport:
+        snap = await read_state(desired, client)
+        return audit(snap.desired, snap.live, target=snap.target, read_calls=snap.read_calls)
+
     total = sum(len(emails) for emails in desired.subscribers().values())
-    bar = Progress(state, "Reading HubSpot", total)
-
-    async def go() -> AuditReport:
-        async with HubSpotClient.from_settings(
-            settings, transport=state.transport, retry=state.retry, on_progress=bar.advance
-        ) as client:
-            snap = await read_state(desired, client)
-            return audit(snap.desired, snap.live, target=snap.target, read_calls=snap.read_calls)
-
-    try:
-        return asyncio.run(go())
-    finally:
-        bar.close()
+    return with_client(settings, total, work)
 
 
 @click.command("audit")

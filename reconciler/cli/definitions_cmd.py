@@ -7,15 +7,18 @@ alias of each definition. One ``GET /definitions`` call.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Sequence
 from typing import Any
 
 import click
 
-from reconciler.cli._common import api_options, common_options, current_state, resolve_api_settings
-from reconciler.client import HubSpotClient
+from reconciler.cli._common import (
+    api_options,
+    common_options,
+    resolve_api_settings,
+    with_client,
+)
 from reconciler.export import alias_line, suggest_aliases
 from reconciler.model import Definition
 from reconciler.settings import ApiSettings
@@ -83,15 +86,7 @@ def render_definitions_json(definitions: Sequence[Definition]) -> str:
 
 
 def _read(settings: ApiSettings, business_unit: int | None) -> list[Definition]:
-    state = current_state()
-
-    async def go() -> list[Definition]:
-        async with HubSpotClient.from_settings(
-            settings, transport=state.transport, retry=state.retry
-        ) as client:
-            return await client.definitions(business_unit=business_unit)
-
-    return asyncio.run(go())
+    return with_client(settings, 0, lambda client: client.definitions(business_unit=business_unit))
 
 
 @click.command("definitions")

@@ -9,14 +9,17 @@ skipped.
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import click
 
 from reconciler import config
-from reconciler.cli._common import api_options, common_options, current_state, resolve_api_settings
-from reconciler.client import HubSpotClient
+from reconciler.cli._common import (
+    api_options,
+    common_options,
+    resolve_api_settings,
+    with_client,
+)
 from reconciler.doctor import CheckResult, CheckStatus, diagnose, failed_check, summary_line
 from reconciler.errors import ConfigError, UsageError
 from reconciler.model import DesiredState
@@ -63,15 +66,7 @@ def _settings(desired: DesiredState | None, options: dict[str, object]) -> ApiSe
 
 
 def _run(settings: ApiSettings, desired: DesiredState | None, why: str) -> list[CheckResult]:
-    state = current_state()
-
-    async def go() -> list[CheckResult]:
-        async with HubSpotClient.from_settings(
-            settings, transport=state.transport, retry=state.retry
-        ) as client:
-            return await diagnose(client, desired, no_project=why)
-
-    return asyncio.run(go())
+    return with_client(settings, 0, lambda client: diagnose(client, desired, no_project=why))
 
 
 @click.command("doctor")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,14 +10,13 @@ import click
 
 from reconciler import config
 from reconciler.cli._common import (
-    Progress,
     api_options,
     common_options,
     current_state,
     resolve_api_settings,
     use_color,
+    with_client,
 )
-from reconciler.client import HubSpotClient
 from reconciler.engine import build_plan
 from reconciler.model import DesiredState
 from reconciler.plan import Plan
@@ -44,20 +42,8 @@ def settings_for(desired: DesiredState, options: dict[str, object]) -> ApiSettin
 
 def compute_plan(desired: DesiredState, settings: ApiSettings) -> Plan:
     """Read HubSpot and diff, with a progress bar over the subscribers read."""
-    state = current_state()
     total = sum(len(emails) for emails in desired.subscribers().values())
-    bar = Progress(state, "Reading HubSpot", total)
-
-    async def go() -> Plan:
-        async with HubSpotClient.from_settings(
-            settings, transport=state.transport, retry=state.retry, on_progress=bar.advance
-        ) as client:
-            return await build_plan(desired, client)
-
-    try:
-        return asyncio.run(go())
-    finally:
-        bar.close()
+    return with_client(settings, total, lambda client: build_plan(desired, client))
 
 
 @click.command("plan")

@@ -10,7 +10,6 @@ pass, because it needs the project's aliases.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,6 +23,7 @@ from reconciler.cli._common import (
     common_options,
     current_state,
     resolve_api_settings,
+    with_client,
 )
 from reconciler.errors import Finding
 from reconciler.model import Definition, DesiredState
@@ -124,7 +124,6 @@ def render(
 
 
 def _definitions(state: DesiredState, options: dict[str, Any]) -> list[Definition]:
-    from reconciler.client import HubSpotClient
 
     settings = resolve_api_settings(
         api_url=options.get("api_url"),
@@ -135,15 +134,7 @@ def _definitions(state: DesiredState, options: dict[str, Any]) -> list[Definitio
         concurrency=options.get("concurrency"),
         project_api_version=state.portal.api_version,
     )
-    cli_state = current_state()
-
-    async def read() -> list[Definition]:
-        async with HubSpotClient.from_settings(
-            settings, transport=cli_state.transport, retry=cli_state.retry
-        ) as client:
-            return await client.definitions()
-
-    return asyncio.run(read())
+    return with_client(settings, 0, lambda client: client.definitions())
 
 
 @click.command("validate")
