@@ -8,22 +8,15 @@ stderr; ``Hub.counts`` reads the emulator's request counts per operation.
 
 from __future__ import annotations
 
-import asyncio
-import io
-import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from reconciler.cli import run
-from reconciler.client import RetryPolicy
 from reconciler.emulator import EmulatorSettings, create_app
+from tests.cli_hub import API_URL, Hub
 
-API_URL = "http://127.0.0.1"
 TOKEN = "pat-na1-cmdtests-7f3c9e21-secret"
 READ_ONLY_TOKEN = "pat-na1-readonly-0b1d4a55-secret"
 PORTAL = 4242
@@ -111,60 +104,10 @@ include:
 """
 
 
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-class Hub:
-    """The emulator app, and hsprefs run in-process against it."""
-
-    def __init__(self, app: Any, capsys: pytest.CaptureFixture[str]) -> None:
-        self.app = app
-        self._capsys = capsys
-
-    def hsprefs(self, *args: str, stdin: str | None = None) -> Result:
-        self._capsys.readouterr()
-        saved = None
-        if stdin is not None:
-            saved = sys.stdin
-            sys.stdin = io.TextIOWrapper(io.BytesIO(stdin.encode("utf-8")), encoding="utf-8")
-        try:
-            code = run(
-                list(args),
-                transport=httpx.ASGITransport(app=self.app),
-                retry=RetryPolicy.instant(),
-            )
-        finally:
-            if saved is not None:
-                sys.stdin = saved
-        captured = self._capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    def admin(self, method: str, path: str, body: Any = None) -> Any:
-        async def go() -> Any:
-            transport = httpx.ASGITransport(app=self.app)
-            async with httpx.AsyncClient(transport=transport, base_url=API_URL) as client:
-                response = await client.request(method, f"/_emulator/{path}", json=body)
-                response.raise_for_status()
-                return response.json() if response.content else None
-
-        return asyncio.run(go())
-
-    def counts(self) -> dict[str, int]:
-        """Requests per operation since the last reset."""
-        return dict(self.admin("GET", "requests")["by_operation"])
-
-    def reset_counts(self) -> None:
-        self.admin("DELETE", "requests")
-
-
 def make_hub(capsys: pytest.CaptureFixture[str], **settings: Any) -> Iterator[Hub]:
     app = create_app(EmulatorSettings(seed=SEED, **settings))
     try:
-        yield Hub(app, capsys)
+        yield Hub(app, capsys, token=TOKEN)
     finally:
         app.state.emulator.close()
 
