@@ -261,3 +261,22 @@ def with_client(
         return asyncio.run(go())
     finally:
         bar.close()
+
+
+def api_settings(
+    options: Mapping[str, Any],
+    *,
+    project_api_version: str | None = None,
+    batch_size: int | None = None,
+) -> ApiSettings:
+    """Settings from a command's :func:`api_options` values (``batch_size`` overrides the
+    flag: a saved plan is applied with the batch size it was packed for)."""
+    return resolve_api_settings(
+        api_url=options.get("api_url"),
+        api_version=options.get("api_version"),
+        token_file=options.get("token_file"),
+        rate_limit=options.get("rate_limit"),
+        batch_size=batch_size if batch_size is not None else options.get("batch_size"),
+        concurrency=options.get("concurrency"),
+        project_api_version=project_api_version,
+    )

@@ -24,9 +24,9 @@ from reconciler.apply import (
 from reconciler.cli._common import (
     Progress,
     api_options,
+    api_settings,
     common_options,
     current_state,
-    resolve_api_settings,
     use_color,
 )
 from reconciler.cli.plan_cmd import settings_for
@@ -187,14 +187,10 @@ def command(
     desired: DesiredState | None = None
     if plan_file is not None:
         saved = load_plan(plan_file)
-        settings = resolve_api_settings(
-            api_url=options.get("api_url"),  # type: ignore[arg-type]
-            api_version=options.get("api_version"),  # type: ignore[arg-type]
-            token_file=options.get("token_file"),  # type: ignore[arg-type]
-            rate_limit=options.get("rate_limit"),  # type: ignore[arg-type]
-            batch_size=saved.batch_size,
-            concurrency=options.get("concurrency"),  # type: ignore[arg-type]
+        settings = api_settings(
+            options,
             project_api_version=saved.target.api_version or None,
+            batch_size=saved.batch_size,
         )
         folder = paths[0] if paths else Path.cwd()
     else:

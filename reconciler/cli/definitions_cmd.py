@@ -15,8 +15,8 @@ import click
 
 from reconciler.cli._common import (
     api_options,
+    api_settings,
     common_options,
-    resolve_api_settings,
     with_client,
 )
 from reconciler.export import alias_line, suggest_aliases
@@ -109,14 +109,7 @@ def _read(settings: ApiSettings, business_unit: int | None) -> list[Definition]:
 @common_options
 def command(business_unit: int | None, fmt: str, **options: object) -> int:
     """List subscription types: id, name, brand, active flag, purpose, and alias lines."""
-    settings = resolve_api_settings(
-        api_url=options.get("api_url"),  # type: ignore[arg-type]
-        api_version=options.get("api_version"),  # type: ignore[arg-type]
-        token_file=options.get("token_file"),  # type: ignore[arg-type]
-        rate_limit=options.get("rate_limit"),  # type: ignore[arg-type]
-        batch_size=options.get("batch_size"),  # type: ignore[arg-type]
-        concurrency=options.get("concurrency"),  # type: ignore[arg-type]
-    )
+    settings = api_settings(options)
     definitions = _read(settings, business_unit)
     if fmt == "json":
         click.echo(render_definitions_json(definitions), nl=False)

@@ -16,8 +16,8 @@ import click
 from reconciler import config
 from reconciler.cli._common import (
     api_options,
+    api_settings,
     common_options,
-    resolve_api_settings,
     with_client,
 )
 from reconciler.doctor import CheckResult, CheckStatus, diagnose, failed_check, summary_line
@@ -54,14 +54,8 @@ def _load(paths: tuple[Path, ...]) -> tuple[CheckResult, DesiredState | None, st
 
 
 def _settings(desired: DesiredState | None, options: dict[str, object]) -> ApiSettings:
-    return resolve_api_settings(
-        api_url=options.get("api_url"),  # type: ignore[arg-type]
-        api_version=options.get("api_version"),  # type: ignore[arg-type]
-        token_file=options.get("token_file"),  # type: ignore[arg-type]
-        rate_limit=options.get("rate_limit"),  # type: ignore[arg-type]
-        batch_size=options.get("batch_size"),  # type: ignore[arg-type]
-        concurrency=options.get("concurrency"),  # type: ignore[arg-type]
-        project_api_version=desired.portal.api_version if desired is not None else None,
+    return api_settings(
+        options, project_api_version=desired.portal.api_version if desired is not None else None
     )
 
 

@@ -20,9 +20,9 @@ from reconciler import config
 from reconciler.cli._common import (
     Progress,
     api_options,
+    api_settings,
     common_options,
     current_state,
-    resolve_api_settings,
 )
 from reconciler.cli._output import output
 from reconciler.cli.plan_cmd import settings_for
@@ -221,17 +221,7 @@ def command(
     """
     emails = _read_list(subscribers)
     desired = _project(paths)
-    if desired is not None:
-        settings = settings_for(desired, options)
-    else:
-        settings = resolve_api_settings(
-            api_url=options.get("api_url"),  # type: ignore[arg-type]
-            api_version=options.get("api_version"),  # type: ignore[arg-type]
-            token_file=options.get("token_file"),  # type: ignore[arg-type]
-            rate_limit=options.get("rate_limit"),  # type: ignore[arg-type]
-            batch_size=options.get("batch_size"),  # type: ignore[arg-type]
-            concurrency=options.get("concurrency"),  # type: ignore[arg-type]
-        )
+    settings = settings_for(desired, options) if desired is not None else api_settings(options)
     stats, _portal = asyncio.run(_export(settings, desired, emails, business_unit, out_file))
     quiet = current_state().quiet
     for line in _summary(stats, business_unit, out_file):

@@ -11,9 +11,9 @@ import click
 from reconciler import config
 from reconciler.cli._common import (
     api_options,
+    api_settings,
     common_options,
     current_state,
-    resolve_api_settings,
     use_color,
     with_client,
 )
@@ -29,15 +29,7 @@ __all__ = ["command", "compute_plan", "settings_for"]
 
 def settings_for(desired: DesiredState, options: dict[str, object]) -> ApiSettings:
     """Resolve connection settings for a loaded config from the api_options values."""
-    return resolve_api_settings(
-        api_url=options.get("api_url"),  # type: ignore[arg-type]
-        api_version=options.get("api_version"),  # type: ignore[arg-type]
-        token_file=options.get("token_file"),  # type: ignore[arg-type]
-        rate_limit=options.get("rate_limit"),  # type: ignore[arg-type]
-        batch_size=options.get("batch_size"),  # type: ignore[arg-type]
-        concurrency=options.get("concurrency"),  # type: ignore[arg-type]
-        project_api_version=desired.portal.api_version,
-    )
+    return api_settings(options, project_api_version=desired.portal.api_version)
 
 
 def compute_plan(desired: DesiredState, settings: ApiSettings) -> Plan:

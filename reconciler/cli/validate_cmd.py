@@ -20,9 +20,9 @@ import click
 from reconciler import __version__, config
 from reconciler.cli._common import (
     api_options,
+    api_settings,
     common_options,
     current_state,
-    resolve_api_settings,
     with_client,
 )
 from reconciler.errors import Finding
@@ -125,15 +125,7 @@ def render(
 
 def _definitions(state: DesiredState, options: dict[str, Any]) -> list[Definition]:
 
-    settings = resolve_api_settings(
-        api_url=options.get("api_url"),
-        api_version=options.get("api_version"),
-        token_file=options.get("token_file"),
-        rate_limit=options.get("rate_limit"),
-        batch_size=options.get("batch_size"),
-        concurrency=options.get("concurrency"),
-        project_api_version=state.portal.api_version,
-    )
+    settings = api_settings(options, project_api_version=state.portal.api_version)
     return with_client(settings, 0, lambda client: client.definitions())
 
 
