@@ -2,11 +2,12 @@
 
 The emulator runs in its own process (``hsprefs emulator serve``, rate limits off, so
 the numbers are hsprefs' own cost, not HubSpot's budget); the export runs in a fresh
-process per measurement, and its peak resident memory is read from the kernel when it
-ends (``os.wait4``). Export streams: it keeps the sorted list of addresses and one chunk
-of live statuses at a time, so its memory should grow with the address list only, not
-with the statuses. To show that, the same export is measured for a small list first,
-and the growth is reported next to the size of the output.
+process per measurement, and reports its own peak resident memory as it ends (VmHWM,
+see ``_memory.py``; the kernel's ``ru_maxrss`` would include this script's own size).
+Export streams: it keeps the sorted list of addresses and one chunk of live statuses
+at a time, so its memory should grow with the address list only, not with the
+statuses. To show that, the same export is measured for a small list first, and the
+growth is reported next to the size of the output.
 
 Also checks the calls made: per chunk ⌈chunk/batch⌉ status reads and as many wide
 reads, plus one account-info and one ``/definitions`` call (design §5).
@@ -29,6 +30,14 @@ import urllib.request
 from pathlib import Path
 
 from _emulator import start_emulator
+
+BENCH = Path(__file__).resolve().parent
+# Runs the CLI in the child, then prints that process's own peak memory as the last line.
+CHILD = (
+    "import sys; sys.path.insert(0, sys.argv.pop(1)); from _memory import peak_rss_mb; "
+    "from reconciler.cli import run; code = run(sys.argv[1:]); print(peak_rss_mb()); "
+    "sys.exit(code)"
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFINITIONS = ("Newsletter", "Product Updates", "Events", "Offers", "Webinars")
@@ -78,20 +87,20 @@ def run_export(url: str, subscribers: Path, out: Path, batch: int) -> tuple[floa
     """Seconds and peak resident MB of one export in a fresh interpreter."""
     env = dict(os.environ, HSPREFS_API_URL=url, HUBSPOT_ACCESS_TOKEN="bench-token")
     args = [
-        sys.executable, "-m", "reconciler", "export", "--subscribers", str(subscribers),
+        sys.executable, "-c", CHILD, str(BENCH), "export", "--subscribers", str(subscribers),
         "-o", str(out), "--batch-size", str(batch), "--quiet",
         # The emulator's limits are off and send no window headers: lift the client's
         # default ceiling (HubSpot's lowest tier) so the bench measures hsprefs itself.
         "--rate-limit", "100000",
     ]  # fmt: skip
     started = time.perf_counter()
-    child = subprocess.Popen(args, env=env, cwd=out.parent, stderr=subprocess.PIPE)
-    _pid, status, usage = os.wait4(child.pid, 0)
+    child = subprocess.run(
+        args, check=False, env=env, cwd=out.parent, capture_output=True, text=True
+    )
     seconds = time.perf_counter() - started
-    if status != 0:
-        assert child.stderr is not None
-        raise SystemExit(f"bench: export failed: {child.stderr.read().decode().strip()}")
-    return seconds, usage.ru_maxrss / 1024.0  # Linux reports KiB
+    if child.returncode != 0:
+        raise SystemExit(f"bench: export failed: {child.stderr.strip()}")
+    return seconds, float(child.stdout.splitlines()[-1])
 
 
 def main() -> int:

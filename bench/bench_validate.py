@@ -20,12 +20,13 @@ import argparse
 import json
 import os
 import random
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _memory import peak_rss_mb
 
 ROOT = Path(__file__).resolve().parent.parent
 ALIASES = ("newsletter", "product", "events", "offers", "webinars")
@@ -172,7 +173,7 @@ def child(mode: str, target: str) -> None:
             "subscribers": len(emails),
             "files": len(state.files) if state else 0,
         }
-    result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["peak_mb"] = peak_rss_mb()
     print(json.dumps(result))
 
 

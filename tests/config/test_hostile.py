@@ -18,12 +18,13 @@ from tests.config.conftest import ROOT
 
 PROJECT = "version: 1\nsubscriptions: {newsletter: {id: '101'}}\ninclude: ['*.yaml']\n"
 RUNNER = """
-import io, json, resource, sys, contextlib
+import io, json, sys, contextlib
+from bench._memory import peak_rss_mb
 from reconciler.cli import run
 out, err = io.StringIO(), io.StringIO()
 with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
     code = run(["validate", *sys.argv[1:]])
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+peak = peak_rss_mb()
 print(json.dumps({"code": code, "out": out.getvalue(), "err": err.getvalue(), "peak_mb": peak}))
 """
 
@@ -55,6 +56,23 @@ def _assert_one_finding(result: dict[str, object], line: str) -> None:
     assert result["out"] == f"{line}\n1 error in 1 file\n"
     assert isinstance(result["peak_mb"], float)
     assert result["peak_mb"] < 200
+
+
+def test_the_child_reports_its_own_memory_not_its_parents(tmp_path: Path) -> None:
+    """A big test process does not make its small validate child look big.
+
+    A child started by vfork and exec inherits the parent's `ru_maxrss`; the measure must
+    be the child's own, or these tests fail whenever the pytest worker has grown.
+    """
+    ballast = b"x" * 300_000_000  # resident in this process while the child runs
+    subscriber = b"version: 1\nsubscribers:\n  a@example.com:\n    newsletter: subscribed\n"
+    folder = _project(tmp_path, "ok.yaml", subscriber)
+    result = validate_in_child(folder)
+    assert len(ballast) == 300_000_000
+    del ballast
+    assert result["code"] == 0, result
+    assert isinstance(result["peak_mb"], float)
+    assert 5 < result["peak_mb"] < 200
 
 
 def test_billion_laughs(tmp_path: Path) -> None:
