@@ -334,6 +334,7 @@ class Outcome(StrEnum):
     CONFIRMED = "confirmed"  # listed in results[] of a COMPLETE batch
     FAILED = "failed"  # an error named this input
     UNCONFIRMED = "unconfirmed"  # neither: verification decides
+    NOT_SENT = "not_sent"  # never sent: the caller asked to stop before its turn came
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,6 +88,10 @@ def retry_after(headers: Mapping[str, str], now: float | None = None) -> float |
     return max(0.0, when.timestamp() - current)
 
 
+class NotSent(Exception):
+    """The caller's stop event was set before the request's turn came: it was not sent."""
+
+
 class Sender:
     """Sends requests with bounded concurrency, the rate limiter and the retry policy."""
 
@@ -116,19 +120,23 @@ class Sender:
         *,
         params: Mapping[str, str | int] | None = None,
         body: Any = None,
+        stop: asyncio.Event | None = None,
     ) -> httpx.Response:
         """Send one request until it succeeds (any status below 400) or must give up.
 
         Raises :class:`~reconciler.errors.ApiError` subclasses: at once for 4xx answers
         other than a rolling-window 429 and for the daily limit; after the retry policy
-        is spent for 429, 5xx and network failures.
+        is spent for 429, 5xx and network failures. Raises :class:`NotSent` when ``stop``
+        is set before the first attempt leaves (a request once sent is seen through).
         """
         what = f"{method} {path}"
         started = self._retry.clock()
         attempt = 0
         while True:
             attempt += 1
-            response, failure = await self._attempt(operation, method, path, params, body)
+            response, failure = await self._attempt(
+                operation, method, path, params, body, stop=stop if attempt == 1 else None
+            )
             if response is not None and response.status_code < 400:
                 return response
             if response is not None:
@@ -154,9 +162,16 @@ class Sender:
         path: str,
         params: Mapping[str, str | int] | None,
         body: Any,
+        *,
+        stop: asyncio.Event | None,
     ) -> tuple[httpx.Response | None, Exception | None]:
         async with self._slots:
+            if stop is not None and stop.is_set():
+                raise NotSent
             sent_at = await self._limiter.acquire()
+            if stop is not None and stop.is_set():  # set while waiting for the budget
+                self._limiter.forgo()
+                raise NotSent
             stats = self._stats
             stats.requests[operation] = stats.requests.get(operation, 0) + 1
             stats.in_flight += 1

@@ -155,6 +155,12 @@ class RateLimiter:
                 else:
                     await self._sleep(wait)
 
+    def forgo(self) -> None:
+        """A slot taken with :meth:`acquire` was not used after all: nothing was sent."""
+        self._in_flight = max(0, self._in_flight - 1)
+        if self._released is not None:
+            self._released.set()
+
     def release(self) -> None:
         """A request taken with :meth:`acquire` finished: its slot ages from now."""
         self._in_flight = max(0, self._in_flight - 1)

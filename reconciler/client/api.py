@@ -27,7 +27,7 @@ import httpx
 
 from reconciler import __version__
 from reconciler.client._errors import Scrubber, correlation_id, json_body
-from reconciler.client._http import ClientStats, Sender
+from reconciler.client._http import ClientStats, NotSent, Sender
 from reconciler.client._match import (
     match_opt_outs,
     match_writes,
@@ -56,6 +56,7 @@ from reconciler.model import (
     LiveOptOut,
     LiveState,
     LiveStatus,
+    Outcome,
     PairKey,
     StatusWrite,
     SubscriberKey,
@@ -231,9 +232,12 @@ class HubSpotClient:
         *,
         params: Mapping[str, str | int] | None = None,
         body: Any = None,
+        stop: asyncio.Event | None = None,
     ) -> tuple[dict[str, Any], str | None]:
         """Send and return the JSON object body and the correlationId (if any)."""
-        response = await self._sender.send(operation, method, path, params=params, body=body)
+        response = await self._sender.send(
+            operation, method, path, params=params, body=body, stop=stop
+        )
         data = json_body(response)
         if data is None:
             raise ApiError(
@@ -385,27 +389,37 @@ class HubSpotClient:
 
     # -- writes ----------------------------------------------------------------------
 
-    async def write(self, writes: Sequence[StatusWrite]) -> list[WriteResult]:
+    async def write(
+        self, writes: Sequence[StatusWrite], *, stop: asyncio.Event | None = None
+    ) -> list[WriteResult]:
         """Send status writes in batches (input order kept); one result per input.
 
         Chunks may run concurrently. Raises only for errors that stop everything (401,
         403, the daily limit); any other failure of a whole call makes its inputs FAILED
         (HubSpot refused the batch) or UNCONFIRMED (it may or may not have happened).
+        Once ``stop`` is set no further call leaves: the inputs of a call that had not
+        been sent yet come back NOT_SENT, while calls already sent are seen through.
         """
         bodies = [write_input(w) for w in writes]
         path = f"{self._prefix}/statuses/batch/write"
         jobs = [
-            self._write_chunk(chunk, bodies[start : start + len(chunk)], path)
+            self._write_chunk(chunk, bodies[start : start + len(chunk)], path, stop)
             for start, chunk in _indexed_chunks(writes, self._batch)
         ]
         return [result for part in await _run_all(jobs) for result in part]
 
     async def _write_chunk(
-        self, chunk: Sequence[StatusWrite], inputs: list[dict[str, Any]], path: str
+        self,
+        chunk: Sequence[StatusWrite],
+        inputs: list[dict[str, Any]],
+        path: str,
+        stop: asyncio.Event | None,
     ) -> list[WriteResult]:
         # Retrying a write batch is safe: it sets statuses, so sending it twice is a no-op.
         try:
-            data, cid = await self._call("write", "POST", path, body={"inputs": inputs})
+            data, cid = await self._call("write", "POST", path, body={"inputs": inputs}, stop=stop)
+        except NotSent:
+            return [WriteResult(target, Outcome.NOT_SENT) for target in chunk]
         except ApiError as exc:
             if is_fatal(exc):
                 raise
@@ -417,16 +431,19 @@ class HubSpotClient:
         self._progress(len(chunk))
         return results
 
-    async def unsubscribe_all(self, subscribers: Sequence[SubscriberKey]) -> list[WriteResult]:
+    async def unsubscribe_all(
+        self, subscribers: Sequence[SubscriberKey], *, stop: asyncio.Event | None = None
+    ) -> list[WriteResult]:
         """Opt subscribers out of all email of their brand; one result per input, in order.
 
-        Grouped per brand: ``ceil(N_b / batch)`` calls each. Errors as for :meth:`write`.
+        Grouped per brand: ``ceil(N_b / batch)`` calls each. Errors and ``stop`` as for
+        :meth:`write`.
         """
         by_brand: dict[int, dict[str, SubscriberKey]] = {}
         for key in subscribers:
             by_brand.setdefault(key.brand, {}).setdefault(normalise_email(key.email), key)
         jobs = [
-            self._opt_out_chunk(brand, chunk)
+            self._opt_out_chunk(brand, chunk, stop)
             for brand, keys in by_brand.items()
             for chunk in _chunks(list(keys.values()), self._batch)
         ]
@@ -437,7 +454,9 @@ class HubSpotClient:
                 found[norm_key(result.target)] = result
         return [retarget(found[norm_key(key)], key) for key in subscribers]
 
-    async def _opt_out_chunk(self, brand: int, chunk: Sequence[SubscriberKey]) -> list[WriteResult]:
+    async def _opt_out_chunk(
+        self, brand: int, chunk: Sequence[SubscriberKey], stop: asyncio.Event | None
+    ) -> list[WriteResult]:
         # Retrying is safe: opting someone out twice leaves them opted out.
         path = f"{self._prefix}/statuses/batch/unsubscribe-all"
         body = {"inputs": [normalise_email(k.email) for k in chunk]}
@@ -445,7 +464,11 @@ class HubSpotClient:
         # so the journal records what the opt-out did.
         params = {**self._params(brand), "verbose": "true"}
         try:
-            data, cid = await self._call("unsubscribe_all", "POST", path, params=params, body=body)
+            data, cid = await self._call(
+                "unsubscribe_all", "POST", path, params=params, body=body, stop=stop
+            )
+        except NotSent:
+            return [WriteResult(key, Outcome.NOT_SENT) for key in chunk]
         except ApiError as exc:
             if is_fatal(exc):
                 raise

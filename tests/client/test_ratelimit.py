@@ -230,3 +230,17 @@ def test_instant_policy_does_not_wait() -> None:
         await asyncio.wait_for(policy.sleep(3600), timeout=5)
 
     run(go())
+
+
+def test_a_forgone_slot_costs_nothing_of_the_window() -> None:
+    """A slot taken and then not used (nothing sent) frees at once and is not counted."""
+    fake = FakeTime()
+    limiter = _limiter(fake, max_requests=1, window=10.0)
+
+    async def go() -> float:
+        await limiter.acquire()
+        limiter.forgo()
+        return await limiter.acquire() - fake.now
+
+    assert _guarded(go()) == 0.0
+    assert fake.sleeps == []

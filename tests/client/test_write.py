@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -23,6 +24,7 @@ from reconciler.model import (
 from .conftest import (
     PREFIX,
     FakeHubSpot,
+    FakeTime,
     envelope,
     error_body,
     make_client,
@@ -464,3 +466,78 @@ def test_unsubscribe_all_whole_call_failure_is_returned() -> None:
     [result] = _opt_out(server, [key], max_attempts=2)
     assert result.outcome is Outcome.UNCONFIRMED
     assert result.error is not None and "ReadTimeout" in result.error
+
+
+def _stopping(stop: asyncio.Event) -> FakeHubSpot:
+    """Answers like echo_writes, and sets ``stop`` while answering the first call."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        stop.set()
+        if request.url.path.endswith("/unsubscribe-all"):
+            emails = json.loads(request.content)["inputs"]
+            return reply(200, envelope([public_status(e, 101, "UNSUBSCRIBED") for e in emails]))
+        return echo_writes(request)
+
+    return FakeHubSpot(handler)
+
+
+def _write_until(
+    server: FakeHubSpot, stop: asyncio.Event, writes: Sequence[StatusWrite], **kw: Any
+) -> list[Outcome]:
+    async def go() -> list[Outcome]:
+        async with make_client(server, **kw) as client:
+            return [r.outcome for r in await client.write(writes, stop=stop)]
+
+    return run(go())
+
+
+def test_stop_set_before_writing_sends_nothing() -> None:
+    """With stop already set, no call leaves and every input comes back NOT_SENT."""
+    stop = asyncio.Event()
+    stop.set()
+    server = FakeHubSpot()
+    writes = [_w(f"p{i}@example.com", "101") for i in range(3)]
+    assert _write_until(server, stop, writes) == [Outcome.NOT_SENT] * 3
+    assert server.seen == []
+
+
+def test_stop_lets_the_call_in_flight_finish_and_sends_no_more() -> None:
+    """One call at a time: the call answering when stop is set is confirmed, the rest wait."""
+    stop = asyncio.Event()
+    server = _stopping(stop)
+    writes = [_w(f"p{i}@example.com", "101") for i in range(6)]
+    outcomes = _write_until(server, stop, writes, batch_size=2, concurrency=1)
+    assert outcomes == [Outcome.CONFIRMED] * 2 + [Outcome.NOT_SENT] * 4
+    assert server.paths() == [WRITE]
+
+
+def test_stop_set_while_a_call_waits_for_the_rate_limit_keeps_it_unsent() -> None:
+    """A call that was waiting for the budget when stop was set is not sent after all."""
+    stop = asyncio.Event()
+
+    class StopWhileWaiting(FakeTime):
+        async def sleep(self, seconds: float) -> None:
+            stop.set()  # Ctrl-C arrives while the second call waits for the window
+            await super().sleep(seconds)
+
+    server = FakeHubSpot(echo_writes)
+    writes = [_w(f"p{i}@example.com", "101") for i in range(4)]
+    outcomes = _write_until(
+        server, stop, writes, time=StopWhileWaiting(), batch_size=2, rate_limit=1
+    )
+    assert outcomes == [Outcome.CONFIRMED] * 2 + [Outcome.NOT_SENT] * 2
+    assert server.paths() == [WRITE]
+
+
+def test_stop_applies_to_unsubscribe_all() -> None:
+    """Unsubscribe-all calls not yet sent when stop is set come back NOT_SENT."""
+    stop = asyncio.Event()
+    server = _stopping(stop)
+    keys = [SubscriberKey(0, f"p{i}@example.com") for i in range(3)]
+
+    async def go() -> list[Outcome]:
+        async with make_client(server, batch_size=1, concurrency=1) as client:
+            return [r.outcome for r in await client.unsubscribe_all(keys, stop=stop)]
+
+    assert run(go()) == [Outcome.CONFIRMED, Outcome.NOT_SENT, Outcome.NOT_SENT]
+    assert server.paths() == [OPT_OUT]
