@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import venv
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,17 @@ def test_wheel_installs_and_loads_schemas(wheel: Path, tmp_path: Path) -> None:
     )
     assert (checked.returncode, checked.stderr) == (0, "")
     assert checked.stdout == "ok: 4 files, 10 subscribers, 12 managed statuses\n"
+
+
+def test_wheel_carries_the_full_license_and_notice(wheel: Path) -> None:
+    """The wheel ships the whole Apache-2.0 text and the project's NOTICE."""
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        licence = next(n for n in names if n.endswith(".dist-info/licenses/LICENSE"))
+        notice = next(n for n in names if n.endswith(".dist-info/licenses/NOTICE"))
+        text = archive.read(licence).decode()
+        assert archive.read(notice).decode().startswith("hsprefs\nCopyright 2026")
+        metadata = archive.read(next(n for n in names if n.endswith(".dist-info/METADATA")))
+    assert "TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION" in text
+    assert "END OF TERMS AND CONDITIONS" in text
+    assert b"License-Expression: Apache-2.0" in metadata
