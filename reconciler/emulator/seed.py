@@ -9,13 +9,13 @@ standard library, PyYAML (through ``_yamlloc``) and the emulator's own small mod
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from reconciler.emulator._yamlloc import load_located
+from reconciler.emulator.addresses import is_email
 from reconciler.emulator.settings import DEFAULT_TOKEN
 from reconciler.errors import ConfigError, Finding
 
@@ -48,14 +48,8 @@ LEGAL_BASES = (
     "PERFORMANCE_OF_CONTRACT",
     "PROCESS_AND_STORE",
 )
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 DEFAULT_CREATED = "2024-01-01T00:00:00Z"
 DEFAULT_SOURCE = "Imported"
-
-
-def is_email(value: str) -> bool:
-    """A loose email check (one @, a dot in the domain, no spaces), as HubSpot's is."""
-    return bool(_EMAIL.match(value.strip())) and is_text(value)
 
 
 def is_text(value: str) -> bool:
