@@ -4,8 +4,9 @@
 takes to the network. For each attempt it takes a concurrency slot, then a slot of the
 rate limiter (in that order, so the time the limiter records is the time the request
 leaves), sends, and lets the limiter learn from the answer's headers. It retries 429
-(``Retry-After`` when given, else until the window frees), 5xx answers, timeouts and
-dropped connections; it turns every other error answer into an exception of
+(``Retry-After`` when given, else until the limiter's window frees: see
+:meth:`~reconciler.client._ratelimit.RateLimiter.time_until_window_frees`), 5xx
+answers, timeouts and dropped connections; it turns every other error answer into an exception of
 :mod:`reconciler.errors` at once. Retrying is safe for every call the client makes: see
 :mod:`reconciler.client._retry`.
 
@@ -20,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import logging
-import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -36,7 +36,7 @@ from reconciler.client._errors import (
     policy_name,
 )
 from reconciler.client._ratelimit import RateLimiter
-from reconciler.client._retry import RetryPolicy
+from reconciler.client._retry import Effort, RetryPolicy
 from reconciler.errors import ApiError, TransportError
 
 __all__ = ["ClientStats", "Sender"]
@@ -121,6 +121,7 @@ class Sender:
         params: Mapping[str, str | int] | None = None,
         body: Any = None,
         stop: asyncio.Event | None = None,
+        effort: Effort | None = None,
     ) -> httpx.Response:
         """Send one request until it succeeds (any status below 400) or must give up.
 
@@ -128,14 +129,22 @@ class Sender:
         other than a rolling-window 429 and for the daily limit; after the retry policy
         is spent for 429, 5xx and network failures. Raises :class:`NotSent` when ``stop``
         is set before the first attempt leaves (a request once sent is seen through).
+        The policy's time bound counts the attempts and the waits between them, never the
+        time spent waiting for a turn; ``effort`` shares that count with the caller.
         """
         what = f"{method} {path}"
-        started = self._retry.clock()
+        effort = effort if effort is not None else Effort()
         attempt = 0
         while True:
             attempt += 1
             response, failure = await self._attempt(
-                operation, method, path, params, body, stop=stop if attempt == 1 else None
+                operation,
+                method,
+                path,
+                params,
+                body,
+                stop=stop if attempt == 1 else None,
+                effort=effort,
             )
             if response is not None and response.status_code < 400:
                 return response
@@ -143,7 +152,7 @@ class Sender:
                 delay = self._judge(response, what, attempt)
             else:
                 delay = self._retry.backoff(attempt)
-            if not self._retry.should_retry(attempt, started, delay):
+            if not self._retry.should_retry(attempt, effort, delay):
                 raise self._give_up(what, attempt, response, failure) from failure
             self._stats.retries += 1
             log.info(
@@ -153,6 +162,7 @@ class Sender:
                 attempt,
                 response.status_code if response is not None else type(failure).__name__,
             )
+            effort.spent += delay
             await self._retry.sleep(delay)
 
     async def _attempt(
@@ -164,6 +174,7 @@ class Sender:
         body: Any,
         *,
         stop: asyncio.Event | None,
+        effort: Effort,
     ) -> tuple[httpx.Response | None, Exception | None]:
         async with self._slots:
             if stop is not None and stop.is_set():
@@ -177,6 +188,7 @@ class Sender:
             stats.in_flight += 1
             stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
             began = time.monotonic()
+            left = self._retry.clock()  # the retry bound counts from here, not the queue
             try:
                 response = await self._http.request(method, path, params=params, json=body)
             except httpx.UnsupportedProtocol as exc:
@@ -189,6 +201,7 @@ class Sender:
                 # HubSpot may have counted the request whatever became of it.
                 self._limiter.release()
                 stats.in_flight -= 1
+                effort.spent += max(0.0, self._retry.clock() - left)
             self._limiter.observe(response.headers, sent_at)
         log.debug(
             "%s %s -> %d in %.0f ms%s",
@@ -210,10 +223,10 @@ class Sender:
                 raise error_from_response(response, what=what, scrub=self._scrub)
             asked = retry_after(response.headers)
             if asked is None:
-                free = self._limiter.time_until_free()
-                if math.isinf(free):  # every slot in flight: wait one window at most
-                    free = self._limiter.window
-                delay = max(free, self._retry.backoff(attempt))
+                # No Retry-After: a rolling window frees when its oldest request ages out,
+                # which the limiter may know; else a whole window. Never a short backoff,
+                # which would only fetch another 429.
+                delay = max(self._limiter.time_until_window_frees(), self._retry.backoff(attempt))
             else:
                 delay = asked
             # Everyone waits, not only this request: the budget is shared.

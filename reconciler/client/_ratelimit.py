@@ -17,7 +17,9 @@ It adapts from every response: the window length and the maximum come from the h
 (``--rate-limit`` can only lower the maximum), and when ``-Remaining`` shows more
 requests in HubSpot's window than this client can have sent, the difference (another
 process sharing the app's budget) is counted too. After a 429 the limiter holds every
-sender for the wait HubSpot asked for and adds a margin to the window.
+sender for the wait (``Retry-After``, or without it until the window frees: the oldest
+request it knows of ages out, or one whole window) and adds a margin to the window. The
+daily headers and the window's ``-Remaining`` are kept for ``doctor`` (:meth:`RateLimiter.info`).
 
 Imports: only the standard library.
 """
@@ -62,6 +64,12 @@ class RateLimitInfo:
     from_headers: bool
     daily: int | None
     daily_remaining: int | None
+    #: ``X-HubSpot-RateLimit-Remaining`` of the latest answer that had it: requests left
+    #: in HubSpot's current window when that answer was made.
+    remaining: int | None = None
+    #: Requests in the current window that HubSpot counted but this client did not send
+    #: (another integration or process sharing the app's budget), as far as it can tell.
+    others: int = 0
 
 
 class RateLimiter:
@@ -108,14 +116,22 @@ class RateLimiter:
         self._from_headers = False
         self.daily: int | None = None
         self.daily_remaining: int | None = None
+        self.remaining: int | None = None
 
     def __repr__(self) -> str:
         return f"RateLimiter(max_requests={self.max_requests}, window={self.window:g})"
 
     def info(self) -> RateLimitInfo:
         """The current view of the budget."""
+        self._purge(self._clock())
         return RateLimitInfo(
-            self.max_requests, self.window, self._from_headers, self.daily, self.daily_remaining
+            self.max_requests,
+            self.window,
+            self._from_headers,
+            self.daily,
+            self.daily_remaining,
+            remaining=self.remaining,
+            others=len(self._external),
         )
 
     def _purge(self, now: float) -> None:
@@ -135,6 +151,20 @@ class RateLimiter:
             frees = min(aging) + self.window + self.margin - now if aging else math.inf
             wait = max(wait, frees)
         return wait
+
+    def time_until_window_frees(self) -> float:
+        """After a rolling-window 429 without ``Retry-After``: seconds until there is room.
+
+        When the limiter counts the window full (the rate headers showed it, or others'
+        requests fill it), that is when the oldest request it knows of ages out, or when
+        a hold set by an earlier 429 ends. Otherwise nothing tells when HubSpot's window
+        frees, and the answer is one whole window (``window + margin``): the policy's own
+        length, from ``-Interval-Milliseconds`` or the configured default.
+        """
+        free = self.time_until_free()
+        if 0.0 < free < math.inf:
+            return free
+        return self.window + self.margin
 
     async def acquire(self) -> float:
         """Wait for a free slot, take it, and return the time (to hand to :meth:`observe`).
@@ -174,6 +204,9 @@ class RateLimiter:
         daily_remaining = _header_int(headers, H_DAILY_REMAINING)
         if daily_remaining is not None:
             self.daily_remaining = daily_remaining
+        remaining = _header_int(headers, H_REMAINING)
+        if remaining is not None:
+            self.remaining = remaining
         if not self._adapt:
             return
         interval = _header_int(headers, H_INTERVAL)
@@ -186,7 +219,6 @@ class RateLimiter:
                 server_max if self._configured is None else min(self._configured, server_max)
             )
             self._from_headers = True
-        remaining = _header_int(headers, H_REMAINING)
         if server_max is not None and remaining is not None:
             self._count_external(server_max - remaining, sent_at)
 

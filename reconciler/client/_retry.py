@@ -5,6 +5,12 @@ exponential backoff with jitter, a bound on attempts and a bound on the total ti
 on one request. Its ``sleep`` and ``clock`` are injectable so tests run retries
 instantly (:meth:`RetryPolicy.instant`).
 
+The time bound counts what a request itself costs (an :class:`Effort`): its attempts
+from the moment each one leaves until its answer or failure, and the waits between
+them. Time spent queueing for a concurrency slot or for the rate limiter does not
+count: on a large run a request may wait minutes for its turn, and that wait must not
+use up its retries (one transient 503 would otherwise fail a whole plan).
+
 Every call the client makes is safe to repeat: reads read, a batch write *sets*
 statuses and unsubscribe-all sets an opt-out, so a batch that may or may not have
 reached HubSpot can be sent again without changing the outcome.
@@ -20,12 +26,24 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-__all__ = ["RetryPolicy"]
+__all__ = ["Effort", "RetryPolicy"]
 
 
 async def _no_wait(_seconds: float) -> None:
     # Still yields to the event loop, so concurrent chunks interleave as they would.
     await asyncio.sleep(0)
+
+
+@dataclass(slots=True)
+class Effort:
+    """Seconds one request has spent on its attempts and on the waits between them.
+
+    Queueing for a slot is left out (see the module docstring). One ``Effort`` may be
+    shared by several sends that make one logical request (a read asked again while
+    HubSpot answers ``PENDING``), so the bound covers them together.
+    """
+
+    spent: float = 0.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -36,7 +54,8 @@ class RetryPolicy:
     ``min(max_delay, base_delay * 2**(n - 1))`` scaled by a random factor in
     ``[1 - jitter, 1]``, unless HubSpot said how long to wait (``Retry-After``). A
     request gives up when the attempts are spent or when the next wait would take the
-    time spent on it past ``max_total`` seconds.
+    time spent on it (an :class:`Effort`: attempts and waits, not queueing) past
+    ``max_total`` seconds.
     """
 
     max_attempts: int = 6
@@ -66,8 +85,9 @@ class RetryPolicy:
         raw = min(self.max_delay, self.base_delay * (2 ** max(0, attempt - 1)))
         return float(raw * (1.0 - self.jitter * self.rng()))
 
-    def should_retry(self, attempt: int, started: float, delay: float) -> bool:
-        """Whether attempt ``attempt`` may be followed by another after ``delay`` seconds."""
+    def should_retry(self, attempt: int, effort: Effort, delay: float) -> bool:
+        """Whether attempt ``attempt`` may be followed by another after ``delay`` seconds,
+        the request having spent ``effort`` so far."""
         if attempt >= self.max_attempts:
             return False
-        return (self.clock() - started) + delay <= self.max_total
+        return effort.spent + delay <= self.max_total

@@ -43,7 +43,7 @@ from reconciler.client._parse import (
 )
 from reconciler.client._ratelimit import RateLimiter
 from reconciler.client._reads import ChunkRead, ReadPart, read_answer, read_error
-from reconciler.client._retry import RetryPolicy
+from reconciler.client._retry import Effort, RetryPolicy
 from reconciler.errors import (
     ApiError,
     AuthError,
@@ -233,10 +233,11 @@ class HubSpotClient:
         params: Mapping[str, str | int] | None = None,
         body: Any = None,
         stop: asyncio.Event | None = None,
+        effort: Effort | None = None,
     ) -> tuple[dict[str, Any], str | None]:
         """Send and return the JSON object body and the correlationId (if any)."""
         response = await self._sender.send(
-            operation, method, path, params=params, body=body, stop=stop
+            operation, method, path, params=params, body=body, stop=stop, effort=effort
         )
         data = json_body(response)
         if data is None:
@@ -343,7 +344,8 @@ class HubSpotClient:
     ) -> ReadPart:
         path = f"{self._prefix}/{endpoint}"
         what = f"POST {path}"
-        started = self._retry.clock()
+        # One bound for all the askings: their attempts and waits, not their queueing.
+        effort = Effort()
         attempt = 0
         while True:
             attempt += 1
@@ -354,6 +356,7 @@ class HubSpotClient:
                     path,
                     params=self._params(brand),
                     body={"inputs": list(emails)},
+                    effort=effort,
                 )
             except ApiError as exc:
                 if is_fatal(exc):
@@ -364,7 +367,7 @@ class HubSpotClient:
                 break
             # Not final yet. Asking again is only a read, so it is safe; bounded as retries.
             delay = self._retry.backoff(attempt)
-            if not self._retry.should_retry(attempt, started, delay):
+            if not self._retry.should_retry(attempt, effort, delay):
                 return ReadPart(
                     frozenset(),
                     failure=ApiError(
@@ -376,6 +379,7 @@ class HubSpotClient:
                 )
             self.stats.retries += 1
             log.info("%s answered %s; asking again in %.2f s", what, envelope.status, delay)
+            effort.spent += delay
             await self._retry.sleep(delay)
         return read_answer(
             envelope,

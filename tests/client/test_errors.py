@@ -262,13 +262,68 @@ def test_429_with_retry_after_waits_that_long() -> None:
 
 
 def test_429_without_retry_after_backs_off_and_succeeds() -> None:
-    """A 429 without Retry-After is retried after the policy's backoff."""
+    """A 429 with no Retry-After and no rate headers waits a whole window (10 s by default),
+    and the next one a whole window with the margin the first 429 added."""
     fake = FakeTime()
     limited = reply(429, error_body("RATE_LIMITS", "limit", policyName="TEN_SECONDLY_ROLLING"))
     server = FakeHubSpot(lambda r: reply(200, OK), replies=[limited, limited])
     assert _portal(server, time=fake) == 12345678
     assert len(server.seen) == 3
-    assert fake.sleeps[:1] == [0.5]
+    assert fake.sleeps == [10.0, 10.0 + 0.05]
+
+
+ROLLING_429 = error_body("RATE_LIMITS", "limit", policyName="TEN_SECONDLY_ROLLING")
+
+
+def _scripted(fake: FakeTime, steps: list[tuple[float, int, dict[str, str]]]) -> FakeHubSpot:
+    """Answers in turn: move the clock by the step's seconds (time in flight), then answer
+    200 (an empty list) or a rolling 429 with the step's headers; then 200 with a portal."""
+    script = iter(steps)
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        step = next(script, None)
+        if step is None:
+            return reply(200, OK)
+        seconds, code, headers = step
+        fake.now += seconds
+        return reply(code, {"results": []} if code == 200 else ROLLING_429, headers=headers)
+
+    return FakeHubSpot(handle)
+
+
+def _definitions_then_portal(server: FakeHubSpot, fake: FakeTime) -> int:
+    async def go() -> int:
+        async with make_client(server, time=fake) as client:
+            await client.definitions()
+            return await client.portal_id()
+
+    return run(go())
+
+
+def test_429_without_retry_after_waits_the_window_the_headers_gave() -> None:
+    """The window learned from -Interval-Milliseconds (here 2 s) is the wait, not 10 s."""
+    fake = FakeTime()
+    learned = {
+        "X-HubSpot-RateLimit-Max": "100",
+        "X-HubSpot-RateLimit-Remaining": "99",
+        "X-HubSpot-RateLimit-Interval-Milliseconds": "2000",
+    }
+    server = _scripted(fake, [(0.0, 200, learned), (0.0, 429, {})])
+    assert _definitions_then_portal(server, fake) == 12345678
+    assert fake.sleeps == [2.0]
+
+
+def test_429_without_retry_after_waits_for_the_oldest_request_to_age_out() -> None:
+    """Headers show a full window (3 of 3 used): wait until the oldest request is 10 s old."""
+    fake = FakeTime()
+    window = {"X-HubSpot-RateLimit-Max": "3", "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"}
+    first = {**window, "X-HubSpot-RateLimit-Remaining": "2"}
+    full = {**window, "X-HubSpot-RateLimit-Remaining": "0"}
+    # /definitions is answered at t=0; the account-info call's 429 arrives at t=4.
+    server = _scripted(fake, [(0.0, 200, first), (4.0, 429, full)])
+    assert _definitions_then_portal(server, fake) == 12345678
+    assert fake.sleeps[0] == 6.0
+    assert len(server.seen) == 3
 
 
 def test_429_that_never_ends_is_a_rate_limit_error() -> None:

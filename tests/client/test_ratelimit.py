@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from reconciler.client import RateLimiter, RetryPolicy
+from reconciler.client._retry import Effort
 
 from .conftest import FakeTime, run
 
@@ -202,14 +203,12 @@ def test_jitter_only_shortens_the_wait() -> None:
 
 
 def test_should_retry_respects_attempts_and_total_time() -> None:
-    """No retry past max_attempts, nor when the wait would pass max_total."""
-    fake = FakeTime()
-    policy = RetryPolicy(max_attempts=3, max_total=10.0, clock=fake.clock)
-    start = fake.now
-    assert policy.should_retry(1, start, 1.0) is True
-    assert policy.should_retry(3, start, 1.0) is False
-    fake.now += 9.5
-    assert policy.should_retry(1, start, 1.0) is False
+    """No retry past max_attempts, nor when the wait would take the effort past max_total."""
+    policy = RetryPolicy(max_attempts=3, max_total=10.0)
+    assert policy.should_retry(1, Effort(spent=0.0), 1.0) is True
+    assert policy.should_retry(3, Effort(spent=0.0), 1.0) is False
+    assert policy.should_retry(1, Effort(spent=9.0), 1.0) is True
+    assert policy.should_retry(1, Effort(spent=9.5), 1.0) is False
 
 
 def test_retry_policy_is_keyword_only_and_validated() -> None:
@@ -244,3 +243,48 @@ def test_a_forgone_slot_costs_nothing_of_the_window() -> None:
 
     assert _guarded(go()) == 0.0
     assert fake.sleeps == []
+
+
+def test_window_remaining_and_others_usage_are_reported() -> None:
+    """info() carries -Remaining of the latest answer and the requests counted as others'."""
+    fake = FakeTime()
+    limiter = _limiter(fake, max_requests=10, window=10.0)
+
+    async def go() -> None:
+        sent = await limiter.acquire()
+        limiter.release()
+        limiter.observe(
+            {"X-HubSpot-RateLimit-Max": "10", "X-HubSpot-RateLimit-Remaining": "2"}, sent_at=sent
+        )
+
+    assert (limiter.info().remaining, limiter.info().others) == (None, 0)
+    _guarded(go())
+    info = limiter.info()
+    assert (info.remaining, info.others) == (2, 7)
+    fake.now += 10.0  # others' requests age out of the window; the figure stays as seen
+    assert (limiter.info().remaining, limiter.info().others) == (2, 0)
+
+
+def test_window_frees_after_a_whole_window_when_nothing_says_when() -> None:
+    """Room in the limiter's own count tells nothing after a 429: wait one window."""
+    fake = FakeTime()
+    limiter = _limiter(fake, max_requests=10, window=4.0)
+    assert limiter.time_until_window_frees() == 4.0
+    limiter.hold(1.0)  # widens the margin to 0.05 and holds every sender for 1 s
+    assert limiter.time_until_window_frees() == 1.0
+    fake.now += 1.0
+    assert limiter.time_until_window_frees() == 4.05
+
+
+def test_window_frees_when_the_oldest_known_request_ages_out() -> None:
+    """A window the limiter counts full frees when its oldest request is a window old."""
+    fake = FakeTime()
+    limiter = _limiter(fake, max_requests=2, window=10.0)
+
+    async def go() -> None:
+        await _request(limiter, fake, 0.0)
+        fake.now += 3.0
+        await _request(limiter, fake, 0.0)
+
+    _guarded(go())
+    assert limiter.time_until_window_frees() == 7.0
