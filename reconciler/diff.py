@@ -8,9 +8,11 @@ Consent rules (design §6), applied to every declared pair:
 * Opting out is always allowed.
 * A move away from an opt-out (live UNSUBSCRIBED to SUBSCRIBED or NOT_SPECIFIED, or
   SUBSCRIBED for someone opted out of all email of the brand) is BLOCKED unless the
-  entry says ``resubscribe: true`` and carries a legal basis and its explanation; and it
-  is always BLOCKED when the live opt-out is newer than the entry's ``consented_at``
-  (or when ``consented_at`` is given but HubSpot did not say when the opt-out happened).
+  entry says ``resubscribe: true`` and carries a legal basis and its explanation of its
+  own (``DesiredStatus.own_evidence``: a basis inherited from defaults is not evidence
+  that this person consented again); and it is always BLOCKED when the live opt-out is
+  newer than the entry's ``consented_at`` (or when ``consented_at`` is given but HubSpot
+  did not say when the opt-out happened).
 * ``unsubscribe_all: false`` against a live opt-out of all is BLOCKED: no API call
   removes an opt-out of all.
 * A subscriber declared ``unsubscribe_all: true`` who is not yet opted out gets one
@@ -195,6 +197,7 @@ def _pair(
         resubscribe=want.resubscribe,
         location=where,
         consented_at=want.consented_at,
+        own_evidence=want.own_evidence,
         opted_out_all=opted_out_all,
         opt_out_timestamp=wide.timestamp if wide is not None and opted_out_all else None,
     )
@@ -245,6 +248,13 @@ def _refusal(want: DesiredStatus, away: _OptOut) -> str | None:
     if not (want.legal_basis and want.legal_basis_explanation):
         return (
             f"{away.what}{since}; resubscribe: true needs legal_basis and legal_basis_explanation"
+        )
+    if not want.own_evidence:
+        # Defence in depth: validate already refuses this config, but a DesiredStatus
+        # built in code, or a saved plan edited by hand, can still carry it.
+        return (
+            f"{away.what}{since}; resubscribe: true needs its own legal_basis and "
+            "legal_basis_explanation on the entry, not ones inherited from defaults"
         )
     if want.consented_at is not None:
         if away.at is None:

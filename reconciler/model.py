@@ -142,7 +142,13 @@ class Policy:
 
 @dataclass(frozen=True, slots=True)
 class DesiredStatus:
-    """What the config says one (brand, email, subscription) should be, and the evidence."""
+    """What the config says one (brand, email, subscription) should be, and the evidence.
+
+    ``legal_basis`` and ``legal_basis_explanation`` may be inherited from defaults (they go
+    into the write either way); ``own_evidence`` is True only when both were written on
+    the setting itself. A resubscribe needs its own evidence (design §6): a default is
+    not proof that this person consented again.
+    """
 
     key: PairKey
     status: Status
@@ -152,6 +158,7 @@ class DesiredStatus:
     legal_basis: str | None = None
     legal_basis_explanation: str | None = None
     location: Location | None = None
+    own_evidence: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +247,7 @@ def _replace_key(want: DesiredStatus, key: PairKey) -> DesiredStatus:
         legal_basis=want.legal_basis,
         legal_basis_explanation=want.legal_basis_explanation,
         location=want.location,
+        own_evidence=want.own_evidence,
     )
 
 

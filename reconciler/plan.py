@@ -82,7 +82,9 @@ class Change:
     ``before`` and ``live_timestamp`` are the live value the change was computed from,
     ``opted_out_all`` and ``opt_out_timestamp`` the subscriber's opt-out of all email of
     the brand at that moment; a saved plan is stale when a re-read shows anything else.
-    ``consented_at`` is the entry's evidence, so apply can check the consent rules again.
+    ``consented_at`` and ``own_evidence`` (the legal basis and explanation were written
+    on the entry itself, not inherited from defaults) are the entry's evidence, so apply
+    can check the consent rules again.
     For an unsubscribe-all, ``before`` is always NOT_SPECIFIED, read as "not opted out of
     all".
     """
@@ -102,6 +104,7 @@ class Change:
     consented_at: datetime | None = None
     opted_out_all: bool = False
     opt_out_timestamp: datetime | None = None
+    own_evidence: bool = False
 
     @property
     def sort_key(self) -> tuple[int, str, int, str]:
@@ -147,6 +150,7 @@ class Change:
             "consented_at": iso(self.consented_at),
             "opted_out_all": self.opted_out_all,
             "opt_out_timestamp": iso(self.opt_out_timestamp),
+            "own_evidence": self.own_evidence,
         }
 
 

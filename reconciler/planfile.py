@@ -88,6 +88,7 @@ def plan_from_document(document: Any, *, name: str = "plan") -> Plan:
             consented_at=_time(c["consented_at"]),
             opted_out_all=c["opted_out_all"],
             opt_out_timestamp=_time(c["opt_out_timestamp"]),
+            own_evidence=c["own_evidence"],
         )
         for c in document["changes"]
     )

@@ -3,8 +3,9 @@
 Checks here: unknown alias, an alias of another brand than the file's ``business_unit``,
 invalid addresses, two spellings of one address in one mapping or group, a subscribed
 status without legal basis and explanation on a GDPR portal, ``resubscribe: true``
-without them (or with ``unsubscribed``), ``consented_at`` unparseable or in the future,
-and rosters that are missing or malformed. Conflicts between places are the business of
+without a legal basis and explanation of its own (defaults do not count), or with
+``unsubscribed``, ``consented_at`` unparseable or in the future, and rosters that are
+missing or malformed. Conflicts between places are the business of
 :class:`~._claims.Claims`.
 
 This is the hot path for big configs: short-form settings are interpreted once per
@@ -70,6 +71,9 @@ class Setting:
     consented_at: datetime | None
     legal_basis: str | None
     explanation: str | None
+    # Both legal fields written on this setting itself, not taken from defaults: the only
+    # evidence a resubscribe accepts (design §6).
+    own_evidence: bool = False
 
 
 @dataclass(slots=True)
@@ -180,6 +184,7 @@ def _status(ref: SubscriptionRef, email: str, s: Setting, where: Location) -> De
         legal_basis=s.legal_basis,
         legal_basis_explanation=s.explanation,
         location=where,
+        own_evidence=s.own_evidence,
     )
 
 
@@ -283,23 +288,33 @@ def _setting(
     raw_when = value.get("consented_at")
     if isinstance(raw_when, str):
         consented_at = _when(ctx, raw_when, *value.locs["consented_at"][2:])
-    setting = Setting(status, resubscribe, consented_at, own_basis or basis, own_text or text)
+    own = own_basis is not None and own_text is not None
+    setting = Setting(status, resubscribe, consented_at, own_basis or basis, own_text or text, own)
     _gdpr(ctx, setting, aline, acol)
     if resubscribe:
         rline, rcol = value.locs["resubscribe"][:2]
-        if setting.legal_basis is None or setting.explanation is None:
-            ctx.error(
-                rline,
-                rcol,
-                "resubscribe: true needs a legal_basis and a legal_basis_explanation "
-                "(here, in the group's or the file's defaults)",
-                "resubscribe-evidence",
-            )
         if status is Status.UNSUBSCRIBED:
             ctx.error(
                 rline,
                 rcol,
                 "resubscribe: true has no effect with status unsubscribed; remove it",
+                "resubscribe-evidence",
+            )
+        elif not own:
+            missing = [
+                name
+                for name, have in (
+                    ("legal_basis", own_basis),
+                    ("legal_basis_explanation", own_text),
+                )
+                if have is None
+            ]
+            ctx.error(
+                rline,
+                rcol,
+                f"resubscribe: true needs its own {' and '.join(missing)}: write "
+                f"{'them' if len(missing) > 1 else 'it'} in this entry, next to resubscribe "
+                "(a value from defaults is not evidence of renewed consent)",
                 "resubscribe-evidence",
             )
     return setting

@@ -71,6 +71,7 @@ def test_short_and_long_forms_become_statuses() -> None:
             legal_basis="LEGITIMATE_INTEREST_CLIENT",
             legal_basis_explanation="Re-opted in at the 2026 conference, form #88",
             location=Location(file, 17, 5),
+            own_evidence=True,
         ),
         PairKey(0, "dan@example.com", "103"): DesiredStatus(
             PairKey(0, "dan@example.com", "103"),
@@ -79,6 +80,46 @@ def test_short_and_long_forms_become_statuses() -> None:
             legal_basis="CONSENT_WITH_NOTICE",
             legal_basis_explanation="Signed up on the website",
             location=Location(file, 24, 5),
+        ),
+    }
+
+
+@pytest.mark.usefixtures("in_fixtures")
+def test_own_evidence_marks_only_legal_fields_written_on_the_setting() -> None:
+    """own_evidence is True where the setting gives both legal fields, False from defaults."""
+    state = load(["valid-resubscribe-own-evidence.yaml"], today=TODAY)
+    assert {
+        (k.email, v.alias): (
+            v.resubscribe,
+            v.legal_basis,
+            v.legal_basis_explanation,
+            v.own_evidence,
+        )
+        for k, v in state.statuses.items()
+    } == {
+        ("erin@example.com", "newsletter"): (
+            True,
+            "CONSENT_WITH_NOTICE",
+            "Re-opted in at the 2026 conference, form #88",
+            True,
+        ),
+        ("erin@example.com", "events"): (
+            False,
+            "CONSENT_WITH_NOTICE",
+            "Signed up on the website",
+            False,
+        ),
+        ("frank@example.com", "newsletter"): (
+            True,
+            "CONSENT_WITH_NOTICE",
+            "Signed the renewal form #12",
+            True,
+        ),
+        ("frank@example.com", "events"): (
+            False,
+            "LEGITIMATE_INTEREST_CLIENT",
+            "Partner agreement",
+            False,
         ),
     }
 

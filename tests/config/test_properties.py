@@ -86,7 +86,11 @@ def _setting(brand: int) -> st.SearchStrategy[Setting]:
             lambda s: Setting(
                 s.status,
                 s.long,
-                s.status is not Status.UNSUBSCRIBED and s.long and s.basis is not None,
+                # resubscribe: true is valid only with the setting's own evidence.
+                s.status is not Status.UNSUBSCRIBED
+                and s.long
+                and s.basis is not None
+                and s.text is not None,
                 s.when,
                 s.basis,
                 s.text,
@@ -230,6 +234,7 @@ def expected(
                     s.when,
                     s.basis or file.defaults[0],
                     s.text or file.defaults[1],
+                    s.basis is not None and s.text is not None,
                 )
         for group in file.groups:
             basis, text = group.defaults or file.defaults
@@ -246,6 +251,7 @@ def expected(
                         x.when,
                         x.basis or basis,
                         x.text or text,
+                        x.basis is not None and x.text is not None,
                     )
     return statuses, opt_outs
 
@@ -269,6 +275,7 @@ def test_random_valid_configs_load_to_the_expected_state(files: list[File], quot
             v.consented_at,
             v.legal_basis,
             v.legal_basis_explanation,
+            v.own_evidence,
         )
         for k, v in state.statuses.items()
     }

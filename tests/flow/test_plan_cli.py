@@ -129,6 +129,49 @@ def test_wrong_portal_stops_before_reading_statuses(hub: Hub, project: Path) -> 
     assert {k: v for k, v in hub.counts().items() if v} == {"account_info": 1}
 
 
+FRANK_BLOCKED = (
+    "    newsletter: subscribed         # frank opted out himself: blocked, needs evidence\n"
+)
+FRANK_RESUBSCRIBES = "    newsletter: {status: subscribed, resubscribe: true}\n"
+NEEDS_OWN_EVIDENCE = (
+    "subscribers/customers.yaml:25:38: error: resubscribe: true needs its own legal_basis "
+    "and legal_basis_explanation: write them in this entry, next to resubscribe (a value "
+    "from defaults is not evidence of renewed consent)"
+)
+
+
+def _frank_resubscribes_on_defaults(project: Path) -> None:
+    customers = project / "subscribers" / "customers.yaml"
+    text = customers.read_text()
+    assert text.count(FRANK_BLOCKED) == 1
+    customers.write_text(text.replace(FRANK_BLOCKED, FRANK_RESUBSCRIBES))
+
+
+def test_validate_refuses_resubscribe_on_the_files_defaults(hub: Hub, project: Path) -> None:
+    """resubscribe: true leaning on the file's defaults is a validation error at its spot."""
+    _frank_resubscribes_on_defaults(project)
+    result = hub.hsprefs("validate")
+    assert (result.code, result.out, result.err) == (
+        1,
+        NEEDS_OWN_EVIDENCE + "\n1 error in 1 file\n",
+        "",
+    )
+
+
+def test_plan_refuses_resubscribe_on_the_files_defaults(hub: Hub, project: Path) -> None:
+    """plan stops on the same finding before reading HubSpot, and writes no plan file."""
+    _frank_resubscribes_on_defaults(project)
+    hub.reset_counts()
+    result = hub.hsprefs("plan", "-o", "plan.json")
+    assert (result.code, result.out, result.err) == (
+        1,
+        "",
+        f"hsprefs: error: {NEEDS_OWN_EVIDENCE}\n",
+    )
+    assert not (project / "plan.json").exists()
+    assert {k: v for k, v in hub.counts().items() if v} == {}
+
+
 def test_bad_token(hub: Hub, project: Path, monkeypatch: object) -> None:
     """A token HubSpot rejects is one error line that does not show the token."""
     os.environ["HUBSPOT_ACCESS_TOKEN"] = "pat-na1-not-a-real-token-1234"

@@ -36,7 +36,10 @@ def want(
     consented_at: str | None = None,
     basis: str | None = None,
     explanation: str | None = None,
+    own: bool | None = None,
 ) -> DesiredStatus:
+    """A desired status; its evidence counts as its own when it gives both legal fields,
+    unless ``own`` says otherwise (``own=False``: inherited from defaults)."""
     return DesiredStatus(
         key=PairKey(brand, email, sub),
         status=status,
@@ -45,6 +48,7 @@ def want(
         consented_at=at(consented_at) if consented_at else None,
         legal_basis=basis,
         legal_basis_explanation=explanation,
+        own_evidence=own if own is not None else (basis is not None and explanation is not None),
     )
 
 

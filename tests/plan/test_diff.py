@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.diff import diff
+from reconciler.diff import consent_refusal, diff
 from reconciler.model import Status
 from reconciler.plan import ChangeKind, minimal_write_calls
 from tests.plan.builders import EMAIL, N, S, U, desired, live, live_status, want
@@ -90,6 +90,62 @@ def test_move_away_from_unsubscribed(
         (blocked,) = plan.blocked
         assert blocked.live == "UNSUBSCRIBED" and blocked.wanted == wanted.value
         assert reason_part is not None and reason_part in blocked.reason
+
+
+def test_resubscribe_with_evidence_inherited_from_defaults_is_blocked() -> None:
+    """A legal basis that came from defaults is not evidence for a resubscribe."""
+    entry = want(S, resubscribe=True, own=False, **BASIS)  # type: ignore[arg-type]
+    plan = diff(desired(entry), live(live_status(U, when="2026-10-02T08:30:00")))
+    assert plan.changes == ()
+    assert [(b.wanted, b.live, b.reason) for b in plan.blocked] == [
+        (
+            "SUBSCRIBED",
+            "UNSUBSCRIBED",
+            "unsubscribed from alias-101 since 2026-10-02T08:30:00Z; resubscribe: true needs "
+            "its own legal_basis and legal_basis_explanation on the entry, not ones "
+            "inherited from defaults",
+        )
+    ]
+
+
+def test_subscribe_past_opt_out_of_all_with_inherited_evidence_is_blocked() -> None:
+    """Past an opt-out of all, too, inherited evidence blocks the subscribe."""
+    entry = want(S, resubscribe=True, consented_at="2026-08-01", own=False, **BASIS)  # type: ignore[arg-type]
+    plan = diff(desired(entry), live(opted_out={(0, EMAIL): "2026-07-01"}))
+    assert plan.changes == ()
+    assert [b.reason for b in plan.blocked] == [
+        "opted out of all email of brand 0 since 2026-07-01T00:00:00Z; resubscribe: true "
+        "needs its own legal_basis and legal_basis_explanation on the entry, not ones "
+        "inherited from defaults"
+    ]
+
+
+def test_inherited_evidence_still_travels_with_a_plain_subscribe() -> None:
+    """Defaults are fine for a subscribe that leaves no opt-out: the write carries them."""
+    plan = diff(desired(want(S, own=False, **BASIS)), live())  # type: ignore[arg-type]
+    (change,) = plan.changes
+    assert (change.kind, change.legal_basis, change.own_evidence) == (
+        ChangeKind.SUBSCRIBE,
+        "CONSENT_WITH_NOTICE",
+        False,
+    )
+
+
+def test_allowed_resubscribe_records_its_own_evidence() -> None:
+    """The change of an allowed resubscribe says its evidence was the entry's own."""
+    plan = diff(desired(want(S, resubscribe=True, **BASIS)), live(live_status(U)))  # type: ignore[arg-type]
+    assert [(c.resubscribe, c.own_evidence) for c in plan.changes] == [(True, True)]
+
+
+def test_consent_refusal_refuses_inherited_evidence() -> None:
+    """consent_refusal (apply's re-check) gives the same reason as the diff."""
+    entry = want(S, resubscribe=True, own=False, **BASIS)  # type: ignore[arg-type]
+    assert consent_refusal(entry, live(live_status(U))) == (
+        "unsubscribed from alias-101 since 2026-05-01T00:00:00Z; resubscribe: true needs "
+        "its own legal_basis and legal_basis_explanation on the entry, not ones inherited "
+        "from defaults"
+    )
+    assert consent_refusal(want(S, resubscribe=True, **BASIS), live(live_status(U))) is None  # type: ignore[arg-type]
 
 
 def test_opting_out_is_always_allowed() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import stat
 from datetime import UTC, datetime
@@ -9,8 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.apply import check_consent
+from reconciler.diff import diff
 from reconciler.errors import PlanFileError
+from reconciler.plan import Plan
 from reconciler.planfile import load_plan, save_plan
+from tests.plan.builders import S, U, desired, live, live_status, want
 from tests.plan.test_render import every_kind_plan
 
 CREATED = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -83,3 +88,49 @@ def test_missing_file(tmp_path: Path) -> None:
     """A missing plan file is one clear error."""
     with pytest.raises(PlanFileError, match=r"cannot read plan file .*No such file or directory"):
         load_plan(tmp_path / "nope.json")
+
+
+def test_plan_without_own_evidence_is_refused(tmp_path: Path) -> None:
+    """A change that does not say whether its evidence was its own is not a valid plan."""
+    path = tmp_path / "plan.json"
+    save_plan(every_kind_plan(), path, created_at=CREATED)
+    document = json.loads(path.read_text())
+    del document["changes"][0]["own_evidence"]
+    path.write_text(json.dumps(document))
+    with pytest.raises(PlanFileError) as caught:
+        load_plan(path)
+    assert caught.value.one_line() == (
+        f"{path} is not a valid hsprefs plan: at changes/0: 'own_evidence' is a required "
+        "property (create it again with 'hsprefs plan -o FILE')"
+    )
+
+
+def _resubscribe_plan(*, own: bool) -> Plan:
+    """A saved-and-loaded plan whose one change moves pat away from an opt-out."""
+    entry = want(S, resubscribe=True, basis="CONSENT_WITH_NOTICE", explanation="form #88")
+    plan = diff(desired(entry), live(live_status(U)))
+    (change,) = plan.changes
+    return Plan(changes=(dataclasses.replace(change, own_evidence=own),))
+
+
+def test_saved_resubscribe_keeps_its_own_evidence(tmp_path: Path) -> None:
+    """own_evidence survives save and load, so apply can re-check the consent rules."""
+    path = tmp_path / "plan.json"
+    save_plan(_resubscribe_plan(own=True), path, created_at=CREATED)
+    assert json.loads(path.read_text())["changes"][0]["own_evidence"] is True
+    check_consent(load_plan(path), live(live_status(U)))
+
+
+def test_saved_resubscribe_on_inherited_evidence_is_refused_by_apply(tmp_path: Path) -> None:
+    """A saved resubscribe whose evidence came from defaults fails apply's consent re-check."""
+    path = tmp_path / "plan.json"
+    save_plan(_resubscribe_plan(own=False), path, created_at=CREATED)
+    with pytest.raises(PlanFileError) as caught:
+        check_consent(load_plan(path), live(live_status(U)))
+    assert caught.value.one_line() == (
+        "the plan asks for a change the consent rules forbid: pat@example.com "
+        "alias-101 (101) -> SUBSCRIBED: unsubscribed from alias-101 since "
+        "2026-05-01T00:00:00Z; resubscribe: true needs its own legal_basis and "
+        "legal_basis_explanation on the entry, not ones inherited from defaults "
+        "(hsprefs plan never makes such a change; make a new plan from the config)"
+    )

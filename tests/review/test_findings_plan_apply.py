@@ -45,6 +45,8 @@ subscribers:
       status: subscribed
       resubscribe: true
       consented_at: 2026-06-01
+      legal_basis: LEGITIMATE_INTEREST_CLIENT
+      legal_basis_explanation: "Renewed consent at the shop counter, 2026-06-01"
 """
 
 
