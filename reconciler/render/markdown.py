@@ -2,7 +2,8 @@
 
 A summary table, then collapsible sections. The output is capped below GitHub's
 65,536-character comment limit: rows that do not fit are left out and a closing line
-says how many and how to see them all.
+says how many and how to see them all. Text from the config or from HubSpot goes into a
+table cell only through :func:`markdown_cell`, so a live string cannot break the layout.
 """
 
 from __future__ import annotations
@@ -11,13 +12,35 @@ from reconciler.plan import Plan
 from reconciler.render.redact import Redactor
 from reconciler.render.text import describe_call, subscription_label
 
-__all__ = ["MARKDOWN_LIMIT", "fit_sections", "render_markdown"]
+__all__ = ["MARKDOWN_LIMIT", "fit_sections", "markdown_cell", "render_markdown"]
 
 MARKDOWN_LIMIT = 65_000  # GitHub rejects comments over 65,536 characters
 
 
-def _cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+# What a table cell must not pass through as is. Live strings (HubSpot's free-text
+# ``source`` inside a blocked reason, for one) land in cells: ``|`` would split the cell,
+# a line break end the row, ``<`` open raw HTML (``</details>`` closes our section,
+# ``<!--`` hides the rest of the comment), ``&`` start an entity, a backtick a code span
+# and ``[``/``]`` a link or image. HTML-significant characters become entities, the rest
+# get a backslash: either way the reader sees the character itself, and only that.
+_CELL = str.maketrans(
+    {
+        "\\": "\\\\",
+        "|": "\\|",
+        "`": "\\`",
+        "[": "\\[",
+        "]": "\\]",
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+    }
+)
+
+
+def markdown_cell(text: str) -> str:
+    """``text`` made safe as one cell of a GitHub-flavoured Markdown table: shown as
+    written, on one line, without starting HTML, code, links or a new cell."""
+    return " ".join(text.splitlines()).translate(_CELL)
 
 
 def render_markdown(
@@ -49,7 +72,8 @@ def render_markdown(
             else:
                 what = subscription_label(c.alias, c.subscription_id)
                 move = f"{c.before.value} → {c.after.value}"
-            rows.append(f"| {c.brand} | {_cell(mask.email(c.email))} | {_cell(what)} | {move} |")
+            email = markdown_cell(mask.email(c.email))
+            rows.append(f"| {c.brand} | {email} | {markdown_cell(what)} | {move} |")
         sections.append(
             (
                 f"Changes ({len(plan.changes)})",
@@ -65,9 +89,10 @@ def render_markdown(
                 if b.subscription_id is None
                 else subscription_label(b.alias, b.subscription_id)
             )
+            email = markdown_cell(mask.email(b.email))
             rows.append(
-                f"| {b.brand} | {_cell(mask.email(b.email))} | {_cell(what)} | {b.live} "
-                f"| {b.wanted} | {_cell(mask.text(b.reason))} |"
+                f"| {b.brand} | {email} | {markdown_cell(what)} | {b.live} "
+                f"| {b.wanted} | {markdown_cell(mask.text(b.reason))} |"
             )
         sections.append(
             (

@@ -11,12 +11,12 @@ import jsonschema
 import pytest
 
 from reconciler.diff import diff
-from reconciler.model import Location, Policy
+from reconciler.model import LiveState, LiveStatus, Location, PairKey, Policy
 from reconciler.plan import Plan, Target
 from reconciler.render import Redactor, render_json, render_markdown, render_text
-from reconciler.render.markdown import MARKDOWN_LIMIT
+from reconciler.render.markdown import MARKDOWN_LIMIT, markdown_cell
 from reconciler.resources import load_schema
-from tests.plan.builders import N, S, U, desired, live, live_status, want
+from tests.plan.builders import N, S, U, at, desired, live, live_status, want
 
 GOLDEN = Path(__file__).parent / "golden"
 CREATED = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -133,3 +133,33 @@ def test_markdown_is_capped_below_githubs_limit() -> None:
     shown = text.count("| 0 | user")
     left = int(last.split()[0].lstrip("_"))
     assert shown + left == 3000 + len(plan.calls)
+
+
+HOSTILE_SOURCE = (
+    "</details><!-- x --> <script>alert(1)</script> `rm` | a & b [l](http://e) \\ end\r\nnext"
+)
+
+
+def test_markdown_cell_escapes_what_breaks_a_table() -> None:
+    """HTML, code spans, links, pipes, backslashes and line breaks come out inert."""
+    assert markdown_cell(HOSTILE_SOURCE) == (
+        "&lt;/details&gt;&lt;!-- x --&gt; &lt;script&gt;alert(1)&lt;/script&gt; \\`rm\\` "
+        "\\| a &amp; b \\[l\\](http://e) \\\\ end next"
+    )
+
+
+def test_markdown_blocked_row_with_hostile_live_source() -> None:
+    """HubSpot's free-text source in a blocked reason cannot break the PR comment."""
+    pair = PairKey(0, "frank@example.com", "101")
+    current = LiveState(
+        statuses={pair: LiveStatus(pair, U, at("2026-10-02T08:30:00"), HOSTILE_SOURCE)}
+    )
+    plan = diff(desired(want(S, email="frank@example.com")), current, target=TARGET)
+    rows = [line for line in render_markdown(plan).splitlines() if "frank@" in line]
+    assert rows == [
+        "| 0 | frank@example.com | alias-101 (101) | UNSUBSCRIBED | SUBSCRIBED | unsubscribed "
+        "from alias-101 since 2026-10-02T08:30:00Z (source: &lt;/details&gt;&lt;!-- x --&gt; "
+        "&lt;script&gt;alert(1)&lt;/script&gt; \\`rm\\` \\| a &amp; b \\[l\\](http://e) \\\\ "
+        "end next); set resubscribe: true with legal_basis and legal_basis_explanation to "
+        "re-subscribe |"
+    ]
