@@ -368,6 +368,23 @@ async def _unmatched(request: Request, exc: Exception) -> Response:
         return JSONResponse({"error": f"no admin endpoint {request.method} {path}"}, status)
     emu: Emulator = request.app.state.emulator
     version = path.split("/")[2] if path.startswith("/communication-preferences/") else "unknown"
+    headers: dict[str, str] = {}
+    try:
+        token, _scopes = authenticate(request.headers.get("authorization"), emu.tokens)
+    except HubSpotError:
+        token = None  # an unknown path without a valid token: a plain 404/405
+    if token is not None:
+        # Any authenticated request counts against the budget and is headed, as on
+        # HubSpot, whose gateway limits before it routes: past the limit, a 429.
+        decision = emu.limiter.hit(token, emu.settings)
+        headers = decision.headers
+        if not decision.allowed:
+            assert decision.policy is not None
+            refused = rate_limit_error(
+                decision.policy, decision.wait_seconds, emu.settings, headers
+            ).reply()
+            emu.recorder.count(UNKNOWN_OPERATION, version, str(refused.status))
+            return JSONResponse(refused.body, refused.status, headers=refused.headers)
     emu.recorder.count(UNKNOWN_OPERATION, version, str(status))
     if status == 405:
         # RFC 9110: a 405 names the methods that are allowed (Starlette gives them).
@@ -381,7 +398,7 @@ async def _unmatched(request: Request, exc: Exception) -> Response:
     else:
         error = HubSpotError(404, "OBJECT_NOT_FOUND", f"No operation at {request.method} {path}")
     reply = error.reply()
-    return JSONResponse(reply.body, reply.status, headers=reply.headers)
+    return JSONResponse(reply.body, reply.status, headers={**reply.headers, **headers})
 
 
 def create_app(settings: EmulatorSettings | None = None) -> Starlette:

@@ -5,6 +5,8 @@ Every authenticated request counts. Over the window's limit the answer is a 429 
 day). A refused request does not count, so a client that waits gets through. Headers
 ``X-HubSpot-RateLimit-Max``, ``-Remaining`` and ``-Interval-Milliseconds`` are sent
 while the window limit is on, ``-Daily`` and ``-Daily-Remaining`` while the cap is on.
+Time comes from two replaceable clocks (``monotonic`` for the window, ``utcnow`` for
+the day), so tests roll a window or a day by moving a clock rather than by waiting.
 Imports the standard library and the emulator's settings and wire modules.
 """
 
@@ -14,6 +16,7 @@ import math
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -36,10 +39,25 @@ class Decision:
     wait_seconds: float = 0.0
 
 
-class RateLimiter:
-    """Counts requests per token (thread-safe)."""
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
-    def __init__(self) -> None:
+
+class RateLimiter:
+    """Counts requests per token (thread-safe).
+
+    ``monotonic`` (seconds) measures the rolling window and ``utcnow`` decides the UTC
+    day; both are attributes, so a test can swap in a clock it moves by hand.
+    """
+
+    def __init__(
+        self,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+        utcnow: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.monotonic = monotonic
+        self.utcnow = utcnow
         self._lock = threading.Lock()
         self._hits: dict[str, deque[float]] = {}
         self._daily: dict[str, tuple[str, int]] = {}
@@ -54,13 +72,13 @@ class RateLimiter:
         """Requests this token made today (UTC)."""
         with self._lock:
             day, used = self._daily.get(token, ("", 0))
-            return used if day == _today() else 0
+            return used if day == self._today() else 0
 
     def hit(self, token: str, settings: EmulatorSettings) -> Decision:
         """Count one request of ``token``, or refuse it when a limit is reached."""
-        now = time.monotonic()
+        now = self.monotonic()
         window = settings.rate_window_ms / 1000
-        today = _today()
+        today = self._today()
         with self._lock:
             hits = self._hits.setdefault(token, deque())
             while hits and hits[0] <= now - window:
@@ -71,7 +89,7 @@ class RateLimiter:
             policy: str | None = None
             wait = 0.0
             if settings.daily_limit and used >= settings.daily_limit:
-                policy, wait = DAILY, _seconds_to_midnight()
+                policy, wait = DAILY, self._seconds_to_midnight()
             elif settings.rate_limit and len(hits) >= settings.rate_limit:
                 policy, wait = ROLLING, max(hits[0] + window - now, 0.001)
             else:
@@ -80,6 +98,14 @@ class RateLimiter:
                 self._daily[token] = (today, used)
             headers = _headers(settings, len(hits), used)
         return Decision(policy is None, headers, policy, wait)
+
+    def _today(self) -> str:
+        return self.utcnow().date().isoformat()
+
+    def _seconds_to_midnight(self) -> float:
+        now = self.utcnow()
+        midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+        return (midnight - now).total_seconds()
 
 
 def _headers(settings: EmulatorSettings, in_window: int, used_today: int) -> dict[str, str]:
@@ -94,16 +120,6 @@ def _headers(settings: EmulatorSettings, in_window: int, used_today: int) -> dic
             max(settings.daily_limit - used_today, 0)
         )
     return headers
-
-
-def _today() -> str:
-    return datetime.now(UTC).date().isoformat()
-
-
-def _seconds_to_midnight() -> float:
-    now = datetime.now(UTC)
-    midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    return (midnight - now).total_seconds()
 
 
 def rate_limit_error(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -11,7 +11,7 @@ import pytest
 
 from reconciler.emulator import DroppedConnection
 
-from .helpers import SyncClient, V, statuses_of, write_input
+from .helpers import AUTH, SyncClient, V, statuses_of, write_input
 
 EMAIL = {"channel": "EMAIL"}
 DEFINITIONS = f"{V}/definitions"
@@ -82,13 +82,66 @@ def test_retry_after_is_settable(
     assert refused.headers.get("Retry-After") == header
 
 
+class HandClock:
+    """A clock the test moves: monotonic seconds and a UTC wall time, both by hand."""
+
+    def __init__(self, start: datetime) -> None:
+        self.seconds = 1000.0
+        self.wall = start
+
+    def monotonic(self) -> float:
+        return self.seconds
+
+    def utcnow(self) -> datetime:
+        return self.wall
+
+    def advance(self, seconds: float) -> None:
+        self.seconds += seconds
+        self.wall += timedelta(seconds=seconds)
+
+
+def _hand_clock(client: SyncClient, start: datetime | None = None) -> HandClock:
+    clock = HandClock(start or datetime(2026, 5, 1, 12, 0, tzinfo=UTC))
+    limiter = client.app.state.emulator.limiter
+    limiter.monotonic = clock.monotonic
+    limiter.utcnow = clock.utcnow
+    return clock
+
+
 def test_the_window_rolls(emulator: Callable[..., SyncClient]) -> None:
-    """Once the window has passed, requests go through again."""
-    client = emulator(rate_limit=1, rate_window_ms=40)
+    """Refused until the window has passed since the first request, then let through."""
+    client = emulator(rate_limit=1, rate_window_ms=10_000)
+    clock = _hand_clock(client)
     assert client.get(DEFINITIONS).status_code == 200
+    clock.advance(9.999)
     assert client.get(DEFINITIONS).status_code == 429
-    time.sleep(0.06)
+    clock.advance(0.001)
     assert client.get(DEFINITIONS).status_code == 200
+
+
+def test_retry_after_counts_the_seconds_left_in_the_window(
+    emulator: Callable[..., SyncClient],
+) -> None:
+    """Retry-After "auto" is the whole seconds until the oldest request leaves the window."""
+    client = emulator(rate_limit=1, rate_window_ms=10_000)
+    clock = _hand_clock(client)
+    client.get(DEFINITIONS)
+    clock.advance(2.5)
+    refused = client.get(DEFINITIONS)
+    assert (refused.status_code, refused.headers["Retry-After"]) == (429, "8")
+
+
+def test_the_daily_cap_resets_at_utc_midnight(emulator: Callable[..., SyncClient]) -> None:
+    """Refused for the rest of the UTC day (Retry-After until midnight), fine after it."""
+    client = emulator(daily_limit=1)
+    clock = _hand_clock(client, datetime(2026, 5, 1, 23, 59, 30, tzinfo=UTC))
+    assert client.get(DEFINITIONS).status_code == 200
+    refused = client.get(DEFINITIONS)
+    assert (refused.status_code, refused.headers["Retry-After"]) == (429, "30")
+    clock.advance(30)
+    answer = client.get(DEFINITIONS)
+    assert answer.status_code == 200
+    assert answer.headers["X-HubSpot-RateLimit-Daily-Remaining"] == "0"
 
 
 def test_limits_are_per_token(emulator: Callable[..., SyncClient]) -> None:
@@ -302,3 +355,55 @@ def test_fault_rate_one_hits_every_request(emulator: Callable[..., SyncClient]) 
     """fault_rate 1 faults every request with one of the chosen kinds."""
     client = emulator(fault_rate=1.0, faults=("503",))
     assert _codes(client, 4) == [503] * 4
+
+
+def _rate_headers(answer: httpx.Response) -> dict[str, str]:
+    return {k: v for k, v in answer.headers.items() if k.startswith("x-hubspot-ratelimit")}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [("GET", f"{V}/nothing-here", 404), ("PUT", f"{V}/statuses/batch/read", 405)],
+    ids=["unknown-path", "wrong-method"],
+)
+def test_unmatched_requests_count_and_carry_the_headers(
+    emulator: Callable[..., SyncClient], method: str, path: str, status: int
+) -> None:
+    """An authenticated 404 or 405 uses a slot of the budget and says so in its headers."""
+    client = emulator(rate_limit=5, rate_window_ms=60_000, daily_limit=100)
+    client.get(DEFINITIONS)
+    answer = client.request(method, path)
+    assert answer.status_code == status
+    assert _rate_headers(answer) == {
+        "x-hubspot-ratelimit-max": "5",
+        "x-hubspot-ratelimit-remaining": "3",
+        "x-hubspot-ratelimit-interval-milliseconds": "60000",
+        "x-hubspot-ratelimit-daily": "100",
+        "x-hubspot-ratelimit-daily-remaining": "98",
+    }
+    assert client.get(DEFINITIONS).headers["X-HubSpot-RateLimit-Remaining"] == "2"
+
+
+def test_unmatched_request_past_the_limit_is_429(emulator: Callable[..., SyncClient]) -> None:
+    """Past the window's limit an unknown path is refused like any other request."""
+    client = emulator(rate_limit=1, rate_window_ms=60_000)
+    client.get(DEFINITIONS)
+    refused = client.get(f"{V}/nothing-here")
+    assert refused.status_code == 429
+    assert (refused.json()["policyName"], refused.headers["Retry-After"]) == (
+        "TEN_SECONDLY_ROLLING",
+        "60",
+    )
+    counts = client.get("/_emulator/requests").json()["by_operation_status"]
+    assert counts["unknown"] == {"429": 1}
+
+
+def test_unmatched_request_without_a_token_is_not_counted(
+    emulator: Callable[..., SyncClient],
+) -> None:
+    """Without a valid token an unknown path is a bare 404: no headers, no slot used."""
+    client = emulator(rate_limit=5, rate_window_ms=60_000, auth=False)
+    answer = client.get(f"{V}/nothing-here", headers={"Authorization": "Bearer wrong"})
+    assert (answer.status_code, _rate_headers(answer)) == (404, {})
+    first = client.get(DEFINITIONS, headers=AUTH)
+    assert first.headers["X-HubSpot-RateLimit-Remaining"] == "4"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import queue
@@ -58,10 +59,27 @@ def test_dropped_connection_over_a_socket(caplog: pytest.LogCaptureFixture) -> N
 
 
 def test_slow_answer_passes_the_client_timeout() -> None:
-    """The slow fault answers later than a short client timeout allows."""
-    settings = EmulatorSettings(fault_rate=1.0, faults=("slow",), slow_ms=300)
-    with serve_in_thread(settings) as url, pytest.raises(httpx.ReadTimeout):
-        httpx.get(f"{url}{V}/definitions", headers=AUTH, timeout=0.05)
+    """The slow fault holds the answer past a client's read timeout (until released)."""
+    app = create_app(EmulatorSettings(fault_rate=1.0, faults=("slow",), slow_ms=45_000))
+    released = threading.Event()
+    held: list[float] = []
+
+    async def hold(seconds: float) -> None:
+        # Stands in for the 45 s wait: the answer leaves only once the test lets it.
+        held.append(seconds)
+        while not released.is_set():
+            await asyncio.sleep(0.005)
+
+    app.state.emulator.sleep = hold
+    with serve_in_thread(app=app) as url:
+        try:
+            with pytest.raises(httpx.ReadTimeout):
+                httpx.get(
+                    f"{url}{V}/definitions", headers=AUTH, timeout=httpx.Timeout(30.0, read=0.2)
+                )
+        finally:
+            released.set()
+    assert held == [45.0]
 
 
 def test_concurrent_writes_over_a_socket() -> None:
