@@ -1,10 +1,11 @@
 """The plan: a value, with no I/O.
 
-A :class:`Plan` holds the changes in deterministic order (brand, email, subscription),
-the blocked pairs with their reasons, the API calls that will carry the changes, a
-summary, a checksum, the portal id and the API target. It is built by
-:func:`reconciler.diff.diff`, rendered by :mod:`reconciler.render`, saved and loaded by
-:mod:`reconciler.planfile`, and carried out by :mod:`reconciler.apply`.
+A :class:`Plan` holds the changes in deterministic order (brand, email, kind in apply's
+order, subscription id: :attr:`Change.sort_key`), the blocked pairs with their reasons,
+the API calls that will carry the changes, a summary, a checksum, the portal id and the
+API target. It is built by :func:`reconciler.diff.diff`, rendered by
+:mod:`reconciler.render`, saved and loaded by :mod:`reconciler.planfile`, and carried
+out by :mod:`reconciler.apply`.
 """
 
 from __future__ import annotations
@@ -108,6 +109,9 @@ class Change:
 
     @property
     def sort_key(self) -> tuple[int, str, int, str]:
+        """(brand, email, kind order, subscription id): a subscriber's changes are listed
+        in the order apply carries them out (unsubscribe-all, unsubscribe, not-specified,
+        subscribe), so the plan reads top to bottom as it will happen."""
         return (self.brand, self.email, self.kind.order, self.subscription_id or "")
 
     @property

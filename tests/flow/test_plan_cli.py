@@ -12,7 +12,7 @@ import jsonschema
 from reconciler.emulator import DEFAULT_TOKEN
 from reconciler.planfile import load_plan
 from reconciler.resources import load_schema
-from tests.flow.conftest import Hub
+from tests.flow.conftest import ROOT, Hub
 
 GOLDEN = Path(__file__).parent / "golden"
 UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -256,3 +256,24 @@ def test_detailed_exitcode_one_on_error(hub: Hub, project: Path) -> None:
     result = hub.hsprefs("plan", "--detailed-exitcode")
     assert result.code == 1
     assert result.out == ""
+
+
+def _fenced_after(text: str, heading: str, opening: str) -> str:
+    """The body of the first fenced block that opens with ``opening`` after ``heading``."""
+    rest = text[text.index(heading) :]
+    start = rest.index(opening + "\n") + len(opening) + 1
+    fence = opening.rstrip("abcdefghijklmnopqrstuvwxyz")
+    return rest[start : rest.index("\n" + fence + "\n", start) + 1]
+
+
+def test_docs_show_a_real_plan_of_the_examples(hub: Hub, project: Path) -> None:
+    """docs/plan-and-apply.md shows exactly what plan prints for examples/, text and Markdown."""
+    doc = (ROOT / "docs" / "plan-and-apply.md").read_text(encoding="utf-8")
+    # The docs ran against `hsprefs emulator serve` on its default port; the target (and
+    # so the checksum) must say the same.
+    target = ("--api-url", "http://127.0.0.1:8765")
+    text = hub.hsprefs("plan", *target)
+    markdown = hub.hsprefs("plan", *target, "--format", "markdown")
+    assert (text.code, markdown.code) == (0, 0)
+    assert _fenced_after(doc, "## The plan\n", "```") == text.out
+    assert _fenced_after(doc, "### The same plan as Markdown", "````markdown") == markdown.out

@@ -291,6 +291,24 @@ def test_changes_are_sorted_by_brand_email_subscription() -> None:
     ]
 
 
+def test_one_subscribers_changes_are_sorted_by_kind_before_subscription() -> None:
+    """Within a subscriber, changes follow apply's kind order first, then subscription id."""
+    state = desired(
+        want(S, sub="101", **BASIS),  # type: ignore[arg-type]
+        want(N, sub="102"),
+        want(U, sub="103"),
+        opt_outs={(0, "a@x.com"): True},
+    )
+    current = live(live_status(S, sub="102"), live_status(S, sub="103"))
+    plan = diff(state, current)
+    assert [(c.email, c.kind.value, c.subscription_id) for c in plan.changes] == [
+        ("a@x.com", "unsubscribe_all", None),
+        (EMAIL, "unsubscribe", "103"),
+        (EMAIL, "not_specified", "102"),
+        (EMAIL, "subscribe", "101"),
+    ]
+
+
 def test_checksum_depends_on_live_values() -> None:
     """Two plans with the same changes from different live timestamps differ in checksum."""
     one = diff(desired(want(U)), live(live_status(S, when="2026-01-01")))
