@@ -50,7 +50,8 @@ Admin surface (no auth, not counted, never limited or faulted):
 document); ``GET /_emulator/state`` (a seed document plus ``wide_statuses``);
 ``GET|DELETE /_emulator/requests`` -> ``{total, by_operation, by_status, by_version,
 by_operation_status}``; ``GET|DELETE /_emulator/writes`` -> ``{writes: [{seq, at,
-operation, version, brand, input, outcome, detail}]}``; ``GET|PATCH
+operation, version, brand, input, outcome, detail, call, status, applied, fault}]}``
+(every write input received, refused calls included); ``GET|PATCH
 /_emulator/settings``; ``GET|POST|DELETE /_emulator/faults`` (queue ``{kind,
 operation, count}``).
 """

@@ -2,10 +2,11 @@
 
 Every HubSpot operation runs the same pipeline (:class:`Operation`): count it, wait the
 configured latency, authenticate, take a rate-limit slot, authorise the scopes, draw a
-fault, then run the handler inside a store transaction and answer with HubSpot's
-headers. The admin surface (:mod:`reconciler.emulator.admin`) bypasses all of it.
-Imports Starlette, httpx (for the dropped-connection exception) and the emulator's
-modules; nothing of the reconciler core except :mod:`reconciler.errors`.
+fault, then run the handler inside a store transaction, log the call's write inputs
+(whatever became of the call) and answer with HubSpot's headers. The admin surface
+(:mod:`reconciler.emulator.admin`) bypasses all of it. Imports Starlette, httpx (for
+the dropped-connection exception) and the emulator's modules; nothing of the
+reconciler core except :mod:`reconciler.errors`.
 """
 
 from __future__ import annotations
@@ -38,11 +39,12 @@ from reconciler.emulator.faults import FaultInjector
 from reconciler.emulator.operations import OPERATIONS, UNKNOWN_OPERATION, OperationSpec
 from reconciler.emulator.portal import Portal
 from reconciler.emulator.ratelimit import ROLLING, RateLimiter, rate_limit_error
-from reconciler.emulator.recorder import Recorder
+from reconciler.emulator.recorder import PendingWrite, Recorder
 from reconciler.emulator.seed import Seed, load_seed
 from reconciler.emulator.settings import DEFAULT_TOKEN, EmulatorSettings
 from reconciler.emulator.store import Store
 from reconciler.emulator.wire import HubSpotError, Reply
+from reconciler.emulator.writelog import unhandled_writes
 
 __all__ = ["DroppedConnection", "Emulator", "create_app"]
 
@@ -255,8 +257,13 @@ class Operation:
     async def _serve(self, emu: Emulator, request: Request, send: Send) -> None:
         await emu.pause()
         settings = emu.settings
+        started = emu.clock_now()
         headers: dict[str, str] = {}
         fault: str | None = None
+        # The handler notes each write input here; ``handled`` says it ran to the end,
+        # so its notes stand (otherwise its transaction was rolled back).
+        writes: list[PendingWrite] = []
+        handled = False
         try:
             token, scopes = authenticate(request.headers.get("authorization"), emu.tokens)
             decision = emu.limiter.hit(token, settings)
@@ -269,12 +276,34 @@ class Operation:
             if fault in _EARLY_FAULTS:
                 reply = _early_fault(fault, emu, headers)
             else:
-                reply = await self._handle(emu, request, token, fault)
+                reply = await self._handle(
+                    emu, request, token, fault=fault, started=started, writes=writes
+                )
+                handled = True
         except HubSpotError as exc:
             reply = exc.reply()
         except Exception:
             log.exception("emulator bug while serving %s", self.spec.name)
             reply = HubSpotError(500, "INTERNAL_ERROR", "internal error").reply()
+        if self.spec.writes:
+            if not handled:
+                writes = unhandled_writes(
+                    self.spec.name,
+                    reply,
+                    writes,
+                    raw=await request.body(),
+                    path=request.path_params,
+                    query=request.query_params,
+                    view=emu.portal.view,
+                )
+            emu.recorder.log_call(
+                writes,
+                operation=self.spec.name,
+                version=self.version,
+                at=started,
+                status=reply.status,
+                fault=fault,
+            )
         reply.headers.update(headers)
         # HubSpot names every answer, not only errors, with a correlation id; clients
         # record it (the journal does for each write).
@@ -285,7 +314,14 @@ class Operation:
         await _send(reply, send, drop=fault == "drop")
 
     async def _handle(
-        self, emu: Emulator, request: Request, token: str, fault: str | None
+        self,
+        emu: Emulator,
+        request: Request,
+        token: str,
+        *,
+        fault: str | None,
+        started: str,
+        writes: list[PendingWrite],
     ) -> Reply:
         body = await _read_json(request) if self.body else None
         call = Call(
@@ -295,9 +331,10 @@ class Operation:
             query=request.query_params,
             path=request.path_params,
             body=body,
-            started=emu.clock_now(),
+            started=started,
             token=token,
             lie=fault == "lie",
+            writes=writes,
         )
         with emu.store.transaction(commit=fault != "lie"):
             reply = self.handler(call)

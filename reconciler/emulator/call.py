@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.datastructures import QueryParams
 
 from reconciler.emulator.portal import ItemError
+from reconciler.emulator.recorder import PendingWrite
 from reconciler.emulator.seed import is_email, is_text
 from reconciler.emulator.wire import HubSpotError, item_error
 
@@ -43,6 +44,7 @@ class Call:
     started: str
     token: str = field(default="", repr=False)
     lie: bool = False
+    writes: list[PendingWrite] = field(default_factory=list)
 
     # Results ----------------------------------------------------------------------
 
@@ -54,17 +56,13 @@ class Call:
         reason: str = "",
         error: str = "",
     ) -> None:
-        """Add one write input to the write log, with what became of it."""
+        """Note one write input and what became of it.
+
+        The pipeline adds the notes to the write log once the call's answer is known
+        (its HTTP status, and any fault that hit it).
+        """
         outcome = "failed" if error else ("not_applied" if self.lie else "applied")
-        self.emu.recorder.log_write(
-            operation=self.operation,
-            version=self.version,
-            brand=brand,
-            input=input,
-            outcome=outcome,
-            detail=error or reason,
-            at=self.started,
-        )
+        self.writes.append(PendingWrite(brand, input, outcome, error or reason))
 
     def item_error(self, exc: ItemError) -> dict[str, Any]:
         """A per-input failure for ``errors[]``; context only when settings allow it."""

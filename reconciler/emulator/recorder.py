@@ -2,17 +2,54 @@
 
 Tests and benchmarks read these through ``GET /_emulator/requests`` and
 ``GET /_emulator/writes`` to count calls by operation name and to see exactly which
-inputs reached the server. Only HubSpot paths are recorded, never the admin surface.
-Kept in memory (a restart starts from zero). Imports only the standard library.
+inputs reached the server, whatever became of the call: applied, refused per input,
+refused as a whole (a 400, 401, 403 or 429), or hit by an injected fault. Only HubSpot
+paths are recorded, never the admin surface. Kept in memory (a restart starts from
+zero). Imports only the standard library.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Recorder"]
+__all__ = ["PendingWrite", "Recorder"]
+
+
+@dataclass(frozen=True, slots=True)
+class PendingWrite:
+    """One write input of a call still being answered, and what became of it.
+
+    ``outcome``: "applied", "failed" (refused on its own), "not_applied" (the lying
+    server) or "refused" (the whole call was refused before the input was looked at).
+    """
+
+    brand: int | None
+    input: Any
+    outcome: str
+    detail: str
+
+
+def _json_safe(value: Any) -> Any:
+    """A copy of ``value`` that any JSON encoder writes as UTF-8.
+
+    A request can carry what JSON allows but UTF-8 cannot hold (lone surrogates from
+    ``\\ud800`` escapes) or what strict JSON cannot write (NaN); the log keeps such
+    parts as visible escapes rather than failing ``GET /_emulator/writes``.
+    """
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_json_safe(str(k)): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    return value
 
 
 class Recorder:
@@ -25,6 +62,7 @@ class Recorder:
         self._by_version: Counter[str] = Counter()
         self._pairs: dict[str, Counter[str]] = {}
         self._writes: list[dict[str, Any]] = []
+        self._calls = 0
 
     def count(self, operation: str, version: str, status: str) -> None:
         """Record one request and the status code it was answered with."""
@@ -34,35 +72,44 @@ class Recorder:
             self._by_version[version] += 1
             self._pairs.setdefault(operation, Counter())[status] += 1
 
-    def log_write(
+    def log_call(
         self,
+        entries: Sequence[PendingWrite],
         *,
         operation: str,
         version: str,
-        brand: int | None,
-        input: Any,
-        outcome: str,
-        detail: str,
         at: str,
+        status: int,
+        fault: str | None,
     ) -> None:
-        """Record one write input (a status input, or an email of an unsubscribe-all).
+        """Record the write inputs of one call, together, under one call number.
 
-        ``outcome`` is "applied", "failed" or "not_applied" (the lying-server fault);
-        ``detail`` is the success reason or the error message.
+        ``status`` is the HTTP status the call was answered with (a dropped connection
+        keeps the status it was sending; ``fault`` says "drop"); ``fault`` the injected
+        fault that hit the call, if any. Each entry's ``applied`` says whether its change
+        is in the state now.
         """
+        if not entries:
+            return
         with self._lock:
-            self._writes.append(
-                {
-                    "seq": len(self._writes) + 1,
-                    "at": at,
-                    "operation": operation,
-                    "version": version,
-                    "brand": brand,
-                    "input": input,
-                    "outcome": outcome,
-                    "detail": detail,
-                }
-            )
+            self._calls += 1
+            for entry in entries:
+                self._writes.append(
+                    {
+                        "seq": len(self._writes) + 1,
+                        "at": at,
+                        "operation": operation,
+                        "version": version,
+                        "brand": entry.brand,
+                        "input": _json_safe(entry.input),
+                        "outcome": entry.outcome,
+                        "detail": _json_safe(entry.detail),
+                        "call": self._calls,
+                        "status": status,
+                        "applied": entry.outcome == "applied",
+                        "fault": fault,
+                    }
+                )
 
     def requests_json(self) -> dict[str, Any]:
         """Counts as ``GET /_emulator/requests`` returns them."""
@@ -91,6 +138,7 @@ class Recorder:
             self._pairs.clear()
 
     def clear_writes(self) -> None:
-        """Empty the write log."""
+        """Empty the write log (call numbers start again from 1)."""
         with self._lock:
             self._writes.clear()
+            self._calls = 0
