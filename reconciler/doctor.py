@@ -13,7 +13,10 @@ Each check is a :class:`CheckResult`: ``ok``, ``fail`` (with what to do) or ``sk
 5. every alias resolves: an id alias to a definition of its brand, a name alias
    through ``/definitions`` exactly as plan resolves it;
 6. the remaining daily budget (HubSpot's rate-limit headers) covers the minimal calls
-   of a plan of this config (design §5), and how many rate windows that plan needs.
+   of a plan of this config (design §5), and how many rate windows that plan needs;
+   the current window's remaining count (``X-HubSpot-RateLimit-Remaining``) is shown,
+   and the check fails when other traffic on the app leaves less of the window than the
+   plan's first window of calls needs.
 
 Only :func:`diagnose` talks to HubSpot, through the client handed in; everything else is
 pure. Imports: :mod:`reconciler.model`, :mod:`reconciler.errors`; the client and the
@@ -39,7 +42,7 @@ from reconciler.errors import (
 from reconciler.model import Definition, DesiredState
 
 if TYPE_CHECKING:
-    from reconciler.client import HubSpotClient
+    from reconciler.client import HubSpotClient, RateLimitInfo
 
 __all__ = [
     "APPLY_WRITE_SCOPE",
@@ -296,6 +299,7 @@ def _budget_check(client: HubSpotClient, desired: DesiredState | None) -> CheckR
     batch = client.settings.batch_size
     needed = minimal_plan_calls(desired, batch) if desired is not None else None
     parts: list[str] = []
+    hints: list[str] = []
     if needed is not None:
         parts.append(f"a plan of this config needs {needed} calls")
     window = f"{info.max_requests} per {info.window:g} s window"
@@ -303,21 +307,44 @@ def _budget_check(client: HubSpotClient, desired: DesiredState | None) -> CheckR
         rounds = math.ceil(needed / info.max_requests) if needed else 0
         spans = f", so it spans {rounds} {'window' if rounds == 1 else 'windows'}"
         parts.append(window + (spans if needed else ""))
+        if info.remaining is not None:
+            parts.append(_window_part(info, needed, hints))
     else:
         parts.append(f"no window headers from HubSpot (assuming {window})")
     if info.daily_remaining is None:
         parts.append("HubSpot sent no daily budget header")
-        return CheckResult("rate budget", CheckStatus.SKIP, "not checked: " + "; ".join(parts))
-    daily = (
-        f"{info.daily_remaining:,} of {info.daily:,}" if info.daily else f"{info.daily_remaining:,}"
-    )
-    parts.append(f"{daily} calls left today")
+    else:
+        daily = f"{info.daily_remaining:,}"
+        if info.daily:
+            daily += f" of {info.daily:,}"
+        parts.append(f"{daily} calls left today")
+        if needed is not None and info.daily_remaining < needed:
+            hints.append("wait for the daily budget to reset (midnight in the portal's time zone)")
     detail = "; ".join(parts)
-    if needed is not None and info.daily_remaining < needed:
-        return CheckResult(
-            "rate budget",
-            CheckStatus.FAIL,
-            detail,
-            "wait for the daily budget to reset (midnight in the portal's time zone)",
-        )
+    if hints:
+        return CheckResult("rate budget", CheckStatus.FAIL, detail, "; ".join(hints))
+    if info.daily_remaining is None:
+        return CheckResult("rate budget", CheckStatus.SKIP, "not checked: " + detail)
     return CheckResult("rate budget", CheckStatus.OK, detail)
+
+
+def _window_part(info: RateLimitInfo, needed: int | None, hints: list[str]) -> str:
+    """The current window's remaining count; adds a hint when others leave too little.
+
+    Doctor's own calls are not held against the plan: they age out like any other, and
+    a plan run alone would have the whole window. Only others' traffic (what HubSpot
+    counted beyond this client's calls) is.
+    """
+    assert info.remaining is not None
+    text = f"{info.remaining:,} of {info.max_requests:,} calls left in the current window"
+    if info.others:
+        text += f" ({info.others:,} used by other traffic on this app)"
+    first = min(needed, info.max_requests) if needed else 0
+    free = info.max_requests - info.others
+    if free < first:
+        text += f", but the plan's first window needs {first:,} and only {free:,} are free of it"
+        hints.append(
+            f"wait for the window ({info.window:g} s) to pass and run doctor again; "
+            "if it stays low, another integration is using this app's budget"
+        )
+    return text

@@ -58,7 +58,8 @@ def test_all_checks_pass(limited: Hub, configured: Path) -> None:
         "ok    aliases: 5 aliases resolve; definition 13 ('Print Catalogue') of the alias "
         "'catalogue' is not active in HubSpot",
         "ok    rate budget: a plan of this config needs 4 calls; 190 per 10 s window, so it "
-        "spans 1 window; 624,994 of 625,000 calls left today",
+        "spans 1 window; 184 of 190 calls left in the current window; 624,994 of 625,000 "
+        "calls left today",
         "Doctor: 8 ok, 0 failed, 1 not checked.",
     ]
 
@@ -77,7 +78,8 @@ def test_without_a_project(limited: Hub, env: Path) -> None:
         WRITE_SKIP,
         "skip  portal id: not checked: no hsprefs.yaml here (give the project's PATH to check it)",
         "skip  aliases: not checked: no hsprefs.yaml here (give the project's PATH to check it)",
-        "ok    rate budget: 190 per 10 s window; 624,996 of 625,000 calls left today",
+        "ok    rate budget: 190 per 10 s window; 186 of 190 calls left in the current window; "
+        "624,996 of 625,000 calls left today",
         "Doctor: 5 ok, 0 failed, 4 not checked.",
     ]
 
@@ -189,8 +191,8 @@ def test_daily_budget_too_small(capsys: pytest.CaptureFixture[str], configured: 
         assert result.code == 1
         assert result.out.splitlines()[-2] == (
             "fail  rate budget: a plan of this config needs 4 calls; 190 per 10 s window, so it "
-            "spans 1 window; 3 of 9 calls left today; wait for the daily budget to reset "
-            "(midnight in the portal's time zone)"
+            "spans 1 window; 184 of 190 calls left in the current window; 3 of 9 calls left "
+            "today; wait for the daily budget to reset (midnight in the portal's time zone)"
         )
 
 
@@ -238,3 +240,56 @@ def test_write_scope_named_by_a_read_403(capsys: pytest.CaptureFixture[str], env
         "missing; add it to the private app; apply cannot write without it"
     )
     assert out[-1] == "Doctor: 2 ok, 3 failed, 4 not checked."
+
+
+MORE_CUSTOMERS = """\
+version: 1
+subscribers:
+  cid@example.com:
+    newsletter: unsubscribed
+  dot@example.com:
+    newsletter: unsubscribed
+  eve@example.com:
+    newsletter: unsubscribed
+"""
+
+
+def _others_call(hub: Hub, times: int) -> None:
+    """Another integration on the same private app makes ``times`` calls in this window."""
+    for _ in range(times):
+        assert hub.api("GET", "/account-info/v3/details").status_code == 200
+
+
+def test_window_budget_shows_other_traffic(
+    capsys: pytest.CaptureFixture[str], configured: Path
+) -> None:
+    """Others' calls in the current window are named; enough is left for the plan: ok."""
+    for hub in make_hub(capsys, rate_limit=12):
+        _others_call(hub, 4)
+        result = hub.hsprefs("doctor")
+        assert result.code == 0
+        assert result.out.splitlines()[-2] == (
+            "ok    rate budget: a plan of this config needs 4 calls; 12 per 10 s window, so it "
+            "spans 1 window; 2 of 12 calls left in the current window (4 used by other traffic "
+            "on this app); 624,990 of 625,000 calls left today"
+        )
+
+
+def test_window_budget_too_low_for_the_plan_s_first_window(
+    capsys: pytest.CaptureFixture[str], configured: Path
+) -> None:
+    """When others leave less of the window than a plan's first window needs, it fails."""
+    (configured / "subscribers" / "more.yaml").write_text(MORE_CUSTOMERS, encoding="utf-8")
+    for hub in make_hub(capsys, rate_limit=12):
+        _others_call(hub, 4)
+        result = hub.hsprefs("doctor", "--batch-size", "1")
+        assert result.code == 1
+        assert result.out.splitlines()[-2:] == [
+            "fail  rate budget: a plan of this config needs 12 calls; 12 per 10 s window, so "
+            "it spans 1 window; 2 of 12 calls left in the current window (4 used by other "
+            "traffic on this app), but the plan's first window needs 12 and only 8 are free "
+            "of it; 624,990 of 625,000 calls left today; wait for the window (10 s) to pass "
+            "and run doctor again; if it stays low, another integration is using this app's "
+            "budget",
+            "Doctor: 7 ok, 1 failed, 1 not checked.",
+        ]
