@@ -6,14 +6,23 @@ wave starts only when the one before has finished, so a partial failure leaves p
 less subscribed, never more. Per-item failures do not stop the rest. An item counts as
 applied only when the read-back shows it.
 
+Stopping part-way: once ``stop`` is set (Ctrl-C), or HubSpot refuses a call in a way
+that stops everything (401, 403, the daily cap), no further call leaves; the calls already
+on the wire finish and are journalled, and the rest are reported as not sent. The run
+still reads back what was sent and reports it.
+
 Every call here is idempotent (it sets a status), so the client's retries are safe and a
 re-run converges.
+
+Imports: the standard library, :mod:`reconciler.model`, :mod:`reconciler.plan`,
+:mod:`reconciler.diff`, :mod:`reconciler.journal`, :mod:`reconciler.errors` and (for
+types only) the client.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -25,7 +34,7 @@ from reconciler.errors import (
     PortalMismatchError,
     StalePlanError,
 )
-from reconciler.journal import Journal
+from reconciler.journal import Journal, Verification
 from reconciler.model import DesiredStatus, LiveState, Outcome, Status, WriteResult
 from reconciler.plan import Call, Change, ChangeKind, Plan, iso, policy_violations
 from reconciler.render.text import subscription_label
@@ -56,19 +65,38 @@ class ItemReport:
 
 @dataclass(frozen=True, slots=True)
 class ApplyReport:
+    """What an apply did.
+
+    ``calls_made`` counts the calls that went to HubSpot (answered or refused), of
+    ``calls_planned``. ``interrupted`` is true when the caller's ``stop`` was set (Ctrl-C)
+    before anything else stopped the run; ``stopped_by`` is HubSpot's refusal that
+    stopped it (401, 403, the daily cap), if one did. ``read_back_error`` says why the
+    verification read was refused, if it was.
+    """
+
     items: tuple[ItemReport, ...] = ()
     calls_made: int = 0
     interrupted: bool = False
     journal_lines: int = 0
     implied_missing: tuple[str, ...] = field(default=())
+    calls_planned: int = 0
+    stopped_by: ApiError | None = None
+    read_back_error: str | None = None
 
     def of(self, state: str) -> list[ItemReport]:
+        """The items that ended in ``state``."""
         return [item for item in self.items if item.state == state]
 
     @property
     def ok(self) -> bool:
+        """Every change applied and verified (exit 0), however the run was stopped.
+
+        An interrupt that came after every call had been sent changed nothing, so it does
+        not make the run fail; one that kept a change from being sent does, through that
+        change.
+        """
         return (
-            not self.interrupted
+            self.stopped_by is None
             and all(item.state == "applied" for item in self.items)
             and not self.implied_missing
         )
@@ -159,6 +187,7 @@ def check_consent(plan: Plan, live: LiveState) -> None:
             consented_at=change.consented_at,
             legal_basis=change.legal_basis,
             legal_basis_explanation=change.legal_basis_explanation,
+            own_evidence=change.own_evidence,
         )
         refusal = consent_refusal(want, live)
         if refusal is not None:
@@ -186,128 +215,190 @@ async def apply_plan(
     *,
     stop: asyncio.Event | None = None,
     on_progress: Callable[[int], None] | None = None,
+    on_verify: Callable[[int], None] | None = None,
 ) -> ApplyReport:
     """Send the plan's calls wave by wave, journal each result, then verify by reading back.
 
-    ``stop`` (set on Ctrl-C) lets the calls in flight finish and sends no new one.
+    ``stop`` (set on Ctrl-C) lets the calls on the wire finish and sends no new one; the
+    apply sets it too when HubSpot refuses a call in a way that stops everything.
+    ``on_progress(n)`` is called as each call's answer arrives, with the number of
+    changes it carried; ``on_verify(n)`` once before the read-back, with the number of
+    subscribers to read.
     """
-    stopper = stop or asyncio.Event()
-    results: dict[int, WriteResult] = {}
-    calls_made = 0
+    run = _Run(plan, client, journal, stop or asyncio.Event(), on_progress)
     for _kind, calls in plan.waves():
-        if stopper.is_set():
+        if run.stop.is_set():
             break
-        # Wait for every call of the wave even when one fails hard (auth, daily cap):
-        # each call journals its own results, so nothing sent goes unrecorded.
-        outcomes = await asyncio.gather(
-            *(_send(plan, call, client, journal, stopper) for call in calls),
-            return_exceptions=True,
-        )
-        failures = [o for o in outcomes if isinstance(o, BaseException)]
-        if failures:
-            raise failures[0]
-        for done in outcomes:
-            if done is None or isinstance(done, BaseException):
-                continue
-            calls_made += 1
-            results.update(done)
-            if on_progress is not None:
-                on_progress(len(done))
-    try:
-        live = await client.read(plan.touched()) if results else LiveState()
-    except ApiError as exc:
-        # Everything sent is journalled; without a read-back nothing counts as applied.
-        items = [
-            ItemReport(change, "unconfirmed", f"could not read back: {exc.one_line()}")
-            if index in results
-            else ItemReport(change, "not_sent", "not sent: the apply was interrupted")
-            for index, change in enumerate(plan.changes)
-        ]
-        return ApplyReport(
-            items=tuple(items),
-            calls_made=calls_made,
-            interrupted=stopper.is_set(),
-            journal_lines=journal.lines,
-        )
+        # Wait for every call of the wave, so each journals its own answer; a call that
+        # is still waiting for its turn when ``stop`` is set comes back NOT_SENT.
+        outcomes = await asyncio.gather(*(run.send(call) for call in calls), return_exceptions=True)
+        unexpected = [o for o in outcomes if isinstance(o, BaseException)]
+        if unexpected:
+            raise unexpected[0]
+    interrupted = run.stop.is_set() if run.stopped_by is None else run.interrupted_first
+    sent = sorted(run.results)
+    live: LiveState | None = None
+    read_back_error: str | None = None
+    if sent:
+        touched = _touched(plan.changes[i] for i in sent)
+        if on_verify is not None:
+            on_verify(sum(len(emails) for emails in touched.values()))
+        try:
+            live = await client.read(touched)
+        except ApiError as exc:
+            # Everything sent is journalled; without a read-back nothing counts as applied.
+            # The error's hint is advice for a plan's read, so only its facts are kept.
+            read_back_error = " ".join(exc.message.split())
+            if exc.correlation_id:
+                read_back_error += f" [correlationId {exc.correlation_id}]"
+    checks = {
+        index: _verify(plan.changes[index], run.results[index], live, read_back_error)
+        for index in sent
+    }
+    journal.verified([checks[index] for index in sent])
+    not_sent = (
+        "the apply stopped before it was sent"
+        if run.stopped_by is not None
+        else "interrupted before it was sent"
+    )
     items = [
-        _judge(change, results.get(index), live, sent=index in results)
+        _judge(checks[index]) if index in checks else ItemReport(change, "not_sent", not_sent)
         for index, change in enumerate(plan.changes)
     ]
-    missing = tuple(
-        f"{key.email} {key.subscription_id}"
-        for key in plan.implied
-        if any(i.state == "applied" and i.change.subscriber == key.subscriber for i in items)
-        and live.status_of(key) is not Status.UNSUBSCRIBED
-    )
+    missing: tuple[str, ...] = ()
+    if live is not None:
+        missing = tuple(
+            f"{key.email} {key.subscription_id}"
+            for key in plan.implied
+            if any(i.state == "applied" and i.change.subscriber == key.subscriber for i in items)
+            and live.status_of(key) is not Status.UNSUBSCRIBED
+        )
     return ApplyReport(
         items=tuple(items),
-        calls_made=calls_made,
-        interrupted=stopper.is_set(),
+        calls_made=run.calls_made,
+        interrupted=interrupted,
         journal_lines=journal.lines,
         implied_missing=missing,
+        calls_planned=len(plan.calls),
+        stopped_by=run.stopped_by,
+        read_back_error=read_back_error,
     )
 
 
-async def _send(
-    plan: Plan, call: Call, client: HubSpotClient, journal: Journal, stop: asyncio.Event
-) -> dict[int, WriteResult] | None:
-    if stop.is_set():
-        return None
-    changes = [plan.changes[i] for i in call.changes]
-    answers: Sequence[WriteResult]
-    try:
-        if call.operation == "unsubscribe-all":
-            answers = await client.unsubscribe_all([c.subscriber for c in changes])
-        else:
-            answers = await client.write([c.to_write() for c in changes])
-    except ApiError as exc:
-        # A refusal that stops the apply (401, 403, the daily cap) is still an answer to
-        # inputs that were sent: the journal records each of them before it propagates.
-        refused = [
-            (
-                change,
+class _Run:
+    """The sending half of one apply: what was sent, what came back, what stopped it."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        client: HubSpotClient,
+        journal: Journal,
+        stop: asyncio.Event,
+        on_progress: Callable[[int], None] | None,
+    ) -> None:
+        self.plan = plan
+        self.client = client
+        self.journal = journal
+        self.stop = stop
+        self.on_progress = on_progress
+        self.results: dict[int, WriteResult] = {}  # change index -> answer, sent inputs only
+        self.calls_made = 0
+        self.stopped_by: ApiError | None = None
+        self.interrupted_first = False
+
+    async def send(self, call: Call) -> None:
+        """Send one call (unless ``stop`` is set before it leaves) and journal its answer."""
+        changes = [self.plan.changes[i] for i in call.changes]
+        answers: Sequence[WriteResult]
+        try:
+            if call.operation == "unsubscribe-all":
+                answers = await self.client.unsubscribe_all(
+                    [c.subscriber for c in changes], stop=self.stop
+                )
+            else:
+                answers = await self.client.write([c.to_write() for c in changes], stop=self.stop)
+        except ApiError as exc:
+            # The client raises only for a refusal that stops everything (401, 403, the
+            # daily cap): the call was sent and refused. Stop every call still waiting,
+            # and journal each input of this one as failed.
+            if self.stopped_by is None:
+                self.stopped_by = exc
+                self.interrupted_first = self.stop.is_set()
+                self.stop.set()
+            # The journal keeps HubSpot's refusal and its correlationId per input; the
+            # advice (the hint) is for the person running apply, in the error line.
+            answers = [
                 WriteResult(
                     change.to_write() if change.pair else change.subscriber,
                     Outcome.FAILED,
-                    error=exc.one_line(),
+                    error=exc.message,
                     correlation_id=exc.correlation_id,
-                ),
-            )
-            for change in changes
+                )
+                for change in changes
+            ]
+        sent = [
+            (index, change, answer)
+            for index, change, answer in zip(call.changes, changes, answers, strict=True)
+            if answer.outcome is not Outcome.NOT_SENT
         ]
-        journal.record(refused, call.operation)
-        raise
-    journal.record(list(zip(changes, answers, strict=True)), call.operation)
-    return dict(zip(call.changes, answers, strict=True))
+        if not sent:
+            return
+        self.calls_made += 1
+        self.journal.record([(change, answer) for _i, change, answer in sent], call.operation)
+        self.results.update((index, answer) for index, _c, answer in sent)
+        if self.on_progress is not None:
+            self.on_progress(len(sent))
 
 
-def _judge(
-    change: Change, result: WriteResult | None, live: LiveState, *, sent: bool
-) -> ItemReport:
-    if not sent or result is None:
-        return ItemReport(change, "not_sent", "not sent: the apply was interrupted")
+def _touched(changes: Iterable[Change]) -> dict[int, list[str]]:
+    """Subscribers of these changes, per brand (sorted): what the read-back reads."""
+    found: dict[int, set[str]] = {}
+    for change in changes:
+        found.setdefault(change.brand, set()).add(change.email)
+    return {brand: sorted(emails) for brand, emails in sorted(found.items())}
+
+
+def _observe(change: Change, live: LiveState) -> tuple[bool, str]:
+    """Whether the read-back shows the change, and what it shows, in words."""
     if change.kind is ChangeKind.UNSUBSCRIBE_ALL:
         reached = live.opted_out(change.subscriber)
-        shown = "opted out of all" if reached else "not opted out of all"
-    else:
-        pair = change.pair
-        assert pair is not None
-        reached = live.status_of(pair) is change.after
-        shown = live.status_of(pair).value
-        if change.kind is ChangeKind.SUBSCRIBE and live.opted_out(change.subscriber):
-            # Subscribed on paper means nothing while the opt-out of all stands.
-            reached = False
-            shown += f", still opted out of all email of brand {change.brand}"
-    if reached:
-        return ItemReport(change, "applied", result.reason, result.correlation_id)
+        return reached, "opted out of all" if reached else "not opted out of all"
+    pair = change.pair
+    assert pair is not None
+    reached = live.status_of(pair) is change.after
+    shown = live.status_of(pair).value
+    if change.kind is ChangeKind.SUBSCRIBE and live.opted_out(change.subscriber):
+        # Subscribed on paper means nothing while the opt-out of all stands.
+        reached = False
+        shown += f", still opted out of all email of brand {change.brand}"
+    return reached, shown
+
+
+def _verify(
+    change: Change, result: WriteResult, live: LiveState | None, read_back_error: str | None
+) -> Verification:
+    if live is None:
+        return Verification(change, result, "unknown", error=read_back_error)
+    reached, shown = _observe(change, live)
+    return Verification(change, result, "applied" if reached else "not_applied", observed=shown)
+
+
+def _judge(check: Verification) -> ItemReport:
+    change, result = check.change, check.sent
+    cid = result.correlation_id
+    if check.verified == "applied":
+        return ItemReport(change, "applied", result.reason, cid)
     if result.outcome is Outcome.FAILED:
-        return ItemReport(
-            change, "failed", result.error or "HubSpot reported an error", result.correlation_id
+        return ItemReport(change, "failed", result.error or "HubSpot reported an error", cid)
+    if check.verified == "unknown":
+        said = (
+            "HubSpot confirmed it"
+            if result.outcome is Outcome.CONFIRMED
+            else result.error or "HubSpot did not confirm it"
         )
+        return ItemReport(change, "unconfirmed", f"{said}; the read-back was refused", cid)
     if result.outcome is Outcome.CONFIRMED:
-        detail = f"HubSpot confirmed the write, but the read-back shows {shown}"
-        return ItemReport(change, "failed", detail, result.correlation_id)
+        detail = f"HubSpot confirmed the write, but the read-back shows {check.observed}"
+        return ItemReport(change, "failed", detail, cid)
     detail = result.error or "HubSpot did not confirm it"
-    return ItemReport(
-        change, "unconfirmed", f"{detail}; the read-back shows {shown}", result.correlation_id
-    )
+    return ItemReport(change, "unconfirmed", f"{detail}; the read-back shows {check.observed}", cid)

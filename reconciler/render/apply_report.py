@@ -1,12 +1,23 @@
 """The end-of-apply report: what was applied and verified, what failed and why, what is
-unconfirmed or was not sent. Returned as text; the CLI prints it."""
+unconfirmed or was not sent, and what stopped the run. Returned as text; the CLI prints it.
+
+Imports: :mod:`reconciler.apply` (the report it renders) and the text renderer's labels.
+"""
 
 from __future__ import annotations
 
 from reconciler.apply import ApplyReport, ItemReport
 from reconciler.render.text import subscription_label
 
-__all__ = ["render_apply_report"]
+__all__ = ["LIST_LIMIT", "render_apply_failure", "render_apply_report"]
+
+# Items listed per section; a run stopped early can leave thousands not sent, and the
+# journal and a new plan name every one of them.
+LIST_LIMIT = 20
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 def _item(item: ItemReport) -> str:
@@ -22,32 +33,83 @@ def _item(item: ItemReport) -> str:
     return line
 
 
-def render_apply_report(report: ApplyReport, journal_path: str) -> str:
+def _calls(report: ApplyReport) -> str:
+    if report.calls_planned > report.calls_made:
+        return f"{report.calls_made} of {report.calls_planned} calls sent"
+    return _plural(report.calls_made, "call")
+
+
+def render_apply_report(report: ApplyReport, journal_path: str, *, limit: int = LIST_LIMIT) -> str:
+    """The report printed after an apply, listing at most ``limit`` items per section."""
     total = len(report.items)
     applied = report.of("applied")
-    lines = [
-        f"Applied and verified: {len(applied)} of {total} changes "
-        f"({report.calls_made} {'call' if report.calls_made == 1 else 'calls'})."
-    ]
+    lines = [f"Applied and verified: {len(applied)} of {total} changes ({_calls(report)})."]
     for state, title in (
         ("failed", "Failed"),
-        ("unconfirmed", "Unconfirmed (not shown by the read-back)"),
+        ("unconfirmed", "Unconfirmed (not known to be applied)"),
         ("not_sent", "Not sent"),
     ):
         items = report.of(state)
         if items:
             lines.append(f"  {title}: {len(items)}")
-            lines.extend(_item(item) for item in items)
+            lines.extend(_item(item) for item in items[:limit])
+            if len(items) > limit:
+                lines.append(f"    ... and {len(items) - limit} more")
     if report.implied_missing:
         lines.append(
             f"  Implied unsubscribes not shown by the read-back: {len(report.implied_missing)}"
         )
         lines.extend(f"    {entry}" for entry in report.implied_missing)
-    if report.interrupted:
+    if report.read_back_error:
         lines.append(
-            "Interrupted: the calls in flight finished and were journalled; no new call was sent."
+            f"Read-back refused, so nothing sent could be verified: {report.read_back_error}"
         )
-    lines.append(f"Journal: {journal_path} ({report.journal_lines} lines written)")
+    if report.interrupted:
+        unsent = max(report.calls_planned - report.calls_made, 0)
+        if unsent:
+            lines.append(
+                "Interrupted (Ctrl-C): the calls already sent finished and were journalled; "
+                f"{_plural(unsent, 'call')} of {report.calls_planned} "
+                f"{'was' if unsent == 1 else 'were'} not sent."
+            )
+        else:
+            lines.append(
+                "Interrupted (Ctrl-C) after every call had been sent: nothing was left out."
+            )
+    if report.stopped_by is not None:
+        lines.append(
+            "Stopped: HubSpot refused a call in a way that stops the apply, so no further call "
+            f"was sent: {report.stopped_by.one_line()}"
+        )
+    lines.append(f"Journal: {journal_path} ({_plural(report.journal_lines, 'line')} written)")
     if not report.ok:
         lines.append("Run 'hsprefs plan' to see what is left; a re-run of apply converges.")
     return "\n".join(lines) + "\n"
+
+
+def render_apply_failure(report: ApplyReport) -> str:
+    """The one-line error of an apply that did not reach every desired state, naming how
+    many changes ended in each state (the CLI adds ``hsprefs: error:``)."""
+    total = len(report.items)
+    counts = [
+        f"{len(report.of('failed'))} failed",
+        f"{len(report.of('unconfirmed'))} unconfirmed",
+        f"{len(report.of('not_sent'))} not sent",
+    ]
+    parts = [part for part in counts if not part.startswith("0 ")]
+    if report.implied_missing:
+        parts.append(
+            f"{len(report.implied_missing)} implied "
+            f"{'unsubscribe' if len(report.implied_missing) == 1 else 'unsubscribes'} "
+            "not shown by the read-back"
+        )
+    applied = len(report.of("applied"))
+    listed = ", ".join(parts)
+    if report.interrupted:
+        return (
+            f"the apply was interrupted (Ctrl-C): {applied} of {total} changes applied and "
+            f"verified, {listed}"
+        )
+    if applied == total:
+        return f"all {total} changes were applied and verified, but {listed}"
+    return f"{total - applied} of {total} changes did not reach their desired state: {listed}"

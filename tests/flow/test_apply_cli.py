@@ -10,19 +10,20 @@ import pytest
 import yaml
 
 from reconciler.emulator import DEFAULT_TOKEN, EmulatorSettings, create_app
+from tests.flow.apply_support import JOURNAL, allow_requests, journal, masked, write_calls
 from tests.flow.conftest import SEED, Hub
 
-WRITE_OPS = ("statuses.batch.write", "statuses.batch.unsubscribe_all")
-JOURNAL = ".hsprefs/journal.jsonl"
 
-
-def write_calls(hub: Hub) -> dict[str, int]:
-    counts = hub.counts()
-    return {op: counts.get(op, 0) for op in WRITE_OPS}
-
-
-def journal(project: Path, name: str = JOURNAL) -> list[dict[str, object]]:
-    return [json.loads(line) for line in (project / name).read_text().splitlines()]
+def saved_plan(hub: Hub, project: Path, *args: str) -> tuple[str, str]:
+    """Save a plan; return its checksum and the line apply --plan prints first."""
+    assert hub.hsprefs("plan", "-o", "plan.json", *args).code == 0
+    checksum = json.loads((project / "plan.json").read_text())["checksum"]
+    calls = len(json.loads((project / "plan.json").read_text())["calls"])
+    return checksum, (
+        f"Applying plan {checksum} to portal 12345678: 4 to subscribe, 2 to unsubscribe, "
+        f"1 to not-specified, 1 unsubscribe-all, 1 blocked, 6 unchanged; {calls} calls for "
+        "8 changes.\n"
+    )
 
 
 def test_plan_apply_plan_converges(hub: Hub, project: Path) -> None:
@@ -180,19 +181,69 @@ def test_mass_change_guard_overridden(hub: Hub, project: Path) -> None:
 
 def test_lying_server_is_caught_and_a_rerun_converges(hub: Hub, project: Path) -> None:
     """A write HubSpot confirms but does not apply is reported; applying again fixes it."""
+    _checksum, applying = saved_plan(hub, project)
     hub.admin("POST", "faults", {"kind": "lie", "operation": "statuses.batch.write", "count": 1})
-    result = hub.hsprefs("apply", "--auto-approve")
+    result = hub.hsprefs("apply", "--plan", "plan.json")
     assert result.code == 1
-    assert "Applied and verified: 1 of 8 changes (2 calls)." in result.out
-    assert "  Failed: 7\n" in result.out
-    assert "HubSpot confirmed the write, but the read-back shows" in result.out
+    lie = "HubSpot confirmed the write, but the read-back shows"
+    cid = "[correlationId <cid>]"
+    assert masked(result.out) == applying + (
+        "Applied and verified: 1 of 8 changes (2 calls).\n"
+        "  Failed: 7\n"
+        f"    alice@example.com product (102) -> UNSUBSCRIBED: {lie} SUBSCRIBED {cid}\n"
+        f"    alice@example.com newsletter (101) -> SUBSCRIBED: {lie} NOT_SPECIFIED {cid}\n"
+        f"    carol@example.com events (103) -> NOT_SPECIFIED: {lie} SUBSCRIBED {cid}\n"
+        f"    dave@example.com events (103) -> SUBSCRIBED: {lie} NOT_SPECIFIED {cid}\n"
+        f"    erin@example.com newsletter (101) -> SUBSCRIBED: {lie} UNSUBSCRIBED {cid}\n"
+        f"    alice@example.com outdoor-news (201) -> SUBSCRIBED: {lie} NOT_SPECIFIED {cid}\n"
+        f"    ivan@example.com outdoor-news (201) -> UNSUBSCRIBED: {lie} SUBSCRIBED {cid}\n"
+        f"Journal: {JOURNAL} (15 lines written)\n"
+        "Run 'hsprefs plan' to see what is left; a re-run of apply converges.\n"
+    )
     assert result.err == (
-        "hsprefs: error: 7 of 8 changes did not reach their desired state "
+        "hsprefs: error: 7 of 8 changes did not reach their desired state: 7 failed "
         "(see the report above and the journal)\n"
     )
     again = hub.hsprefs("apply", "--auto-approve")
     assert again.code == 0, again.out
-    assert "Applied and verified: 7 of 7 changes (1 call)." in again.out
+    assert again.out.endswith(
+        f"Applied and verified: 7 of 7 changes (1 call).\nJournal: {JOURNAL} (7 lines written)\n"
+    )
+
+
+def test_lying_server_is_corrected_in_the_journal(hub: Hub, project: Path) -> None:
+    """Each confirmed write the read-back does not show gets a verify line saying so."""
+    hub.admin("POST", "faults", {"kind": "lie", "operation": "statuses.batch.write", "count": 1})
+    assert hub.hsprefs("apply", "--auto-approve").code == 1
+    lines = journal(project)
+    assert [line["operation"] for line in lines] == ["unsubscribe-all"] + ["write"] * 7 + [
+        "verify"
+    ] * 7
+    verified = [
+        (
+            line["subscriber"],
+            line["subscription"],
+            line["outcome"],
+            line["verified"],
+            line["observed"],
+        )
+        for line in lines[8:]
+    ]
+    assert verified == [
+        ("alice@example.com", "product", "confirmed", "not_applied", "SUBSCRIBED"),
+        ("alice@example.com", "newsletter", "confirmed", "not_applied", "NOT_SPECIFIED"),
+        ("carol@example.com", "events", "confirmed", "not_applied", "SUBSCRIBED"),
+        ("dave@example.com", "events", "confirmed", "not_applied", "NOT_SPECIFIED"),
+        ("erin@example.com", "newsletter", "confirmed", "not_applied", "UNSUBSCRIBED"),
+        ("alice@example.com", "outdoor-news", "confirmed", "not_applied", "NOT_SPECIFIED"),
+        ("ivan@example.com", "outdoor-news", "confirmed", "not_applied", "SUBSCRIBED"),
+    ]
+    # a verify line restates the answer it corrects and names the same call
+    assert [line["correlation_id"] for line in lines[8:]] == [
+        line["correlation_id"] for line in lines[1:8]
+    ]
+    assert all(line["verification_error"] is None for line in lines)
+    assert all(line["verified"] is None and line["observed"] is None for line in lines[:8])
 
 
 def test_per_item_failure_does_not_stop_the_rest(hub: Hub, project: Path) -> None:
@@ -205,17 +256,33 @@ def test_per_item_failure_does_not_stop_the_rest(hub: Hub, project: Path) -> Non
     text = path.read_text()
     start = text.index("defaults:")
     path.write_text(text[:start] + text[text.index("subscribers:") :])
-    result = hub.hsprefs("apply", "--auto-approve")
+    _checksum, applying = saved_plan(hub, project)
+    result = hub.hsprefs("apply", "--plan", "plan.json")
     assert result.code == 1
-    assert "Applied and verified: 6 of 8 changes (2 calls)." in result.out
-    assert "  Failed: 2\n" in result.out
+    refused = (
+        "VALIDATION_ERROR: A legal basis (legalBasis and legalBasisExplanation) is required "
+        "to subscribe a contact while data privacy settings are on [correlationId <cid>]"
+    )
+    assert masked(result.out) == applying + (
+        "Applied and verified: 6 of 8 changes (2 calls).\n"
+        "  Failed: 2\n"
+        f"    alice@example.com newsletter (101) -> SUBSCRIBED: {refused}\n"
+        f"    dave@example.com events (103) -> SUBSCRIBED: {refused}\n"
+        f"Journal: {JOURNAL} (8 lines written)\n"
+        "Run 'hsprefs plan' to see what is left; a re-run of apply converges.\n"
+    )
+    assert result.err == (
+        "hsprefs: error: 2 of 8 changes did not reach their desired state: 2 failed "
+        "(see the report above and the journal)\n"
+    )
     lines = journal(project)
     failed = [line for line in lines if line["outcome"] == "failed"]
-    assert sorted(str(line["subscriber"]) for line in failed) == [
-        "alice@example.com",
-        "dave@example.com",
+    assert [(line["subscriber"], line["error"]) for line in failed] == [
+        ("alice@example.com", refused.removesuffix(" [correlationId <cid>]")),
+        ("dave@example.com", refused.removesuffix(" [correlationId <cid>]")),
     ]
-    assert all(line["error"] for line in failed)
+    # HubSpot's refusal and the read-back agree: no verify line is needed
+    assert [line["operation"] for line in lines].count("verify") == 0
 
 
 def test_journal_lines(hub: Hub, project: Path) -> None:
@@ -247,7 +314,11 @@ def test_journal_lines(hub: Hub, project: Path) -> None:
         "time", "operation", "subscriber", "brand", "subscription_id", "subscription",
         "before", "after", "legal_basis", "legal_basis_explanation", "outcome", "result",
         "error", "correlation_id", "plan_checksum", "portal_id", "config_commit",
+        "verified", "observed", "verification_error",
     }  # fmt: skip
+    # every input was confirmed and the read-back shows it: no verify line
+    assert len(lines) == 8
+    assert all(line["verified"] is None for line in lines)
     assert first["legal_basis"] == "CONSENT_WITH_NOTICE"
     assert first["legal_basis_explanation"] == "Signed up on the website"
     assert first["subscription_id"] == "101"
@@ -297,6 +368,21 @@ def test_token_never_in_output_journal_or_plan(hub: Hub, project: Path) -> None:
     assert all(DEFAULT_TOKEN not in text for text in texts)
 
 
+def test_token_never_in_verify_lines_or_a_stopped_report(hub: Hub, project: Path) -> None:
+    """Neither verify lines nor the report and error line of a stopped run carry the token."""
+    hub.admin("POST", "faults", {"kind": "lie", "operation": "statuses.batch.write", "count": 1})
+    outputs = [hub.hsprefs("apply", "--auto-approve", "--debug")]
+    assert outputs[0].code == 1
+    _checksum, _applying = saved_plan(hub, project)
+    allow_requests(hub, 6)  # account info, the stale check, the unsubscribe-all: no more
+    outputs.append(hub.hsprefs("apply", "--plan", "plan.json", "--debug"))
+    assert outputs[1].code == 1
+    lines = journal(project)
+    assert {line["verified"] for line in lines} == {None, "not_applied", "unknown"}
+    texts = [r.out + r.err for r in outputs] + [(project / JOURNAL).read_text()]
+    assert all(DEFAULT_TOKEN not in text for text in texts)
+
+
 class _Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True
@@ -330,7 +416,7 @@ def test_interactive_apply_writes_nothing_on_no(
 def test_token_without_write_scope_stops_with_the_scope_named(
     hub: Hub, project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A read-only token can plan but apply stops at the first write, naming the scope."""
+    """A read-only token (403 on the first write) stops the run: report, then the 403."""
     seed = yaml.safe_load(SEED.read_text())
     seed["tokens"].append(
         {
@@ -346,16 +432,47 @@ def test_token_without_write_scope_stops_with_the_scope_named(
     hub.app, original = other, hub.app
     monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "read-only-token")
     try:
-        result = hub.hsprefs("apply", "--auto-approve")
+        _checksum, applying = saved_plan(hub, project)
+        hub.reset_counts()
+        result = hub.hsprefs("apply", "--plan", "plan.json")
         assert result.code == 1
-        assert result.err.startswith("hsprefs: error: ")
-        assert "communication_preferences.statuses.batch.write" in result.err
-        assert result.err.count("\n") == 1, result.err
+        scope = (
+            "the token lacks scopes for POST /communication-preferences/2026-03/statuses/batch/"
+            "unsubscribe-all: communication_preferences.statuses.batch.write (HubSpot answered "
+            "403 Forbidden: MISSING_SCOPES: This app hasn't been granted all required scopes to "
+            "make this call. Read more about required scopes here: "
+            "https://developers.hubspot.com/scopes. (One or more of the following scopes are "
+            "required.))"
+        )
+        hint = "(add the scopes to the private app and use its token)"
+        stopped = "the apply stopped before it was sent"
+        assert masked(result.out) == applying + (
+            "Applied and verified: 0 of 8 changes (1 of 2 calls sent).\n"
+            "  Failed: 1\n"
+            f"    bob@example.com unsubscribe-all (brand 0): {scope} [correlationId <cid>]\n"
+            "  Not sent: 7\n"
+            f"    alice@example.com product (102) -> UNSUBSCRIBED: {stopped}\n"
+            f"    alice@example.com newsletter (101) -> SUBSCRIBED: {stopped}\n"
+            f"    carol@example.com events (103) -> NOT_SPECIFIED: {stopped}\n"
+            f"    dave@example.com events (103) -> SUBSCRIBED: {stopped}\n"
+            f"    erin@example.com newsletter (101) -> SUBSCRIBED: {stopped}\n"
+            f"    alice@example.com outdoor-news (201) -> SUBSCRIBED: {stopped}\n"
+            f"    ivan@example.com outdoor-news (201) -> UNSUBSCRIBED: {stopped}\n"
+            "Stopped: HubSpot refused a call in a way that stops the apply, so no further call "
+            f"was sent: {scope} {hint} [correlationId <cid>]\n"
+            f"Journal: {JOURNAL} (1 line written)\n"
+            "Run 'hsprefs plan' to see what is left; a re-run of apply converges.\n"
+        )
+        assert masked(result.err) == f"hsprefs: error: {scope} {hint} [correlationId <cid>]\n"
+        # the read-back still ran (reading is in scope): bob is shown not opted out
+        assert write_calls(hub) == {"statuses.batch.write": 0, "statuses.batch.unsubscribe_all": 1}
+        assert hub.counts()["statuses.batch.read"] == 2 + 1
         assert "read-only-token" not in result.out + result.err
         lines = journal(project)
-        assert [(line["subscriber"], line["outcome"]) for line in lines] == [
-            ("bob@example.com", "failed")
+        assert [(line["operation"], line["subscriber"], line["outcome"]) for line in lines] == [
+            ("unsubscribe-all", "bob@example.com", "failed")
         ]
+        assert lines[0]["error"] == scope
     finally:
         hub.app = original
         other.state.emulator.close()

@@ -1,0 +1,101 @@
+"""The journal's own rules: what a send line and a verify line hold, when a verify line
+is written, and that an input never sent is never journalled."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from reconciler.journal import Journal, JournalContext, Verification
+from reconciler.model import Outcome, Status, WriteResult
+from reconciler.plan import Change, ChangeKind
+from reconciler.resources import load_schema
+
+CHANGE = Change(
+    ChangeKind.SUBSCRIBE, 0, "a@example.com", "101", Status.SUBSCRIBED, Status.NOT_SPECIFIED,
+    alias="newsletter", legal_basis="CONSENT_WITH_NOTICE", legal_basis_explanation="form",
+)  # fmt: skip
+CONTEXT = JournalContext("sha256:abc", 12345678, "0123abcd")
+
+
+def answer(
+    outcome: Outcome, *, reason: str | None = None, correlation_id: str | None = None
+) -> WriteResult:
+    return WriteResult(CHANGE.to_write(), outcome, reason=reason, correlation_id=correlation_id)
+
+
+def lines(path: Path) -> list[dict[str, object]]:
+    validator = jsonschema.Draft202012Validator(load_schema("journal.schema.json"))
+    found = [json.loads(line) for line in path.read_text().splitlines()]
+    for line in found:
+        validator.validate(line)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("outcome", "verified", "written"),
+    [
+        (Outcome.CONFIRMED, "applied", False),
+        (Outcome.CONFIRMED, "not_applied", True),
+        (Outcome.CONFIRMED, "unknown", True),
+        (Outcome.FAILED, "not_applied", False),
+        (Outcome.FAILED, "applied", True),
+        (Outcome.FAILED, "unknown", True),
+        (Outcome.UNCONFIRMED, "applied", True),
+        (Outcome.UNCONFIRMED, "not_applied", True),
+        (Outcome.UNCONFIRMED, "unknown", True),
+    ],
+)
+def test_verify_line_only_when_the_read_back_adds_something(
+    tmp_path: Path, outcome: Outcome, verified: str, written: bool
+) -> None:
+    """A verify line is written unless the read-back agrees with what HubSpot answered."""
+    with Journal(tmp_path / "j.jsonl", CONTEXT) as journal:
+        journal.verified([Verification(CHANGE, answer(outcome), verified)])
+    assert len(lines(tmp_path / "j.jsonl")) == (1 if written else 0)
+    assert journal.lines == (1 if written else 0)
+
+
+def test_verify_line_fields(tmp_path: Path) -> None:
+    """A verify line restates the send's answer and adds the read-back's verdict."""
+    sent = answer(Outcome.CONFIRMED, reason="REQUESTED_CHANGE_OCCURRED", correlation_id="c-1")
+    with Journal(tmp_path / "j.jsonl", CONTEXT) as journal:
+        journal.record([(CHANGE, sent)], "write")
+        journal.verified([Verification(CHANGE, sent, "not_applied", observed="NOT_SPECIFIED")])
+    send, verify = lines(tmp_path / "j.jsonl")
+    assert {k: v for k, v in verify.items() if k != "time"} == {
+        "operation": "verify",
+        "subscriber": "a@example.com",
+        "brand": 0,
+        "subscription_id": "101",
+        "subscription": "newsletter",
+        "before": "NOT_SPECIFIED",
+        "after": "SUBSCRIBED",
+        "legal_basis": "CONSENT_WITH_NOTICE",
+        "legal_basis_explanation": "form",
+        "outcome": "confirmed",
+        "result": "REQUESTED_CHANGE_OCCURRED",
+        "error": None,
+        "correlation_id": "c-1",
+        "plan_checksum": "sha256:abc",
+        "portal_id": 12345678,
+        "config_commit": "0123abcd",
+        "verified": "not_applied",
+        "observed": "NOT_SPECIFIED",
+        "verification_error": None,
+    }
+    assert (send["operation"], send["verified"], send["observed"]) == ("write", None, None)
+    assert list(send) == list(verify)
+
+
+def test_an_input_never_sent_is_refused(tmp_path: Path) -> None:
+    """The journal records only what went to HubSpot: a NOT_SENT result is a bug."""
+    with (
+        Journal(tmp_path / "j.jsonl", CONTEXT) as journal,
+        pytest.raises(ValueError, match="only inputs that were sent"),
+    ):
+        journal.record([(CHANGE, answer(Outcome.NOT_SENT))], "write")
+    assert (tmp_path / "j.jsonl").read_text() == ""

@@ -1,0 +1,239 @@
+"""render_apply_report and render_apply_failure: every section, exactly."""
+
+from __future__ import annotations
+
+from reconciler.apply import ApplyReport, ItemReport
+from reconciler.errors import RateLimitError
+from reconciler.model import Status
+from reconciler.plan import Change, ChangeKind
+from reconciler.render.apply_report import render_apply_failure, render_apply_report
+
+JOURNAL = ".hsprefs/journal.jsonl"
+RERUN = "Run 'hsprefs plan' to see what is left; a re-run of apply converges.\n"
+
+
+def unsubscribe(email: str) -> Change:
+    return Change(
+        ChangeKind.UNSUBSCRIBE, 0, email, "102", Status.UNSUBSCRIBED, Status.SUBSCRIBED,
+        alias="product",
+    )  # fmt: skip
+
+
+def opt_out(email: str) -> Change:
+    return Change(
+        ChangeKind.UNSUBSCRIBE_ALL, 5, email, None, Status.UNSUBSCRIBED, Status.NOT_SPECIFIED
+    )
+
+
+def applied(email: str) -> ItemReport:
+    return ItemReport(unsubscribe(email), "applied", "REQUESTED_CHANGE_OCCURRED", "c-ok")
+
+
+def not_sent(email: str, detail: str = "interrupted before it was sent") -> ItemReport:
+    return ItemReport(unsubscribe(email), "not_sent", detail)
+
+
+def test_everything_applied() -> None:
+    """A clean run is two lines: the count with its calls, and the journal."""
+    report = ApplyReport(
+        items=(applied("a@example.com"),), calls_made=1, calls_planned=1, journal_lines=1
+    )
+    assert render_apply_report(report, JOURNAL) == (
+        f"Applied and verified: 1 of 1 changes (1 call).\nJournal: {JOURNAL} (1 line written)\n"
+    )
+    assert report.ok
+
+
+def test_failed_section_names_the_reason_and_correlation_id() -> None:
+    """Each failed change is listed with HubSpot's reason and correlationId."""
+    report = ApplyReport(
+        items=(
+            applied("a@example.com"),
+            ItemReport(unsubscribe("b@example.com"), "failed", "VALIDATION_ERROR: no", "c-9"),
+        ),
+        calls_made=1,
+        calls_planned=1,
+        journal_lines=2,
+    )
+    assert render_apply_report(report, JOURNAL) == (
+        "Applied and verified: 1 of 2 changes (1 call).\n"
+        "  Failed: 1\n"
+        "    b@example.com product (102) -> UNSUBSCRIBED: VALIDATION_ERROR: no "
+        "[correlationId c-9]\n"
+        f"Journal: {JOURNAL} (2 lines written)\n" + RERUN
+    )
+    assert render_apply_failure(report) == (
+        "1 of 2 changes did not reach their desired state: 1 failed"
+    )
+
+
+def test_unconfirmed_section_and_a_refused_read_back() -> None:
+    """Unconfirmed changes are listed, and a refused read-back is named once, with why."""
+    report = ApplyReport(
+        items=(
+            ItemReport(
+                opt_out("c@example.com"),
+                "unconfirmed",
+                "HubSpot confirmed it; the read-back was refused",
+                "c-1",
+            ),
+            ItemReport(
+                unsubscribe("d@example.com"),
+                "unconfirmed",
+                "HubSpot answered PENDING; the read-back was refused",
+            ),
+        ),
+        calls_made=2,
+        calls_planned=2,
+        journal_lines=4,
+        read_back_error="HubSpot answered 503 [correlationId c-2]",
+    )
+    assert render_apply_report(report, JOURNAL) == (
+        "Applied and verified: 0 of 2 changes (2 calls).\n"
+        "  Unconfirmed (not known to be applied): 2\n"
+        "    c@example.com unsubscribe-all (brand 5): HubSpot confirmed it; the read-back "
+        "was refused [correlationId c-1]\n"
+        "    d@example.com product (102) -> UNSUBSCRIBED: HubSpot answered PENDING; the "
+        "read-back was refused\n"
+        "Read-back refused, so nothing sent could be verified: HubSpot answered 503 "
+        "[correlationId c-2]\n"
+        f"Journal: {JOURNAL} (4 lines written)\n" + RERUN
+    )
+    assert render_apply_failure(report) == (
+        "2 of 2 changes did not reach their desired state: 2 unconfirmed"
+    )
+
+
+def test_not_sent_section_lists_at_most_the_limit() -> None:
+    """A long Not sent list stops at the limit and says how many more there are."""
+    items = tuple(not_sent(f"n{i}@example.com") for i in range(5))
+    report = ApplyReport(items=items, calls_made=0, calls_planned=5, interrupted=True)
+    assert render_apply_report(report, JOURNAL, limit=2) == (
+        "Applied and verified: 0 of 5 changes (0 of 5 calls sent).\n"
+        "  Not sent: 5\n"
+        "    n0@example.com product (102) -> UNSUBSCRIBED: interrupted before it was sent\n"
+        "    n1@example.com product (102) -> UNSUBSCRIBED: interrupted before it was sent\n"
+        "    ... and 3 more\n"
+        "Interrupted (Ctrl-C): the calls already sent finished and were journalled; "
+        "5 calls of 5 were not sent.\n"
+        f"Journal: {JOURNAL} (0 lines written)\n" + RERUN
+    )
+
+
+def test_interrupted_part_way() -> None:
+    """An interrupt that kept calls from leaving: the counts, the sections and the error
+    line all say what was applied and what was not sent."""
+    report = ApplyReport(
+        items=(applied("a@example.com"), applied("b@example.com"), not_sent("c@example.com")),
+        calls_made=1,
+        calls_planned=2,
+        interrupted=True,
+        journal_lines=2,
+    )
+    assert render_apply_report(report, JOURNAL) == (
+        "Applied and verified: 2 of 3 changes (1 of 2 calls sent).\n"
+        "  Not sent: 1\n"
+        "    c@example.com product (102) -> UNSUBSCRIBED: interrupted before it was sent\n"
+        "Interrupted (Ctrl-C): the calls already sent finished and were journalled; "
+        "1 call of 2 was not sent.\n"
+        f"Journal: {JOURNAL} (2 lines written)\n" + RERUN
+    )
+    assert render_apply_failure(report) == (
+        "the apply was interrupted (Ctrl-C): 2 of 3 changes applied and verified, 1 not sent"
+    )
+    assert not report.ok
+
+
+def test_interrupted_after_every_call_left_is_ok() -> None:
+    """An interrupt that came once every call had been sent kept nothing back: the report
+    says so and the run counts as a success."""
+    report = ApplyReport(
+        items=(applied("a@example.com"),),
+        calls_made=1,
+        calls_planned=1,
+        interrupted=True,
+        journal_lines=1,
+    )
+    assert render_apply_report(report, JOURNAL) == (
+        "Applied and verified: 1 of 1 changes (1 call).\n"
+        "Interrupted (Ctrl-C) after every call had been sent: nothing was left out.\n"
+        f"Journal: {JOURNAL} (1 line written)\n"
+    )
+    assert report.ok
+
+
+def test_stopped_by_a_refusal() -> None:
+    """A refusal that stopped the run is named with its advice and correlationId."""
+    cap = RateLimitError(
+        "HubSpot's daily API limit is used up",
+        policy_name="DAILY",
+        hint="wait for the daily limit to reset",
+        correlation_id="c-7",
+    )
+    report = ApplyReport(
+        items=(
+            ItemReport(
+                unsubscribe("a@example.com"),
+                "failed",
+                "HubSpot's daily API limit is used up",
+                "c-7",
+            ),
+            not_sent("b@example.com", "the apply stopped before it was sent"),
+        ),
+        calls_made=1,
+        calls_planned=2,
+        journal_lines=1,
+        stopped_by=cap,
+    )
+    assert render_apply_report(report, JOURNAL) == (
+        "Applied and verified: 0 of 2 changes (1 of 2 calls sent).\n"
+        "  Failed: 1\n"
+        "    a@example.com product (102) -> UNSUBSCRIBED: HubSpot's daily API limit is used up "
+        "[correlationId c-7]\n"
+        "  Not sent: 1\n"
+        "    b@example.com product (102) -> UNSUBSCRIBED: the apply stopped before it was sent\n"
+        "Stopped: HubSpot refused a call in a way that stops the apply, so no further call "
+        "was sent: HubSpot's daily API limit is used up (wait for the daily limit to reset) "
+        "[correlationId c-7]\n"
+        f"Journal: {JOURNAL} (1 line written)\n" + RERUN
+    )
+    assert not report.ok
+
+
+def test_implied_unsubscribes_missing() -> None:
+    """Every change applied but an implied unsubscribe not shown is still a failure."""
+    report = ApplyReport(
+        items=(ItemReport(opt_out("c@example.com"), "applied", "UNSUBSCRIBE_FROM_ALL_OCCURRED"),),
+        calls_made=1,
+        calls_planned=1,
+        journal_lines=1,
+        implied_missing=("c@example.com 201",),
+    )
+    assert render_apply_report(report, JOURNAL) == (
+        "Applied and verified: 1 of 1 changes (1 call).\n"
+        "  Implied unsubscribes not shown by the read-back: 1\n"
+        "    c@example.com 201\n"
+        f"Journal: {JOURNAL} (1 line written)\n" + RERUN
+    )
+    assert render_apply_failure(report) == (
+        "all 1 changes were applied and verified, but 1 implied unsubscribe not shown by "
+        "the read-back"
+    )
+
+
+def test_failure_line_counts_every_state() -> None:
+    """The error line names failed, unconfirmed and not sent, leaving out empty ones."""
+    report = ApplyReport(
+        items=(
+            applied("a@example.com"),
+            ItemReport(unsubscribe("b@example.com"), "failed", "no"),
+            ItemReport(unsubscribe("c@example.com"), "unconfirmed", "PENDING"),
+            not_sent("d@example.com", "the apply stopped before it was sent"),
+            not_sent("e@example.com", "the apply stopped before it was sent"),
+        ),
+        calls_made=3,
+        calls_planned=4,
+    )
+    assert render_apply_failure(report) == (
+        "4 of 5 changes did not reach their desired state: 1 failed, 1 unconfirmed, 2 not sent"
+    )
