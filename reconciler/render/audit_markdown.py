@@ -11,14 +11,11 @@ from reconciler.audit import AuditItem, AuditReport, PairState, Totals, describe
 from reconciler.plan import iso
 from reconciler.render.audit_text import drift_sentence, item_subject, wanted_live
 from reconciler.render.markdown import MARKDOWN_LIMIT, fit_sections
+from reconciler.render.markdown import markdown_cell as _cell
 from reconciler.render.redact import Redactor
 from reconciler.render.text import subscription_label
 
 __all__ = ["render_audit_markdown"]
-
-
-def _cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
 def _counts(t: Totals) -> str:

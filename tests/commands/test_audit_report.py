@@ -344,3 +344,19 @@ def test_document_counts_match_items() -> None:
     counted = {s: states.count(s) for s in ("in_sync", "drifted", "blocked")}
     assert counted == {k: document["totals"][k] for k in counted}
     assert document["in_sync"] is False
+
+
+def test_markdown_cells_cannot_break_out_of_the_table() -> None:
+    """A HubSpot source with markup, pipes and backticks stays inside its one cell."""
+    evil = "</details><!-- x --> <b>`|` & [link]"
+    desired = state(want("a@example.com", "101", S))
+    current = live(has("a@example.com", "101", U, source=evil))
+    out = render_audit_markdown(audit(desired, current, target=TARGET))
+    row = next(line for line in out.splitlines() if line.startswith("| 0 | a@example.com"))
+    safe = r"&lt;/details&gt;&lt;!-- x --&gt; &lt;b&gt;\`\|\` &amp; \[link\]"
+    assert row == (
+        f"| 0 | a@example.com | sub-101 (101) | SUBSCRIBED | UNSUBSCRIBED | "
+        f"2026-05-01T00:00:00Z | {safe} | unsubscribed from sub-101 since "
+        f"2026-05-01T00:00:00Z (source: {safe}); set resubscribe: true with legal_basis "
+        "and legal_basis_explanation to re-subscribe |"
+    )
