@@ -186,7 +186,9 @@ def test_plan_redact_masks_addresses_in_the_error_line(hub: Hub, project: Path) 
 class _StillOptedOut:
     """A client whose writes fail and whose read-back shows the subscriber still opted out."""
 
-    async def write(self, writes: Sequence[StatusWrite]) -> list[WriteResult]:
+    async def write(
+        self, writes: Sequence[StatusWrite], *, stop: asyncio.Event | None = None
+    ) -> list[WriteResult]:
         return [WriteResult(w, Outcome.FAILED, error="refused") for w in writes]
 
     async def read(self, subscribers: Mapping[int, Sequence[str]]) -> LiveState:
