@@ -6,9 +6,9 @@ rate limiter (in that order, so the time the limiter records is the time the req
 leaves), sends, and lets the limiter learn from the answer's headers. It retries 429
 (``Retry-After`` when given, else until the limiter's window frees: see
 :meth:`~reconciler.client._ratelimit.RateLimiter.time_until_window_frees`), 5xx
-answers, timeouts and dropped connections; it turns every other error answer into an exception of
-:mod:`reconciler.errors` at once. Retrying is safe for every call the client makes: see
-:mod:`reconciler.client._retry`.
+answers, timeouts and dropped connections; it turns every other error answer into an
+exception of :mod:`reconciler.errors` at once. Retrying is safe for every call the
+client makes: see :mod:`reconciler.client._retry`.
 
 :class:`ClientStats` counts requests per operation, retries and 429s received.
 
