@@ -1,10 +1,14 @@
-"""Shared test set-up: bounded hypothesis profiles, so the suite fits CI's budget."""
+"""Shared test set-up: bounded hypothesis profiles, so the suite fits CI's budget, and
+the judge of every emulator answer (``tests/conformance/judging.py``)."""
 
 from __future__ import annotations
 
 import os
 
 from hypothesis import HealthCheck, settings
+
+# Every answer any emulator gives in any test is judged against HubSpot's specs.
+pytest_plugins = ("conformance.judging",)
 
 settings.register_profile(
     "ci", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]

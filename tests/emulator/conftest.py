@@ -1,8 +1,8 @@
-"""Fixtures for the emulator tests: in-process clients whose every answer is spec-checked.
+"""Fixtures for the emulator tests: in-process clients of emulators built per test.
 
 ``emulator(**settings)`` builds an app and returns a :class:`~.helpers.SyncClient` that
-already sends the demo token; every JSON answer it receives is checked against HubSpot's
-response schema when the specs are present (see ``helpers.check_against_spec``).
+already sends the demo token. Every answer is judged against HubSpot's response schemas
+by the suite-wide plugin (``tests/conformance/judging.py``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Over a real socket: serve_in_thread, and `hsprefs emulator serve` as a subprocess."""
+"""Over a real socket: serve_in_thread, and `hsprefs emulator serve` as a subprocess.
+
+Answers of the subprocess are handed to the suite's judge (``check_against_spec``); those
+of in-thread servers are recorded by it without help.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ import pytest
 from reconciler.cli import run
 from reconciler.emulator import EmulatorSettings, create_app, serve_in_thread
 
-from .helpers import AUTH, EXAMPLE_SEED, REPO, V, write_input
+from .helpers import AUTH, EXAMPLE_SEED, REPO, V, check_against_spec, write_input
 
 EMAIL = {"channel": "EMAIL"}
 
@@ -143,6 +147,7 @@ def test_cli_prints_the_contract_lines_and_serves() -> None:
         assert int(match.group(2)) > 0
         assert token_line == "HUBSPOT_ACCESS_TOKEN=hsprefs-emulator-token\n"
         answer = httpx.get(f"{match.group(1)}{V}/definitions", headers=AUTH)
+        check_against_spec(answer)
         assert answer.status_code == 200
         code, rest, err = _stop(proc)
     assert code == 0
@@ -161,6 +166,7 @@ def test_cli_token_flag_is_printed_and_accepted() -> None:
             json={"inputs": ["a@example.com"]},
             headers={"Authorization": "Bearer flag-token"},
         )
+        check_against_spec(answer)
         assert answer.status_code == 200
         assert _stop(proc)[0] == 0
 
@@ -185,6 +191,7 @@ def test_cli_state_survives_a_restart_with_db(tmp_path: Path) -> None:
             json={"inputs": ["grace@example.com"]},
             headers=AUTH,
         )
+        check_against_spec(answer)
         assert answer.status_code == 200
         assert _stop(proc)[0] == 0
     with _cli(*args) as (proc, lines):
@@ -192,6 +199,7 @@ def test_cli_state_survives_a_restart_with_db(tmp_path: Path) -> None:
         wide = httpx.get(
             f"{url}{V}/statuses/grace@example.com/unsubscribe-all", params=EMAIL, headers=AUTH
         )
+        check_against_spec(wide)
         assert [w["status"] for w in wide.json()["results"]] == ["UNSUBSCRIBED"]
         code, _out, err = _stop(proc)
     assert code == 0
