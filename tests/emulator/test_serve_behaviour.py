@@ -11,20 +11,13 @@ state. Every JSON answer is also checked against HubSpot's spec (when present).
 
 from __future__ import annotations
 
-import json
-import os
-import queue
-import signal
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
-from .helpers import REPO, V, check_against_spec, write_input
+from .helpers import V, write_input
+from .served import Served, serve_cli
 
 FULL = "serve-full-token"
 READ_ONLY = "serve-read-only-token"
@@ -71,77 +64,28 @@ SEED: dict[str, Any] = {
 }
 
 
-class Api:
-    """A blocking client of the served emulator; every answer is checked against the spec."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self._http = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {FULL}"})
-
-    def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        answer = self._http.request(method, path, **kwargs)
-        check_against_spec(answer)
-        return answer
-
-    def load(self, seed: dict[str, Any]) -> None:
-        assert self._http.post("/_emulator/load", json=seed).status_code == 200
-
-    def close(self) -> None:
-        self._http.close()
-
-
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+def served() -> Iterator[Served]:
     """`hsprefs emulator serve --port 0` in its own process, for the whole module."""
-    seed = tmp_path_factory.mktemp("serve") / "seed.json"
-    seed.write_text(json.dumps(SEED), encoding="utf-8")
-    command = [sys.executable, "-m", "reconciler", "emulator", "serve", "--port", "0"]
-    command += ["--seed", str(seed), "--rate-limit", "0", "--batch-limit", "3", "--quiet"]
-    proc = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    lines: queue.Queue[str] = queue.Queue()
-
-    def contract_lines() -> None:
-        assert proc.stdout is not None
-        for _ in range(2):
-            lines.put(proc.stdout.readline())
-
-    threading.Thread(target=contract_lines, daemon=True).start()
-    try:
-        url_line, token_line = lines.get(timeout=30), lines.get(timeout=30)
-        assert url_line.startswith("HSPREFS_API_URL=http://127.0.0.1:")
-        assert token_line == f"HUBSPOT_ACCESS_TOKEN={FULL}\n"
-        api = Api(url_line.strip().split("=", 1)[1])
-        yield api
-        api.close()
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=20) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.communicate()
+    with serve_cli(SEED, "--rate-limit", "0", "--batch-limit", "3") as running:
+        assert running.token == FULL
+        yield running
 
 
 @pytest.fixture
-def api(served: Api) -> Api:
+def api(served: Served) -> Served:
     """The served emulator, its state back to the seed."""
     served.load(SEED)
     return served
 
 
-def _statuses(api: Api, email: str, brand: int = 0) -> dict[int, str]:
+def _statuses(api: Served, email: str, brand: int = 0) -> dict[int, str]:
     answer = api.call("GET", f"{V}/statuses/{email}", params={**EMAIL, "businessUnitId": brand})
     assert answer.status_code == 200
     return {s["subscriptionId"]: s["status"] for s in answer.json()["results"]}
 
 
-def _wide(api: Api, email: str, brand: int) -> list[tuple[str, str]]:
+def _wide(api: Served, email: str, brand: int) -> list[tuple[str, str]]:
     answer = api.call(
         "GET",
         f"{V}/statuses/{email}/unsubscribe-all",
@@ -151,7 +95,7 @@ def _wide(api: Api, email: str, brand: int) -> list[tuple[str, str]]:
     return [(w["wideStatusType"], w["status"]) for w in answer.json()["results"]]
 
 
-def test_percent_encoded_mixed_case_email(api: Api) -> None:
+def test_percent_encoded_mixed_case_email(api: Served) -> None:
     """A path email sent as Ivan%40Example.COM is decoded and matched case-insensitively."""
     answer = api.call("GET", f"{V}/statuses/Ivan%40Example.COM", params=EMAIL)
     assert answer.status_code == 200
@@ -163,13 +107,13 @@ def test_percent_encoded_mixed_case_email(api: Api) -> None:
     }
 
 
-def test_brands_scope_reads(api: Api) -> None:
+def test_brands_scope_reads(api: Served) -> None:
     """businessUnitId=5 reads the outdoor brand's subscriptions only, 0 the account's."""
     assert _statuses(api, "ivan@example.com", 5) == {201: "SUBSCRIBED"}
     assert _statuses(api, "nobody@example.com", 0) == {101: "NOT_SPECIFIED", 102: "NOT_SPECIFIED"}
 
 
-def test_gdpr_on_refuses_subscribed_without_legal_basis(api: Api) -> None:
+def test_gdpr_on_refuses_subscribed_without_legal_basis(api: Served) -> None:
     """With GDPR on, a SUBSCRIBED input without legal basis fails alone; the other applies."""
     inputs = [
         write_input("ann@example.com", 102, "SUBSCRIBED", basis=None, explanation=None),
@@ -184,7 +128,7 @@ def test_gdpr_on_refuses_subscribed_without_legal_basis(api: Api) -> None:
     assert _statuses(api, "ann@example.com") == {101: "UNSUBSCRIBED", 102: "NOT_SPECIFIED"}
 
 
-def test_gdpr_off_accepts_subscribed_without_legal_basis(api: Api) -> None:
+def test_gdpr_off_accepts_subscribed_without_legal_basis(api: Served) -> None:
     """With GDPR off, the same SUBSCRIBED input without legal basis is applied."""
     api.load({**SEED, "portal": {**SEED["portal"], "gdpr": False}})
     item = write_input("ann@example.com", 102, "SUBSCRIBED", basis=None, explanation=None)
@@ -194,7 +138,7 @@ def test_gdpr_off_accepts_subscribed_without_legal_basis(api: Api) -> None:
     assert [r["setStatusSuccessReason"] for r in body["results"]] == ["REQUESTED_CHANGE_OCCURRED"]
 
 
-def test_resubscribe_occurred(api: Api) -> None:
+def test_resubscribe_occurred(api: Served) -> None:
     """UNSUBSCRIBED -> SUBSCRIBED with a legal basis answers RESUBSCRIBE_OCCURRED."""
     item = write_input("ivan@example.com", 101, "SUBSCRIBED")
     answer = api.call("POST", f"{V}/statuses/batch/write", json={"inputs": [item]})
@@ -206,7 +150,7 @@ def test_resubscribe_occurred(api: Api) -> None:
     assert (result["legalBasis"], result["source"]) == ("CONSENT_WITH_NOTICE", "Public API")
 
 
-def test_subscribed_with_legal_basis_clears_an_opt_out(api: Api) -> None:
+def test_subscribed_with_legal_basis_clears_an_opt_out(api: Served) -> None:
     """judy opted out of brand 5; a SUBSCRIBED write with legal basis clears it."""
     assert _wide(api, "judy@example.com", 5) == [("BUSINESS_UNIT_WIDE", "UNSUBSCRIBED")]
     item = write_input("judy@example.com", 201, "SUBSCRIBED")
@@ -217,7 +161,7 @@ def test_subscribed_with_legal_basis_clears_an_opt_out(api: Api) -> None:
     assert _wide(api, "judy@example.com", 5) == []
 
 
-def test_unsubscribe_all_flips_the_brand(api: Api) -> None:
+def test_unsubscribe_all_flips_the_brand(api: Served) -> None:
     """Unsubscribe-all of brand 0 opts out and flips each of its subscriptions, not brand 5's."""
     answer = api.call(
         "POST",
@@ -247,7 +191,7 @@ def test_unsubscribe_all_flips_the_brand(api: Api) -> None:
     ],
 )
 def test_one_bad_email_fails_alone_in_each_batch_call(
-    api: Api, path: str, params: dict[str, str], expected_status: int
+    api: Served, path: str, params: dict[str, str], expected_status: int
 ) -> None:
     """An invalid email fails alone: errors[] and numErrors, the valid input answered."""
     answer = api.call(
@@ -260,7 +204,7 @@ def test_one_bad_email_fails_alone_in_each_batch_call(
     assert [r["subscriberIdString"] for r in body["results"]] == ["ann@example.com"]
 
 
-def test_one_bad_input_fails_alone_in_a_batch_write(api: Api) -> None:
+def test_one_bad_input_fails_alone_in_a_batch_write(api: Served) -> None:
     """An unknown subscription id fails alone in a batch write (200, errors[], numErrors)."""
     inputs = [
         write_input("ann@example.com", 999, "UNSUBSCRIBED"),
@@ -277,7 +221,7 @@ def test_one_bad_input_fails_alone_in_a_batch_write(api: Api) -> None:
     [b'{"inputs": ', b'{"inputs": "ann@example.com"}', b"{}", b'{"inputs": ["a","b","c","d"]}'],
     ids=["malformed", "wrong-type", "missing-inputs", "over-the-batch-limit"],
 )
-def test_bad_requests_are_hubspot_shaped_400s(api: Api, content: bytes) -> None:
+def test_bad_requests_are_hubspot_shaped_400s(api: Served, content: bytes) -> None:
     """Malformed JSON, a wrong type, a missing field, too many inputs: 400 VALIDATION_ERROR."""
     answer = api.call(
         "POST",
@@ -292,25 +236,23 @@ def test_bad_requests_are_hubspot_shaped_400s(api: Api, content: bytes) -> None:
     assert body["correlationId"] == answer.headers["X-HubSpot-Correlation-Id"]
 
 
-def test_no_token_is_a_401(api: Api) -> None:
+def test_no_token_is_a_401(api: Served) -> None:
     """Without Authorization: 401 INVALID_AUTHENTICATION and X-HubSpot-Auth-Failure."""
-    answer = httpx.get(f"{api.url}{V}/definitions")
-    check_against_spec(answer)
+    answer = api.call("GET", f"{V}/definitions", token="")
     assert answer.status_code == 401
     assert answer.json()["category"] == "INVALID_AUTHENTICATION"
     assert "X-HubSpot-Auth-Failure" in answer.headers
 
 
-def test_a_token_without_the_scope_is_a_403(api: Api) -> None:
+def test_a_token_without_the_scope_is_a_403(api: Served) -> None:
     """A read-only token may read definitions but not batch-write: 403 naming the scopes."""
-    headers = {"Authorization": f"Bearer {READ_ONLY}"}
-    assert httpx.get(f"{api.url}{V}/definitions", headers=headers).status_code == 200
-    answer = httpx.post(
-        f"{api.url}{V}/statuses/batch/write",
+    assert api.call("GET", f"{V}/definitions", token=READ_ONLY).status_code == 200
+    answer = api.call(
+        "POST",
+        f"{V}/statuses/batch/write",
         json={"inputs": [write_input("ann@example.com", 101, "UNSUBSCRIBED")]},
-        headers=headers,
+        token=READ_ONLY,
     )
-    check_against_spec(answer)
     assert answer.status_code == 403
     body = answer.json()
     assert body["category"] == "MISSING_SCOPES"
@@ -319,7 +261,7 @@ def test_a_token_without_the_scope_is_a_403(api: Api) -> None:
     ]
 
 
-def test_v3_and_account_info(api: Api) -> None:
+def test_v3_and_account_info(api: Served) -> None:
     """v3 spells UNSUBSCRIBED as NOT_SUBSCRIBED; account-info answers the seed's portalId."""
     answer = api.call("GET", "/communication-preferences/v3/status/email/ivan%40example.com")
     assert answer.status_code == 200
