@@ -31,7 +31,8 @@ Python API (stable; tests of the client, plan and apply are written against it):
 - :func:`create_app` ``(settings=None) -> starlette.applications.Starlette``; the
   running :class:`~reconciler.emulator.app.Emulator` is ``app.state.emulator`` (its
   ``token``, ``settings``, ``reset()``, ``load(seed)``, ``update_settings(dict)``,
-  ``close()``).
+  ``close()``; ``sleep`` and the ``limiter``'s ``monotonic``/``utcnow`` clocks may be
+  replaced by tests, so no test waits for time to pass).
 - :func:`serve_in_thread` ``(settings=None, *, app=None)``: a context manager serving on
   127.0.0.1 at a free port, yielding the base URL.
 - :data:`DEFAULT_TOKEN` (``hsprefs-emulator-token``), :data:`OPERATION_NAMES`,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from contextlib import ExitStack
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -33,6 +34,7 @@ __all__ = [
     "InProcessClient",
 ]
 
+_NOON = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 READ_TOKEN = "conformance-read-only"
 BATCH_READ_TOKEN = "conformance-batch-read"
 _CREATED = "2024-02-01T08:00:00Z"
@@ -205,7 +207,13 @@ class Bench:
         """A recorded emulator app (rate limit off and the suite's seed unless given)."""
         settings.setdefault("rate_limit", 0)
         settings.setdefault("seed", SEED)
-        return Recording(create_app(EmulatorSettings(**settings)), self.exchanges)
+        app = create_app(EmulatorSettings(**settings))
+        # Time stands still for the limiter: a window or a day never rolls in the middle
+        # of a scenario because the machine was slow or the clock passed midnight.
+        limiter = app.state.emulator.limiter
+        limiter.monotonic = lambda: 1000.0
+        limiter.utcnow = lambda: _NOON
+        return Recording(app, self.exchanges)
 
     def api(
         self, version: str = "2026-03", *, token: str | None = DEFAULT_TOKEN, **settings: Any

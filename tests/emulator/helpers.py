@@ -7,6 +7,7 @@ of an emulator running in another process.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -76,17 +77,51 @@ def opted_out(client: SyncClient, email: str, brand: int = 0) -> bool:
     return any(w["status"] == "UNSUBSCRIBED" for w in answer.json()["results"])
 
 
+class HandClock:
+    """A clock a test moves by hand: monotonic seconds and a UTC wall time.
+
+    Installed on an emulator's rate limiter (:func:`hold_time`), it makes windows and
+    days roll only when the test says so, never because the machine was slow.
+    """
+
+    def __init__(self, wall: datetime | None = None) -> None:
+        self.seconds = 1000.0
+        self.wall = wall or datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+
+    def monotonic(self) -> float:
+        return self.seconds
+
+    def utcnow(self) -> datetime:
+        return self.wall
+
+    def advance(self, seconds: float) -> None:
+        """Move both clocks forward by ``seconds``."""
+        self.seconds += seconds
+        self.wall += timedelta(seconds=seconds)
+
+
+def hold_time(app: Any) -> HandClock:
+    """Put the rate limiter of an emulator app on a new :class:`HandClock`."""
+    clock = HandClock()
+    limiter = app.state.emulator.limiter
+    limiter.monotonic = clock.monotonic
+    limiter.utcnow = clock.utcnow
+    return clock
+
+
 class SyncClient:
     """A blocking client over an in-process emulator (``httpx.ASGITransport``).
 
     Calls run on a shared anyio portal. ``app`` is the emulator app
-    (``app.state.emulator`` is its state).
+    (``app.state.emulator`` is its state); ``clock`` is the hand clock its rate limiter
+    runs on (time stands still until a test moves it).
     """
 
     def __init__(
         self, app: Starlette, portal: BlockingPortal, headers: dict[str, str] | None
     ) -> None:
         self.app = app
+        self.clock = hold_time(app)
         self._portal = portal
         self._client = portal.call(self._open, headers)
 

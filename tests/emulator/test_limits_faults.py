@@ -1,9 +1,13 @@
-"""Rate limits, latency and injected faults: each knob with short windows and seeded faults."""
+"""Rate limits, latency and injected faults: each knob, with seeded faults.
+
+Time never passes on its own here: the limiter of every in-process client runs on a hand
+clock (``client.clock``), which a test moves to roll a window or a day.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -82,36 +86,10 @@ def test_retry_after_is_settable(
     assert refused.headers.get("Retry-After") == header
 
 
-class HandClock:
-    """A clock the test moves: monotonic seconds and a UTC wall time, both by hand."""
-
-    def __init__(self, start: datetime) -> None:
-        self.seconds = 1000.0
-        self.wall = start
-
-    def monotonic(self) -> float:
-        return self.seconds
-
-    def utcnow(self) -> datetime:
-        return self.wall
-
-    def advance(self, seconds: float) -> None:
-        self.seconds += seconds
-        self.wall += timedelta(seconds=seconds)
-
-
-def _hand_clock(client: SyncClient, start: datetime | None = None) -> HandClock:
-    clock = HandClock(start or datetime(2026, 5, 1, 12, 0, tzinfo=UTC))
-    limiter = client.app.state.emulator.limiter
-    limiter.monotonic = clock.monotonic
-    limiter.utcnow = clock.utcnow
-    return clock
-
-
 def test_the_window_rolls(emulator: Callable[..., SyncClient]) -> None:
     """Refused until the window has passed since the first request, then let through."""
     client = emulator(rate_limit=1, rate_window_ms=10_000)
-    clock = _hand_clock(client)
+    clock = client.clock
     assert client.get(DEFINITIONS).status_code == 200
     clock.advance(9.999)
     assert client.get(DEFINITIONS).status_code == 429
@@ -124,9 +102,8 @@ def test_retry_after_counts_the_seconds_left_in_the_window(
 ) -> None:
     """Retry-After "auto" is the whole seconds until the oldest request leaves the window."""
     client = emulator(rate_limit=1, rate_window_ms=10_000)
-    clock = _hand_clock(client)
     client.get(DEFINITIONS)
-    clock.advance(2.5)
+    client.clock.advance(2.5)
     refused = client.get(DEFINITIONS)
     assert (refused.status_code, refused.headers["Retry-After"]) == (429, "8")
 
@@ -134,11 +111,11 @@ def test_retry_after_counts_the_seconds_left_in_the_window(
 def test_the_daily_cap_resets_at_utc_midnight(emulator: Callable[..., SyncClient]) -> None:
     """Refused for the rest of the UTC day (Retry-After until midnight), fine after it."""
     client = emulator(daily_limit=1)
-    clock = _hand_clock(client, datetime(2026, 5, 1, 23, 59, 30, tzinfo=UTC))
+    client.clock.wall = datetime(2026, 5, 1, 23, 59, 30, tzinfo=UTC)
     assert client.get(DEFINITIONS).status_code == 200
     refused = client.get(DEFINITIONS)
     assert (refused.status_code, refused.headers["Retry-After"]) == (429, "30")
-    clock.advance(30)
+    client.clock.advance(30)
     answer = client.get(DEFINITIONS)
     assert answer.status_code == 200
     assert answer.headers["X-HubSpot-RateLimit-Daily-Remaining"] == "0"
