@@ -20,9 +20,11 @@ MARKDOWN_LIMIT = 65_000  # GitHub rejects comments over 65,536 characters
 # What a table cell must not pass through as is. Live strings (HubSpot's free-text
 # ``source`` inside a blocked reason, for one) land in cells: ``|`` would split the cell,
 # a line break end the row, ``<`` open raw HTML (``</details>`` closes our section,
-# ``<!--`` hides the rest of the comment), ``&`` start an entity, a backtick a code span
-# and ``[``/``]`` a link or image. HTML-significant characters become entities, the rest
-# get a backslash: either way the reader sees the character itself, and only that.
+# ``<!--`` hides the rest of the comment), ``&`` start an entity, a backtick a code span,
+# ``[``/``]`` a link or image, and ``*``, ``_``, ``~`` emphasis or strikethrough (an
+# address such as ``*vip*@example.com`` must not render as italics in a review).
+# HTML-significant characters become entities, the rest get a backslash: either way the
+# reader sees the character itself, and only that.
 _CELL = str.maketrans(
     {
         "\\": "\\\\",
@@ -30,6 +32,9 @@ _CELL = str.maketrans(
         "`": "\\`",
         "[": "\\[",
         "]": "\\]",
+        "*": "\\*",
+        "_": "\\_",
+        "~": "\\~",
         "&": "&amp;",
         "<": "&lt;",
         ">": "&gt;",
@@ -39,7 +44,7 @@ _CELL = str.maketrans(
 
 def markdown_cell(text: str) -> str:
     """``text`` made safe as one cell of a GitHub-flavoured Markdown table: shown as
-    written, on one line, without starting HTML, code, links or a new cell."""
+    written, on one line, without starting HTML, code, links, emphasis or a new cell."""
     return " ".join(text.splitlines()).translate(_CELL)
 
 
@@ -68,12 +73,12 @@ def render_markdown(
         rows = []
         for c in plan.changes:
             if c.subscription_id is None:
-                what, move = "*all email*", "unsubscribe-all"
+                what, move = "*all email*", "unsubscribe-all"  # our markup: not escaped
             else:
-                what = subscription_label(c.alias, c.subscription_id)
+                what = markdown_cell(subscription_label(c.alias, c.subscription_id))
                 move = f"{c.before.value} → {c.after.value}"
             email = markdown_cell(mask.email(c.email))
-            rows.append(f"| {c.brand} | {email} | {markdown_cell(what)} | {move} |")
+            rows.append(f"| {c.brand} | {email} | {what} | {move} |")
         sections.append(
             (
                 f"Changes ({len(plan.changes)})",

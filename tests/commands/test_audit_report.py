@@ -357,6 +357,6 @@ def test_markdown_cells_cannot_break_out_of_the_table() -> None:
     assert row == (
         f"| 0 | a@example.com | sub-101 (101) | SUBSCRIBED | UNSUBSCRIBED | "
         f"2026-05-01T00:00:00Z | {safe} | unsubscribed from sub-101 since "
-        f"2026-05-01T00:00:00Z (source: {safe}); set resubscribe: true with legal_basis "
-        "and legal_basis_explanation to re-subscribe |"
+        f"2026-05-01T00:00:00Z (source: {safe}); set resubscribe: true with legal\\_basis "
+        "and legal\\_basis\\_explanation to re-subscribe |"
     )

@@ -160,6 +160,6 @@ def test_markdown_blocked_row_with_hostile_live_source() -> None:
         "| 0 | frank@example.com | alias-101 (101) | UNSUBSCRIBED | SUBSCRIBED | unsubscribed "
         "from alias-101 since 2026-10-02T08:30:00Z (source: &lt;/details&gt;&lt;!-- x --&gt; "
         "&lt;script&gt;alert(1)&lt;/script&gt; \\`rm\\` \\| a &amp; b \\[l\\](http://e) \\\\ "
-        "end next); set resubscribe: true with legal_basis and legal_basis_explanation to "
-        "re-subscribe |"
+        "end next); set resubscribe: true with legal\\_basis and legal\\_basis\\_explanation "
+        "to re-subscribe |"
     ]
