@@ -163,3 +163,10 @@ def test_markdown_blocked_row_with_hostile_live_source() -> None:
         "end next); set resubscribe: true with legal\\_basis and legal\\_basis\\_explanation "
         "to re-subscribe |"
     ]
+
+
+def test_markdown_cell_escapes_emphasis_and_strikethrough() -> None:
+    """Addresses and sources with *, _ or ~ are shown as written, never as emphasis."""
+    assert markdown_cell("*vip*@example.com") == "\\*vip\\*@example.com"
+    assert markdown_cell("~~old~~@example.com") == "\\~\\~old\\~\\~@example.com"
+    assert markdown_cell("**Imported** via _form_") == "\\*\\*Imported\\*\\* via \\_form\\_"
