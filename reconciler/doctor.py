@@ -336,11 +336,16 @@ def _window_part(info: RateLimitInfo, needed: int | None, hints: list[str]) -> s
     counted beyond this client's calls) is.
     """
     assert info.remaining is not None
-    text = f"{info.remaining:,} of {info.max_requests:,} calls left in the current window"
+    # Remaining is HubSpot's count, so it is told against HubSpot's window size; a
+    # --rate-limit below it is the client's own ceiling, said separately.
+    server_max = info.server_max or info.max_requests
+    text = f"{info.remaining:,} of {server_max:,} calls left in the current window"
     if info.others:
         text += f" ({info.others:,} used by other traffic on this app)"
+    if info.max_requests < server_max:
+        text += f"; hsprefs sends at most {info.max_requests:,} per window (--rate-limit)"
     first = min(needed, info.max_requests) if needed else 0
-    free = info.max_requests - info.others
+    free = min(info.max_requests, server_max - info.others)
     if free < first:
         text += f", but the plan's first window needs {first:,} and only {free:,} are free of it"
         hints.append(

@@ -70,6 +70,9 @@ class RateLimitInfo:
     #: Requests in the current window that HubSpot counted but this client did not send
     #: (another integration or process sharing the app's budget), as far as it can tell.
     others: int = 0
+    #: ``X-HubSpot-RateLimit-Max`` of the latest answer that had it: HubSpot's own window
+    #: size, which ``max_requests`` may be below when ``--rate-limit`` caps the client.
+    server_max: int | None = None
 
 
 class RateLimiter:
@@ -117,6 +120,7 @@ class RateLimiter:
         self.daily: int | None = None
         self.daily_remaining: int | None = None
         self.remaining: int | None = None
+        self.server_max: int | None = None
 
     def __repr__(self) -> str:
         return f"RateLimiter(max_requests={self.max_requests}, window={self.window:g})"
@@ -132,6 +136,7 @@ class RateLimiter:
             self.daily_remaining,
             remaining=self.remaining,
             others=len(self._external),
+            server_max=self.server_max,
         )
 
     def _purge(self, now: float) -> None:
@@ -207,13 +212,15 @@ class RateLimiter:
         remaining = _header_int(headers, H_REMAINING)
         if remaining is not None:
             self.remaining = remaining
+        server_max = _header_int(headers, H_MAX)
+        if server_max is not None and server_max > 0:
+            self.server_max = server_max
         if not self._adapt:
             return
         interval = _header_int(headers, H_INTERVAL)
         if interval is not None and interval > 0:
             self.window = interval / 1000.0
             self._from_headers = True
-        server_max = _header_int(headers, H_MAX)
         if server_max is not None and server_max > 0:
             self.max_requests = (
                 server_max if self._configured is None else min(self._configured, server_max)

@@ -293,3 +293,19 @@ def test_window_budget_too_low_for_the_plan_s_first_window(
             "budget",
             "Doctor: 7 ok, 1 failed, 1 not checked.",
         ]
+
+
+def test_window_budget_with_a_lower_rate_limit(
+    capsys: pytest.CaptureFixture[str], configured: Path
+) -> None:
+    """HubSpot's remaining count is told against HubSpot's window; --rate-limit apart."""
+    for hub in make_hub(capsys, rate_limit=100):
+        _others_call(hub, 10)
+        result = hub.hsprefs("doctor", "--rate-limit", "20")
+        assert result.code == 0
+        assert result.out.splitlines()[-2] == (
+            "ok    rate budget: a plan of this config needs 4 calls; 20 per 10 s window, so it "
+            "spans 1 window; 84 of 100 calls left in the current window (10 used by other "
+            "traffic on this app); hsprefs sends at most 20 per window (--rate-limit); "
+            "624,984 of 625,000 calls left today"
+        )
