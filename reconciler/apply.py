@@ -7,9 +7,10 @@ less subscribed, never more. Per-item failures do not stop the rest. An item cou
 applied only when the read-back shows it.
 
 Stopping part-way: once ``stop`` is set (Ctrl-C), or HubSpot refuses a call in a way
-that stops everything (401, 403, the daily cap), no further call leaves; the calls already
-on the wire finish and are journalled, and the rest are reported as not sent. The run
-still reads back what was sent and reports it.
+that stops everything (401, 403, the daily cap), no further call or retry leaves; the
+calls already on the wire finish and are journalled, and the rest are reported as not
+sent (a call stopped before a retry after an attempt that may have been applied is
+journalled as unconfirmed). The run still reads back what was sent and reports it.
 
 Every call here is idempotent (it sets a status), so the client's retries are safe and a
 re-run converges.
@@ -68,10 +69,11 @@ class ApplyReport:
     """What an apply did.
 
     ``calls_made`` counts the calls that went to HubSpot (answered or refused), of
-    ``calls_planned``. ``interrupted`` is true when the caller's ``stop`` was set (Ctrl-C)
-    before anything else stopped the run; ``stopped_by`` is HubSpot's refusal that
-    stopped it (401, 403, the daily cap), if one did. ``read_back_error`` says why the
-    verification read was refused, if it was.
+    ``calls_planned``; a call HubSpot did not act on (answered 429, or never connected)
+    and that was stopped before its retry counts as not sent. ``interrupted`` is true
+    when the caller's ``stop`` was set (Ctrl-C) before anything else stopped the run;
+    ``stopped_by`` is HubSpot's refusal that stopped it (401, 403, the daily cap), if one
+    did. ``read_back_error`` says why the verification read was refused, if it was.
     """
 
     items: tuple[ItemReport, ...] = ()
@@ -256,13 +258,11 @@ async def apply_plan(
         for index in sent
     }
     journal.verified([checks[index] for index in sent])
-    not_sent = (
-        "the apply stopped before it was sent"
-        if run.stopped_by is not None
-        else "interrupted before it was sent"
-    )
+    stopped = "the apply stopped" if run.stopped_by is not None else "interrupted"
     items = [
-        _judge(checks[index]) if index in checks else ItemReport(change, "not_sent", not_sent)
+        _judge(checks[index])
+        if index in checks
+        else ItemReport(change, "not_sent", _unsent(stopped, run.unsent.get(index)))
         for index, change in enumerate(plan.changes)
     ]
     missing: tuple[str, ...] = ()
@@ -302,6 +302,8 @@ class _Run:
         self.stop = stop
         self.on_progress = on_progress
         self.results: dict[int, WriteResult] = {}  # change index -> answer, sent inputs only
+        # change index -> why a call HubSpot answered without acting on it was not retried
+        self.unsent: dict[int, str] = {}
         self.calls_made = 0
         self.stopped_by: ApiError | None = None
         self.interrupted_first = False
@@ -319,28 +321,23 @@ class _Run:
                 answers = await self.client.write([c.to_write() for c in changes], stop=self.stop)
         except ApiError as exc:
             # The client raises only for a refusal that stops everything (401, 403, the
-            # daily cap): the call was sent and refused. Stop every call still waiting,
-            # and journal each input of this one as failed.
+            # daily cap). Stop every call still waiting, and journal each input of this
+            # one as HubSpot's refusal left it.
             if self.stopped_by is None:
                 self.stopped_by = exc
                 self.interrupted_first = self.stop.is_set()
                 self.stop.set()
-            # The journal keeps HubSpot's refusal and its correlationId per input; the
-            # advice (the hint) is for the person running apply, in the error line.
-            answers = [
-                WriteResult(
-                    change.to_write() if change.pair else change.subscriber,
-                    Outcome.FAILED,
-                    error=exc.message,
-                    correlation_id=exc.correlation_id,
-                )
-                for change in changes
-            ]
+            answers = _refused(changes, exc)
         sent = [
             (index, change, answer)
             for index, change, answer in zip(call.changes, changes, answers, strict=True)
             if answer.outcome is not Outcome.NOT_SENT
         ]
+        self.unsent.update(
+            (index, answer.error)
+            for index, answer in zip(call.changes, answers, strict=True)
+            if answer.outcome is Outcome.NOT_SENT and answer.error
+        )
         if not sent:
             return
         self.calls_made += 1
@@ -348,6 +345,42 @@ class _Run:
         self.results.update((index, answer) for index, _c, answer in sent)
         if self.on_progress is not None:
             self.on_progress(len(sent))
+
+
+def _refused(changes: Sequence[Change], error: ApiError) -> list[WriteResult]:
+    """The inputs of a call refused in a way that stops the apply.
+
+    FAILED when the refusal answered the call's first attempt; UNCONFIRMED when an
+    earlier attempt may have been applied (a 504, a dropped connection) and only a retry
+    was refused, so the read-back decides. The journal keeps HubSpot's refusal and its
+    correlationId per input; the advice (the hint) is for the person running apply, in
+    the error line.
+    """
+    if error.may_have_applied:
+        # The client's wording for the same case (a retry refused after such an attempt).
+        outcome = Outcome.UNCONFIRMED
+        message = (
+            f"may have been applied by an earlier attempt; a retry was refused: {error.message}"
+        )
+    else:
+        outcome, message = Outcome.FAILED, error.message
+    return [
+        WriteResult(
+            change.to_write() if change.pair else change.subscriber,
+            outcome,
+            error=message,
+            correlation_id=error.correlation_id,
+        )
+        for change in changes
+    ]
+
+
+def _unsent(stopped: str, why: str | None) -> str:
+    """Why a change was not sent: the run ``stopped`` before its call left, or before a
+    retry of a call whose attempts HubSpot did not act on (``why`` says what they got)."""
+    if why is None:
+        return f"{stopped} before it was sent"
+    return f"{stopped} before a retry; {why}"
 
 
 def _touched(changes: Iterable[Change]) -> dict[int, list[str]]:

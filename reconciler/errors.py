@@ -127,6 +127,9 @@ class ApiError(HsprefsError):
     set by a partial read: the ``(brand, email)`` of every subscriber that was not read,
     sorted, so that a caller knows exactly which need attention (the message gives only
     their number: it is shown to people, and emails there would defeat ``--redact``).
+    ``may_have_applied`` is set by the client when an earlier attempt of the same call
+    (a 5xx, a timeout, a dropped connection) may have reached HubSpot and been acted on:
+    a refusal of a later retry then does not mean that nothing was applied.
     """
 
     def __init__(
@@ -139,6 +142,7 @@ class ApiError(HsprefsError):
         context: dict[str, Any] | None = None,
         hint: str | None = None,
         unread: Sequence[tuple[int, str]] = (),
+        may_have_applied: bool = False,
     ) -> None:
         super().__init__(message, hint=hint)
         self.status_code = status_code
@@ -146,6 +150,7 @@ class ApiError(HsprefsError):
         self.correlation_id = correlation_id
         self.context = context or {}
         self.unread = tuple(sorted(unread))
+        self.may_have_applied = may_have_applied
 
     def one_line(self) -> str:
         text = super().one_line()

@@ -2,8 +2,9 @@
 
 One line per input sent (an unsubscribe-all is one line), written and fsynced as the
 results of each call arrive, so a run that is killed leaves a true record of what was
-sent. An input that was never sent (the run stopped before its call left) gets no line:
-the journal records only what went to HubSpot.
+sent. An input that was never sent (the run stopped before its call left, or before a
+retry of a call HubSpot had not acted on: answered 429, or never connected) gets no
+line: the journal records only what HubSpot may have acted on.
 
 After the read-back, a ``verify`` line is appended for every sent input whose read-back
 tells something its send line does not: a confirmed write the read-back does not show,

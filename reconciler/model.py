@@ -342,7 +342,9 @@ class Outcome(StrEnum):
     CONFIRMED = "confirmed"  # listed in results[] of a COMPLETE batch
     FAILED = "failed"  # an error named this input
     UNCONFIRMED = "unconfirmed"  # neither: verification decides
-    NOT_SENT = "not_sent"  # never sent: the caller asked to stop before its turn came
+    # not applied: the caller asked to stop before the call left, or before a retry of a
+    # call HubSpot had not acted on (answered 429, or never connected)
+    NOT_SENT = "not_sent"
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,14 @@ answers, timeouts and dropped connections; it turns every other error answer int
 exception of :mod:`reconciler.errors` at once. Retrying is safe for every call the
 client makes: see :mod:`reconciler.client._retry`.
 
+A caller's ``stop`` event (Ctrl-C in apply) keeps any further attempt from leaving, and
+cuts short the waits for the rate limiter and between retries. What a stopped call did
+depends on its attempts so far: when none of them can have reached HubSpot (only 429s,
+which HubSpot does not process, or connections that were never established) the call is
+:class:`NotSent`; when one may have (a 5xx, a timeout, a connection dropped after the
+request left) its effect is unknown and it raises :class:`NotRetried`. For the same
+reason an error raised after such an attempt has ``may_have_applied`` set.
+
 :class:`ClientStats` counts requests per operation, retries and 429s received.
 
 Imports: the standard library, httpx, :mod:`reconciler.errors` and the client's private
@@ -22,9 +30,9 @@ import asyncio
 import email.utils
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -39,9 +47,14 @@ from reconciler.client._ratelimit import RateLimiter
 from reconciler.client._retry import Effort, RetryPolicy
 from reconciler.errors import ApiError, TransportError
 
-__all__ = ["ClientStats", "Sender"]
+__all__ = ["ClientStats", "NotRetried", "NotSent", "Sender", "may_have_reached"]
 
 log = logging.getLogger("reconciler.client")
+
+T = TypeVar("T")
+
+# Failures of a request that cannot have reached HubSpot: no connection carried it.
+_NEVER_CONNECTED = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 @dataclass(slots=True)
@@ -89,7 +102,67 @@ def retry_after(headers: Mapping[str, str], now: float | None = None) -> float |
 
 
 class NotSent(Exception):
-    """The caller's stop event was set before the request's turn came: it was not sent."""
+    """The caller's stop event was set before the request left, or before a retry of a
+    request that no attempt can have reached HubSpot with: nothing was applied.
+
+    ``reason`` says why when attempts had been made (None when none had).
+    """
+
+    def __init__(self, reason: str | None = None) -> None:
+        super().__init__(reason or "not sent")
+        self.reason = reason
+
+
+class NotRetried(Exception):
+    """The caller's stop event was set before a retry, and an earlier attempt may have
+    reached HubSpot and been applied: the call's effect is unknown.
+
+    ``error`` describes the last attempt's failure (its ``may_have_applied`` is set).
+    """
+
+    def __init__(self, error: ApiError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def may_have_reached(response: httpx.Response | None, failure: Exception | None) -> bool:
+    """Whether a failed attempt (an error answer, or no answer) may have been applied.
+
+    A 429 is counted but not processed by HubSpot, another 4xx is a refusal, and a
+    connection that was never established carried nothing. A 5xx may come after the work
+    was done (a gateway's 504), and a timeout or a connection dropped after the request
+    left says nothing about what HubSpot did with it.
+    """
+    if response is not None:
+        return response.status_code >= 500
+    return not isinstance(failure, _NEVER_CONNECTED)
+
+
+async def _until_stopped(
+    job: Awaitable[T],
+    stop: asyncio.Event,
+    undo: Callable[[T], None] | None = None,
+) -> asyncio.Future[T] | None:
+    """Run ``job`` until it finishes or ``stop`` is set, whichever comes first.
+
+    Returns the job's finished future, or None when ``stop`` was set first or by the time
+    the job finished; the job is then cancelled, and a result it had already produced
+    goes to ``undo`` (so a rate-limit slot taken at that moment is given back). A
+    cancelled caller cancels the job the same way.
+    """
+    task = asyncio.ensure_future(job)
+    stopping = asyncio.ensure_future(stop.wait())
+    kept = False
+    try:
+        await asyncio.wait((task, stopping), return_when=asyncio.FIRST_COMPLETED)
+        kept = task.done() and not stop.is_set()
+    finally:
+        stopping.cancel()
+        task.cancel()
+        await asyncio.gather(task, stopping, return_exceptions=True)
+        if not kept and undo is not None and not task.cancelled() and task.exception() is None:
+            undo(task.result())
+    return task if kept else None
 
 
 class Sender:
@@ -127,34 +200,59 @@ class Sender:
 
         Raises :class:`~reconciler.errors.ApiError` subclasses: at once for 4xx answers
         other than a rolling-window 429 and for the daily limit; after the retry policy
-        is spent for 429, 5xx and network failures. Raises :class:`NotSent` when ``stop``
-        is set before the first attempt leaves (a request once sent is seen through).
-        The policy's time bound counts the attempts and the waits between them, never the
-        time spent waiting for a turn; ``effort`` shares that count with the caller.
+        is spent for 429, 5xx and network failures. Such an error has
+        ``may_have_applied`` set when an earlier attempt may have reached HubSpot (see
+        :func:`may_have_reached`). The policy's time bound counts the attempts and the
+        waits between them, never the time spent waiting for a turn; ``effort`` shares
+        that count with the caller.
+
+        Once ``stop`` is set no attempt leaves (an attempt on the wire is seen through)
+        and the waits for the rate limiter and between retries end at once: the call
+        raises :class:`NotSent` when no attempt so far can have reached HubSpot, and
+        :class:`NotRetried` when one may have.
         """
         what = f"{method} {path}"
         effort = effort if effort is not None else Effort()
         attempt = 0
+        reached = False  # whether an attempt so far may have been applied by HubSpot
+        response: httpx.Response | None = None
+        failure: Exception | None = None
         while True:
             attempt += 1
-            response, failure = await self._attempt(
-                operation,
-                method,
-                path,
-                params,
-                body,
-                stop=stop if attempt == 1 else None,
-                effort=effort,
-            )
+            try:
+                response, failure = await self._attempt(
+                    operation,
+                    method,
+                    path,
+                    params,
+                    body,
+                    stop=stop,
+                    effort=effort,
+                    retry=attempt > 1,
+                )
+            except NotSent:
+                # Stopped while this attempt waited for its turn: the earlier ones decide.
+                raise self._stopped(what, attempt - 1, response, failure, reached) from None
+            except ApiError as exc:
+                exc.may_have_applied = reached
+                raise
             if response is not None and response.status_code < 400:
                 return response
-            if response is not None:
-                delay = self._judge(response, what, attempt)
-            else:
-                delay = self._retry.backoff(attempt)
+            try:
+                if response is not None:
+                    delay = self._judge(response, what, attempt)
+                else:
+                    delay = self._retry.backoff(attempt)
+            except ApiError as exc:
+                exc.may_have_applied = reached
+                raise
             if not self._retry.should_retry(attempt, effort, delay):
-                raise self._give_up(what, attempt, response, failure) from failure
-            self._stats.retries += 1
+                error = self._give_up(what, attempt, response, failure)
+                error.may_have_applied = reached
+                raise error from failure
+            reached = reached or may_have_reached(response, failure)
+            if stop is not None and stop.is_set():
+                raise self._stopped(what, attempt, response, failure, reached)
             log.info(
                 "retrying %s in %.2f s (attempt %d failed: %s)",
                 what,
@@ -163,7 +261,38 @@ class Sender:
                 response.status_code if response is not None else type(failure).__name__,
             )
             effort.spent += delay
+            await self._pause(delay, stop)
+
+    def _stopped(
+        self,
+        what: str,
+        attempts: int,
+        response: httpx.Response | None,
+        failure: Exception | None,
+        reached: bool,
+    ) -> Exception:
+        """What a call stopped before its next attempt raises (see :meth:`send`)."""
+        if attempts == 0:
+            return NotSent()
+        if not reached:
+            last = (
+                f"was answered {response.status_code}"
+                if response is not None
+                else f"got no connection: {type(failure).__name__}"
+            )
+            return NotSent(f"HubSpot did not act on the attempts made (the last {last})")
+        error = self._give_up(what, attempts, response, failure)
+        error.may_have_applied = True
+        log.info("not retrying %s: stopped, and an earlier attempt may have been applied", what)
+        return NotRetried(error)
+
+    async def _pause(self, delay: float, stop: asyncio.Event | None) -> None:
+        """The wait before a retry; it ends early when ``stop`` is set (Ctrl-C must not
+        wait out a whole rate-limit window)."""
+        if stop is None:
             await self._retry.sleep(delay)
+        elif not stop.is_set():
+            await _until_stopped(self._retry.sleep(delay), stop)
 
     async def _attempt(
         self,
@@ -175,15 +304,25 @@ class Sender:
         *,
         stop: asyncio.Event | None,
         effort: Effort,
+        retry: bool,
     ) -> tuple[httpx.Response | None, Exception | None]:
         async with self._slots:
-            if stop is not None and stop.is_set():
-                raise NotSent
-            sent_at = await self._limiter.acquire()
-            if stop is not None and stop.is_set():  # set while waiting for the budget
-                self._limiter.forgo()
-                raise NotSent
+            if stop is None:
+                sent_at = await self._limiter.acquire()
+            else:
+                if stop.is_set():
+                    raise NotSent
+                # The wait for the budget may be a whole window after a 429: a stop set
+                # meanwhile ends it, and a slot taken at that very moment is given back.
+                taken = await _until_stopped(
+                    self._limiter.acquire(), stop, undo=lambda _at: self._limiter.forgo()
+                )
+                if taken is None:
+                    raise NotSent
+                sent_at = taken.result()
             stats = self._stats
+            if retry:
+                stats.retries += 1
             stats.requests[operation] = stats.requests.get(operation, 0) + 1
             stats.in_flight += 1
             stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)

@@ -5,7 +5,9 @@ when an error in ``errors[]`` names it (its email, and its subscription id when 
 subscriber has several inputs in the batch), and UNCONFIRMED otherwise: absent from the
 results, or the envelope was not final. HubSpot's error objects do not reliably name
 their input, so UNCONFIRMED is common and honest; apply verifies by reading back.
-It also holds the outgoing side of a write: :func:`write_input` builds the wire input.
+It also holds the outgoing side of a write: :func:`write_input` builds the wire input,
+and the results of a call that failed or stopped as a whole (:func:`whole_call_failed`,
+:func:`not_retried`).
 
 Imports: the standard library, :mod:`reconciler.model`, :mod:`reconciler.errors` and the
 client's private modules.
@@ -39,15 +41,21 @@ from reconciler.model import (
 )
 
 __all__ = [
+    "EARLIER_ATTEMPT",
     "match_opt_outs",
     "match_writes",
     "norm_key",
+    "not_retried",
     "retarget",
     "whole_call_failed",
     "write_input",
 ]
 
 log = logging.getLogger("reconciler.client")
+
+# Leads the error of an input whose call may have been applied by an attempt before the
+# one that failed or was stopped: the input is UNCONFIRMED and the read-back decides.
+EARLIER_ATTEMPT = "may have been applied by an earlier attempt"
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,13 +271,32 @@ def write_input(write: StatusWrite) -> dict[str, Any]:
 def whole_call_failed(
     chunk: Sequence[StatusWrite] | Sequence[SubscriberKey], error: ApiError
 ) -> list[WriteResult]:
-    """Every input of a call that failed as a whole: FAILED if refused, else UNCONFIRMED."""
-    # A 4xx answer (429 included) means HubSpot did not act on the batch; anything else
-    # (5xx, no answer, an unreadable answer) may have been applied: verification decides.
+    """Every input of a call that failed as a whole: FAILED if HubSpot refused it and no
+    earlier attempt may have been applied, else UNCONFIRMED."""
+    # A 4xx answer (429 included) means HubSpot did not act on that attempt; anything
+    # else (5xx, no answer, an unreadable answer) may have been applied. So may an
+    # earlier attempt of the same call (a 504, a dropped connection) whose retry was then
+    # refused: a refusal only speaks for itself. Verification decides those.
     refused = 400 <= error.status_code < 500
+    message = error.message
+    if refused and error.may_have_applied:
+        refused = False
+        message = f"{EARLIER_ATTEMPT}; a retry was refused: {message}"
     outcome = Outcome.FAILED if refused else Outcome.UNCONFIRMED
     return [
-        WriteResult(target, outcome, error=error.message, correlation_id=error.correlation_id)
+        WriteResult(target, outcome, error=message, correlation_id=error.correlation_id)
+        for target in chunk
+    ]
+
+
+def not_retried(
+    chunk: Sequence[StatusWrite] | Sequence[SubscriberKey], error: ApiError
+) -> list[WriteResult]:
+    """Every input of a call stopped before a retry after an attempt that may have been
+    applied (``error`` is that attempt's failure): UNCONFIRMED, the read-back decides."""
+    message = f"{EARLIER_ATTEMPT}; not retried because the run was stopping: {error.message}"
+    return [
+        WriteResult(target, Outcome.UNCONFIRMED, error=message, correlation_id=error.correlation_id)
         for target in chunk
     ]
 

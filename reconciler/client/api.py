@@ -27,11 +27,12 @@ import httpx
 
 from reconciler import __version__
 from reconciler.client._errors import Scrubber, correlation_id, json_body
-from reconciler.client._http import ClientStats, NotSent, Sender
+from reconciler.client._http import ClientStats, NotRetried, NotSent, Sender
 from reconciler.client._match import (
     match_opt_outs,
     match_writes,
     norm_key,
+    not_retried,
     retarget,
     whole_call_failed,
     write_input,
@@ -399,10 +400,17 @@ class HubSpotClient:
         """Send status writes in batches (input order kept); one result per input.
 
         Chunks may run concurrently. Raises only for errors that stop everything (401,
-        403, the daily limit); any other failure of a whole call makes its inputs FAILED
-        (HubSpot refused the batch) or UNCONFIRMED (it may or may not have happened).
-        Once ``stop`` is set no further call leaves: the inputs of a call that had not
-        been sent yet come back NOT_SENT, while calls already sent are seen through.
+        403, the daily limit); such an error has ``may_have_applied`` set when an
+        earlier attempt of the call may have been applied. Any other failure of a whole
+        call makes its inputs FAILED (HubSpot refused the batch, and no earlier attempt
+        may have been applied) or UNCONFIRMED (it may or may not have happened).
+
+        Once ``stop`` is set no further call or retry leaves, and the waits for the rate
+        limit and between retries end; calls on the wire are seen through. The inputs of
+        a call that no attempt can have reached HubSpot with (none left yet, or each was
+        answered 429 or never connected) come back NOT_SENT; those of a call stopped
+        before a retry after an attempt that may have been applied come back
+        UNCONFIRMED, for the read-back to decide.
         """
         bodies = [write_input(w) for w in writes]
         path = f"{self._prefix}/statuses/batch/write"
@@ -422,8 +430,10 @@ class HubSpotClient:
         # Retrying a write batch is safe: it sets statuses, so sending it twice is a no-op.
         try:
             data, cid = await self._call("write", "POST", path, body={"inputs": inputs}, stop=stop)
-        except NotSent:
-            return [WriteResult(target, Outcome.NOT_SENT) for target in chunk]
+        except NotSent as unsent:
+            return [WriteResult(target, Outcome.NOT_SENT, error=unsent.reason) for target in chunk]
+        except NotRetried as stopped:
+            results = not_retried(chunk, stopped.error)
         except ApiError as exc:
             if is_fatal(exc):
                 raise
@@ -471,8 +481,10 @@ class HubSpotClient:
             data, cid = await self._call(
                 "unsubscribe_all", "POST", path, params=params, body=body, stop=stop
             )
-        except NotSent:
-            return [WriteResult(key, Outcome.NOT_SENT) for key in chunk]
+        except NotSent as unsent:
+            return [WriteResult(key, Outcome.NOT_SENT, error=unsent.reason) for key in chunk]
+        except NotRetried as stopped:
+            results = not_retried(chunk, stopped.error)
         except ApiError as exc:
             if is_fatal(exc):
                 raise
