@@ -14,27 +14,36 @@ What it writes, for one brand (``business_unit``), subscribers sorted by address
 Aliases: with a project file, the project's own (statuses of subscriptions it has no
 alias for are left out and counted, since the project decides what is managed);
 without one, an alias made from each definition's name (``Product Updates`` ->
-``product-updates``; a clash gets ``-<id>``), and the file's header lists the lines to
-paste into ``hsprefs.yaml``. Either way ``hsprefs plan`` right after shows no changes.
+``product-updates``, ``Über uns`` -> ``uber-uns``; a clash gets ``-<id>``, a name with no
+ASCII letters is ``subscription-<id>``), and the file's header lists the lines to paste
+into ``hsprefs.yaml``. Either way ``hsprefs plan`` right after shows no changes.
+
+Live text (definition names, legal-basis explanations) never breaks the file: values
+are YAML scalars with every unprintable character escaped, and comments show such text
+on one line, quoted (:func:`one_line`).
 
 Memory: the subscriber list is read line by line and kept as one sorted list of
 addresses (needed to sort and de-duplicate the output); live statuses are read and
 written one chunk at a time and never held for the whole list.
 
-Imports: the standard library, :mod:`reconciler.model`, :mod:`reconciler.errors`; the
-client is handed in (only its ``read`` is used).
+Imports: the standard library, :mod:`reconciler.model`, :mod:`reconciler.errors`,
+:mod:`reconciler.addresses` (the list reader rosters use too); the client is handed in
+(only its ``read`` is used).
 """
 
 from __future__ import annotations
 
-import csv
+import copy
+import itertools
 import json
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TextIO
 
-from reconciler.errors import UsageError
+from reconciler.addresses import Problem, read_addresses
+from reconciler.errors import ApiError, UsageError
 from reconciler.model import (
     Definition,
     LiveState,
@@ -49,17 +58,21 @@ if TYPE_CHECKING:
     from reconciler.client import HubSpotClient
 
 __all__ = [
+    "LIST_HINT",
     "NOTHING_TO_MANAGE",
     "ExportStats",
     "alias_line",
     "export_subscribers",
+    "one_line",
+    "plural",
     "read_subscriber_list",
     "slug",
     "suggest_aliases",
     "yaml_scalar",
 ]
 
-_ALIAS_MAX = 48  # leaves room for a "-<id>" suffix under the language's 64 characters
+_ALIAS_LIMIT = 64  # the language's longest alias (schemas/project.schema.json)
+_ALIAS_MAX = 48  # a slug's longest, so "-<id>" of a usual id fits without shortening it
 NOTHING_TO_MANAGE = "HubSpot lists no status and no opt-out for this subscriber"
 """The comment written for a subscriber with nothing to export (an entry cannot be empty)."""
 
@@ -79,30 +92,45 @@ class ExportStats:
 
 # -- the subscriber list -------------------------------------------------------------------
 
+LIST_HINT = "give one email address per line, or a CSV file with an 'email' column"
+
 
 def read_subscriber_list(lines: Iterable[str], name: str) -> list[str]:
     """Read a subscriber list: one email per line, or CSV with an ``email`` column.
 
-    Blank lines and lines starting with ``#`` are skipped. A first line with a comma is
-    a CSV header and must name an ``email`` column (any case); a first line that is just
-    ``email`` is a one-column header. Addresses are normalised (trimmed, lower-cased),
-    de-duplicated and returned sorted. Every bad line is found before anything is read
-    from HubSpot; the error names ``file:line:column`` of the first and counts the rest.
+    The format is :mod:`reconciler.addresses`' (the one group rosters have): CSV per RFC
+    4180 when the first record names an ``email`` column, else one address per line;
+    blank lines and lines starting with ``#`` are skipped. ``lines`` keep their line ends
+    (iterate a file opened with ``newline=""``). Addresses are normalised (trimmed,
+    lower-cased), de-duplicated and returned sorted. Every problem is found before
+    anything is read from HubSpot; the error names ``file:line:column`` of the first and
+    counts the rest. A list without any address is an error too: exporting nobody would
+    only overwrite a file with an empty one.
     """
     found: set[str] = set()
-    problems: list[str] = []
-    for line_no, column, value in _cells(lines, name):
-        email = normalise_email(value)
+    problems: list[Problem] = []
+    for item in read_addresses(lines):
+        if isinstance(item, Problem):
+            problems.append(item)
+            continue
+        email = normalise_email(item.text)
         if valid_email(email):
             found.add(email)
         else:
-            problems.append(f"{name}:{line_no}:{column}: {_short(value)} is not an email address")
+            message = f"{_short(item.text)} is not an email address"
+            problems.append(Problem(item.line, item.column, message))
     if problems:
+        first = problems[0]
         more = len(problems) - 1
-        suffix = f" (and {more} more bad {'line' if more == 1 else 'lines'})" if more else ""
+        suffix = f" (and {more} more bad {'line' if more == 1 else 'lines'})"
         raise UsageError(
-            problems[0] + suffix,
-            hint="give one email address per line, or a CSV file with an 'email' column",
+            f"{name}:{first.line}:{first.column}: {first.message}" + (suffix if more else ""),
+            hint=None if first.fatal else LIST_HINT,
+        )
+    if not found:
+        raise UsageError(
+            f"{name}:1:1: the subscriber list has no email address, so there is nothing to export",
+            hint=f"{LIST_HINT}; nothing was written",
         )
     return sorted(found)
 
@@ -112,73 +140,40 @@ def _short(value: str) -> str:
     return repr(text)
 
 
-def _cells(lines: Iterable[str], name: str) -> Iterator[tuple[int, int, str]]:
-    """(line, column, text) of every address cell, streaming."""
-    numbered = _numbered(lines)
-    for line_no, raw in numbered:
-        text = raw.strip()
-        if not text or text.startswith("#"):
-            continue
-        if "," in text:
-            yield from _csv_cells(line_no, raw, numbered, name)
-            return
-        if text.lower() in ("email", '"email"'):
-            break  # a one-column header: what follows is one address per line
-        yield line_no, _column(raw, text), text.strip('"')
-        break
-    for line_no, raw in numbered:
-        text = raw.strip()
-        if text and not text.startswith("#"):
-            yield line_no, _column(raw, text), text.strip('"')
-
-
-def _numbered(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
-    for index, raw in enumerate(lines, start=1):
-        line = raw.rstrip("\r\n")
-        if index == 1:
-            line = line.removeprefix("\ufeff")  # a byte-order mark from spreadsheet tools
-        yield index, line
-
-
-def _column(raw: str, text: str) -> int:
-    return raw.find(text) + 1 if text else 1
-
-
-def _csv_cells(
-    header_line: int, header: str, rest: Iterator[tuple[int, str]], name: str
-) -> Iterator[tuple[int, int, str]]:
-    columns = [c.strip().lower() for c in next(csv.reader([header]))]
-    if "email" not in columns:
-        shown = ", ".join(repr(c) for c in columns[:8])
-        raise UsageError(
-            f"{name}:{header_line}:1: the CSV header has no 'email' column (it has {shown})",
-            hint="name the column of addresses 'email', or give one address per line",
-        )
-    index = columns.index("email")
-    for line_no, raw in rest:
-        if not raw.strip() or raw.lstrip().startswith("#"):
-            continue
-        row = next(csv.reader([raw]), [])
-        if index >= len(row):
-            yield line_no, len(raw) + 1, ""
-            continue
-        value = row[index].strip()
-        yield line_no, _column(raw, value) if value else 1, value
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """``1 subscriber``, ``2 subscribers``; ``words`` for an irregular plural."""
+    return f"{count} {word if count == 1 else (words or word + 's')}"
 
 
 # -- aliases ------------------------------------------------------------------------------
 
+# Latin letters that Unicode does not decompose into an ASCII letter and a mark.
+_LETTERS = str.maketrans(
+    {"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "đ": "d", "ð": "d", "þ": "th", "ł": "l",
+     "ı": "i", "ħ": "h", "ŧ": "t", "ŋ": "ng", "ĳ": "ij"}
+)  # fmt: skip
+
 
 def slug(name: str) -> str:
-    """An alias made from a definition name: ``Product Updates`` -> ``product-updates``."""
-    text = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    """An alias made from a definition name: ``Product Updates`` -> ``product-updates``.
+
+    Letters are taken to ASCII the usual way (Unicode NFKD, combining marks dropped:
+    ``Über uns`` -> ``uber-uns``, plus ``ß`` -> ``ss`` and the like); what has no ASCII
+    form is dropped, so a name in a script without one gives an empty slug.
+    """
+    decomposed = unicodedata.normalize("NFKD", name).lower()
+    text = "".join(c for c in decomposed if not unicodedata.combining(c)).translate(_LETTERS)
+    text = re.sub(r"[^a-z0-9]+", "-", text).strip("-")
     return text[:_ALIAS_MAX].rstrip("-")
 
 
 def suggest_aliases(definitions: Sequence[Definition]) -> dict[str, str]:
-    """An alias for every definition id: its name as a slug, ``-<id>`` added on a clash.
+    """An alias for every definition id, unique among them and valid in the language.
 
-    Deterministic: definitions are taken in order of brand and numeric id.
+    The name's slug when it has a letter; on a clash, the slug with ``-<id>`` added; for
+    a name with no letter in ASCII (``ニュースレター``, ``2026``, ``!!!``),
+    ``subscription-<id>``. Deterministic: definitions are taken in order of brand and
+    numeric id, the first keeps the plain slug.
     """
     ordered = sorted(definitions, key=lambda d: (d.brand, _id_order(d.id), d.id))
     taken: set[str] = set()
@@ -186,13 +181,29 @@ def suggest_aliases(definitions: Sequence[Definition]) -> dict[str, str]:
     for definition in ordered:
         if definition.id in out:
             continue
-        base = slug(definition.name) or "subscription"
-        alias = base if base not in taken else f"{base}-{definition.id}"
-        if alias in taken or not alias[0].isalnum():
-            alias = f"subscription-{definition.id}"
+        alias = next(a for a in _candidates(definition) if a not in taken)
         taken.add(alias)
         out[definition.id] = alias
     return out
+
+
+def _candidates(definition: Definition) -> Iterator[str]:
+    base = slug(definition.name)
+    tag = slug(definition.id)  # HubSpot's ids are digits; anything else made alias-safe
+    if re.search("[a-z]", base):
+        yield base
+        if tag:
+            yield _suffixed(base, tag)
+    fallback = _suffixed("subscription", tag) if tag else "subscription"
+    yield fallback
+    for number in itertools.count(2):
+        yield _suffixed(fallback, str(number))
+
+
+def _suffixed(base: str, suffix: str) -> str:
+    """``base-suffix`` within the language's 64 characters (``base`` shortened if needed)."""
+    room = _ALIAS_LIMIT - len(suffix) - 1
+    return f"{base[:room].rstrip('-')}-{suffix}"
 
 
 def _id_order(sub_id: str) -> int:
@@ -212,17 +223,43 @@ _RESERVED = re.compile(
     r"^(?:y|n|yes|no|on|off|true|false|null|~|[-+]?[0-9][0-9_:.eE+-]*|\.inf|\.nan)$",
     re.IGNORECASE,
 )
-# Characters JSON leaves alone that YAML would not read back as themselves inside a
-# double-quoted scalar: non-printables, and the line breaks NEL, LS and PS (YAML folds them).
-_UNPRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
 
 
 def yaml_scalar(text: str, *, always_quote: bool = False) -> str:
-    """``text`` as a YAML scalar: plain when that is unambiguous, else double-quoted."""
+    """``text`` as a YAML scalar: plain when that is unambiguous, else double-quoted.
+
+    Quoted, every character that is not printable (line breaks of any kind, tabs,
+    control and format characters, lone surrogates) is written as an escape, so the
+    scalar is one line and reads back as ``text``.
+    """
     if not always_quote and _PLAIN.fullmatch(text) and not _RESERVED.fullmatch(text):
         return text
+    return _quoted(text)
+
+
+def one_line(text: str) -> str:
+    """``text`` fit for one line of a comment or a table: as it is when every character
+    is printable, else double-quoted with escapes (``"a\\nb"``)."""
+    return text if text.isprintable() else _quoted(text)
+
+
+def _quoted(text: str) -> str:
+    # JSON escapes the quote, the backslash and C0 controls; the rest of what is not
+    # printable (DEL, C1 with NEL, LS, PS, format characters, surrogates) gets a YAML
+    # escape, which is also what keeps a comment from being broken by a line break.
     quoted = json.dumps(text, ensure_ascii=False)
-    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", quoted)
+    if quoted.isprintable():
+        return quoted
+    return "".join(c if c.isprintable() else _escape(c) for c in quoted)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
 
 
 # -- the export ---------------------------------------------------------------------------
@@ -253,11 +290,17 @@ async def export_subscribers(
     """
     stats = ExportStats()
     for line in header:
-        out.write(f"# {line}".rstrip() + "\n")
+        # one_line: a header line built from live text (a definition name) stays a comment.
+        out.write(f"# {one_line(line)}".rstrip() + "\n")
     out.write(f"version: 1\nbusiness_unit: {brand}\n")
     opened = False
+    done = 0
     for chunk in _chunks(emails, max(1, chunk_size)):
-        live = await client.read({brand: list(chunk)})
+        try:
+            live = await client.read({brand: list(chunk)})
+        except ApiError as exc:
+            raise _read_failed(exc, brand, done, len(emails)) from None
+        done += len(chunk)
         by_email = _statuses_by_email(live, brand)
         for email in chunk:
             opted_out = live.opted_out(SubscriberKey(brand, email))
@@ -269,6 +312,20 @@ async def export_subscribers(
     if not opened:
         out.write("subscribers: {}\n")
     return stats
+
+
+def _read_failed(exc: ApiError, brand: int, done: int, total: int) -> ApiError:
+    """The client's read error, reworded for export (the read's own hint is about plans).
+
+    The same class and fields (status, correlationId, the unread subscribers), so the CLI
+    reports it as it reports any API error.
+    """
+    where = f" after reading {done} of {plural(total, 'subscriber')}" if done else ""
+    failed = copy.copy(exc)
+    failed.message = f"export of business unit {brand} failed{where}: {exc.message}"
+    failed.args = (failed.message,)
+    failed.hint = "nothing was written; fix the cause and run export again"
+    return failed
 
 
 def _statuses_by_email(live: LiveState, brand: int) -> dict[str, list[LiveStatus]]:

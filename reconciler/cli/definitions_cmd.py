@@ -8,6 +8,7 @@ alias of each definition. One ``GET /definitions`` call.
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,7 +20,7 @@ from reconciler.cli._common import (
     common_options,
     with_client,
 )
-from reconciler.export import alias_line, suggest_aliases
+from reconciler.export import alias_line, one_line, suggest_aliases
 from reconciler.model import Definition
 from reconciler.settings import ApiSettings
 
@@ -34,26 +35,48 @@ def _ordered(definitions: Sequence[Definition]) -> list[Definition]:
     )
 
 
+def _width(text: str) -> int:
+    """Terminal columns of ``text``: wide East Asian characters take two, marks none."""
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+        for c in text
+    )
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
+
+
 def render_definitions_text(definitions: Sequence[Definition]) -> str:
-    """A table of the definitions, then the alias lines for ``hsprefs.yaml``."""
+    """A table of the definitions, then the alias lines for ``hsprefs.yaml``.
+
+    HubSpot's text (names, purposes) is shown with :func:`~reconciler.export.one_line`,
+    so a name with a line break stays one row and one comment.
+    """
     if not definitions:
         return "No subscription types found.\n"
     ordered = _ordered(definitions)
     aliases = suggest_aliases(ordered)
     rows = [("ID", "NAME", "BRAND", "ACTIVE", "PURPOSE")] + [
-        (d.id, d.name, str(d.brand), "yes" if d.is_active else "no", d.purpose or "-")
+        (
+            one_line(d.id),
+            one_line(d.name),
+            str(d.brand),
+            "yes" if d.is_active else "no",
+            one_line(d.purpose or "-"),
+        )
         for d in ordered
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    widths = [max(_width(row[i]) for row in rows) for i in range(4)]
     lines = [
-        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4]
+        "  ".join(_pad(cell, widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4]
         for row in rows
     ]
     pasted = [alias_line(aliases[d.id], d) for d in ordered]
     width = max(len(text) for text in pasted)
     lines += ["", "Aliases for hsprefs.yaml (under subscriptions:):"]
     for d, text in zip(ordered, pasted, strict=True):
-        note = d.name + ("" if d.is_active else " (inactive)")
+        note = one_line(d.name) + ("" if d.is_active else " (inactive)")
         lines.append(f"  {text.ljust(width)}  # {note}")
     return "\n".join(line.rstrip() for line in lines) + "\n"
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from reconciler import config
+from reconciler.addresses import BadByte, decode
 from reconciler.cli._common import (
     Progress,
     api_options,
@@ -33,6 +34,8 @@ from reconciler.export import (
     ExportStats,
     alias_line,
     export_subscribers,
+    one_line,
+    plural,
     read_subscriber_list,
     suggest_aliases,
 )
@@ -62,21 +65,16 @@ def _list_data(name: str) -> tuple[bytes | str, str]:
 def _read_list(name: str) -> list[str]:
     data, shown = _list_data(name)
     if isinstance(data, bytes):
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            # Decoded whole, so the position is in the file, not in some read buffer.
-            start = data.rfind(b"\n", 0, exc.start) + 1
-            line = data.count(b"\n", 0, exc.start) + 1
-            column = len(data[start : exc.start].decode("utf-8", "replace")) + 1
+        text = decode(data)
+        if isinstance(text, BadByte):
             raise UsageError(
-                f"{shown}:{line}:{column}: the file is not valid UTF-8 text "
-                f"(byte 0x{data[exc.start]:02X})",
+                f"{shown}:{text.line}:{text.column}: the file is not valid UTF-8 text "
+                f"(byte 0x{text.byte:02X})",
                 hint="save the subscriber list as UTF-8",
-            ) from None
+            )
     else:
         text = data
-    # newline="" keeps line ends as written, as the csv module wants.
+    # newline="" keeps line ends as written, as a CSV reader wants.
     return read_subscriber_list(io.StringIO(text, newline=""), shown)
 
 
@@ -135,11 +133,11 @@ async def _export(
                 width = max((len(line) for line, _ in pasted), default=0)
                 note = [
                     f"No {PROJECT_FILE} was given: add these aliases to its `subscriptions:`",
-                    *(f"  {line.ljust(width)}  # {name}" for line, name in pasted),
+                    *(f"  {line.ljust(width)}  # {one_line(name)}" for line, name in pasted),
                 ]
             header = [
                 f"Exported by hsprefs from portal {portal_id}, business unit "
-                f"{brand}: {len(emails)} subscribers.",
+                f"{brand}: {plural(len(emails), 'subscriber')}.",
                 "Every status HubSpot lists is here, not_specified included; delete the lines",
                 "hsprefs should not manage. Opted out of all email: unsubscribe_all: true.",
                 *note,
@@ -162,22 +160,24 @@ async def _export(
 def _summary(stats: ExportStats, brand: int, out_file: Path | None) -> list[str]:
     where = f" to {out_file}" if out_file is not None else ""
     lines = [
-        f"Exported {stats.subscribers} subscribers of business unit {brand}{where}: "
-        f"{stats.with_statuses} with {stats.statuses} statuses, {stats.opted_out} opted out "
-        f"of all, {stats.nothing} with nothing to manage."
+        f"Exported {plural(stats.subscribers, 'subscriber')} of business unit {brand}{where}: "
+        f"{stats.with_statuses} with {plural(stats.statuses, 'status', 'statuses')}, "
+        f"{stats.opted_out} opted out of all, {stats.nothing} with nothing to manage."
     ]
     if stats.left_out:
         ids = ", ".join(sorted(stats.left_out, key=lambda i: (len(i), i)))
         n = sum(stats.left_out.values())
         lines.append(
-            f"Left out {n} statuses of subscriptions without an alias for business unit "
-            f"{brand}: {ids} (add aliases to {PROJECT_FILE} to export them)."
+            f"Left out {plural(n, 'status', 'statuses')} of subscriptions without an alias "
+            f"for business unit {brand}: {ids} (add aliases to {PROJECT_FILE} to export them)."
         )
     if stats.no_legal_basis:
+        has = "has" if stats.no_legal_basis == 1 else "have"
         lines.append(
-            f"warning: {stats.no_legal_basis} subscribed statuses have no complete legal basis "
-            "in HubSpot (marked in the file); on a portal with data-privacy settings on, add "
-            "legal_basis and legal_basis_explanation before the file validates."
+            f"warning: {plural(stats.no_legal_basis, 'subscribed status', 'subscribed statuses')}"
+            f" {has} no complete legal basis in HubSpot (marked in the file); on a portal with "
+            "data-privacy settings on, add legal_basis and legal_basis_explanation before the "
+            "file validates."
         )
     return lines
 

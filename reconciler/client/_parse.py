@@ -216,14 +216,23 @@ def parse_wide_statuses(
 
 
 def parse_definitions(body: Mapping[str, Any], *, brand: int | None) -> list[Definition]:
-    """``GET /definitions`` (v4 ``results`` or v3 ``subscriptionDefinitions``)."""
-    raw_items = body.get("results")
+    """``GET /definitions`` (v4 ``results`` or v3 ``subscriptionDefinitions``).
+
+    The list itself is required, and each of its items must be an object with an id: an
+    answer without one is not "no subscription types", it is an answer we cannot read.
+    """
+    key = "results" if body.get("results") is not None else "subscriptionDefinitions"
+    raw_items = body.get(key)
     if raw_items is None:
-        raw_items = body.get("subscriptionDefinitions")
+        raise ShapeError("it has no 'results' list of subscription definitions")
+    if not isinstance(raw_items, list):
+        raise ShapeError(f"its '{key}' is {_kind(raw_items)}, not a list")
     items: list[Definition] = []
-    for raw in _objects(raw_items):
+    for number, raw in enumerate(raw_items, start=1):
+        if not isinstance(raw, Mapping):
+            raise ShapeError(f"item {number} of '{key}' is {_kind(raw)}, not an object")
         if raw.get("id") is None:
-            raise ShapeError("a subscription definition has no id")
+            raise ShapeError(f"item {number} of '{key}' has no id")
         def_id = normalise_id(raw.get("id"))
         items.append(
             Definition(
@@ -239,6 +248,21 @@ def parse_definitions(body: Mapping[str, Any], *, brand: int | None) -> list[Def
             )
         )
     return items
+
+
+def _kind(value: Any) -> str:
+    """What a JSON value is, for a message (never the value itself: it may be huge)."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    return "null"
 
 
 # Characters that may continue an email address or a number: a match must not touch them.

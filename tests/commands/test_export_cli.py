@@ -142,7 +142,7 @@ def test_missing_legal_basis_is_marked_and_warned(hub: Hub, env: Path) -> None:
     assert result.code == 0
     assert "    newsletter: subscribed  # no legal basis in HubSpot\n" in result.out
     assert result.err == (
-        "warning: 1 subscribed statuses have no complete legal basis in HubSpot (marked in the "
+        "warning: 1 subscribed status has no complete legal basis in HubSpot (marked in the "
         "file); on a portal with data-privacy settings on, add legal_basis and "
         "legal_basis_explanation before the file validates.\n"
     )
@@ -207,8 +207,8 @@ def test_csv_without_an_email_column(hub: Hub, env: Path) -> None:
     )
     assert result.code == 1
     assert result.err == (
-        "hsprefs: error: <stdin>:1:1: the CSV header has no 'email' column (it has 'name', "
-        "'address') (name the column of addresses 'email', or give one address per line)\n"
+        "hsprefs: error: <stdin>:1:1: the CSV header has no 'email' column (found 'name', "
+        "'address'); name the column of addresses 'email'\n"
     )
 
 

@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 
 import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler.errors import UsageError
+from reconciler.errors import ApiError, UsageError
 from reconciler.export import (
     NOTHING_TO_MANAGE,
     ExportStats,
     alias_line,
     export_subscribers,
+    one_line,
     read_subscriber_list,
     slug,
     suggest_aliases,
     yaml_scalar,
 )
 from reconciler.model import Definition, LiveState, LiveStatus, PairKey, Status
+from reconciler.resources import load_schema
 
 U = Status.UNSUBSCRIBED
 
@@ -51,10 +54,13 @@ def test_byte_order_mark_is_ignored() -> None:
 
 
 def test_csv_row_without_the_column_is_an_error() -> None:
-    """A CSV row too short to have an email cell names its line."""
+    """A CSV row too short to have an email cell names its line, as a roster does."""
     with pytest.raises(UsageError) as caught:
         read_subscriber_list(["name,email\n", "Ann\n"], "c.csv")
-    assert caught.value.message == "c.csv:2:4: '' is not an email address"
+    assert caught.value.one_line() == (
+        "c.csv:2:1: this row has no email address in the 'email' column "
+        "(give one email address per line, or a CSV file with an 'email' column)"
+    )
 
 
 def test_every_bad_line_is_counted() -> None:
@@ -64,22 +70,39 @@ def test_every_bad_line_is_counted() -> None:
     assert caught.value.message == "l:2:3: 'nope' is not an email address (and 2 more bad lines)"
 
 
-def test_an_empty_list_is_empty() -> None:
-    """An empty file gives no subscribers (and no error)."""
-    assert read_subscriber_list([], "empty") == []
+@pytest.mark.parametrize(
+    "lines",
+    [[], ["\n", "  \r\n"], ["# nobody yet\n"], ["email\n"], ["\ufeffname,email\r\n", ",\r\n"]],
+    ids=["empty", "blank-lines", "only-a-comment", "only-a-header", "header-and-blank-row"],
+)
+def test_a_list_without_addresses_is_refused(lines: list[str]) -> None:
+    """A list with no address at all is an error: exporting nobody would empty a file."""
+    with pytest.raises(UsageError) as caught:
+        read_subscriber_list(lines, "empty.txt")
+    assert caught.value.one_line() == (
+        "empty.txt:1:1: the subscriber list has no email address, so there is nothing to "
+        "export (give one email address per line, or a CSV file with an 'email' column; "
+        "nothing was written)"
+    )
 
 
 @pytest.mark.parametrize(
     ("name", "alias"),
     [
         ("Product Updates", "product-updates"),
-        ("  Événements & Co. 2026 ", "v-nements-co-2026"),
+        ("  Événements & Co. 2026 ", "evenements-co-2026"),
+        ("Über uns", "uber-uns"),
+        ("Straße, Øl & Æble", "strasse-ol-aeble"),
+        ("Ｆｕｌｌｗｉｄｔｈ ﬁne", "fullwidth-fine"),
+        ("Çà et là", "ca-et-la"),
+        ("ニュースレター", ""),
+        ("Новости", ""),
         ("---", ""),
         ("A" * 80, "a" * 48),
     ],
 )
 def test_slug(name: str, alias: str) -> None:
-    """Names become lower-case, hyphenated aliases of at most 48 characters."""
+    """Names become lower-case ASCII, hyphenated, at most 48 characters; accents dropped."""
     assert slug(name) == alias
 
 
@@ -92,11 +115,72 @@ def test_suggested_aliases_are_unique_and_valid() -> None:
         Definition("7", "!!!", brand=0),
     ]
     assert suggest_aliases(definitions) == {
-        "7": "subscription",
+        "7": "subscription-7",
         "101": "newsletter",
         "102": "news",
         "201": "news-201",
     }
+
+
+def test_aliases_of_names_without_ascii_letters() -> None:
+    """A name in a script without an ASCII form is subscription-<id>, one per definition."""
+    definitions = [
+        Definition("31", "ニュースレター"),
+        Definition("32", "ニュースレター"),
+        Definition("33", "Новости 2026"),
+        Definition("34", "Über uns"),
+    ]
+    assert suggest_aliases(definitions) == {
+        "31": "subscription-31",
+        "32": "subscription-32",
+        "33": "subscription-33",
+        "34": "uber-uns",
+    }
+
+
+def test_fallback_aliases_never_collide_with_names() -> None:
+    """A name that slugs to another definition's fallback alias does not take it twice."""
+    definitions = [
+        Definition("5", "Subscription 9"),
+        Definition("9", "ニュース"),
+        Definition("12", "Subscription 9"),
+    ]
+    assert suggest_aliases(definitions) == {
+        "5": "subscription-9",
+        "9": "subscription-9-2",
+        "12": "subscription-9-12",
+    }
+
+
+def test_a_long_name_with_a_long_id_stays_within_64_characters() -> None:
+    """The -<id> of a clash shortens the name so the alias fits the language's limit."""
+    name = "Quarterly product and service announcements for every customer"
+    big = "9" * 19
+    aliases = suggest_aliases([Definition("1", name), Definition(big, name)])
+    assert aliases == {"1": slug(name), big: "quarterly-product-and-service-announcements-" + big}
+    assert max(len(a) for a in aliases.values()) == 63
+
+
+_ALIAS = re.compile(
+    load_schema("project.schema.json")["properties"]["subscriptions"]["propertyNames"]["pattern"]
+)
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(min_value=1, max_value=10**19 - 1), st.text(max_size=70)),
+        max_size=12,
+        unique_by=lambda t: t[0],
+    )
+)
+def test_suggested_aliases_always_validate(items: list[tuple[int, str]]) -> None:
+    """Whatever the names, every alias matches the schema's alias pattern, and none repeats."""
+    definitions = [Definition(str(i), name, brand=i % 3) for i, name in items]
+    aliases = suggest_aliases(definitions)
+    assert sorted(aliases) == sorted(str(i) for i, _ in items)
+    assert len(set(aliases.values())) == len(aliases)
+    for alias in aliases.values():
+        assert _ALIAS.fullmatch(alias), alias
 
 
 def test_alias_line_names_the_brand_when_not_default() -> None:
@@ -196,3 +280,138 @@ def test_list_refuses_what_validate_refuses(address: str) -> None:
     with pytest.raises(UsageError) as caught:
         read_subscriber_list([f"{address}\n"], "list.txt")
     assert caught.value.message.startswith(f"list.txt:1:1: '{address}' is not an email address")
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("Trail News", "Trail News"),
+        ('Say "hi" # now: ok', 'Say "hi" # now: ok'),
+        ("Über uns", "Über uns"),
+        ('a\nb # c "q"', '"a\\nb # c \\"q\\""'),
+        ("tab\there", '"tab\\there"'),
+        ("bell\x07", '"bell\\u0007"'),
+        ("nel\x85ls\u2028ps\u2029", '"nel\\x85ls\\u2028ps\\u2029"'),
+        ("zero\u200bwidth", '"zero\\u200bwidth"'),
+        ("lone\ud800", '"lone\\ud800"'),
+    ],
+)
+def test_one_line_quotes_only_what_would_break_a_line(text: str, shown: str) -> None:
+    """Printable text is shown as it is; anything else quoted with every break escaped."""
+    assert one_line(text) == shown
+
+
+@given(st.text(max_size=40))
+def test_one_line_is_always_one_comment(text: str) -> None:
+    """Whatever the text, a comment made with one_line is one line YAML reads as a comment."""
+    comment = f"# {one_line(text)}\nkey: 1\n"
+    assert comment.count("\n") == 2
+    assert yaml.safe_load(comment) == {"key": 1}
+
+
+@pytest.mark.parametrize(
+    "text", ["tab\there", "nel\x85x", "ls\u2028x", "zero\u200bwidth", "del\x7f", "\U0001f600 ok"]
+)
+def test_yaml_scalar_escapes_what_is_not_printable(text: str) -> None:
+    """A quoted scalar is one printable line and reads back as the same text."""
+    scalar = yaml_scalar(text)
+    assert scalar.isprintable()
+    assert yaml.safe_load(f"key: {scalar}\n") == {"key": text}
+
+
+def test_header_lines_stay_comments() -> None:
+    """A header line with a line break in it is still one comment line."""
+    text, _, _ = _export(LiveState(), ["a@example.com"], header=["name: a\nb: 1"])
+    assert text.splitlines()[0] == '# "name: a\\nb: 1"'
+    assert yaml.safe_load(text) == {"version": 1, "business_unit": 0, "subscribers": {}}
+
+
+class _FailingClient:
+    """Reads the first chunk, then fails as the client does on a partial read."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def read(self, subscribers: dict[int, list[str]]) -> LiveState:
+        self.calls += 1
+        if self.calls == 1:
+            return LiveState()
+        raise ApiError(
+            "could not read 2 of 2 subscribers; first error: boom",
+            status_code=500,
+            correlation_id="c-1",
+            hint="no plan is made from a partial read; fix the cause and run again",
+            unread=[(3, "c@example.com"), (3, "d@example.com")],
+        )
+
+
+def test_a_failed_read_gets_exports_own_words() -> None:
+    """Export's error says how far it got and that nothing was written, not plan's hint."""
+    emails = ["a@example.com", "b@example.com", "c@example.com", "d@example.com"]
+    with pytest.raises(ApiError) as caught:
+        asyncio.run(
+            export_subscribers(
+                _FailingClient(),  # type: ignore[arg-type]
+                emails,
+                io.StringIO(),
+                brand=3,
+                aliases={},
+                chunk_size=2,
+            )
+        )
+    assert caught.value.one_line() == (
+        "export of business unit 3 failed after reading 2 of 4 subscribers: could not read "
+        "2 of 2 subscribers; first error: boom (nothing was written; fix the cause and run "
+        "export again) [correlationId c-1]"
+    )
+    assert (caught.value.status_code, caught.value.unread) == (
+        500,
+        ((3, "c@example.com"), (3, "d@example.com")),
+    )
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        (
+            ["email,name,Email\n", "a@example.com,A,b@example.com\n"],
+            "l.csv:1:12: the CSV header has a second 'email' column (the first is at 1:1); "
+            "keep one column of addresses named 'email'",
+        ),
+        (
+            ["name,email\n", '"Ann,a@example.com\n', "b@example.com,B\n"],
+            "l.csv:2:1: this quoted cell is never closed; add the closing '\"' (a quote inside "
+            'a cell is written twice: "")',
+        ),
+        (
+            ["name,email\n", '"Ann" Doe,a@example.com\n'],
+            "l.csv:2:7: unexpected 'D' after the quoted cell that opens at 2:1; put the whole "
+            'cell in quotes and write a quote inside it twice: ""',
+        ),
+    ],
+    ids=["two-email-columns", "unterminated-quote", "text-after-a-closing-quote"],
+)
+def test_malformed_csv_is_refused_with_its_place(lines: list[str], message: str) -> None:
+    """A CSV whose structure is broken is one error at its place, with no hint to repeat."""
+    with pytest.raises(UsageError) as caught:
+        read_subscriber_list(lines, "l.csv")
+    assert caught.value.one_line() == message
+
+
+def test_quoted_multi_line_cells_are_read() -> None:
+    """A quoted cell may span lines (RFC 4180); the rows after it are read as rows."""
+    lines = [
+        "name,email,note\r\n",
+        '"Doe,\r\n',
+        ' Ann",ann@example.com,"says ""hi""\r\n',
+        'twice"\r\n',
+        "Bob,BOB@example.com,\r\n",
+    ]
+    assert read_subscriber_list(lines, "l.csv") == ["ann@example.com", "bob@example.com"]
+
+
+def test_an_address_in_a_later_line_of_a_record_is_placed_there() -> None:
+    """A bad address on the second line of a multi-line record names that line and column."""
+    with pytest.raises(UsageError) as caught:
+        read_subscriber_list(["name,email\n", '"Doe,\n', 'Ann", nope\n'], "l.csv")
+    assert caught.value.message == "l.csv:3:7: 'nope' is not an email address"
