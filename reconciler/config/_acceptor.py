@@ -5,8 +5,10 @@ also slow on big documents (a 100,000-subscriber file takes it about a minute), 
 schema is first compiled here into plain Python closures that answer one question:
 *is this instance certainly valid?* A "yes" skips jsonschema for that instance; a "no"
 hands it to jsonschema, which says what is wrong. The compiler accepts only the keywords
-it implements exactly as JSON Schema 2020-12 defines them and refuses any schema with
-another keyword (:class:`Unsupported`), in which case the caller uses jsonschema alone.
+it implements exactly as JSON Schema 2020-12 defines them (with one deliberate
+difference that the config validator shares: a whole number is an int, never a float
+such as 5.0) and refuses any schema with another keyword (:class:`Unsupported`), in
+which case the caller uses jsonschema alone.
 A test checks that both agree on many random instances.
 
 :func:`locate` narrows a "no" down to the smallest failing subtrees, so that jsonschema
@@ -86,8 +88,9 @@ class Unsupported(Exception):
 
 
 def _is_integer(x: Any) -> bool:
-    t = type(x)
-    return (t is int) or (t is float and x.is_integer())
+    # The config language's whole numbers are ints only (5.0 is refused): see
+    # ``ConfigValidator`` in :mod:`._schema`, which this must agree with.
+    return type(x) is int
 
 
 def _is_number(x: Any) -> bool:

@@ -29,6 +29,8 @@ __all__ = [
     "PROJECT_FILE",
     "Expansion",
     "FileProblem",
+    "bad_name",
+    "cannot",
     "expand",
     "find_project_upwards",
     "read_bounded",
@@ -43,7 +45,14 @@ _MAGIC = frozenset("*?[")
 
 
 class FileProblem(Exception):
-    """A file cannot be used; the message says why, in words for the user."""
+    """A file cannot be used; the message says why, in words for the user.
+
+    ``missing`` is set when the file does not exist, so a caller can say where to look.
+    """
+
+    def __init__(self, message: str, *, missing: bool = False) -> None:
+        super().__init__(message)
+        self.missing = missing
 
 
 def _why(exc: OSError) -> str:
@@ -58,12 +67,39 @@ def _why(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
 
 
+def cannot(exc: OSError, what: str = "read it") -> str:
+    """``cannot read it: permission denied; <what to do>`` for an OS error."""
+    why = _why(exc)
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"cannot {what}: {why}; give the user running hsprefs read access to it"
+    if exc.errno == errno.ELOOP:
+        return f"{why}; fix the link or remove it"
+    return f"cannot {what}: {why}"
+
+
+def bad_name(path: Path, root: Path) -> bool:
+    """Whether ``path`` (below ``root``) has a name that is not valid UTF-8.
+
+    Python keeps such bytes as lone surrogates; they cannot be printed, written to a
+    plan or a journal, or compared with what a user types, so the file is refused.
+    """
+    try:
+        rest = path.relative_to(root)
+    except ValueError:
+        rest = path
+    try:
+        str(rest).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def read_bounded(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
     """The bytes of a regular file of at most ``limit`` bytes, else :class:`FileProblem`."""
     try:
         info = path.stat()
     except OSError as exc:
-        raise FileProblem(f"cannot read it: {_why(exc)}") from None
+        raise FileProblem(cannot(exc), missing=exc.errno == errno.ENOENT) from None
     if stat.S_ISDIR(info.st_mode):
         raise FileProblem("this is a folder, not a file")
     if not stat.S_ISREG(info.st_mode):
@@ -77,7 +113,7 @@ def read_bounded(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
         with path.open("rb") as handle:
             data = handle.read(limit + 1)
     except OSError as exc:
-        raise FileProblem(f"cannot read it: {_why(exc)}") from None
+        raise FileProblem(cannot(exc)) from None
     if len(data) > limit:
         raise FileProblem(f"the file grew past {limit // 1048576} MB while being read")
     return data
@@ -103,10 +139,16 @@ def inside(path: Path, root: Path) -> bool:
 
 @dataclass(slots=True)
 class Expansion:
-    """What one ``include`` pattern matched, or why it could not be expanded."""
+    """What one ``include`` pattern matched, or why it could not be expanded.
+
+    Each problem is ``(path, message)``: the file or folder it is about (None when it
+    is about the pattern as a whole), so the caller can show the path as the user knows
+    it. Nothing met while expanding is passed over in silence: a folder that cannot be
+    listed could hold subscribers, so it is a problem, never an empty folder.
+    """
 
     files: list[Path] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+    problems: list[tuple[Path | None, str]] = field(default_factory=list)
     scanned: int = 0
 
 
@@ -138,8 +180,9 @@ def expand(root: Path, pattern: str, budget: int) -> Expansion:
         try:
             info = folder.stat()
         except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                result.problems.append(f"{folder.name}: {_why(exc)}")
+            # A folder that vanished since it was listed holds nothing to match.
+            if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
+                result.problems.append((folder, cannot(exc, "open this folder")))
             return None
         return (info.st_dev, info.st_ino)
 
@@ -154,14 +197,24 @@ def expand(root: Path, pattern: str, budget: int) -> Expansion:
                     if result.scanned > MAX_SCAN:
                         raise _TooMany
                     listed.append(entry)
-        except OSError:
-            pass
+        except OSError as exc:
+            result.problems.append((folder, cannot(exc, "list this folder")))
         listed.sort(key=lambda e: e.name)
         listings[ident] = listed
         return listed
 
+    def is_dir(entry: os.DirEntry[str], *, follow: bool) -> bool:
+        try:
+            return entry.is_dir(follow_symlinks=follow)
+        except OSError as exc:
+            result.problems.append((Path(entry.path), cannot(exc, "open it")))
+            return False
+
     def add(path: Path) -> None:
         if path in found:
+            return
+        if bad_name(path, root):
+            result.problems.append((path, "its name is not valid UTF-8; rename it"))
             return
         found.add(path)
         if len(found) > budget:
@@ -180,14 +233,14 @@ def expand(root: Path, pattern: str, budget: int) -> Expansion:
         if part == "**":
             walk(folder, index + 1)
             for entry in scan(ident, folder):
-                if entry.is_dir(follow_symlinks=False) and not entry.name.startswith("."):
+                if not entry.name.startswith(".") and is_dir(entry, follow=False):
                     walk(Path(entry.path), index)
             return
         if not (_MAGIC & set(part)):
             child = folder / part
             if last:
                 _match_file(child, add, result)
-            elif child.is_dir():
+            elif _is_folder(child, result):
                 walk(child, index + 1)
             return
         for entry in scan(ident, folder):
@@ -199,25 +252,23 @@ def expand(root: Path, pattern: str, budget: int) -> Expansion:
             child = Path(entry.path)
             if last:
                 _match_file(child, add, result)
-            else:
-                try:
-                    is_dir = entry.is_dir()
-                except OSError:
-                    is_dir = False
-                if is_dir:
-                    walk(child, index + 1)
+            elif is_dir(entry, follow=True):
+                walk(child, index + 1)
 
     try:
         walk(root, 0)
     except _TooMany:
         if result.scanned > MAX_SCAN:
             result.problems.append(
-                f"it looks at more than {MAX_SCAN:,} folder entries; make it more specific"
+                (None, f"it looks at more than {MAX_SCAN:,} folder entries; make it more specific")
             )
         else:
             result.problems.append(
-                f"with the patterns before it, it makes the project include more than "
-                f"{MAX_FILES:,} files, the most a project may include; merge small files"
+                (
+                    None,
+                    f"with the patterns before it, it makes the project include more than "
+                    f"{MAX_FILES:,} files, the most a project may include; merge small files",
+                )
             )
         return result
     result.files = sorted(found)
@@ -228,18 +279,34 @@ class _TooMany(Exception):
     pass
 
 
+def _is_folder(path: Path, result: Expansion) -> bool:
+    """Whether a folder named by the pattern exists; a folder that cannot be opened is a
+    problem (a missing one is not: the pattern then matches nothing there)."""
+    try:
+        return stat.S_ISDIR(path.stat().st_mode)
+    except OSError as exc:
+        if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
+            result.problems.append((path, cannot(exc, "open this folder")))
+        return False
+
+
 def _match_file(path: Path, add: Callable[[Path], None], result: Expansion) -> None:
     try:
         info = path.stat()
     except OSError as exc:
-        if exc.errno == errno.ENOENT and not path.is_symlink():
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR) and not path.is_symlink():
             return
-        why = "a broken symbolic link" if exc.errno == errno.ENOENT else _why(exc)
-        result.problems.append(f"{path.name}: {why}")
+        if exc.errno == errno.ENOENT:
+            message = "it is a broken symbolic link; fix the link or remove it"
+        else:
+            message = cannot(exc, "open it")
+        result.problems.append((path, message))
         return
     if stat.S_ISREG(info.st_mode):
         add(path)
     elif not stat.S_ISDIR(info.st_mode):
         # A device, a FIFO or a socket is never a config file, and reading one could
         # block or never end: say so rather than pass over it.
-        result.problems.append(f"{path.name}: this is not a regular file")
+        result.problems.append(
+            (path, "this is not a regular file (a FIFO, a device or a socket); remove it")
+        )

@@ -30,6 +30,8 @@ from reconciler.config._files import (
     MAX_TOTAL_BYTES,
     PROJECT_FILE,
     FileProblem,
+    bad_name,
+    cannot,
     check_pattern,
     expand,
     find_project_upwards,
@@ -124,14 +126,16 @@ class _Run:
         self.read[key] = (self.shown(path), data)
         return data
 
-    def document(self, path: Path) -> Document | None:
+    def document(self, path: Path, *, quiet: bool = False) -> Document | None:
+        """The parsed file; a file that cannot be read is a finding unless ``quiet``."""
         key = path.resolve()
         if key in self.docs:
             return self.docs[key][0]
         try:
             data = self.load_bytes(path)
         except FileProblem as exc:
-            self.problem(path, f"{exc}", "file")
+            if not quiet:
+                self.problem(path, f"{exc}", "file")
             return None
         doc = parse(data, self.shown(path))
         self.docs[key] = (doc, data)
@@ -175,11 +179,20 @@ class _Run:
         return project, selected
 
     def _target(self, path: Path) -> tuple[Path | None, Path | None]:
+        if bad_name(path, self.cwd):
+            self.problem(path, "its name is not valid UTF-8; rename it", "paths")
+            return None, None
         try:
             is_dir = stat.S_ISDIR(path.stat().st_mode)
         except OSError as exc:
-            why = "it is a symbolic link loop" if exc.errno == errno.ELOOP else "no such file"
-            self.problem(path, f"cannot read it: {why}", "not-found")
+            if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+                message = (
+                    "no such file or folder; check the path: give the project folder, its "
+                    f"{PROJECT_FILE}, or a subscriber file it includes"
+                )
+            else:
+                message = cannot(exc)
+            self.problem(path, message, "not-found")
             return None, None
         if is_dir:
             project = path / PROJECT_FILE
@@ -281,6 +294,7 @@ class _Run:
     ) -> list[Path]:
         """The subscriber files to read: every included file, or the selected ones."""
         matched: dict[Path, Path] = {}
+        troubled = False  # an include could not be expanded: what it matches is unknown
         own = project_path.resolve()
         for include in project.includes:
             spot = (project.file, include.line, include.column)
@@ -290,11 +304,13 @@ class _Run:
                 self.findings.append(Finding(*spot, f"include {pattern}: {why}", code="include"))
                 continue
             found = expand(self.root, include.pattern, MAX_FILES - len(matched))
-            for problem in found.problems:
+            for where, problem in found.problems:
+                named = f"{self.shown(where)}: " if where is not None else ""
                 self.findings.append(
-                    Finding(*spot, f"include {pattern}: {problem}", code="include")
+                    Finding(*spot, f"include {pattern}: {named}{problem}", code="include")
                 )
             if found.problems:
+                troubled = True
                 continue
             files = [p for p in found.files if p.resolve() != own]
             if not files and not self.empty_includes:
@@ -323,14 +339,60 @@ class _Run:
         for path in selected:
             if path.resolve() in matched:
                 chosen.append(path)
-            else:
-                self.problem(
-                    path,
-                    f"{project.file} does not include this file, so plan and apply would "
-                    "ignore it; add a pattern that matches it to 'include'",
-                    "include",
-                )
+            elif not troubled:
+                self.not_included(path, project, matched)
         return chosen
+
+    def not_included(self, path: Path, project: Project, matched: dict[Path, Path]) -> None:
+        """Say why a file given alone is not read: a roster, or a file not included."""
+        named_by = self.roster_of(path, matched)
+        if named_by is not None:
+            file, line, column, group = named_by
+            self.problem(
+                path,
+                f"this is the roster of group {quote(group, 40)} (members_file at "
+                f"{file}:{line}:{column}); a roster is checked through the file that names "
+                f"it: validate that file or the project ({project.file})",
+                "include",
+            )
+            return
+        if path.suffix.lower() not in (".yaml", ".yml"):
+            self.problem(
+                path,
+                f"{project.file} does not include this file and no group names it as its "
+                f"members_file; give the project folder, {project.file} or a subscriber file "
+                "it includes",
+                "include",
+            )
+            return
+        self.problem(
+            path,
+            f"{project.file} does not include this file, so plan and apply would "
+            "ignore it; add a pattern that matches it to 'include'",
+            "include",
+        )
+
+    def roster_of(self, path: Path, matched: dict[Path, Path]) -> tuple[str, int, int, str] | None:
+        """Where an included file names ``path`` as a group's ``members_file``, if any."""
+        target = path.resolve()
+        for key in sorted(matched, key=lambda k: str(matched[k])):
+            included = matched[key]
+            doc = self.document(included, quiet=True)
+            if doc is None or not isinstance(doc.root, YamlMap):
+                continue
+            groups = doc.root.get("groups")
+            if not isinstance(groups, YamlMap):
+                continue
+            for name, group in groups.items():
+                if not isinstance(group, YamlMap):
+                    continue
+                roster = group.get("members_file")
+                if not isinstance(roster, str) or check_pattern(roster, "") is not None:
+                    continue
+                if (included.parent / roster).resolve() == target:
+                    line, column = group.locs["members_file"][2:]
+                    return doc.file, line, column, name
+        return None
 
     def roster_reader(self, folder: Path, file: str) -> RosterReader:
         """A reader of the rosters named in one subscriber file."""
@@ -367,8 +429,9 @@ class _Run:
         try:
             data = self.load_bytes(path)
         except FileProblem as exc:
+            fix = "; check the path, which is relative to this file" if exc.missing else ""
             self.findings.append(
-                Finding(*spot, f"members_file {quote(value)}: {exc}", code="roster")
+                Finding(*spot, f"members_file {quote(value)}: {exc}{fix}", code="roster")
             )
             self.rosters[key] = ([], self.shown(path))
             return self.rosters[key]
@@ -388,7 +451,9 @@ class _Run:
             except ValueError:
                 name = resolved.as_posix()
             lines.append(f"{hashlib.sha256(data).hexdigest()}  {name}\n")
-        return hashlib.sha256("".join(sorted(lines)).encode()).hexdigest()
+        # surrogateescape: a name with non-UTF-8 bytes (refused with a finding) is hashed
+        # as its bytes rather than crashing the run.
+        return hashlib.sha256("".join(sorted(lines)).encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def now_utc(today: datetime | None) -> datetime:

@@ -17,7 +17,7 @@ from reconciler.config._yaml import YamlList, YamlMap
 from reconciler.errors import Finding
 from reconciler.model import Location, Policy, PortalSettings, SubscriptionRef
 
-__all__ = ["Include", "Project", "read_project"]
+__all__ = ["Include", "Project", "read_project", "whole"]
 
 RESERVED = frozenset({"unsubscribe_all"})
 
@@ -44,16 +44,31 @@ class Project:
     findings: list[Finding] = field(default_factory=list)
 
 
+def whole(value: Any) -> Any:
+    """``5`` for ``5.0``; anything else unchanged.
+
+    The schema refuses a whole number written as a float (see ``ConfigValidator``), so
+    such a config never loads; reading it as the number meant only keeps that one
+    finding from causing misleading others (an alias of business unit 5 read as 0).
+    """
+    if type(value) is float and value.is_integer() and abs(value) < 2**63:
+        return int(value)
+    return value
+
+
 def _get(mapping: Any, key: str, kind: type | tuple[type, ...]) -> Any:
     if not isinstance(mapping, dict):
         return None
     value = mapping.get(key)
     if isinstance(value, bool) and kind is not bool:
         return None
+    if kind is int:
+        value = whole(value)
     return value if isinstance(value, kind) else None
 
 
 def _normalise_id(value: Any) -> str | None:
+    value = whole(value)
     if isinstance(value, bool):
         return None
     if isinstance(value, int) and value >= 1:

@@ -17,8 +17,9 @@ from functools import cache
 from typing import Any
 from urllib.parse import urldefrag, urljoin
 
-from jsonschema import Draft202012Validator, ValidationError
+from jsonschema import Draft202012Validator, ValidationError, validators
 from jsonschema.exceptions import best_match
+from jsonschema.protocols import Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
@@ -32,6 +33,7 @@ __all__ = [
     "BASE_URI",
     "PROJECT_SCHEMA",
     "SUBSCRIBERS_SCHEMA",
+    "ConfigValidator",
     "compiled",
     "position",
     "registry",
@@ -53,7 +55,36 @@ _KIND_WORDS = {
 }
 
 
-_TYPE_CHECKER = Draft202012Validator.TYPE_CHECKER
+def _whole(_checker: Any, instance: Any) -> bool:
+    return type(instance) is int
+
+
+def _const(validator: Any, const: Any, instance: Any, _schema: Any) -> Iterator[ValidationError]:
+    # JSON Schema counts 1.0 equal to 1; the config language does not (see ConfigValidator).
+    if type(const) is int and type(instance) is float:
+        yield ValidationError(f"{const!r} was expected")
+        return
+    yield from Draft202012Validator.VALIDATORS["const"](validator, const, instance, _schema)
+
+
+def _enum(validator: Any, enums: Any, instance: Any, _schema: Any) -> Iterator[ValidationError]:
+    # The same for an enum that lists whole numbers: 1.0 is not among [1, 2].
+    floats = [e for e in enums if type(e) is float]
+    if type(instance) is float and not floats and instance in enums:
+        yield ValidationError(f"{instance!r} is not one of {enums!r}")
+        return
+    yield from Draft202012Validator.VALIDATORS["enum"](validator, enums, instance, _schema)
+
+
+# The config language's whole numbers are YAML integers: JSON Schema 2020-12 counts 5.0
+# as an integer, but YAML reads `5.0` as a float, and the loader (and HubSpot's ids) take
+# whole numbers only. Accepting it here would let a value pass validation that the loader
+# then cannot use, so `integer` means a Python int (never a float, never a bool) and a
+# whole-number `const` or `enum` refuses a float. The compiled acceptor agrees.
+_TYPE_CHECKER = Draft202012Validator.TYPE_CHECKER.redefine("integer", _whole)
+ConfigValidator: type[Validator] = validators.extend(  # type: ignore[no-untyped-call]
+    Draft202012Validator, validators={"const": _const, "enum": _enum}, type_checker=_TYPE_CHECKER
+)
 
 
 @cache
@@ -64,10 +95,18 @@ def registry() -> Registry[Any]:
     against the files' own location, as this registry does against ``BASE_URI``.
     """
     resources = [
-        (BASE_URI + name, Resource.from_contents(load_schema(name), DRAFT202012))
+        (BASE_URI + name, Resource.from_contents(_contents(name), DRAFT202012))
         for name in schema_names()
     ]
     return Registry().with_resources(resources).crawl()
+
+
+@cache
+def _contents(name: str) -> dict[str, Any]:
+    """A schema as registered: without ``$schema``, which would make jsonschema switch
+    from :data:`ConfigValidator` to its stock 2020-12 validator when it enters the file
+    (the dialect is fixed by the registry instead)."""
+    return {k: v for k, v in load_schema(name).items() if k != "$schema"}
 
 
 @cache
@@ -80,8 +119,8 @@ def compiled(uri: str) -> Compiled | None:
 
 
 @cache
-def _validator(uri: str) -> Draft202012Validator:
-    return Draft202012Validator({"$ref": uri}, registry=registry())
+def _validator(uri: str) -> Validator:
+    return ConfigValidator({"$ref": uri}, registry=registry())
 
 
 _SCALARS = (str, int, float, bool, type(None))
@@ -167,7 +206,7 @@ def _origins() -> dict[int, str]:
                 walk(child, uri)
 
     for name in schema_names():
-        walk(load_schema(name), BASE_URI + name)
+        walk(_contents(name), BASE_URI + name)
     return found
 
 
@@ -243,6 +282,10 @@ def _messages(
         return
     if word == "type":
         kinds = value if isinstance(value, list) else [value]
+        whole = _whole_hint(instance) if "integer" in kinds else None
+        if whole is not None:
+            yield at, f"{subject} must be a whole number: {whole}"
+            return
         expected = join_or(_KIND_WORDS.get(str(k), str(k)) for k in kinds)
         yield at, f"{subject} must be {expected}, not {describe(instance)}"
     elif word == "enum":
@@ -250,7 +293,11 @@ def _messages(
         hint = suggest(instance, [str(v) for v in value]) if isinstance(instance, str) else ""
         yield at, f"{subject} must be {options}, not {describe(instance)}{hint}"
     elif word == "const":
-        yield at, f"{subject} must be {value}, not {describe(instance)}"
+        whole = _whole_hint(instance) if type(value) is int and instance == value else None
+        if whole is not None:
+            yield at, f"{subject} must be a whole number: {whole}"
+        else:
+            yield at, f"{subject} must be {value}, not {describe(instance)}"
     elif word == "required":
         missing = [p for p in value if isinstance(instance, dict) and p not in instance]
         named = next((p for p in missing if f"{p!r} is a required property" == error.message), None)
@@ -282,6 +329,13 @@ def _messages(
         yield at, f"{subject}: {text[:120]}"
 
 
+def _whole_hint(instance: Any) -> str | None:
+    """``write 5, not 5.0`` for a float that YAML read from a whole number written as one."""
+    if type(instance) is float and instance.is_integer() and abs(instance) < 1e19:
+        return f"write {int(instance)}, not {instance!r}"
+    return None
+
+
 def _extras(instance: Any, schema: dict[str, Any]) -> list[str]:
     if not isinstance(instance, dict):
         return []
@@ -311,6 +365,10 @@ def _alternatives(
         return
     if not fitting:
         words = [join_or(_kinds(b, error)) for b in branches]
+        whole = _whole_hint(error.instance) if _KIND_WORDS["integer"] in words else None
+        if whole is not None:
+            yield at, f"{subject} must be a whole number: {whole}"
+            return
         expected = ", or ".join(w for w in words if w) or "a different kind of value"
         yield at, f"{subject} must be {expected}, not {describe(error.instance)}"
         return

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from reconciler.config._claims import Claims, parse_when, valid_email
-from reconciler.config._project import Project
+from reconciler.config._project import Project, whole
 from reconciler.config._roster import Member
 from reconciler.config._text import quote, suggest
 from reconciler.config._yaml import YamlList, YamlMap
@@ -118,7 +118,7 @@ def read_subscribers(
     findings: list[Finding] = []
     if not isinstance(root, YamlMap):
         return findings
-    brand = root.get("business_unit", 0)
+    brand = whole(root.get("business_unit", 0))
     if not isinstance(brand, int) or isinstance(brand, bool) or brand < 0:
         brand = 0
     ctx = _File(project, file, brand, now, claims, findings, when_cache)

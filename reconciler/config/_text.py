@@ -89,10 +89,17 @@ def _suggest(word: str, options: tuple[str, ...]) -> str:
 
 
 def display_path(path: Path | str, cwd: Path | None = None) -> str:
-    """A path as the user knows it: relative to the current directory when under it."""
+    """A path as the user knows it: relative to the current directory when under it.
+
+    Bytes of a name that are not UTF-8 are shown escaped (``c\\xe9.yaml``): Python keeps
+    them as lone surrogates, which no terminal, plan or journal can take.
+    """
     absolute = Path(os.path.abspath(path))
     base = Path(os.path.abspath(cwd if cwd is not None else os.getcwd()))
     try:
-        return absolute.relative_to(base).as_posix()
+        shown = absolute.relative_to(base).as_posix()
     except ValueError:
-        return absolute.as_posix()
+        shown = absolute.as_posix()
+    if not shown.isascii():
+        shown = shown.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return shown

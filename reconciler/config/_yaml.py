@@ -143,6 +143,8 @@ def _resolve_plain(text: str) -> Any:
                     value = _number(tag, text)
                 except (ValueError, OverflowError):
                     return _BadNumber(text)  # the caller reports it
+                if kind == "int" and _SURPRISING_INT.match(text):
+                    value = _Misread(value)  # the caller reports it
             break
     if len(text) <= 40 and len(_CACHE) < _CACHE_MAX:
         _CACHE[text] = value
@@ -153,6 +155,29 @@ class _BadNumber(str):
     """A scalar that looks like a number but cannot be one (too many digits)."""
 
     __slots__ = ()
+
+
+# YAML 1.1 reads `010` as octal 8 and `1:30` as base 60 (90): an id or a business unit
+# written that way would silently become another number, so both are findings.
+_SURPRISING_INT: Final = re.compile(r"[-+]?(?:0[0-7_]+$|[0-9][0-9_]*:)")
+
+
+class _Misread(int):
+    """A whole number YAML reads differently from how it looks (octal, base 60)."""
+
+    __slots__ = ()
+
+
+def _misread_message(text: str, value: int) -> str:
+    if ":" in text:
+        return (
+            f"YAML reads {quote(text, 40)} as the number {value} (numbers with ':' are base "
+            f"60); write {value}, or quote it if it is text"
+        )
+    return (
+        f"YAML reads {quote(text, 40)} as the number {value} (a leading 0 means octal); "
+        "write the number without the leading 0"
+    )
 
 
 def _tagged(tag: str, text: str) -> Any:
@@ -310,7 +335,8 @@ def _compose(parser: CParser, doc: Document) -> None:
                         value: Any = None
                     elif text[0] in resolvable:
                         value = _resolve_plain(text)
-                        if type(value) is _BadNumber:
+                        odd = type(value)
+                        if odd is _BadNumber:
                             doc.error(
                                 mark.line + 1,
                                 mark.column + 1,
@@ -318,6 +344,14 @@ def _compose(parser: CParser, doc: Document) -> None:
                                 "yaml-number",
                             )
                             value = str(value)
+                        elif odd is _Misread:
+                            value = int(value)
+                            doc.error(
+                                mark.line + 1,
+                                mark.column + 1,
+                                _misread_message(text, value),
+                                "yaml-number",
+                            )
                     else:
                         value = text
                 else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -138,7 +139,10 @@ def test_a_file_the_project_does_not_include(project: Path) -> None:
 
 def test_a_missing_path(project: Path) -> None:
     """A PATH that does not exist is a finding."""
-    assert _findings(["nope.yaml"]) == ["nope.yaml:1:1: error: cannot read it: no such file"]
+    assert _findings(["nope.yaml"]) == [
+        "nope.yaml:1:1: error: no such file or folder; check the path: give the project "
+        "folder, its hsprefs.yaml, or a subscriber file it includes"
+    ]
 
 
 def test_paths_of_two_projects(project: Path) -> None:
@@ -231,8 +235,8 @@ def test_symlink_loop_among_the_included_files(project: Path) -> None:
     (project / "subscribers" / "b.yaml").symlink_to("a.yaml")
     where = "hsprefs.yaml:7:11: error: include 'subscribers/*.yaml'"
     assert _findings() == [
-        f"{where}: a.yaml: it is a symbolic link loop",
-        f"{where}: b.yaml: it is a symbolic link loop",
+        f"{where}: subscribers/a.yaml: it is a symbolic link loop; fix the link or remove it",
+        f"{where}: subscribers/b.yaml: it is a symbolic link loop; fix the link or remove it",
     ]
 
 
@@ -245,8 +249,10 @@ def test_a_fifo_or_device_matched_by_a_pattern_is_reported(project: Path) -> Non
     (project / "subscribers" / "zero.yaml").symlink_to("/dev/zero")
     where = "hsprefs.yaml:7:11: error: include 'subscribers/*.yaml'"
     assert _findings() == [
-        f"{where}: pipe.yaml: this is not a regular file",
-        f"{where}: zero.yaml: this is not a regular file",
+        f"{where}: subscribers/pipe.yaml: this is not a regular file (a FIFO, a device or a "
+        "socket); remove it",
+        f"{where}: subscribers/zero.yaml: this is not a regular file (a FIFO, a device or a "
+        "socket); remove it",
     ]
 
 
@@ -268,7 +274,7 @@ def test_symlink_loop_given_as_path(project: Path) -> None:
     """A PATH that is a symbolic link loop is one clear finding."""
     (project / "loop.yaml").symlink_to("loop.yaml")
     assert _findings(["loop.yaml"]) == [
-        "loop.yaml:1:1: error: cannot read it: it is a symbolic link loop"
+        "loop.yaml:1:1: error: it is a symbolic link loop; fix the link or remove it"
     ]
 
 
@@ -306,3 +312,220 @@ def test_a_folder_named_like_a_subscriber_file(project: Path) -> None:
         },
     )
     assert _emails() == ["b@example.com"]
+
+
+DENIED = (
+    "cannot list this folder: permission denied; give the user running hsprefs read access to it"
+)
+
+
+def _deny_listing(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """os.scandir raises PermissionError for folders called ``name`` (tests run as root,
+    for whom chmod 000 changes nothing)."""
+    import os
+
+    from reconciler.config import _files
+
+    real = os.scandir
+
+    def scandir(path: Any) -> Any:
+        if os.path.basename(os.fspath(path)) == name:
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real(path)
+
+    monkeypatch.setattr(_files.os, "scandir", scandir)
+
+
+def test_an_unreadable_folder_under_double_star_is_a_finding(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder that '**' cannot list is named, never skipped with its subscribers."""
+    write(
+        project,
+        {
+            "hsprefs.yaml": "version: 1\nsubscriptions: {newsletter: {id: '101'}}\n"
+            "include: ['subscribers/**/*.yaml']\n",
+            "subscribers/a.yaml": ONE.format(email="a@example.com"),
+            "subscribers/secret/b.yaml": ONE.format(email="b@example.com"),
+        },
+    )
+    _deny_listing(monkeypatch, "secret")
+    assert _findings() == [
+        f"hsprefs.yaml:3:11: error: include 'subscribers/**/*.yaml': subscribers/secret: {DENIED}"
+    ]
+
+
+def test_an_unreadable_included_folder_is_named_not_empty(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the included folder itself cannot be listed, the finding says so, not 'no files'."""
+    write(project, {"subscribers/a.yaml": ONE.format(email="a@example.com")})
+    _deny_listing(monkeypatch, "subscribers")
+    assert _findings() == [
+        f"hsprefs.yaml:7:11: error: include 'subscribers/*.yaml': subscribers: {DENIED}"
+    ]
+
+
+def test_an_unreadable_project_folder_under_double_star(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pattern that starts with '**' at an unreadable project folder names the folder."""
+    write(project, {"hsprefs.yaml": "version: 1\ninclude: ['**/*.yaml']\n"})
+    _deny_listing(monkeypatch, project.name)
+    assert _findings() == [f"hsprefs.yaml:2:11: error: include '**/*.yaml': .: {DENIED}"]
+
+
+def test_a_folder_that_cannot_be_opened_is_a_finding(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder named in the pattern that cannot even be looked at is a finding, not absent."""
+    write(
+        project,
+        {
+            "hsprefs.yaml": "version: 1\ninclude: ['people/team/*.yaml']\n",
+            "people/team/a.yaml": "version: 1\n",
+        },
+    )
+    real = Path.stat
+
+    def stat(self: Path, **kw: Any) -> Any:
+        if self.name == "team":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self, **kw)
+
+    monkeypatch.setattr(Path, "stat", stat)
+    assert _findings() == [
+        "hsprefs.yaml:2:11: error: include 'people/team/*.yaml': people/team: cannot open this "
+        "folder: permission denied; give the user running hsprefs read access to it"
+    ]
+
+
+def test_an_entry_whose_kind_cannot_be_read_is_a_finding(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A listed entry that cannot be told to be a folder is a finding, not skipped."""
+    import os
+
+    from reconciler.config import _files
+
+    write(
+        project,
+        {
+            "hsprefs.yaml": "version: 1\ninclude: ['people/*/*.yaml']\n",
+            "people/team/a.yaml": "version: 1\n",
+        },
+    )
+    real = os.scandir
+
+    class Entry:
+        def __init__(self, entry: os.DirEntry[str]) -> None:
+            self.name, self.path = entry.name, entry.path
+
+        def is_dir(self, *, follow_symlinks: bool = True) -> bool:
+            raise PermissionError(13, "Permission denied", self.path)
+
+    class Listing:
+        def __init__(self, path: Any) -> None:
+            self.inner = real(path)
+
+        def __enter__(self) -> list[Entry]:
+            with self.inner as entries:
+                return [Entry(e) for e in entries]
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+    monkeypatch.setattr(_files.os, "scandir", Listing)
+    assert _findings() == [
+        "hsprefs.yaml:2:11: error: include 'people/*/*.yaml': people/team: cannot open it: "
+        "permission denied; give the user running hsprefs read access to it"
+    ]
+
+
+def test_an_unreadable_file_is_a_finding(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An included file that cannot be opened is named with what to do."""
+    write(project, {"subscribers/a.yaml": ONE.format(email="a@example.com")})
+    real = Path.open
+
+    def open_(self: Path, *args: Any, **kw: Any) -> Any:
+        if self.name == "a.yaml":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self, *args, **kw)
+
+    monkeypatch.setattr(Path, "open", open_)
+    assert _findings() == [
+        "subscribers/a.yaml:1:1: error: cannot read it: permission denied; give the user "
+        "running hsprefs read access to it"
+    ]
+
+
+def _bad_name(folder: Path, name: bytes, text: str) -> Path:
+    """Create a file whose name is the raw bytes ``name`` (not UTF-8) in ``folder``."""
+    import os
+
+    folder.mkdir(parents=True, exist_ok=True)
+    raw = os.path.join(os.fsencode(folder), name)
+    with open(raw, "wb") as handle:
+        handle.write(text.encode())
+    return Path(os.fsdecode(raw))
+
+
+def test_an_included_file_whose_name_is_not_utf8(project: Path) -> None:
+    """A matched file name with non-UTF-8 bytes is named, escaped, with 'rename it'."""
+    write(project, {"subscribers/a.yaml": ONE.format(email="a@example.com")})
+    _bad_name(project / "subscribers", b"c\xe9.yaml", ONE.format(email="c@example.com"))
+    assert _findings() == [
+        "hsprefs.yaml:7:11: error: include 'subscribers/*.yaml': subscribers/c\\xe9.yaml: its "
+        "name is not valid UTF-8; rename it"
+    ]
+
+
+def test_a_folder_whose_name_is_not_utf8(project: Path) -> None:
+    """Files below a folder whose name is not UTF-8 are refused the same way."""
+    write(project, {"hsprefs.yaml": "version: 1\ninclude: ['**/*.yaml']\n"})
+    import os
+
+    os.mkdir(os.path.join(os.fsencode(project), b"t\xffm"))
+    _bad_name(Path(os.fsdecode(os.path.join(os.fsencode(project), b"t\xffm"))), b"a.yaml", "x: 1")
+    assert _findings() == [
+        "hsprefs.yaml:2:11: error: include '**/*.yaml': t\\xffm/a.yaml: its name is not valid "
+        "UTF-8; rename it"
+    ]
+
+
+def test_a_path_whose_name_is_not_utf8(project: Path) -> None:
+    """A PATH with non-UTF-8 bytes is one finding with the bytes escaped."""
+    path = _bad_name(project / "subscribers", b"c\xe9.yaml", ONE.format(email="c@example.com"))
+    assert _findings([path.relative_to(project)]) == [
+        "subscribers/c\\xe9.yaml:1:1: error: its name is not valid UTF-8; rename it"
+    ]
+
+
+def test_a_roster_given_alone_is_explained(project: Path) -> None:
+    """A roster given as PATH is refused with where it is named and what to validate."""
+    write(
+        project,
+        {
+            "subscribers/a.yaml": "version: 1\ngroups:\n  partners:\n"
+            "    members_file: partners.csv\n    set: {newsletter: unsubscribed}\n",
+            "subscribers/partners.csv": "email\nb@example.com\n",
+        },
+    )
+    assert _findings(["subscribers/partners.csv"]) == [
+        "subscribers/partners.csv:1:1: error: this is the roster of group 'partners' "
+        "(members_file at subscribers/a.yaml:4:19); a roster is checked through the file that "
+        "names it: validate that file or the project (hsprefs.yaml)"
+    ]
+
+
+def test_a_csv_no_group_names_is_not_called_a_subscriber_file(project: Path) -> None:
+    """A non-YAML file that no group names is refused without advice to include it."""
+    write(
+        project,
+        {"subscribers/a.yaml": ONE.format(email="a@example.com"), "list.csv": "email\n"},
+    )
+    assert _findings(["list.csv"]) == [
+        "list.csv:1:1: error: hsprefs.yaml does not include this file and no group names it as "
+        "its members_file; give the project folder, hsprefs.yaml or a subscriber file it "
+        "includes"
+    ]

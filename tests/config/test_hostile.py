@@ -184,7 +184,8 @@ def test_symlink_loops(tmp_path: Path) -> None:
     (tmp_path / "dir" / "a.yaml").write_text("version: 1\n")
     result = validate_in_child(tmp_path)
     assert result["out"] == (
-        "hsprefs.yaml:2:11: error: include 'x.yaml': x.yaml: it is a symbolic link loop\n"
+        "hsprefs.yaml:2:11: error: include 'x.yaml': x.yaml: it is a symbolic link loop; "
+        "fix the link or remove it\n"
         "1 error in 1 file\n"
     )
     assert result["peak_mb"] < 200  # type: ignore[operator]

@@ -13,6 +13,7 @@ from reconciler.config._acceptor import Unsupported, compile_schema, locate
 from reconciler.config._schema import (
     PROJECT_SCHEMA,
     SUBSCRIBERS_SCHEMA,
+    ConfigValidator,
     compiled,
     registry,
 )
@@ -218,7 +219,7 @@ def _document(uri: str) -> st.SearchStrategy[Any]:
 
 
 def _errors(uri: str, instance: Any) -> set[tuple[tuple[Any, ...], str]]:
-    validator = jsonschema.Draft202012Validator({"$ref": uri}, registry=registry())
+    validator = ConfigValidator({"$ref": uri}, registry=registry())
     return {(tuple(e.absolute_path), str(e.validator)) for e in validator.iter_errors(instance)}
 
 
@@ -239,7 +240,7 @@ def test_fast_path_agrees_with_jsonschema(uri: str, data: st.DataObject) -> None
     instance = data.draw(st.one_of(_document(uri), JSON))
     fast = compiled(uri)
     assert fast is not None
-    validator = jsonschema.Draft202012Validator({"$ref": uri}, registry=registry())
+    validator = ConfigValidator({"$ref": uri}, registry=registry())
     assert fast.check(instance) == validator.is_valid(instance)
 
 

@@ -34,9 +34,8 @@ def value(text: str) -> Any:
         ("42", 42),
         ("-7", -7),
         ("0x1F", 31),
-        ("017", 15),
         ("1_000", 1000),
-        ("1:30", 90),
+        ("'017'", "017"),
         ("1.5", 1.5),
         ("-.inf", -math.inf),
         ("2026-09-01", "2026-09-01"),
@@ -54,6 +53,38 @@ def test_scalars_resolve_like_safe_loader(text: str, want: Any) -> None:
     got = value(text)
     assert got == want
     assert type(got) is type(want)
+
+
+@pytest.mark.parametrize(
+    ("text", "want", "message"),
+    [
+        (
+            "017",
+            15,
+            "f.yaml:1:4: error: YAML reads '017' as the number 15 (a leading 0 means octal); "
+            "write the number without the leading 0",
+        ),
+        (
+            "-010",
+            -8,
+            "f.yaml:1:4: error: YAML reads '-010' as the number -8 (a leading 0 means octal); "
+            "write the number without the leading 0",
+        ),
+        (
+            "1:30",
+            90,
+            "f.yaml:1:4: error: YAML reads '1:30' as the number 90 (numbers with ':' are base "
+            "60); write 90, or quote it if it is text",
+        ),
+    ],
+)
+def test_a_number_yaml_reads_differently_from_its_look_is_a_finding(
+    text: str, want: int, message: str
+) -> None:
+    """Octal (leading 0) and base-60 whole numbers are findings, never silently misread."""
+    doc = parse(f"v: {text}\n".encode(), "f.yaml")
+    assert [str(f) for f in doc.findings] == [message]
+    assert doc.root["v"] == want
 
 
 def test_nan_is_a_float() -> None:
