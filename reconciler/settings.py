@@ -20,6 +20,7 @@ __all__ = [
     "DEFAULT_CONCURRENCY",
     "ApiSettings",
     "check_api_url",
+    "check_api_version",
     "check_token",
 ]
 
@@ -54,8 +55,21 @@ class ApiSettings:
         )
 
 
-def check_api_url(url: str) -> str:
-    """Accept https anywhere and plain http only to loopback addresses."""
+def check_api_url(url: str, source: str | None = None) -> str:
+    """Accept https anywhere and plain http only to loopback addresses.
+
+    ``source`` names where the value came from (``--api-url``, ``HSPREFS_API_URL``) so
+    that a refusal says which setting to fix. Whitespace around the URL (a stray space
+    or line end in an environment variable) is removed; whitespace or a control
+    character inside it is refused, before the HTTP library trips over it.
+    """
+    url = url.strip()
+    named = f" in {source}" if source else ""
+    if any(ch.isspace() or not ch.isprintable() for ch in url):
+        raise UsageError(
+            f"the API URL{named} holds a space or a control character",
+            hint="give a URL such as https://api.hubapi.com, without spaces",
+        )
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     if parts.scheme == "https" and host:
@@ -64,10 +78,25 @@ def check_api_url(url: str) -> str:
         return url.rstrip("/")
     if parts.scheme == "http":
         raise UsageError(
-            f"refusing plain http:// to {host or url!r}",
+            f"refusing plain http:// to {host or url!r}{named}",
             hint="use https://, or http:// only to a loopback address such as 127.0.0.1",
         )
-    raise UsageError(f"invalid API URL {url!r}", hint="give a URL such as https://api.hubapi.com")
+    raise UsageError(
+        f"invalid API URL {url!r}{named}", hint="give a URL such as https://api.hubapi.com"
+    )
+
+
+def check_api_version(version: str, source: str | None = None) -> str:
+    """One of :data:`API_VERSIONS` (surrounding whitespace removed), else a
+    :class:`UsageError` naming ``source``, the flag or variable the value came from."""
+    cleaned = version.strip()
+    if cleaned in API_VERSIONS:
+        return cleaned
+    named = f" in {source}" if source else ""
+    hint = f"use one of {', '.join(API_VERSIONS)}"
+    if source is not None and not source.startswith("-"):
+        hint = f"set {source} to one of {', '.join(API_VERSIONS)}, or unset it"
+    raise UsageError(f"unsupported API version {version!r}{named}", hint=hint)
 
 
 def _is_loopback(host: str) -> bool:

@@ -9,7 +9,7 @@ import pytest
 
 from reconciler.cli._common import resolve_api_settings
 from reconciler.errors import UsageError
-from reconciler.settings import ApiSettings, check_api_url
+from reconciler.settings import ApiSettings, check_api_url, check_api_version
 
 TOKEN = "pat-na1-settings-test"
 
@@ -119,3 +119,58 @@ def test_repr_hides_the_token() -> None:
     settings = _resolve({"HUBSPOT_ACCESS_TOKEN": TOKEN})
     assert TOKEN not in repr(settings)
     assert TOKEN not in str(settings)
+
+
+def test_whitespace_around_a_url_is_removed() -> None:
+    """A stray space or line end around the URL (an environment variable) is dropped."""
+    assert check_api_url(" http://127.0.0.1:8765/ \n", "HSPREFS_API_URL") == (
+        "http://127.0.0.1:8765"
+    )
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:87 65", "https://api.hub\tapi.com", "https://x\x00.com"]
+)
+def test_whitespace_or_control_inside_a_url_is_refused(url: str) -> None:
+    """A space or control character inside the URL is refused, naming the variable."""
+    with pytest.raises(UsageError) as caught:
+        check_api_url(url, "HSPREFS_API_URL")
+    assert caught.value.one_line() == (
+        "the API URL in HSPREFS_API_URL holds a space or a control character (give a URL "
+        "such as https://api.hubapi.com, without spaces)"
+    )
+
+
+def test_a_refused_url_names_its_source() -> None:
+    """Plain http to a remote host names the flag or variable it came from."""
+    with pytest.raises(UsageError) as caught:
+        check_api_url("http://api.example.com", "--api-url")
+    assert caught.value.one_line() == (
+        "refusing plain http:// to 'api.example.com' in --api-url (use https://, or http:// "
+        "only to a loopback address such as 127.0.0.1)"
+    )
+
+
+def test_an_invalid_url_names_its_source() -> None:
+    """A URL that is not http(s) names where it came from."""
+    with pytest.raises(UsageError) as caught:
+        check_api_url("ftp://example.com", "HSPREFS_API_URL")
+    assert caught.value.one_line() == (
+        "invalid API URL 'ftp://example.com' in HSPREFS_API_URL (give a URL such as "
+        "https://api.hubapi.com)"
+    )
+
+
+def test_a_bad_version_names_the_variable() -> None:
+    """An unsupported version says which variable holds it and what to set it to."""
+    with pytest.raises(UsageError) as caught:
+        check_api_version("junk", "HSPREFS_API_VERSION")
+    assert caught.value.one_line() == (
+        "unsupported API version 'junk' in HSPREFS_API_VERSION (set HSPREFS_API_VERSION to "
+        "one of 2026-03, v4, 2026-09, or unset it)"
+    )
+
+
+def test_whitespace_around_a_version_is_removed() -> None:
+    """' v4\\n' from the environment is v4."""
+    assert check_api_version(" v4\n", "HSPREFS_API_VERSION") == "v4"
