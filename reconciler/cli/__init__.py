@@ -17,7 +17,7 @@ import click
 
 from reconciler import __version__
 from reconciler.cli._common import State
-from reconciler.errors import HsprefsError
+from reconciler.errors import ConfigError, HsprefsError
 
 __all__ = ["cli", "main"]
 
@@ -115,7 +115,8 @@ def run(args: Sequence[str] | None = None, *, transport: Any = None, retry: Any 
     except HsprefsError as exc:
         if state.debug:
             traceback.print_exc(file=sys.stderr)
-        click.echo(f"hsprefs: error: {_masked(state, exc.one_line())}", err=True)
+        line = _config_line(exc) if isinstance(exc, ConfigError) else exc.one_line()
+        click.echo(f"hsprefs: error: {_masked(state, line)}", err=True)
         return EXIT_ERROR
     except KeyboardInterrupt:
         click.echo("hsprefs: interrupted", err=True)
@@ -133,6 +134,17 @@ def run(args: Sequence[str] | None = None, *, transport: Any = None, retry: Any 
     if isinstance(result, int):
         return result
     return EXIT_OK
+
+
+def _config_line(exc: ConfigError) -> str:
+    """``FILE:LINE:COL: message (and N more ...)``: the first finding without its own
+    ``error:``, which the line's ``hsprefs: error:`` prefix already says."""
+    if not exc.findings:
+        return exc.one_line()
+    first = exc.findings[0]
+    more = len(exc.findings) - 1
+    suffix = f" (and {more} more; run 'hsprefs validate' to see all)" if more > 0 else ""
+    return " ".join(f"{first.file}:{first.line}:{first.column}: {first.message}{suffix}".split())
 
 
 def _masked(state: State, line: str) -> str:

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import jsonschema
+import pytest
 
 from reconciler.emulator import DEFAULT_TOKEN
 from reconciler.planfile import load_plan
@@ -135,11 +136,12 @@ FRANK_BLOCKED = (
     "    newsletter: subscribed         # frank opted out himself: blocked, needs evidence\n"
 )
 FRANK_RESUBSCRIBES = "    newsletter: {status: subscribed, resubscribe: true}\n"
-NEEDS_OWN_EVIDENCE = (
-    "subscribers/customers.yaml:25:38: error: resubscribe: true needs its own legal_basis "
-    "and legal_basis_explanation: write them in this entry, next to resubscribe (a value "
-    "from defaults is not evidence of renewed consent)"
+OWN_EVIDENCE_AT = "subscribers/customers.yaml:25:38"
+OWN_EVIDENCE = (
+    "resubscribe: true needs its own legal_basis and legal_basis_explanation: write them in "
+    "this entry, next to resubscribe (a value from defaults is not evidence of renewed consent)"
 )
+NEEDS_OWN_EVIDENCE = f"{OWN_EVIDENCE_AT}: error: {OWN_EVIDENCE}"
 
 
 def _frank_resubscribes_on_defaults(project: Path) -> None:
@@ -161,14 +163,15 @@ def test_validate_refuses_resubscribe_on_the_files_defaults(hub: Hub, project: P
 
 
 def test_plan_refuses_resubscribe_on_the_files_defaults(hub: Hub, project: Path) -> None:
-    """plan stops on the same finding before reading HubSpot, and writes no plan file."""
+    """plan stops on the same finding before reading HubSpot, and writes no plan file;
+    the line has one 'error:' prefix, not the finding's own as well."""
     _frank_resubscribes_on_defaults(project)
     hub.reset_counts()
     result = hub.hsprefs("plan", "-o", "plan.json")
     assert (result.code, result.out, result.err) == (
         1,
         "",
-        f"hsprefs: error: {NEEDS_OWN_EVIDENCE}\n",
+        f"hsprefs: error: {OWN_EVIDENCE_AT}: {OWN_EVIDENCE}\n",
     )
     assert not (project / "plan.json").exists()
     assert {k: v for k, v in hub.counts().items() if v} == {}
@@ -277,3 +280,130 @@ def test_docs_show_a_real_plan_of_the_examples(hub: Hub, project: Path) -> None:
     assert (text.code, markdown.code) == (0, 0)
     assert _fenced_after(doc, "## The plan\n", "```") == text.out
     assert _fenced_after(doc, "### The same plan as Markdown", "````markdown") == markdown.out
+
+
+def _replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert text.count(old) == 1, old
+    path.write_text(text.replace(old, new))
+
+
+def test_plan_names_how_many_more_findings_there_are(hub: Hub, project: Path) -> None:
+    """With several findings, plan's one line gives the first and says how to see all."""
+    _replace(project / "hsprefs.yaml", 'newsletter: {id: "101"}', "newsletter: {id: 101.0}")
+    _replace(project / "hsprefs.yaml", "min_managed: 10", "min_managed: 10.0")
+    hub.reset_counts()
+    for command in ("plan", "apply"):
+        result = (
+            hub.hsprefs(command, "--auto-approve") if command == "apply" else hub.hsprefs(command)
+        )
+        assert (result.code, result.out, result.err) == (
+            1,
+            "",
+            "hsprefs: error: hsprefs.yaml:10:20: 'id' must be a whole number: write 101, not "
+            "101.0 (and 1 more; run 'hsprefs validate' to see all)\n",
+        )
+    assert {k: v for k, v in hub.counts().items() if v} == {}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "id: 12345678 ",
+            "id: 12345678.0 ",
+            "hsprefs.yaml:6:7: 'id' must be a whole number: write 12345678, not 12345678.0",
+        ),
+        (
+            "max_unsubscribe_all: 5",
+            "max_unsubscribe_all: 0.0",
+            "hsprefs.yaml:18:24: 'max_unsubscribe_all' must be a whole number: write 0, not 0.0",
+        ),
+        (
+            'outdoor-news: {id: "201", business_unit: 5}',
+            'outdoor-news: {id: "201", business_unit: 5.0}',
+            "hsprefs.yaml:13:44: 'business_unit' must be a whole number: write 5, not 5.0",
+        ),
+    ],
+)
+def test_plan_refuses_a_whole_number_written_as_a_float(
+    hub: Hub, project: Path, old: str, new: str, message: str
+) -> None:
+    """A project number written as N.0 stops plan at its spot; nothing is silently dropped."""
+    _replace(project / "hsprefs.yaml", old, new)
+    hub.reset_counts()
+    result = hub.hsprefs("plan")
+    assert (result.code, result.out, result.err) == (1, "", f"hsprefs: error: {message}\n")
+    assert {k: v for k, v in hub.counts().items() if v} == {}
+
+
+def test_plan_refuses_a_subscriber_file_business_unit_written_as_a_float(
+    hub: Hub, project: Path
+) -> None:
+    """business_unit: 5.0 in a subscriber file is not read as brand 0."""
+    _replace(project / "subscribers" / "outdoor.yaml", "business_unit: 5", "business_unit: 5.0")
+    result = hub.hsprefs("plan")
+    assert (result.code, result.out, result.err) == (
+        1,
+        "",
+        "hsprefs: error: subscribers/outdoor.yaml:4:16: 'business_unit' must be a whole number: "
+        "write 5, not 5.0\n",
+    )
+
+
+def test_plan_with_a_file_name_that_is_not_utf8(hub: Hub, project: Path) -> None:
+    """An included file whose name has non-UTF-8 bytes is one error line, not a crash."""
+    raw = os.path.join(os.fsencode(project / "subscribers"), b"c\xe9.yaml")
+    with open(raw, "wb") as handle:
+        handle.write(b"version: 1\n")
+    for command in ("plan", "validate"):
+        result = hub.hsprefs(command)
+        assert result.code == 1
+        line = (
+            "hsprefs.yaml:20:5: include 'subscribers/*.yaml': subscribers/c\\xe9.yaml: its name "
+            "is not valid UTF-8; rename it"
+        )
+        if command == "plan":
+            assert (result.out, result.err) == ("", f"hsprefs: error: {line}\n")
+        else:
+            assert (result.out, result.err) == (
+                line.replace(": include", ": error: include", 1) + "\n1 error in 1 file\n",
+                "",
+            )
+
+
+def test_plan_with_an_unreadable_subfolder(
+    hub: Hub, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder the include cannot list stops plan instead of leaving its people out."""
+    from reconciler.config import _files
+
+    _replace(project / "hsprefs.yaml", "- subscribers/*.yaml", "- subscribers/**/*.yaml")
+    (project / "subscribers" / "secret").mkdir()
+    real = os.scandir
+
+    def scandir(path: object) -> object:
+        if os.path.basename(os.fspath(path)) == "secret":  # type: ignore[arg-type]
+            raise PermissionError(13, "Permission denied")
+        return real(path)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(_files.os, "scandir", scandir)
+    result = hub.hsprefs("plan")
+    assert (result.code, result.out, result.err) == (
+        1,
+        "",
+        "hsprefs: error: hsprefs.yaml:20:5: include 'subscribers/**/*.yaml': subscribers/secret: "
+        "cannot list this folder: permission denied; give the user running hsprefs read access "
+        "to it\n",
+    )
+
+
+def test_plan_of_a_missing_path(hub: Hub, project: Path) -> None:
+    """A PATH that does not exist says what to give instead."""
+    result = hub.hsprefs("plan", "nonexist")
+    assert (result.code, result.out, result.err) == (
+        1,
+        "",
+        "hsprefs: error: nonexist:1:1: no such file or folder; check the path: give the project "
+        "folder, its hsprefs.yaml, or a subscriber file it includes\n",
+    )

@@ -23,9 +23,7 @@ def test_audit_redact_masks_addresses_in_the_error_line(hub: Hub, project: Path)
     assert result.code == 1
     assert result.out == ""
     assert "bob@example.com" not in result.err
-    assert result.err.startswith(
-        "hsprefs: error: subscribers/customers.yaml:14:5: error: subscriber-"
-    )
+    assert result.err.startswith("hsprefs: error: subscribers/customers.yaml:14:5: subscriber-")
     assert result.err.endswith(
         "@example.com is subscribed to 'events' but has unsubscribe_all: "
         "true at subscribers/customers.yaml:13:5 (business unit 0); an "
@@ -39,5 +37,5 @@ def test_audit_without_redact_names_the_address(hub: Hub, project: Path) -> None
     result = hub.hsprefs("audit")
     assert result.code == 1
     assert result.err.startswith(
-        "hsprefs: error: subscribers/customers.yaml:14:5: error: bob@example.com is subscribed"
+        "hsprefs: error: subscribers/customers.yaml:14:5: bob@example.com is subscribed"
     )
