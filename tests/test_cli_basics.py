@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 import pytest
@@ -211,3 +212,160 @@ def test_format_choices_are_the_contract_ones(name: str) -> None:
     [option] = [p for p in _command((name,)).params if "--format" in p.opts]
     assert isinstance(option.type, click.Choice)
     assert list(option.type.choices) == FORMATS[name]
+
+
+# -- bad connection settings: one line naming the flag or file, before any request --------
+
+URL_HINT = "(give a URL such as https://api.hubapi.com or http://127.0.0.1:8765)"
+
+
+@pytest.fixture
+def token_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A valid token in the environment, and no API URL from it."""
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "pat-na1-basics-test")
+    monkeypatch.delenv("HSPREFS_API_URL", raising=False)
+
+
+def _error_line(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    """Run hsprefs with a transport that fails the test if a request is made."""
+    import httpx
+
+    def no_request(request: httpx.Request) -> httpx.Response:
+        raise AssertionError(f"no request expected, got {request.url}")
+
+    assert run(args, transport=httpx.MockTransport(no_request)) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    return captured.err
+
+
+def test_a_token_file_that_is_not_utf8_is_one_line(
+    tmp_path: Path, token_env: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A token file holding FF FE (UTF-16's mark) names the file and says what to put in it."""
+    token = tmp_path / "tok.txt"
+    token.write_bytes(b"\xff\xfe")
+    err = _error_line(["definitions", "--token-file", str(token)], capsys)
+    assert err == (
+        f"hsprefs: error: token file {token} is not UTF-8 text (save only the private app's "
+        "token in it, as plain text)\n"
+    )
+
+
+def test_a_token_file_with_a_byte_order_mark_is_read(
+    tmp_path: Path, token_env: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An editor's UTF-8 byte-order mark is not part of the token."""
+    from reconciler.cli._common import read_token
+
+    token = tmp_path / "tok.txt"
+    token.write_bytes(b"\xef\xbb\xbfpat-na1-with-bom\n")
+    assert read_token(token) == "pat-na1-with-bom"
+
+
+def test_a_token_file_that_is_a_directory_is_one_line(
+    tmp_path: Path, token_env: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A folder given as --token-file is a usage error naming the flag."""
+    err = _error_line(["definitions", "--token-file", str(tmp_path)], capsys)
+    assert err == (
+        f"hsprefs: error: Invalid value for '--token-file': File '{tmp_path}' is a directory. "
+        "(see 'hsprefs definitions --help')\n"
+    )
+
+
+def test_a_missing_token_file_is_one_line(
+    tmp_path: Path, token_env: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A token file that does not exist is named, with what to check."""
+    missing = tmp_path / "nope.txt"
+    err = _error_line(["definitions", "--token-file", str(missing)], capsys)
+    assert err == (
+        f"hsprefs: error: cannot read token file {missing}: No such file or directory "
+        "(check the path given to --token-file and that you may read it)\n"
+    )
+
+
+NOT_A_HOST = "is neither an IP address nor a host name"
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://127.0.0.1:99999", "its port must be a number from 1 to 65535"),
+        ("http://127.0.0.1:abc", "its port must be a number from 1 to 65535"),
+        ("http://127.0.0.1:0", "its port must be a number from 1 to 65535"),
+        ("https://[::1", "its host is not a valid address"),
+        ("https://999.1.1.1", f"'999.1.1.1' {NOT_A_HOST}"),
+        ("https://-api-.example.com", f"'-api-.example.com' {NOT_A_HOST}"),
+        ("https://api..example.com", f"'api..example.com' {NOT_A_HOST}"),
+    ],
+)
+def test_an_api_url_that_cannot_work_is_one_line(
+    url: str, reason: str, token_env: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bad port or host in --api-url is named before any request (no internal error)."""
+    err = _error_line(["definitions", "--api-url", url], capsys)
+    assert err == f"hsprefs: error: invalid API URL {url!r} in --api-url: {reason} {URL_HINT}\n"
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8/api?x=1", "https://api.hubapi.com/#top"])
+def test_an_api_url_with_a_query_or_fragment_is_refused(
+    url: str, token_env: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A query or fragment would be dropped silently: refused, naming the flag."""
+    err = _error_line(["definitions", "--api-url", url], capsys)
+    assert err == (
+        f"hsprefs: error: invalid API URL {url!r} in --api-url: it has a query or fragment "
+        "(after '?' or '#') (give only the base URL, such as https://api.hubapi.com)\n"
+    )
+
+
+def test_an_api_url_with_credentials_is_refused_without_quoting_them(
+    token_env: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """user:password@ in the URL is refused, and the line does not repeat them."""
+    err = _error_line(["definitions", "--api-url", "https://me:s3cret@api.hubapi.com"], capsys)
+    assert err == (
+        "hsprefs: error: the API URL in --api-url holds a user name or password (give the "
+        "URL without them; the token goes in HUBSPOT_ACCESS_TOKEN or --token-file)\n"
+    )
+
+
+def test_a_bad_api_url_from_the_environment_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, token_env: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same checks apply to HSPREFS_API_URL, and the line names it."""
+    monkeypatch.setenv("HSPREFS_API_URL", "http://127.0.0.1:99999")
+    err = _error_line(["definitions"], capsys)
+    assert err == (
+        "hsprefs: error: invalid API URL 'http://127.0.0.1:99999' in HSPREFS_API_URL: its "
+        f"port must be a number from 1 to 65535 {URL_HINT}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://api.hubapi.com", "http://127.0.0.1:8765", "http://[::1]:8765", "https://例え.jp"],
+)
+def test_good_api_urls_pass_the_shape_check(url: str) -> None:
+    """Host names (international ones too), IPv4 and IPv6 literals with ports pass."""
+    from reconciler.cli._common import check_url_shape
+
+    check_url_shape(url, "--api-url")
+
+
+def test_a_path_prefix_is_kept() -> None:
+    """A path is a prefix (a gateway in front of HubSpot), not an error."""
+    from reconciler.cli._common import resolve_api_settings
+
+    settings = resolve_api_settings(
+        api_url="https://gateway.example.com/hubspot/",
+        api_version=None,
+        token_file=None,
+        rate_limit=None,
+        batch_size=None,
+        concurrency=None,
+        environ={"HUBSPOT_ACCESS_TOKEN": "pat-na1-basics-test"},
+    )
+    assert settings.api_url == "https://gateway.example.com/hubspot"

@@ -1,4 +1,5 @@
-"""The progress bar is drawn only on a terminal, never with --quiet, --no-progress or in CI."""
+"""The progress bar is drawn only on a terminal (not TERM=dumb), never with --quiet,
+--no-progress or in CI; colour never with NO_COLOR or TERM=dumb."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ class Tty(io.StringIO):
 @pytest.fixture
 def stderr(monkeypatch: pytest.MonkeyPatch) -> Tty:
     monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setenv("TERM", "xterm")  # whatever terminal the suite runs in
     return Tty()
 
 
@@ -67,3 +69,29 @@ def test_colour_rules() -> None:
     assert use_color(Tty(), {}) is True
     assert use_color(Tty(), {"NO_COLOR": "1"}) is False
     assert use_color(io.StringIO(), {}) is False
+
+
+def test_no_colour_on_a_dumb_terminal() -> None:
+    """TERM=dumb is a terminal that understands no escape codes: no colour."""
+    assert use_color(Tty(), {"TERM": "dumb"}) is False
+    assert use_color(Tty(), {"TERM": "xterm-256color"}) is True
+
+
+def test_no_bar_on_a_dumb_terminal(stderr: Tty, monkeypatch: pytest.MonkeyPatch) -> None:
+    """TERM=dumb gets no bar: drawing it means cursor codes a dumb terminal prints raw."""
+    monkeypatch.setenv("TERM", "dumb")
+    bar = Progress(State(), "Reading HubSpot", 10, stream=stderr)
+    bar.advance(10)
+    assert not bar.visible
+    bar.close()
+    assert stderr.getvalue() == ""
+
+
+def test_no_color_keeps_the_bar(stderr: Tty, monkeypatch: pytest.MonkeyPatch) -> None:
+    """NO_COLOR turns colour off, not the progress bar (it has no colour)."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("TERM", "xterm")
+    bar = Progress(State(), "Reading HubSpot", 10, stream=stderr)
+    assert bar.visible
+    bar.close()
+    assert use_color(stderr) is False

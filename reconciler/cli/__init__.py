@@ -18,6 +18,7 @@ import click
 from reconciler import __version__
 from reconciler.cli._common import State
 from reconciler.errors import ConfigError, HsprefsError
+from reconciler.render.safe import terminal_safe
 
 __all__ = ["cli", "main"]
 
@@ -110,7 +111,7 @@ def run(args: Sequence[str] | None = None, *, transport: Any = None, retry: Any 
         message = exc.format_message()
         ctx = getattr(exc, "ctx", None)
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-        click.echo(f"hsprefs: error: {message}{hint}", err=True)
+        click.echo(terminal_safe(f"hsprefs: error: {message}{hint}"), err=True)
         return EXIT_ERROR
     except HsprefsError as exc:
         if state.debug:
@@ -148,9 +149,10 @@ def _config_line(exc: ConfigError) -> str:
 
 
 def _masked(state: State, line: str) -> str:
-    """The error line with email addresses masked when the command was given --redact."""
+    """The error line with email addresses masked when the command was given --redact,
+    and made terminal-safe: HubSpot's messages and file contents are quoted in it."""
     redactor = state.redactor
-    return str(redactor.text(line)) if redactor is not None else line
+    return terminal_safe(str(redactor.text(line)) if redactor is not None else line)
 
 
 def main() -> None:

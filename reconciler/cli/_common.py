@@ -2,18 +2,23 @@
 
 Precedence for every setting: flag > environment > project file > default (design §4).
 The token is read here, from ``--token-file`` or ``HUBSPOT_ACCESS_TOKEN``, and never
-from a flag or a config file.
+from a flag or a config file. A bad token file or API URL is refused here with one line
+naming the flag (or variable) and what to do, before any request is attempted.
+Whether the terminal gets colour or a progress bar is decided here too.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
+import re
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import click
 
@@ -139,11 +144,17 @@ def read_token(token_file: Path | None, environ: Mapping[str, str] | None = None
     env = os.environ if environ is None else environ
     if token_file is not None:
         try:
-            token = token_file.read_text(encoding="utf-8").strip()
+            # utf-8-sig: an editor's byte-order mark is not part of the token.
+            token = token_file.read_text(encoding="utf-8-sig").strip()
         except OSError as exc:
             raise UsageError(
                 f"cannot read token file {token_file}: {exc.strerror or exc}",
-                hint="check the path given to --token-file",
+                hint="check the path given to --token-file and that you may read it",
+            ) from None
+        except UnicodeDecodeError:
+            raise UsageError(
+                f"token file {token_file} is not UTF-8 text",
+                hint="save only the private app's token in it, as plain text",
             ) from None
         if not token:
             raise UsageError(
@@ -172,7 +183,13 @@ def resolve_api_settings(
 ) -> ApiSettings:
     """Apply flag > environment > project file > default to the connection settings."""
     env = os.environ if environ is None else environ
-    url = api_url or env.get("HSPREFS_API_URL") or DEFAULT_API_URL
+    if api_url:
+        url, source = api_url.strip(), "--api-url"
+    elif env.get("HSPREFS_API_URL"):
+        url, source = env["HSPREFS_API_URL"].strip(), "HSPREFS_API_URL"
+    else:
+        url, source = DEFAULT_API_URL, None
+    check_url_shape(url, source)
     version = (
         api_version or env.get("HSPREFS_API_VERSION") or project_api_version or DEFAULT_API_VERSION
     )
@@ -191,18 +208,94 @@ def resolve_api_settings(
     )
 
 
-def use_color(stream: Any, environ: Mapping[str, str] | None = None) -> bool:
-    """Colour only on a terminal, and never when NO_COLOR is set (https://no-color.org)."""
+_URL_HINT = "give a URL such as https://api.hubapi.com or http://127.0.0.1:8765"
+# One DNS label (letters, digits, hyphens; underscores are seen in the wild), after IDNA.
+_LABEL = re.compile(r"[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?")
+
+
+def check_url_shape(url: str, source: str | None = None) -> None:
+    """Refuse an API URL that the HTTP library would fail on deep inside a request: a bad
+    port, a host that is neither an IP address nor a host name, a user name or password,
+    a query or a fragment. ``source`` names the flag or variable it came from.
+
+    What :func:`~reconciler.settings.check_api_url` refuses (no scheme or host, spaces
+    or control characters, plain http to a remote host) is left to it; a path is kept,
+    as a prefix for a gateway in front of HubSpot.
+    """
+    if "://" not in url or any(ch.isspace() or not ch.isprintable() for ch in url):
+        return
+    named = f" in {source}" if source else ""
+    netloc = url.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    if "@" in netloc:
+        # The URL is not quoted: what precedes '@' may be a password or a token.
+        raise UsageError(
+            f"the API URL{named} holds a user name or password",
+            hint="give the URL without them; the token goes in HUBSPOT_ACCESS_TOKEN or "
+            "--token-file",
+        )
+    invalid = f"invalid API URL {url!r}{named}"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:  # a port out of range or not a number, an unclosed [
+        if "port" not in str(exc).lower():
+            reason = "its host is not a valid address"
+            raise UsageError(f"{invalid}: {reason}", hint=_URL_HINT) from None
+        port = 0
+    if port == 0:
+        raise UsageError(f"{invalid}: its port must be a number from 1 to 65535", hint=_URL_HINT)
+    host = parts.hostname or ""
+    if host and not _valid_host(host):
+        raise UsageError(
+            f"{invalid}: {host!r} is neither an IP address nor a host name", hint=_URL_HINT
+        )
+    if parts.query or parts.fragment:
+        raise UsageError(
+            f"{invalid}: it has a query or fragment (after '?' or '#')",
+            hint="give only the base URL, such as https://api.hubapi.com",
+        )
+
+
+def _valid_host(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return True
+    if re.fullmatch(r"[\d.]+", host):
+        return False  # looks like IPv4 but is not (999.1.1.1)
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    labels = ascii_host.lower().removesuffix(".").split(".")
+    return len(ascii_host) <= 253 and all(_LABEL.fullmatch(label) for label in labels)
+
+
+def is_terminal(stream: Any, environ: Mapping[str, str] | None = None) -> bool:
+    """A TTY that understands escape codes: ``TERM=dumb`` says it does not."""
     env = os.environ if environ is None else environ
-    if "NO_COLOR" in env:
+    if env.get("TERM") == "dumb":
         return False
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
 
 
+def use_color(stream: Any, environ: Mapping[str, str] | None = None) -> bool:
+    """Colour only on a terminal that is not ``TERM=dumb``, and never when NO_COLOR is
+    set (https://no-color.org)."""
+    env = os.environ if environ is None else environ
+    if "NO_COLOR" in env:
+        return False
+    return is_terminal(stream, env)
+
+
 class Progress:
-    """A progress bar on stderr, drawn only on a TTY and never with --quiet/--no-progress
-    or in CI. ``advance(n)`` is safe to pass to the client as its ``on_progress``."""
+    """A progress bar on stderr, drawn only on a TTY that is not ``TERM=dumb`` (the bar
+    moves the cursor with escape codes), and never with --quiet/--no-progress or in CI.
+    NO_COLOR does not hide it: it is not colour. ``advance(n)`` is safe to pass to the
+    client as its ``on_progress``."""
 
     def __init__(self, state: State, label: str, total: int, *, stream: Any = None) -> None:
         stream = sys.stderr if stream is None else stream
@@ -212,7 +305,7 @@ class Progress:
             and not state.quiet
             and not state.no_progress
             and not os.environ.get("CI")
-            and use_color(stream, {})
+            and is_terminal(stream)
         )
         if visible:
             self._bar = click.progressbar(length=total, label=label, file=stream)

@@ -1,11 +1,11 @@
 """The audit report for terminals: totals first (overall, per brand, per subscription),
 then every drifted and blocked pair with its live status, when it changed and HubSpot's
 source. In-sync pairs are counted, not listed (the JSON and HTML reports list them).
-Colour only when the caller asks for it."""
+Colour only when the caller asks for it. Every line is made terminal-safe before it is
+coloured (:func:`~reconciler.render.safe.terminal_safe`): HubSpot's ``source`` is free
+text, and must not be able to retitle the terminal or forge a line of the report."""
 
 from __future__ import annotations
-
-import click
 
 from reconciler.audit import (
     OPTED_OUT,
@@ -17,7 +17,8 @@ from reconciler.audit import (
 )
 from reconciler.plan import iso
 from reconciler.render.redact import Redactor
-from reconciler.render.text import subscription_label
+from reconciler.render.safe import terminal_safe
+from reconciler.render.text import paint, subscription_label
 
 __all__ = ["drift_sentence", "item_subject", "live_detail", "render_audit_text", "wanted_live"]
 
@@ -73,7 +74,7 @@ def render_audit_text(
     totals = report.totals
     lines = [
         f"Audit: {totals.line()}",
-        f"Target: {portal} at {target.api_url} (API {target.api_version})",
+        terminal_safe(f"Target: {portal} at {target.api_url} (API {target.api_version})"),
     ]
     if report.items:
         lines += ["", "By brand:"]
@@ -85,7 +86,7 @@ def render_audit_text(
                 if s.subscription_id is None
                 else subscription_label(s.alias, s.subscription_id)
             )
-            lines.append(_totals_line(f"brand {s.brand} {label}", s.totals.line()))
+            lines.append(terminal_safe(_totals_line(f"brand {s.brand} {label}", s.totals.line())))
     for state, title in (
         (PairState.DRIFTED, "Drifted (a plan would change them)"),
         (PairState.BLOCKED, "Blocked (differ, but consent rules forbid the change)"),
@@ -100,13 +101,13 @@ def render_audit_text(
                 f"  brand {item.brand} {mask.email(item.email)} {item_subject(item)}: "
                 f"wanted {wanted}, live {live}{live_detail(item, mask)}"
             )
-            lines.append(click.style(line, fg=_HUE[state]) if color else line)
+            lines.append(paint(line, _HUE[state], color))
             if state is PairState.DRIFTED:
                 lines.append(f"      {describe_action(item.action)}")
             elif item.reason:
-                lines.append(f"      {mask.text(item.reason)}")
+                lines.append(terminal_safe(f"      {mask.text(item.reason)}"))
             if item.location:
-                lines.append(f"      declared at {item.location}")
+                lines.append(terminal_safe(f"      declared at {item.location}"))
     lines.append("")
     if not report.items:
         lines.append("Nothing is managed: the config declares no subscriber.")

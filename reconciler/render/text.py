@@ -1,6 +1,8 @@
 """The plan for terminals: summary first, changes per subscriber, blocked pairs with
 their reasons, then one line per API call. Colour only when the caller asks for it (the
-CLI asks on a TTY without ``NO_COLOR``)."""
+CLI asks on a TTY without ``NO_COLOR``). Every line passes through
+:func:`~reconciler.render.safe.terminal_safe` before it is coloured, so nothing from
+HubSpot or the config (a status's ``source``, an address) can drive the terminal."""
 
 from __future__ import annotations
 
@@ -10,8 +12,9 @@ import click
 
 from reconciler.plan import Blocked, Change, ChangeKind, Plan
 from reconciler.render.redact import Redactor
+from reconciler.render.safe import terminal_safe
 
-__all__ = ["describe_call", "render_text", "subscription_label"]
+__all__ = ["describe_call", "paint", "render_text", "subscription_label"]
 
 _SIGN = {
     ChangeKind.UNSUBSCRIBE_ALL: ("!", "red"),
@@ -44,6 +47,12 @@ def describe_call(plan: Plan, index: int) -> str:
     return f"POST statuses/batch/write: {n} {'status' if n == 1 else 'statuses'} ({parts})"
 
 
+def paint(line: str, hue: str | None, color: bool) -> str:
+    """``line`` made terminal-safe, then coloured ``hue`` when ``color`` is on."""
+    safe = terminal_safe(line)
+    return click.style(safe, fg=hue) if color and hue else safe
+
+
 def _change_line(change: Change, color: bool) -> str:
     sign, hue = _SIGN[change.kind]
     if change.kind is ChangeKind.UNSUBSCRIBE_ALL:
@@ -55,8 +64,7 @@ def _change_line(change: Change, color: bool) -> str:
             body += " (resubscribe)"
         if change.after.value == "SUBSCRIBED" and change.legal_basis:
             body += f"  [{change.legal_basis}]"
-    line = f"{sign} {body}"
-    return click.style(line, fg=hue) if color else line
+    return paint(f"{sign} {body}", hue, color)
 
 
 def _blocked_line(entry: Blocked, mask: Redactor) -> str:
@@ -77,7 +85,7 @@ def render_text(plan: Plan, *, color: bool = False, redactor: Redactor | None = 
     portal = f"portal {target.portal_id}" if target.portal_id is not None else "portal (unknown)"
     lines = [
         f"Plan: {plan.summary.line()}",
-        f"Target: {portal} at {target.api_url} (API {target.api_version})",
+        terminal_safe(f"Target: {portal} at {target.api_url} (API {target.api_version})"),
         f"Checksum: {plan.checksum}",
     ]
     if plan.implied:
@@ -92,16 +100,15 @@ def render_text(plan: Plan, *, color: bool = False, redactor: Redactor | None = 
         for brand, of_brand in groupby(plan.changes, key=lambda c: c.brand):
             lines.append(f"  brand {brand}")
             for email, of_email in groupby(of_brand, key=lambda c: c.email):
-                lines.append(f"    {mask.email(email)}")
+                lines.append(terminal_safe(f"    {mask.email(email)}"))
                 lines.extend(f"      {_change_line(c, color)}" for c in of_email)
     if plan.blocked:
         lines.append("")
         lines.append("Blocked (reported, never sent):")
         for entry in plan.blocked:
-            line = f"  {_blocked_line(entry, mask)}"
-            lines.append(click.style(line, fg="magenta") if color else line)
+            lines.append(paint(f"  {_blocked_line(entry, mask)}", "magenta", color))
             if entry.location:
-                lines.append(f"      declared at {entry.location}")
+                lines.append(terminal_safe(f"      declared at {entry.location}"))
     if plan.calls:
         lines.append("")
         lines.append(f"API calls ({len(plan.calls)}):")
