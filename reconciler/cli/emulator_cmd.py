@@ -8,6 +8,8 @@ flushing after each; everything else goes to stderr. SIGINT and SIGTERM stop it,
 
 from __future__ import annotations
 
+import errno
+import socket
 import sqlite3
 import sys
 from pathlib import Path
@@ -26,18 +28,63 @@ def command() -> None:
     """Run the local HubSpot communication-preferences emulator."""
 
 
-def _retry_after(value: str) -> float | str | None:
-    if value == "off":
-        return None
-    if value == "auto":
-        return "auto"
+def _retry_after(_ctx: click.Context, _param: click.Parameter, value: str) -> float | str | None:
+    """``--retry-after``: ``auto``, None for ``off``, or seconds. Raised from a callback,
+    click's error names the option."""
+    text = value.strip()
+    if text in ("auto", "off"):
+        return None if text == "off" else text
     try:
-        seconds = float(value)
+        seconds = float(text)
     except ValueError:
-        raise click.BadParameter("use 'auto', 'off' or a number of seconds") from None
-    if seconds < 0:
-        raise click.BadParameter("use 'auto', 'off' or a number of seconds")
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise click.BadParameter(
+            f"{text!r} is not one of auto (computed), off (no Retry-After header) or a "
+            "number of seconds such as 2 or 0.5"
+        )
     return int(seconds) if seconds.is_integer() else seconds
+
+
+def _listen_error(host: str, port: int, exc: OSError) -> UsageError:
+    """One line for an address that cannot be bound, with the hint that fits the cause."""
+    where = f"cannot listen on {host}:{port}"
+    if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
+        return UsageError(
+            f"{where}: {host!r} is not an address of this machine ({exc.strerror or exc})",
+            hint="give --host an address of this machine, such as 127.0.0.1, ::1 or 0.0.0.0",
+        )
+    if exc.errno == errno.EACCES:
+        return UsageError(
+            f"{where}: {exc.strerror or exc}",
+            hint="choose a --port from 1024 up (lower ones need privileges), or --port 0 "
+            "for a free one",
+        )
+    if exc.errno == errno.EADDRINUSE:
+        return UsageError(
+            f"{where}: {exc.strerror or exc}",
+            hint="choose another --port, or --port 0 for a free one",
+        )
+    return UsageError(
+        f"{where}: {exc.strerror or exc}",
+        hint="check --host and --port; --port 0 picks a free one",
+    )
+
+
+def _database_error(db: Path | None, exc: sqlite3.Error) -> UsageError:
+    """One line for a ``--db`` that cannot be opened, or opened but not written."""
+    name = str(getattr(exc, "sqlite_errorname", ""))
+    if name.startswith("SQLITE_READONLY"):
+        return UsageError(
+            f"the database {db} is read-only: the emulator writes every change to it",
+            hint="make the file and its folder writable, or give --db another file",
+        )
+    if name.startswith("SQLITE_CANTOPEN"):
+        return UsageError(
+            f"cannot open or create the database {db}: {exc}",
+            hint="check that its folder exists and is writable, or give --db another file",
+        )
+    return UsageError(f"cannot use the database {db}: {exc}", hint="give --db a writable file path")
 
 
 @command.command("serve")
@@ -89,7 +136,8 @@ def _retry_after(value: str) -> float | str | None:
     default="auto",
     show_default=True,
     metavar="auto|off|SECONDS",
-    help="Retry-After on a 429: computed, absent, or a fixed value.",
+    callback=_retry_after,
+    help="Retry-After on a 429: computed (auto), absent (off), or a fixed number of seconds.",
 )
 @click.option(
     "--batch-limit", type=click.IntRange(1), default=100, show_default=True,
@@ -154,7 +202,7 @@ def serve(**options: Any) -> int:
         faults=options["faults"],
         fault_seed=options["fault_seed"],
         slow_ms=options["slow_ms"],
-        retry_after=_retry_after(options["retry_after"]),
+        retry_after=options["retry_after"],
         wide_status_style=options["wide_status"],
     )
 
@@ -174,10 +222,14 @@ def serve(**options: Any) -> int:
             portal = emulator.portal.view.seed.portal_id
             click.echo(f"hsprefs: emulating portal {portal} at {url} (Ctrl-C to stop)", err=True)
 
+    # "[::1]" as a URL shows it: the brackets are not part of the address.
+    host = str(options["host"])
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
     try:
         run_server(
             settings,
-            host=options["host"],
+            host=host,
             port=options["port"],
             on_ready=ready,
             access_log=options["access_log"],
@@ -189,13 +241,7 @@ def serve(**options: Any) -> int:
             hint="fix the seed file (examples/emulator-seed.yaml shows the format)",
         ) from None
     except sqlite3.Error as exc:
-        raise UsageError(
-            f"cannot use the database {options['db']}: {exc}",
-            hint="give --db a writable file path",
-        ) from None
+        raise _database_error(options["db"], exc) from None
     except OSError as exc:
-        raise UsageError(
-            f"cannot listen on {options['host']}:{options['port']}: {exc.strerror or exc}",
-            hint="choose another --port, or --port 0 for a free one",
-        ) from None
+        raise _listen_error(host, options["port"], exc) from None
     return 0

@@ -180,16 +180,18 @@ def serve(
 ) -> None:
     """Serve until SIGINT/SIGTERM; ``on_ready(url, token, emulator)`` runs once listening.
 
-    Raises OSError when the address cannot be bound, and the seed's ConfigError when
-    the seed is invalid (both before anything is printed).
+    Raises OSError when the address cannot be bound, the seed's ConfigError when the
+    seed is invalid, and sqlite3.Error when the database cannot be opened or written
+    (all before anything is printed). The address is bound first, so a failure to
+    listen leaves a new ``--db`` file unmade and unseeded.
     """
-    app = create_app(settings)
-    emulator: Emulator = app.state.emulator
+    sock = bind(host, port)
     try:
-        sock = bind(host, port)
-    except OSError:
-        emulator.close()
+        app = create_app(settings)
+    except BaseException:
+        sock.close()
         raise
+    emulator: Emulator = app.state.emulator
     level = "WARNING" if quiet else "INFO"
     server = _SignalServer(_config(app, log_config=_log_config(level), access_log=access_log))
 

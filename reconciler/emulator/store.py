@@ -4,8 +4,9 @@ One connection guarded by one re-entrant lock, so the server thread, test thread
 the admin surface never interleave inside a transaction; file databases use WAL. The
 static part of the portal (brands, definitions, tokens) is the seed itself, kept as
 JSON in ``meta``; statuses live in their own tables. A database that holds a seed is
-"used": :class:`Store` never seeds it again. Imports the standard library and the
-emulator's seed module.
+"used": :class:`Store` never seeds it again. A file it cannot write is refused when it
+is opened, not at the first write. Imports the standard library and the emulator's seed
+module.
 """
 
 from __future__ import annotations
@@ -91,12 +92,25 @@ class Store:
                 self._conn.execute("PRAGMA synchronous=NORMAL")
                 self._conn.execute("PRAGMA busy_timeout=5000")
             self._conn.executescript(_SCHEMA)
+            if path != ":memory:":
+                self._check_writable()
             row = self._conn.execute("SELECT value FROM meta WHERE key = 'seed'").fetchone()
             if row is not None:
                 self._seed = parse_seed(json.loads(row[0]), source=f"{path} (stored seed)")
         except BaseException:
             self._conn.close()
             raise
+
+    def _check_writable(self) -> None:
+        # SQLite opens a file it may not write read-only without a word, and an existing
+        # database needs no write to open; every status write would then fail. A write
+        # that is rolled back finds out now. Raises sqlite3.OperationalError whose
+        # sqlite_errorname starts with SQLITE_READONLY.
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._conn.execute("CREATE TABLE _write_probe (x)")
+        finally:
+            self._conn.execute("ROLLBACK")
 
     def close(self) -> None:
         """Close the connection (idempotent)."""
