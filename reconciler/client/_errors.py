@@ -33,6 +33,7 @@ from reconciler.errors import (
 
 __all__ = [
     "Scrubber",
+    "batch_limit",
     "correlation_id",
     "error_from_response",
     "error_texts",
@@ -147,6 +148,46 @@ def missing_scopes(body: Mapping[str, Any] | None) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+# How a 400 may say that a batch was too large. HubSpot documents no wording, so the
+# usual phrasings of a limit, either followed by "inputs" or the like ("at most 100 inputs")
+# or in a text about a batch, its size or too many of something; a limit in any other
+# error ("must be up to 19 digits") is not about the batch.
+_LIMIT = (
+    r"(?:at most|no more than|not (?:be )?(?:more than|exceed)|less than or equal to|"
+    r"maximum(?: of| is)?|limit(?: of| is)?|up to|between \d+ and)\s+(\d+)"
+)
+_LIMIT_OF_INPUTS = re.compile(_LIMIT + r"\s+(?:inputs|items|elements)\b", re.IGNORECASE)
+_LIMIT_ANYWHERE = re.compile(_LIMIT, re.IGNORECASE)
+_ABOUT_BATCHES = re.compile(r"too many|batch|\bsize\b", re.IGNORECASE)
+
+
+def batch_limit(body: Mapping[str, Any] | None) -> int | None:
+    """The most inputs per call that a 400 names when it refuses a batch as too large:
+    ``context.maxInputs`` (the emulator's), else the limit its message or an error
+    detail states ("at most 100 inputs", "batch size must be less than or equal to
+    100"). None when it says neither."""
+    if body is None:
+        return None
+    for context in _contexts(body):
+        if isinstance(context, Mapping):
+            found = _split_scopes(context.get("maxInputs"))
+            if found and found[0].isdigit():
+                return int(found[0])
+    texts = [_text(body.get("message"))]
+    details = body.get("errors")
+    if isinstance(details, list):
+        texts += [_text(d.get("message")) for d in details if isinstance(d, Mapping)]
+    for text in texts:
+        if not text:
+            continue
+        match = _LIMIT_OF_INPUTS.search(text)
+        if match is None and _ABOUT_BATCHES.search(text):
+            match = _LIMIT_ANYWHERE.search(text)
+        if match is not None:
+            return int(match.group(1))
+    return None
+
+
 def summarise_error(error: Mapping[str, Any] | None, scrub: Scrubber) -> str:
     """One line for an error object: its category, message and detail messages."""
     if not error:
@@ -254,6 +295,13 @@ def error_from_response(
         return TransportError(
             f"{what} failed{retried}: {detail}",
             hint="HubSpot may be having trouble; try again later",
+            **common,
+        )
+    limit = batch_limit(body) if code == 400 else None
+    if limit is not None:
+        return ApiError(
+            f"{what} was refused: {detail}",
+            hint=f"lower --batch-size (HubSpot accepts at most {limit} inputs per call)",
             **common,
         )
     return ApiError(f"{what} was refused: {detail}", **common)

@@ -103,7 +103,9 @@ def read_error(unread: Sequence[tuple[int, str]], total: int, first: ApiError | 
     """
     detail = first.message if first is not None else "not confirmed by HubSpot"
     message = f"could not read {len(unread)} of {total} subscribers; first error: {detail}"
-    hint = "no plan is made from a partial read; fix the cause and run again"
+    # The cause's own advice (lower --batch-size, check --api-url) beats a generic one.
+    todo = first.hint if first is not None and first.hint else "fix the cause and run again"
+    hint = f"no plan is made from a partial read; {todo}"
     if first is None:
         return ApiError(message, hint=hint, unread=unread)
     kwargs: dict[str, Any] = {
