@@ -6,11 +6,13 @@ wave starts only when the one before has finished, so a partial failure leaves p
 less subscribed, never more. Per-item failures do not stop the rest. An item counts as
 applied only when the read-back shows it.
 
-Stopping part-way: once ``stop`` is set (Ctrl-C), or HubSpot refuses a call in a way
-that stops everything (401, 403, the daily cap), no further call or retry leaves; the
-calls already on the wire finish and are journalled, and the rest are reported as not
-sent (a call stopped before a retry after an attempt that may have been applied is
-journalled as unconfirmed). The run still reads back what was sent and reports it.
+Stopping part-way: once ``stop`` is set (Ctrl-C, SIGTERM), HubSpot refuses a call in a
+way that stops everything (401, 403, the daily cap), or a journal write fails (a full
+disk), no further call or retry leaves; the calls already on the wire finish and are
+journalled (or, when the journal failed, kept as its unwritten lines), and the rest are
+reported as not sent (a call stopped before a retry after an attempt that may have been
+applied is journalled as unconfirmed). The run still reads back what was sent and
+reports it.
 
 Every call here is idempotent (it sets a status), so the client's retries are safe and a
 re-run converges.
@@ -71,9 +73,12 @@ class ApplyReport:
     ``calls_made`` counts the calls that went to HubSpot (answered or refused), of
     ``calls_planned``; a call HubSpot did not act on (answered 429, or never connected)
     and that was stopped before its retry counts as not sent. ``interrupted`` is true
-    when the caller's ``stop`` was set (Ctrl-C) before anything else stopped the run;
-    ``stopped_by`` is HubSpot's refusal that stopped it (401, 403, the daily cap), if one
-    did. ``read_back_error`` says why the verification read was refused, if it was.
+    when the caller's ``stop`` was set (Ctrl-C, SIGTERM) before anything else stopped the
+    run; ``stopped_by`` is HubSpot's refusal that stopped it (401, 403, the daily cap), if
+    one did. ``read_back_error`` says why the verification read was refused, if it was.
+    ``journal_error`` is the OS error of a failed journal write (the run stopped sending
+    then), and ``unjournalled`` the lines it could not write (ASCII JSON), which the
+    caller must show so the evidence is not lost.
     """
 
     items: tuple[ItemReport, ...] = ()
@@ -84,6 +89,8 @@ class ApplyReport:
     calls_planned: int = 0
     stopped_by: ApiError | None = None
     read_back_error: str | None = None
+    journal_error: str | None = None
+    unjournalled: tuple[str, ...] = ()
 
     def of(self, state: str) -> list[ItemReport]:
         """The items that ended in ``state``."""
@@ -99,6 +106,7 @@ class ApplyReport:
         """
         return (
             self.stopped_by is None
+            and self.journal_error is None
             and all(item.state == "applied" for item in self.items)
             and not self.implied_missing
         )
@@ -222,7 +230,8 @@ async def apply_plan(
     """Send the plan's calls wave by wave, journal each result, then verify by reading back.
 
     ``stop`` (set on Ctrl-C) lets the calls on the wire finish and sends no new one; the
-    apply sets it too when HubSpot refuses a call in a way that stops everything.
+    apply sets it too when HubSpot refuses a call in a way that stops everything, and
+    when a journal write fails.
     ``on_progress(n)`` is called as each call's answer arrives, with the number of
     changes it carried; ``on_verify(n)`` once before the read-back, with the number of
     subscribers to read.
@@ -237,7 +246,7 @@ async def apply_plan(
         unexpected = [o for o in outcomes if isinstance(o, BaseException)]
         if unexpected:
             raise unexpected[0]
-    interrupted = run.stop.is_set() if run.stopped_by is None else run.interrupted_first
+    interrupted = run.stop.is_set() and not run.stopped_itself
     sent = sorted(run.results)
     live: LiveState | None = None
     read_back_error: str | None = None
@@ -258,7 +267,7 @@ async def apply_plan(
         for index in sent
     }
     journal.verified([checks[index] for index in sent])
-    stopped = "the apply stopped" if run.stopped_by is not None else "interrupted"
+    stopped = "interrupted" if interrupted else "the apply stopped"
     items = [
         _judge(checks[index])
         if index in checks
@@ -282,6 +291,8 @@ async def apply_plan(
         calls_planned=len(plan.calls),
         stopped_by=run.stopped_by,
         read_back_error=read_back_error,
+        journal_error=journal.failure,
+        unjournalled=tuple(journal.unwritten),
     )
 
 
@@ -306,7 +317,15 @@ class _Run:
         self.unsent: dict[int, str] = {}
         self.calls_made = 0
         self.stopped_by: ApiError | None = None
-        self.interrupted_first = False
+        # The run set ``stop`` itself (a refusal, a failed journal write) before the
+        # caller did: then the run was not interrupted, whatever came after.
+        self.stopped_itself = False
+
+    def halt(self) -> None:
+        """Stop sending: no new call leaves; the calls on the wire finish."""
+        if not self.stop.is_set():
+            self.stopped_itself = True
+            self.stop.set()
 
     async def send(self, call: Call) -> None:
         """Send one call (unless ``stop`` is set before it leaves) and journal its answer."""
@@ -325,8 +344,7 @@ class _Run:
             # one as HubSpot's refusal left it.
             if self.stopped_by is None:
                 self.stopped_by = exc
-                self.interrupted_first = self.stop.is_set()
-                self.stop.set()
+                self.halt()
             answers = _refused(changes, exc)
         sent = [
             (index, change, answer)
@@ -342,6 +360,10 @@ class _Run:
             return
         self.calls_made += 1
         self.journal.record([(change, answer) for _i, change, answer in sent], call.operation)
+        if self.journal.failure is not None:
+            # The evidence trail broke (a full disk): send nothing more. What this call
+            # got back is kept as the journal's unwritten lines, for the caller to show.
+            self.halt()
         self.results.update((index, answer) for index, _c, answer in sent)
         if self.on_progress is not None:
             self.on_progress(len(sent))

@@ -12,28 +12,62 @@ a failed or unconfirmed one whatever it shows, and every sent input when the rea
 itself was refused. A ``confirmed`` line with no ``verify`` line after it was verified as
 applied (when the run got as far as verification; its report says so).
 
+Keeping the trail true:
+
+- :func:`check_journal` refuses, before anything is read or written, a ``--journal``
+  that is the plan file or a config file, is not a regular file, or is a file whose
+  first line is not a journal line (a JSON document, a YAML file).
+- :func:`reconciler.lock.journal_lock` holds ``<journal>.lock`` for the whole apply.
+- Opening the journal is the append test: it must be a regular file that opens for
+  appending, with room for the lines the plan will need. A last line cut short by a
+  crashed run is ended first, so every line stays one JSON object.
+- A write that fails part-way (a full disk) never raises: the journal keeps the OS
+  error in :attr:`Journal.failure`, cuts off the partial line, writes nothing more, and
+  keeps every line it could not write in :attr:`Journal.unwritten`, so the caller stops
+  sending and shows them instead of losing them.
+
+:func:`config_commit` is the ``config_commit`` field: the git commit of the config
+repository, marked ``+dirty`` when the config files differ from it.
+
 Imports: the standard library, :mod:`reconciler.model`, :mod:`reconciler.plan` and
 :mod:`reconciler.errors`. The token never reaches the journal: nothing here ever sees it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
+import stat
+import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from reconciler.errors import HsprefsError
+from reconciler.errors import HsprefsError, UsageError
 from reconciler.model import Outcome, WriteResult
 from reconciler.plan import Change, iso
 
-__all__ = ["VERIFIED_STATES", "Journal", "JournalContext", "Verification"]
+__all__ = [
+    "VERIFIED_STATES",
+    "Journal",
+    "JournalContext",
+    "Verification",
+    "check_journal",
+    "config_commit",
+]
 
 # What the read-back showed for a sent input (the ``verified`` field of a verify line).
 VERIFIED_STATES = ("applied", "not_applied", "unknown")
+OPERATIONS = ("write", "unsubscribe-all", "verify")
+# How much of an existing journal is read to tell it is one (its first line).
+_HEAD = 1 << 16
+# Room kept per line beyond its known fields: HubSpot's reason or error, a correlationId.
+_LINE_SLACK = 512
+_GIT_TIMEOUT = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,35 +103,94 @@ class Verification:
 
 
 class Journal:
-    """An open journal file. Use as a context manager; ``record`` appends and fsyncs."""
+    """An open journal file. Use as a context manager; ``record`` appends and fsyncs.
 
-    def __init__(self, path: Path, context: JournalContext) -> None:
+    ``expect`` (the plan's changes) sizes the free-space check made on opening. After a
+    failed write, :attr:`failure` holds the OS error and :attr:`unwritten` every line
+    that did not reach the disk (ASCII JSON, one object each); :attr:`lines` counts the
+    lines written and fsynced; :attr:`repaired` says a cut-short last line was ended.
+    """
+
+    def __init__(
+        self, path: Path, context: JournalContext, *, expect: Sequence[Change] = ()
+    ) -> None:
         self.path = path
         self.context = context
         self.lines = 0
-        self._handle: IO[str] | None = None
+        self.repaired = False
+        self.failure: str | None = None
+        self.unwritten: list[str] = []
+        self._expect = expect
+        self._fd: int | None = None
+        self._size = 0  # bytes of whole lines in the file: where a partial line is cut
 
     def __enter__(self) -> Journal:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            self._handle = os.fdopen(fd, "a", encoding="utf-8")
+            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
+            self._fd = os.open(self.path, flags, 0o600)
         except OSError as exc:
             raise HsprefsError(
-                f"cannot open journal {self.path}: {exc.strerror or exc}",
-                hint="pass --journal FILE with a writable path",
+                f"cannot open journal {self.path}: {_why(exc)}",
+                hint="pass --journal FILE with a writable path; nothing was sent",
             ) from None
+        try:
+            self._prepare()
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def _prepare(self) -> None:
+        """The append test: a regular file, ending in a whole line, with room to grow."""
+        assert self._fd is not None
+        info = os.fstat(self._fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _not_regular(self.path)
+        self._size = info.st_size
+        try:
+            if self._size and _last_byte(self.path, self._size) != b"\n":
+                # A run killed mid-line left half a line: end it, so the next line is
+                # not glued onto it and every line stays one JSON object.
+                self._append(b"\n")
+                os.fsync(self._fd)
+                self._size += 1
+                self.repaired = True
+        except OSError as exc:
+            raise HsprefsError(
+                f"cannot write journal {self.path}: {_why(exc)}",
+                hint="free some space or pass --journal FILE with a writable path; "
+                "nothing was sent",
+            ) from None
+        needed = sum(self._room(change) for change in self._expect)
+        try:
+            free = shutil.disk_usage(self.path.parent).free
+        except OSError:
+            return  # no way to tell: the writes themselves will say
+        if free < needed:
+            raise HsprefsError(
+                f"not enough free space for journal {self.path}: about {_kib(needed)} "
+                f"needed for {len(self._expect)} changes, {_kib(free)} free",
+                hint="free some space or pass --journal FILE on another disk; nothing was sent",
+            )
+
+    def _room(self, change: Change) -> int:
+        target = change.to_write() if change.pair else change.subscriber
+        line = self._line(
+            iso(datetime.now(UTC)), "write", change, WriteResult(target, Outcome.CONFIRMED)
+        )
+        return len(json.dumps(line, ensure_ascii=False).encode("utf-8")) + _LINE_SLACK
 
     def record(self, pairs: Sequence[tuple[Change, WriteResult]], operation: str) -> None:
         """Append one line per input of a finished call, then flush to disk.
 
-        Refuses a NOT_SENT result: an input that never left has no place here.
+        Refuses a NOT_SENT result: an input that never left has no place here. A write
+        that fails does not raise: see :attr:`failure` and :attr:`unwritten`.
         """
         if any(result.outcome is Outcome.NOT_SENT for _change, result in pairs):
             raise ValueError("the journal records only inputs that were sent")
@@ -125,15 +218,47 @@ class Journal:
         )
 
     def _write(self, lines: Sequence[dict[str, Any]]) -> None:
-        if self._handle is None:
+        if self._fd is None:
             raise RuntimeError("journal is not open")
         if not lines:
             return
-        for line in lines:
-            self._handle.write(json.dumps(line, ensure_ascii=False, sort_keys=False) + "\n")
-            self.lines += 1
-        self._handle.flush()
-        os.fsync(self._handle.fileno())
+        if self.failure is not None:
+            # After a failed write the file may end in a cut line; nothing more goes in.
+            self.unwritten.extend(_ascii(line) for line in lines)
+            return
+        done = 0
+        try:
+            for line in lines:
+                data = (json.dumps(line, ensure_ascii=False) + "\n").encode("utf-8")
+                self._append(data)
+                self._size += len(data)
+                done += 1
+        except OSError as exc:
+            self._fail(exc)
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, self._size)  # cut the partial line off
+        if done:
+            try:
+                os.fsync(self._fd)
+            except OSError as exc:
+                # Written but not known to be on disk: shown as unwritten too (a line
+                # twice is better than a line lost).
+                self._fail(exc)
+                done = 0
+        self.lines += done
+        self.unwritten.extend(_ascii(line) for line in lines[done:])
+
+    def _append(self, data: bytes) -> None:
+        """Write all of ``data`` at the end of the file (one line, or the newline that
+        ends a cut-short one); raises OSError when the disk refuses."""
+        assert self._fd is not None
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view) :]
+
+    def _fail(self, exc: OSError) -> None:
+        if self.failure is None:
+            self.failure = _why(exc)
 
     def _line(
         self,
@@ -171,3 +296,141 @@ class Journal:
             "observed": observed,
             "verification_error": verification_error,
         }
+
+
+def _ascii(line: dict[str, Any]) -> str:
+    """A journal line as ASCII JSON: the same object, safe to print on any terminal."""
+    return json.dumps(line, ensure_ascii=True)
+
+
+def _why(exc: OSError) -> str:
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
+def _kib(size: int) -> str:
+    return f"{(size + 1023) // 1024} KiB"
+
+
+def _last_byte(path: Path, size: int) -> bytes:
+    with path.open("rb") as handle:
+        handle.seek(size - 1)
+        return handle.read(1)
+
+
+def _not_regular(path: Path) -> UsageError:
+    return UsageError(
+        f"journal {path} is not a regular file",
+        hint="pass --journal FILE naming a file: the journal is kept as consent evidence",
+    )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _is_journal_head(head: bytes) -> bool:
+    """Whether the start of a file is the start of a journal: its first line is a
+    journal line, or it is a single line cut short by a crash."""
+    first, newline, _rest = head.partition(b"\n")
+    try:
+        line = json.loads(first.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        # Only a first line that never got its end may be cut short.
+        return not newline and len(head) < _HEAD and first.startswith(b'{"time": "')
+    return (
+        isinstance(line, dict)
+        and line.get("operation") in OPERATIONS
+        and "plan_checksum" in line
+        and "subscriber" in line
+    )
+
+
+def check_journal(path: Path, *, reserved: Sequence[tuple[Path, str]] = ()) -> None:
+    """Refuse a journal path that is not, and cannot become, a journal; writes nothing.
+
+    ``reserved`` pairs files the command reads with what they are (``"the plan file"``):
+    the journal may not be one of them. An existing journal must be a regular file whose
+    first line is a journal line (or empty).
+    """
+    for other, what in reserved:
+        if _same_file(path, other):
+            raise UsageError(
+                f"--journal {path} is {what}",
+                hint="give the journal a file of its own, such as .hsprefs/journal.jsonl; "
+                "nothing was written",
+            )
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise HsprefsError(
+            f"cannot use journal {path}: {_why(exc)}",
+            hint="pass --journal FILE with a writable path",
+        ) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise _not_regular(path)
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(_HEAD)
+    except OSError as exc:
+        raise HsprefsError(
+            f"cannot read journal {path}: {_why(exc)}",
+            hint="pass --journal FILE with a path you can read and write",
+        ) from None
+    if head and not _is_journal_head(head):
+        raise UsageError(
+            f"{path} is not an hsprefs journal (its first line is not a journal line)",
+            hint="pass --journal FILE naming a journal or a new file; nothing was written",
+        )
+
+
+def _git(folder: Path, *args: str) -> str | None:
+    """Run git in ``folder``; its stdout, or None when git is absent or fails."""
+    try:
+        out = subprocess.run(  # noqa: S603
+            ["git", "-C", str(folder), *args],  # noqa: S607 (git from PATH, fixed arguments)
+            capture_output=True,
+            text=True,
+            timeout=_GIT_TIMEOUT,
+            check=False,
+            # status may refresh the index; another git at work here must not be blocked
+            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout if out.returncode == 0 else None
+
+
+def config_commit(folder: Path, files: Sequence[str | Path] | None = None) -> str | None:
+    """The git commit of the config repository, ``+dirty`` when the config differs.
+
+    ``files`` are the config files (the project file and the files it includes); the
+    commit is marked ``<commit>+dirty`` when any of them inside the repository is
+    modified, staged or untracked. Without ``files`` (a saved plan was applied, so no
+    config was loaded) every YAML file under ``folder`` counts. None when git is absent,
+    ``folder`` is not in a repository with a commit, or git cannot tell.
+    """
+    head = _git(folder, "rev-parse", "--show-toplevel", "HEAD")
+    if head is None:
+        return None
+    top, _newline, commit = head.strip().partition("\n")
+    commit = commit.strip()
+    if not commit:
+        return None
+    if files is None:
+        specs = ["*.yaml", "*.yml"]
+    else:
+        root = os.path.realpath(top)
+        real = [os.path.realpath(f) for f in files]
+        # A file outside the repository is not described by its commit either way.
+        specs = [f for f in real if os.path.commonpath([root, f]) == root]
+        if not specs:
+            return commit
+    status = _git(folder, "status", "--porcelain", "--", *specs)
+    if status is None:
+        return None
+    return f"{commit}+dirty" if status.strip() else commit

@@ -1,10 +1,18 @@
 """``hsprefs apply``: apply a saved or fresh plan, then verify by reading back.
 
 Exit codes (design §4): 0 when every change was applied and verified, 1 otherwise. An
-interrupted apply (Ctrl-C) follows the same rule: it exits 1 when the interrupt kept any
-change from being sent (or anything else did not reach its desired state), and 0 only if
-every call had already been sent and every change is verified. A refusal that stops the
-run (401, 403, the daily cap) prints the report, then that refusal as the error line.
+interrupted apply (Ctrl-C, or SIGTERM as a cancelled CI job sends) follows the same
+rule: it exits 1 when the interrupt kept any change from being sent (or anything else
+did not reach its desired state), and 0 only if every call had already been sent and
+every change is verified. SIGTERM does not end the process with 143: design §4 gives
+apply only 0 and 1, and the calls on the wire are finished and journalled first. A
+refusal that stops the run (401, 403, the daily cap) prints the report, then that
+refusal as the error line; a journal write that fails prints the report, the lines it
+could not write (on stderr), then a line naming the journal and the OS error.
+
+The journal is checked before anything is read (:func:`check_journal`), and
+``<journal>.lock`` is held from then until the report is printed, so a second apply
+against the same journal is refused instead of passing the same stale check.
 """
 
 from __future__ import annotations
@@ -13,7 +21,6 @@ import asyncio
 import contextlib
 import functools
 import signal
-import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -42,7 +49,8 @@ from reconciler.cli.plan_cmd import settings_for
 from reconciler.client import HubSpotClient
 from reconciler.engine import build_plan
 from reconciler.errors import HsprefsError, UsageError
-from reconciler.journal import Journal, JournalContext
+from reconciler.journal import Journal, JournalContext, check_journal, config_commit
+from reconciler.lock import journal_lock
 from reconciler.model import DesiredState
 from reconciler.plan import Plan
 from reconciler.planfile import load_plan
@@ -55,54 +63,64 @@ __all__ = ["command"]
 DEFAULT_JOURNAL = Path(".hsprefs") / "journal.jsonl"
 
 
-def config_commit(folder: Path) -> str | None:
-    """The git commit of the config repository, when it is one."""
+# The signals that stop an apply gracefully, and how the stop notice names them.
+_SIGNAL_NAMES = {"SIGINT": "Ctrl-C", "SIGTERM": "SIGTERM"}
+
+
+def _catch(
+    loop: asyncio.AbstractEventLoop, number: signal.Signals, callback: Callable[[], None]
+) -> Callable[[], object] | None:
+    """Route one signal to ``callback`` on the loop; return how to undo it, or None."""
+    previous = signal.getsignal(number)
+    if previous is None:
+        # Not set from Python: Python's own behaviour is the fair one to put back.
+        previous = signal.default_int_handler if number == signal.SIGINT else signal.SIG_DFL
     try:
-        out = subprocess.run(  # noqa: S603
-            ["git", "-C", str(folder), "rev-parse", "HEAD"],  # noqa: S607 (git from PATH, fixed arguments)
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    commit = out.stdout.strip()
-    return commit if out.returncode == 0 and commit else None
+        loop.add_signal_handler(number, callback)
+    except (NotImplementedError, RuntimeError, ValueError):
+        # No loop signal handlers (Windows): a plain handler hands the signal to the
+        # loop. Outside the main thread neither works and the signal keeps its default.
+        try:
+            signal.signal(number, lambda _sig, _frame: loop.call_soon_threadsafe(callback))
+        except (ValueError, OSError):
+            return None
+        return functools.partial(signal.signal, number, previous)
+
+    def restore() -> None:
+        loop.remove_signal_handler(number)
+        signal.signal(number, previous)
+
+    return restore
 
 
 @contextlib.contextmanager
-def _ctrl_c_stops(stop: asyncio.Event) -> Iterator[None]:
-    """While applying, Ctrl-C sets ``stop``: the calls on the wire finish and are
-    journalled, and no new call leaves (instead of a KeyboardInterrupt killing them)."""
+def _signals_stop(stop: asyncio.Event) -> Iterator[list[str]]:
+    """While applying, Ctrl-C (SIGINT) and SIGTERM set ``stop``: the calls on the wire
+    finish and are journalled, and no new call leaves (instead of the signal killing
+    them). Yields a list that receives the name of the first signal caught."""
     loop = asyncio.get_running_loop()
+    caught: list[str] = []
 
-    def on_interrupt() -> None:
+    def on_signal(name: str) -> None:
         if not stop.is_set():
-            click.echo("hsprefs: stopping after the calls in flight (Ctrl-C)", err=True)
+            click.echo(
+                f"hsprefs: stopping after the calls in flight ({_SIGNAL_NAMES[name]})", err=True
+            )
+        if not caught:
+            caught.append(name)
         stop.set()
 
-    restore: Callable[[], object] | None
+    undo = [
+        _catch(loop, getattr(signal, name), functools.partial(on_signal, name))
+        for name in _SIGNAL_NAMES
+        if hasattr(signal, name)
+    ]
     try:
-        loop.add_signal_handler(signal.SIGINT, on_interrupt)
-        restore = functools.partial(loop.remove_signal_handler, signal.SIGINT)
-    except (NotImplementedError, RuntimeError, ValueError):
-        # No loop signal handlers (Windows): a plain handler hands the interrupt to the
-        # loop. Outside the main thread neither works and Ctrl-C stays KeyboardInterrupt.
-        try:
-            previous = signal.signal(
-                signal.SIGINT, lambda _sig, _frame: loop.call_soon_threadsafe(on_interrupt)
-            )
-            # None: the handler was not set from Python; Python's own is the fair default.
-            back = previous if previous is not None else signal.default_int_handler
-            restore = functools.partial(signal.signal, signal.SIGINT, back)
-        except ValueError:
-            restore = None
-    try:
-        yield
+        yield caught
     finally:
-        if restore is not None:
-            restore()
+        for restore in reversed(undo):
+            if restore is not None:
+                restore()
 
 
 class _Bars:
@@ -160,7 +178,7 @@ async def _run(
     allow_mass_change: bool,
     journal_path: Path,
     commit: str | None,
-) -> tuple[Plan, ApplyReport | None]:
+) -> tuple[ApplyReport | None, str]:
     state = current_state()
     bars = _Bars(state)
     try:
@@ -191,7 +209,7 @@ async def _apply(
     allow_mass_change: bool,
     journal_path: Path,
     commit: str | None,
-) -> tuple[Plan, ApplyReport | None]:
+) -> tuple[ApplyReport | None, str]:
     state = current_state()
     settings = client.settings
     if saved is not None:
@@ -209,7 +227,7 @@ async def _apply(
     if not plan.has_changes:
         if saved is not None:
             click.echo("The plan has no changes: nothing to apply.")
-        return plan, None
+        return None, ""
     check_policy(plan, allow_mass_change=allow_mass_change)
     if saved is None and not auto_approve:
         _confirm(plan)
@@ -231,20 +249,30 @@ async def _apply(
             f"{'call' if len(plan.calls) == 1 else 'calls'} for {n} "
             f"{'change' if n == 1 else 'changes'}."
         )
-    bars.start("Applying", len(plan.changes), reads=False)
     stop = asyncio.Event()
     context = JournalContext(plan.checksum, plan.target.portal_id, commit)
-    with Journal(journal_path, context) as journal, _ctrl_c_stops(stop):
-        report = await apply_plan(
-            plan,
-            client,
-            journal,
-            stop=stop,
-            on_progress=bars.sent,
-            on_verify=lambda total: bars.start("Verifying", total, reads=True),
-        )
+    # Opening the journal is the append test (a regular file, with room for the plan's
+    # lines): it fails here, before anything is sent.
+    with Journal(journal_path, context, expect=plan.changes) as journal:
+        if journal.repaired:
+            click.echo(
+                f"hsprefs: warning: the last line of journal {journal_path} was incomplete "
+                "(a run was killed while writing it); a newline was added so every line "
+                "stays one JSON object",
+                err=True,
+            )
+        bars.start("Applying", len(plan.changes), reads=False)
+        with _signals_stop(stop) as caught:
+            report = await apply_plan(
+                plan,
+                client,
+                journal,
+                stop=stop,
+                on_progress=bars.sent,
+                on_verify=lambda total: bars.start("Verifying", total, reads=True),
+            )
     bars.close()
-    return plan, report
+    return report, caught[0] if caught else "SIGINT"
 
 
 @click.command("apply")
@@ -265,7 +293,8 @@ async def _apply(
     type=click.Path(dir_okay=False, path_type=Path),
     default=DEFAULT_JOURNAL,
     show_default=True,
-    help="Append-only JSONL record of every input sent.",
+    help="Append-only JSONL record of every input sent (the consent evidence); "
+    "FILE.lock next to it is held while the apply runs.",
 )
 @api_options
 @common_options
@@ -292,25 +321,52 @@ def command(
         desired = config.load(paths)
         settings = settings_for(desired, options)
         folder = Path(desired.files[0]).parent if desired.files else Path.cwd()
-    commit = config_commit(folder if folder.is_dir() else folder.parent)
-    _plan, report = asyncio.run(
-        _run(
-            settings,
-            saved=saved,
-            desired=desired,
-            auto_approve=auto_approve,
-            allow_mass_change=allow_mass_change,
-            journal_path=journal_path,
-            commit=commit,
-        )
+    reserved = [(plan_file, "the plan file")] if plan_file is not None else []
+    if desired is not None:
+        reserved += [(Path(name), "a config file") for name in desired.files]
+    check_journal(journal_path, reserved=reserved)
+    commit = config_commit(
+        folder if folder.is_dir() else folder.parent,
+        desired.files if desired is not None else None,
     )
-    if report is None:
-        return 0
-    click.echo(render_apply_report(report, str(journal_path)), nl=False)
+    with journal_lock(journal_path):
+        report, caught = asyncio.run(
+            _run(
+                settings,
+                saved=saved,
+                desired=desired,
+                auto_approve=auto_approve,
+                allow_mass_change=allow_mass_change,
+                journal_path=journal_path,
+                commit=commit,
+            )
+        )
+        if report is None:
+            return 0
+        click.echo(render_apply_report(report, str(journal_path), signal=caught), nl=False)
+    if report.journal_error is not None:
+        _rescue(report, journal_path)
     if report.stopped_by is not None:
         # The refusal that stopped the run is the error line, as if it had been raised
         # straight away; the report above says what happened before it.
         raise report.stopped_by
     if report.ok:
         return 0
-    raise HsprefsError(render_apply_failure(report), hint="see the report above and the journal")
+    raise HsprefsError(
+        render_apply_failure(report, signal=caught), hint="see the report above and the journal"
+    )
+
+
+def _rescue(report: ApplyReport, journal_path: Path) -> None:
+    """After a failed journal write: the lines it could not write, on stderr (ASCII JSON,
+    one object a line, ready to append to the journal), then the error line."""
+    for line in report.unjournalled:
+        click.echo(line, err=True)
+    missing = len(report.unjournalled)
+    raise HsprefsError(
+        f"cannot write journal {journal_path}: {report.journal_error}; the apply stopped "
+        f"sending, and the {missing} journal {'line' if missing == 1 else 'lines'} it could "
+        f"not write {'is' if missing == 1 else 'are'} printed above",
+        hint="free some space or fix the file, append those lines to the journal, then make "
+        "a new plan with 'hsprefs plan -o FILE' for what is left",
+    )

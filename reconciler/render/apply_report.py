@@ -1,5 +1,6 @@
 """The end-of-apply report: what was applied and verified, what failed and why, what is
-unconfirmed or was not sent, and what stopped the run. Returned as text; the CLI prints it.
+unconfirmed or was not sent, and what stopped the run (Ctrl-C, SIGTERM, a refusal, a
+journal write that failed). Returned as text; the CLI prints it.
 
 Imports: :mod:`reconciler.apply` (the report it renders) and the text renderer's labels.
 """
@@ -9,11 +10,24 @@ from __future__ import annotations
 from reconciler.apply import ApplyReport, ItemReport
 from reconciler.render.text import subscription_label
 
-__all__ = ["LIST_LIMIT", "render_apply_failure", "render_apply_report"]
+__all__ = ["LIST_LIMIT", "NEXT_STEP", "render_apply_failure", "render_apply_report"]
 
 # Items listed per section; a run stopped early can leave thousands not sent, and the
 # journal and a new plan name every one of them.
 LIST_LIMIT = 20
+
+# What to do after a run that left something undone. Not "apply the same plan again":
+# a saved plan that was partly applied is stale, and apply refuses it.
+NEXT_STEP = (
+    "What is left: make a new plan with 'hsprefs plan -o FILE', review it and apply it "
+    "with 'hsprefs apply --plan FILE' (or run 'hsprefs apply', which plans afresh and asks)."
+)
+
+# How the report names the signal that interrupted a run: (report line, error line).
+_SIGNALS = {
+    "SIGINT": ("Interrupted (Ctrl-C)", "interrupted (Ctrl-C)"),
+    "SIGTERM": ("Terminated (SIGTERM)", "terminated (SIGTERM)"),
+}
 
 
 def _plural(count: int, word: str) -> str:
@@ -39,8 +53,11 @@ def _calls(report: ApplyReport) -> str:
     return _plural(report.calls_made, "call")
 
 
-def render_apply_report(report: ApplyReport, journal_path: str, *, limit: int = LIST_LIMIT) -> str:
-    """The report printed after an apply, listing at most ``limit`` items per section."""
+def render_apply_report(
+    report: ApplyReport, journal_path: str, *, limit: int = LIST_LIMIT, signal: str = "SIGINT"
+) -> str:
+    """The report printed after an apply, listing at most ``limit`` items per section;
+    ``signal`` (SIGINT or SIGTERM) names what interrupted the run, if something did."""
     total = len(report.items)
     applied = report.of("applied")
     lines = [f"Applied and verified: {len(applied)} of {total} changes ({_calls(report)})."]
@@ -65,29 +82,36 @@ def render_apply_report(report: ApplyReport, journal_path: str, *, limit: int = 
             f"Read-back refused, so nothing sent could be verified: {report.read_back_error}"
         )
     if report.interrupted:
+        how = _SIGNALS.get(signal, _SIGNALS["SIGINT"])[0]
         unsent = max(report.calls_planned - report.calls_made, 0)
         if unsent:
             lines.append(
-                "Interrupted (Ctrl-C): the calls already sent finished and were journalled; "
+                f"{how}: the calls already sent finished and were journalled; "
                 f"{_plural(unsent, 'call')} of {report.calls_planned} "
                 f"{'was' if unsent == 1 else 'were'} not sent."
             )
         else:
-            lines.append(
-                "Interrupted (Ctrl-C) after every call had been sent: nothing was left out."
-            )
+            lines.append(f"{how} after every call had been sent: nothing was left out.")
     if report.stopped_by is not None:
         lines.append(
             "Stopped: HubSpot refused a call in a way that stops the apply, so no further call "
             f"was sent: {report.stopped_by.one_line()}"
         )
-    lines.append(f"Journal: {journal_path} ({_plural(report.journal_lines, 'line')} written)")
+    journal = f"Journal: {journal_path} ({_plural(report.journal_lines, 'line')} written)"
+    if report.journal_error is not None:
+        missing = len(report.unjournalled)
+        journal += (
+            f", then a write failed: {report.journal_error}. No further call was sent; "
+            f"the {_plural(missing, 'line')} it could not write "
+            f"{'is' if missing == 1 else 'are'} printed on stderr."
+        )
+    lines.append(journal)
     if not report.ok:
-        lines.append("Run 'hsprefs plan' to see what is left; a re-run of apply converges.")
+        lines.append(NEXT_STEP)
     return "\n".join(lines) + "\n"
 
 
-def render_apply_failure(report: ApplyReport) -> str:
+def render_apply_failure(report: ApplyReport, *, signal: str = "SIGINT") -> str:
     """The one-line error of an apply that did not reach every desired state, naming how
     many changes ended in each state (the CLI adds ``hsprefs: error:``)."""
     total = len(report.items)
@@ -106,10 +130,8 @@ def render_apply_failure(report: ApplyReport) -> str:
     applied = len(report.of("applied"))
     listed = ", ".join(parts)
     if report.interrupted:
-        return (
-            f"the apply was interrupted (Ctrl-C): {applied} of {total} changes applied and "
-            f"verified, {listed}"
-        )
+        how = _SIGNALS.get(signal, _SIGNALS["SIGINT"])[1]
+        return f"the apply was {how}: {applied} of {total} changes applied and verified, {listed}"
     if applied == total:
         return f"all {total} changes were applied and verified, but {listed}"
     return f"{total - applied} of {total} changes did not reach their desired state: {listed}"

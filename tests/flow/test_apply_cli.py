@@ -10,7 +10,14 @@ import pytest
 import yaml
 
 from reconciler.emulator import DEFAULT_TOKEN, EmulatorSettings, create_app
-from tests.flow.apply_support import JOURNAL, allow_requests, journal, masked, write_calls
+from tests.flow.apply_support import (
+    JOURNAL,
+    NEXT_STEP,
+    allow_requests,
+    journal,
+    masked,
+    write_calls,
+)
 from tests.flow.conftest import SEED, Hub
 
 
@@ -197,8 +204,7 @@ def test_lying_server_is_caught_and_a_rerun_converges(hub: Hub, project: Path) -
         f"    erin@example.com newsletter (101) -> SUBSCRIBED: {lie} UNSUBSCRIBED {cid}\n"
         f"    alice@example.com outdoor-news (201) -> SUBSCRIBED: {lie} NOT_SPECIFIED {cid}\n"
         f"    ivan@example.com outdoor-news (201) -> UNSUBSCRIBED: {lie} SUBSCRIBED {cid}\n"
-        f"Journal: {JOURNAL} (15 lines written)\n"
-        "Run 'hsprefs plan' to see what is left; a re-run of apply converges.\n"
+        f"Journal: {JOURNAL} (15 lines written)\n" + NEXT_STEP
     )
     assert result.err == (
         "hsprefs: error: 7 of 8 changes did not reach their desired state: 7 failed "
@@ -268,8 +274,7 @@ def test_per_item_failure_does_not_stop_the_rest(hub: Hub, project: Path) -> Non
         "  Failed: 2\n"
         f"    alice@example.com newsletter (101) -> SUBSCRIBED: {refused}\n"
         f"    dave@example.com events (103) -> SUBSCRIBED: {refused}\n"
-        f"Journal: {JOURNAL} (8 lines written)\n"
-        "Run 'hsprefs plan' to see what is left; a re-run of apply converges.\n"
+        f"Journal: {JOURNAL} (8 lines written)\n" + NEXT_STEP
     )
     assert result.err == (
         "hsprefs: error: 2 of 8 changes did not reach their desired state: 2 failed "
@@ -460,8 +465,7 @@ def test_token_without_write_scope_stops_with_the_scope_named(
             f"    ivan@example.com outdoor-news (201) -> UNSUBSCRIBED: {stopped}\n"
             "Stopped: HubSpot refused a call in a way that stops the apply, so no further call "
             f"was sent: {scope} {hint} [correlationId <cid>]\n"
-            f"Journal: {JOURNAL} (1 line written)\n"
-            "Run 'hsprefs plan' to see what is left; a re-run of apply converges.\n"
+            f"Journal: {JOURNAL} (1 line written)\n" + NEXT_STEP
         )
         assert masked(result.err) == f"hsprefs: error: {scope} {hint} [correlationId <cid>]\n"
         # the read-back still ran (reading is in scope): bob is shown not opted out

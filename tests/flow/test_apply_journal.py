@@ -3,13 +3,16 @@ is written, and that an input never sent is never journalled."""
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 from pathlib import Path
 
 import jsonschema
 import pytest
 
-from reconciler.journal import Journal, JournalContext, Verification
+from reconciler.errors import UsageError
+from reconciler.journal import Journal, JournalContext, Verification, check_journal
 from reconciler.model import Outcome, Status, WriteResult
 from reconciler.plan import Change, ChangeKind
 from reconciler.resources import load_schema
@@ -99,3 +102,81 @@ def test_an_input_never_sent_is_refused(tmp_path: Path) -> None:
     ):
         journal.record([(CHANGE, answer(Outcome.NOT_SENT))], "write")
     assert (tmp_path / "j.jsonl").read_text() == ""
+
+
+def _full_disk_after(monkeypatch: pytest.MonkeyPatch, lines: int) -> None:
+    """The journal's writes succeed ``lines`` times, then the disk is full."""
+    real = Journal._append
+    count = 0
+
+    def append(self: Journal, data: bytes) -> None:
+        nonlocal count
+        if count >= lines:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        count += 1
+        real(self, data)
+
+    monkeypatch.setattr(Journal, "_append", append)
+
+
+def test_a_failed_write_keeps_the_lines_it_could_not_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write that fails does not raise: the journal records the OS error and keeps
+    every line it could not write, and writes nothing after it (verify lines included)."""
+    _full_disk_after(monkeypatch, 1)
+    sent = answer(Outcome.CONFIRMED, reason="REQUESTED_CHANGE_OCCURRED")
+    other = Change(
+        ChangeKind.UNSUBSCRIBE, 0, "b@example.com", "102", Status.UNSUBSCRIBED,
+        Status.SUBSCRIBED, alias="product",
+    )  # fmt: skip
+    with Journal(tmp_path / "j.jsonl", CONTEXT) as journal:
+        journal.record([(CHANGE, sent), (other, sent)], "write")
+        journal.verified([Verification(CHANGE, sent, "not_applied", observed="NOT_SPECIFIED")])
+    assert journal.failure == os.strerror(errno.ENOSPC)
+    assert journal.lines == 1
+    assert [line["subscriber"] for line in lines(tmp_path / "j.jsonl")] == ["a@example.com"]
+    kept = [json.loads(line) for line in journal.unwritten]
+    assert [(k["operation"], k["subscriber"]) for k in kept] == [
+        ("write", "b@example.com"),
+        ("verify", "a@example.com"),
+    ]
+    assert all(line.isascii() for line in journal.unwritten)
+
+
+def test_lines_not_known_to_be_on_disk_are_kept_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When fsync fails, the lines just written are not known to be on disk: they are
+    kept as unwritten (shown twice rather than lost) and not counted."""
+
+    def no_sync(_fd: int) -> None:
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    with Journal(tmp_path / "j.jsonl", CONTEXT) as journal:
+        monkeypatch.setattr("reconciler.journal.os.fsync", no_sync)
+        journal.record([(CHANGE, answer(Outcome.CONFIRMED))], "write")
+    assert (journal.failure, journal.lines, len(journal.unwritten)) == (
+        os.strerror(errno.EIO),
+        0,
+        1,
+    )
+
+
+def test_the_journal_must_be_a_regular_file(tmp_path: Path) -> None:
+    """Opening a journal that is not a regular file (a FIFO here) is refused."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # so opening to write does not wait
+    try:
+        with pytest.raises(UsageError, match="is not a regular file"), Journal(fifo, CONTEXT):
+            pass
+    finally:
+        os.close(reader)
+
+
+def test_check_journal_accepts_a_missing_or_empty_file(tmp_path: Path) -> None:
+    """A journal that does not exist yet, or is empty, is fine."""
+    check_journal(tmp_path / "new.jsonl")
+    (tmp_path / "empty.jsonl").write_bytes(b"")
+    check_journal(tmp_path / "empty.jsonl")

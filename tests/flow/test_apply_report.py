@@ -9,7 +9,10 @@ from reconciler.plan import Change, ChangeKind
 from reconciler.render.apply_report import render_apply_failure, render_apply_report
 
 JOURNAL = ".hsprefs/journal.jsonl"
-RERUN = "Run 'hsprefs plan' to see what is left; a re-run of apply converges.\n"
+RERUN = (
+    "What is left: make a new plan with 'hsprefs plan -o FILE', review it and apply it with "
+    "'hsprefs apply --plan FILE' (or run 'hsprefs apply', which plans afresh and asks).\n"
+)
 
 
 def unsubscribe(email: str) -> Change:

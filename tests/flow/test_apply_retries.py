@@ -25,6 +25,7 @@ from reconciler.settings import ApiSettings
 from tests.cli_hub import API_URL, Hub
 from tests.flow.apply_support import (
     JOURNAL,
+    NEXT_STEP,
     WRITE_PATH,
     HookedTransport,
     allow_requests,
@@ -104,8 +105,7 @@ def test_a_retry_refused_by_the_daily_cap_after_a_dropped_write_is_unconfirmed(
         f"Read-back refused, so nothing sent could be verified: {read} [correlationId <cid>]\n"
         "Stopped: HubSpot refused a call in a way that stops the apply, so no further call "
         f"was sent: {DAILY.format(what=WRITE)} {HINT} [correlationId <cid>]\n"
-        f"Journal: {JOURNAL} (4 lines written)\n"
-        "Run 'hsprefs plan' to see what is left; a re-run of apply converges.\n"
+        f"Journal: {JOURNAL} (4 lines written)\n" + NEXT_STEP
     )
     assert masked(result.err) == (
         f"hsprefs: error: {DAILY.format(what=WRITE)} {HINT} [correlationId <cid>]\n"
@@ -148,8 +148,7 @@ def test_the_read_back_decides_a_write_whose_retry_was_refused(
         "Applied and verified: 2 of 2 changes (1 call).\n"
         "Stopped: HubSpot refused a call in a way that stops the apply, so no further call "
         f"was sent: {DAILY.format(what=WRITE)} {HINT} [correlationId <cid>]\n"
-        f"Journal: {JOURNAL} (4 lines written)\n"
-        "Run 'hsprefs plan' to see what is left; a re-run of apply converges.\n"
+        f"Journal: {JOURNAL} (4 lines written)\n" + NEXT_STEP
     )
     lines = journal(root)
     assert [(line["operation"], line["outcome"], line["verified"]) for line in lines] == [
@@ -270,8 +269,7 @@ def test_stop_after_a_429_sends_no_retry(
         "    p0003@example.com alias-102 (102) -> UNSUBSCRIBED: interrupted before it was sent\n"
         "Interrupted (Ctrl-C): the calls already sent finished and were journalled; "
         "2 calls of 2 were not sent.\n"
-        "Journal: j.jsonl (0 lines written)\n"
-        "Run 'hsprefs plan' to see what is left; a re-run of apply converges.\n"
+        "Journal: j.jsonl (0 lines written)\n" + NEXT_STEP
     )
 
 

@@ -16,6 +16,7 @@ from reconciler.emulator import DEFAULT_TOKEN, EmulatorSettings, create_app
 from tests.cli_hub import API_URL, Hub
 from tests.flow.apply_support import (
     JOURNAL,
+    NEXT_STEP,
     WRITE_PATH,
     HookedTransport,
     allow_requests,
@@ -72,8 +73,7 @@ def interrupted_report(checksum: str, sent_calls: int, not_sent: list[str]) -> s
         f"  Not sent: {len(not_sent)}\n{listed}{more}"
         "Interrupted (Ctrl-C): the calls already sent finished and were journalled; "
         f"{20 - sent_calls} calls of 20 were not sent.\n"
-        f"Journal: {JOURNAL} ({applied} lines written)\n"
-        "Run 'hsprefs plan' to see what is left; a re-run of apply converges.\n"
+        f"Journal: {JOURNAL} ({applied} lines written)\n" + NEXT_STEP
     )
 
 
@@ -205,8 +205,7 @@ def test_daily_cap_stops_the_run_and_still_reports(hub: Hub, project: Path) -> N
         f"{cap.format('read')} [correlationId <cid>]\n"
         "Stopped: HubSpot refused a call in a way that stops the apply, so no further call "
         f"was sent: {cap.format('write')} {hint} [correlationId <cid>]\n"
-        f"Journal: {JOURNAL} (6 lines written)\n"
-        "Run 'hsprefs plan' to see what is left; a re-run of apply converges.\n"
+        f"Journal: {JOURNAL} (6 lines written)\n" + NEXT_STEP
     )
     assert masked(result.err) == (
         f"hsprefs: error: {cap.format('write')} {hint} [correlationId <cid>]\n"
@@ -322,8 +321,7 @@ def test_pending_write_and_read_back_end_unconfirmed(
         "subscribers; first error: POST /communication-preferences/2026-03/statuses/batch/"
         "read: HubSpot answered PENDING 6 times; the results are not final "
         "[correlationId <cid>]\n"
-        f"Journal: {JOURNAL} (16 lines written)\n"
-        "Run 'hsprefs plan' to see what is left; a re-run of apply converges.\n"
+        f"Journal: {JOURNAL} (16 lines written)\n" + NEXT_STEP
     )
     assert result.err == (
         "hsprefs: error: 8 of 8 changes did not reach their desired state: 8 unconfirmed "
