@@ -131,9 +131,9 @@ class HookedTransport(httpx.AsyncBaseTransport):
         return response
 
 
-def ctrl_c_at_write(number: int) -> Hook:
-    """A hook that presses Ctrl-C (a real SIGINT to this process) as write call
-    ``number`` arrives at HubSpot: that call is on the wire and finishes."""
+def ctrl_c_at_write(number: int, sig: signal.Signals = signal.SIGINT) -> Hook:
+    """A hook that presses Ctrl-C (a real SIGINT to this process; or sends ``sig``) as
+    write call ``number`` arrives at HubSpot: that call is on the wire and finishes."""
     seen = 0
 
     async def hook(request: httpx.Request, _inner: httpx.AsyncBaseTransport) -> None:
@@ -141,7 +141,7 @@ def ctrl_c_at_write(number: int) -> Hook:
         if request.url.path == WRITE_PATH:
             seen += 1
             if seen == number:
-                signal.raise_signal(signal.SIGINT)
+                signal.raise_signal(sig)
 
     return hook
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -162,6 +163,78 @@ def test_ctrl_c_after_every_call_was_sent_exits_0(
         f"Journal: {JOURNAL} ({BULK} lines written)\n"
     )
     assert result.err == "hsprefs: stopping after the calls in flight (Ctrl-C)\n"
+
+
+class _Terminated(Exception):
+    """Raised by the test's own SIGTERM handler: apply did not take the signal."""
+
+
+@pytest.fixture
+def sigterm_guard() -> Iterator[Any]:
+    """A SIGTERM handler of the test's own while it runs (so a SIGTERM apply failed to
+    take raises instead of ending pytest); yields it, to check it was put back."""
+
+    def guard(_sig: int, _frame: object) -> None:
+        raise _Terminated
+
+    previous = signal.signal(signal.SIGTERM, guard)
+    try:
+        yield guard
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def test_sigterm_stops_like_ctrl_c(
+    bulk: tuple[Hub, Path], capsys: pytest.CaptureFixture[str], sigterm_guard: Any
+) -> None:
+    """SIGTERM (a cancelled CI job) lets the calls on the wire finish and journals them,
+    sends nothing more, prints the report saying it was terminated, and exits 1."""
+    hub, root = bulk
+    transport = HookedTransport(hub.app, before=ctrl_c_at_write(4, signal.SIGTERM), wire=WIRE)
+    result = hsprefs_over(transport, capsys, "apply", "--plan", "plan.json", *FAST)
+    sent_calls = write_calls(hub)["statuses.batch.write"]
+    assert sent_calls in (4, 5)
+    lines = journal(root)
+    assert len(lines) == 2 * sent_calls
+    assert all(line["outcome"] == "confirmed" for line in lines)
+    checksum = json.loads((root / "plan.json").read_text())["checksum"]
+    emails = [f"p{i:04d}@example.com" for i in range(BULK)]
+    sent = [line["subscriber"] for line in lines]
+    expected = interrupted_report(checksum, sent_calls, [e for e in emails if e not in sent])
+    assert result.out == expected.replace("Interrupted (Ctrl-C)", "Terminated (SIGTERM)")
+    assert result.err == (
+        "hsprefs: stopping after the calls in flight (SIGTERM)\n"
+        f"hsprefs: error: the apply was terminated (SIGTERM): {2 * sent_calls} of {BULK} "
+        f"changes applied and verified, {BULK - 2 * sent_calls} not sent "
+        "(see the report above and the journal)\n"
+    )
+    assert result.code == 1
+    # the handler that was there before the apply is back
+    assert signal.getsignal(signal.SIGTERM) is sigterm_guard
+
+
+def test_sigterm_without_loop_signal_handlers(
+    bulk: tuple[Hub, Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    sigterm_guard: Any,
+) -> None:
+    """Where the event loop cannot take signal handlers, SIGTERM still stops the run
+    gracefully, and the previous handler is put back."""
+
+    def unsupported(*_args: Any) -> None:
+        raise NotImplementedError
+
+    monkeypatch.setattr(asyncio.SelectorEventLoop, "add_signal_handler", unsupported)
+    hub, root = bulk
+    transport = HookedTransport(hub.app, before=ctrl_c_at_write(4, signal.SIGTERM), wire=WIRE)
+    result = hsprefs_over(transport, capsys, "apply", "--plan", "plan.json", *FAST)
+    assert result.code == 1
+    assert result.err.startswith("hsprefs: stopping after the calls in flight (SIGTERM)\n")
+    sent_calls = write_calls(hub)["statuses.batch.write"]
+    assert sent_calls < 20
+    assert len(journal(root)) == 2 * sent_calls
+    assert signal.getsignal(signal.SIGTERM) is sigterm_guard
 
 
 def test_daily_cap_stops_the_run_and_still_reports(hub: Hub, project: Path) -> None:

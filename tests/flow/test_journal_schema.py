@@ -50,3 +50,8 @@ def test_an_unknown_field_is_still_refused() -> None:
     assert _errors({**OLD_LINE, "verifed": "applied"}) == [
         "Additional properties are not allowed ('verifed' was unexpected)"
     ]
+
+
+def test_a_dirty_config_commit_matches() -> None:
+    """config_commit may carry the +dirty mark."""
+    assert _errors({**OLD_LINE, "config_commit": "0123456789abcdef" * 2 + "01234567+dirty"}) == []
