@@ -1,16 +1,15 @@
 """Saved plans (``plan -o FILE``, ``apply --plan FILE``).
 
 A saved plan is the JSON document of :mod:`reconciler.render.plan_json`, never
-redacted: apply needs the real addresses, so the file is a private artifact (it is
-written with mode 0600). Loading checks it against ``schemas/plan.schema.json`` and
+redacted: apply needs the real addresses, so the file is a private artifact (a new or
+replaced file is written with mode 0600; a device or FIFO is written into in place, see
+:mod:`reconciler.outfile`). Loading checks it against ``schemas/plan.schema.json`` and
 recomputes the checksum, so a hand-edited plan is refused.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,35 +18,24 @@ import jsonschema
 
 from reconciler.errors import PlanFileError
 from reconciler.model import PairKey, Policy, Status
+from reconciler.outfile import write_output
 from reconciler.plan import PLAN_FORMAT_VERSION, Blocked, Change, ChangeKind, Plan, Target
 from reconciler.render.plan_json import plan_document
 from reconciler.resources import load_schema
 
-__all__ = ["load_plan", "plan_from_document", "save_plan"]
+__all__ = ["load_plan", "plan_from_document", "plan_text", "save_plan"]
+
+
+def plan_text(plan: Plan, *, created_at: datetime) -> str:
+    """The saved plan document as the text written to a plan file."""
+    return json.dumps(plan_document(plan, created_at=created_at), indent=2) + "\n"
 
 
 def save_plan(plan: Plan, path: Path, *, created_at: datetime) -> None:
-    """Write the plan atomically (temp file + rename), readable by the owner only."""
-    text = json.dumps(plan_document(plan, created_at=created_at), indent=2) + "\n"
-    directory = path.parent if str(path.parent) else Path(".")
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".hsprefs-plan-", dir=directory)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        raise PlanFileError(
-            f"cannot write plan file {path}: {exc.strerror or exc}",
-            hint="check that the folder exists and is writable",
-        ) from None
+    """Write the plan whole or not at all: a new or regular file is replaced atomically
+    (temp file + rename, readable by the owner only); a device or FIFO is written into.
+    Raises :class:`HsprefsError` naming the path and the OS error."""
+    write_output(path, plan_text(plan, created_at=created_at), what="plan file")
 
 
 def _time(text: str | None) -> datetime | None:

@@ -1,16 +1,17 @@
 """Writing a command's output file or stdout all at once, never half.
 
-:func:`output` gives a text stream to write to. With a path, it is a temporary file in
-the same folder that replaces the target only when the block ends without an error;
-without one, it is a temporary file that is copied to stdout at the end. Either way an
-error part-way (HubSpot failing on chunk 40 of 100) leaves no partial output behind.
-Used by ``audit -o`` and ``export``.
+:func:`output` gives a text stream to write to. With a path, the stream is the one of
+:func:`reconciler.outfile.open_output`: a new or regular file is replaced atomically when
+the block ends without an error, and a device, FIFO or ``/dev/stdout`` is written into
+in place (never replaced). Without one, or with ``-`` (standard output), it is a
+temporary file copied to stdout at the end. Either way an error part-way (HubSpot
+failing on chunk 40 of 100) leaves no partial output behind. Used by ``audit -o`` and
+``export -o``; ``plan -o`` writes through :func:`reconciler.planfile.save_plan`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,41 +19,28 @@ from typing import TextIO
 
 import click
 
-from reconciler.errors import UsageError
+from reconciler.outfile import open_output
 
-__all__ = ["output"]
+__all__ = ["STDOUT", "is_stdout", "output"]
+
+# What -o takes to mean standard output (a file named "-" is still ./-).
+STDOUT = "-"
+
+
+def is_stdout(path: Path | None) -> bool:
+    """Whether an ``-o`` value means standard output: absent, or ``-``."""
+    return path is None or str(path) == STDOUT
 
 
 @contextlib.contextmanager
-def output(path: Path | None) -> Iterator[TextIO]:
+def output(path: Path | None, *, what: str = "file") -> Iterator[TextIO]:
     """A stream whose content reaches ``path`` (or stdout) only if the block succeeds."""
-    if path is None:
+    if path is None or is_stdout(path):
         with tempfile.TemporaryFile("w+", encoding="utf-8", newline="\n") as spool:
             yield spool
             spool.seek(0)
             while block := spool.read(1 << 16):
                 click.echo(block, nl=False)
         return
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise UsageError(
-            f"cannot write {path}: {exc.strerror or exc}",
-            hint="check that the folder exists and is writable",
-        ) from None
-    temp = Path(temp_name)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            yield stream
-            stream.flush()
-            os.fsync(stream.fileno())
-        try:
-            os.replace(temp, path)
-        except OSError as exc:
-            raise UsageError(
-                f"cannot write {path}: {exc.strerror or exc}", hint="give a file path for -o"
-            ) from None
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+    with open_output(path, what=what) as stream:
+        yield stream

@@ -22,11 +22,12 @@ from reconciler.cli._common import (
     use_color,
     with_client,
 )
-from reconciler.cli._output import output
+from reconciler.cli._output import is_stdout, output
 from reconciler.cli.plan_cmd import settings_for
 from reconciler.client import HubSpotClient
 from reconciler.engine import read_state
 from reconciler.model import DesiredState
+from reconciler.outfile import check_output
 from reconciler.render.audit_html import render_audit_html
 from reconciler.render.audit_json import render_audit_json
 from reconciler.render.audit_markdown import render_audit_markdown
@@ -64,8 +65,8 @@ def collect_audit(desired: DesiredState, settings: ApiSettings) -> AuditReport:
     "-o",
     "--out",
     "out_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the report to this file instead of stdout.",
+    type=click.Path(dir_okay=False, readable=False, allow_dash=True, path_type=Path),
+    help="Write the report to this file instead of stdout (- is stdout).",
 )
 @click.option("--redact", is_flag=True, help="Mask email addresses in the report.")
 @api_options
@@ -86,6 +87,10 @@ def command(
         # The CLI masks the error line too: config findings and HubSpot's messages can
         # name subscribers, and --redact promises no address on the terminal.
         current_state().redactor = redactor
+    if is_stdout(out_file):
+        out_file = None  # -o -: standard output
+    if out_file is not None:
+        check_output(out_file, what="report")  # before HubSpot is read
     desired = config.load(paths)
     settings = settings_for(desired, options)
     report = collect_audit(desired, settings)
@@ -99,7 +104,7 @@ def command(
     else:
         color = out_file is None and use_color(sys.stdout)
         text = render_audit_text(report, color=color, redactor=redactor)
-    with output(out_file) as stream:
+    with output(out_file, what="report") as stream:
         stream.write(text)
     if out_file is not None and not current_state().quiet:
         click.echo(f"Audit: {report.totals.line()}. Wrote the report to {out_file}.", err=True)

@@ -25,7 +25,7 @@ from reconciler.cli._common import (
     common_options,
     current_state,
 )
-from reconciler.cli._output import output
+from reconciler.cli._output import is_stdout, output
 from reconciler.cli.plan_cmd import settings_for
 from reconciler.client import HubSpotClient
 from reconciler.engine import check_portal, prepare_desired
@@ -203,8 +203,8 @@ def _summary(stats: ExportStats, brand: int, out_file: Path | None) -> list[str]
     "-o",
     "--out",
     "out_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the subscriber file here instead of stdout.",
+    type=click.Path(dir_okay=False, readable=False, allow_dash=True, path_type=Path),
+    help="Write the subscriber file here instead of stdout (- is stdout).",
 )
 @api_options
 @common_options
@@ -219,6 +219,8 @@ def command(
 
     A plan right after, with the file included in the project, shows no changes.
     """
+    if is_stdout(out_file):
+        out_file = None  # -o -: standard output
     emails = _read_list(subscribers)
     desired = _project(paths)
     settings = settings_for(desired, options) if desired is not None else api_settings(options)

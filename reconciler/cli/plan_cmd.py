@@ -1,4 +1,9 @@
-"""``hsprefs plan``: read live statuses, diff them with the config and print the plan."""
+"""``hsprefs plan``: read live statuses, diff them with the config and print the plan.
+
+``-o FILE`` saves the plan document for ``apply --plan`` (see :func:`save_plan` for how a
+file, a device or a FIFO is written); ``-o -`` writes it to standard output, and the plan
+as ``--format`` shows it then goes to stderr, so stdout is the document alone.
+"""
 
 from __future__ import annotations
 
@@ -17,10 +22,12 @@ from reconciler.cli._common import (
     use_color,
     with_client,
 )
+from reconciler.cli._output import is_stdout
 from reconciler.engine import build_plan
 from reconciler.model import DesiredState
+from reconciler.outfile import check_output
 from reconciler.plan import Plan
-from reconciler.planfile import save_plan
+from reconciler.planfile import plan_text, save_plan
 from reconciler.render import Redactor, render_json, render_markdown, render_text
 from reconciler.settings import ApiSettings
 
@@ -44,8 +51,10 @@ def compute_plan(desired: DesiredState, settings: ApiSettings) -> Plan:
     "-o",
     "--out",
     "plan_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Save the plan (JSON, never redacted) for 'hsprefs apply --plan'.",
+    # readable=False: only written, and /dev/stdout may be write-only.
+    type=click.Path(dir_okay=False, readable=False, allow_dash=True, path_type=Path),
+    help="Save the plan (JSON, never redacted) for 'hsprefs apply --plan'; - writes it to "
+    "standard output (the plan display then goes to stderr).",
 )
 @click.option(
     "--format",
@@ -75,19 +84,27 @@ def command(
     redactor = Redactor(enabled=redact)
     if redact:
         current_state().redactor = redactor
+    to_stdout = plan_file is not None and is_stdout(plan_file)
+    if plan_file is not None and not to_stdout:
+        check_output(plan_file, what="plan file")  # before HubSpot is read
     desired = config.load(paths)
     settings = settings_for(desired, options)
     plan = compute_plan(desired, settings)
     now = datetime.now(UTC).replace(microsecond=0)
-    if plan_file is not None:
+    if plan_file is not None and not to_stdout:
         save_plan(plan, plan_file, created_at=now)
+    # With -o - stdout carries the saved plan alone; what people read goes to stderr.
+    shown = sys.stderr if to_stdout else sys.stdout
     if fmt == "json":
         out = render_json(plan, created_at=now, redactor=redactor)
     elif fmt == "markdown":
         out = render_markdown(plan, redactor=redactor)
     else:
-        out = render_text(plan, color=use_color(sys.stdout), redactor=redactor)
-    click.echo(out, nl=False)
+        out = render_text(plan, color=use_color(shown), redactor=redactor)
+    click.echo(out, nl=False, err=to_stdout)
+    if to_stdout:
+        click.echo(plan_text(plan, created_at=now), nl=False)
     if plan_file is not None and not current_state().quiet:
-        click.echo(f"Saved the plan to {plan_file} (it holds real email addresses).", err=True)
+        where = "standard output" if to_stdout else str(plan_file)
+        click.echo(f"Saved the plan to {where} (it holds real email addresses).", err=True)
     return 2 if detailed_exitcode and plan.has_changes else 0
