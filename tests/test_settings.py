@@ -91,7 +91,8 @@ def test_an_unsupported_version_from_the_environment_is_refused() -> None:
     with pytest.raises(UsageError) as caught:
         _resolve(env)
     assert caught.value.one_line() == (
-        "unsupported API version 'v3' (use one of 2026-03, v4, 2026-09)"
+        "unsupported API version 'v3' in HSPREFS_API_VERSION (set HSPREFS_API_VERSION to one "
+        "of 2026-03, v4, 2026-09, or unset it)"
     )
 
 
@@ -101,8 +102,8 @@ def test_plain_http_from_the_environment_is_refused() -> None:
     with pytest.raises(UsageError) as caught:
         _resolve(env)
     assert caught.value.one_line() == (
-        "refusing plain http:// to 'api.hubapi.com' (use https://, or http:// only to a "
-        "loopback address such as 127.0.0.1)"
+        "refusing plain http:// to 'api.hubapi.com' in HSPREFS_API_URL (use https://, or "
+        "http:// only to a loopback address such as 127.0.0.1)"
     )
 
 
@@ -174,3 +175,42 @@ def test_a_bad_version_names_the_variable() -> None:
 def test_whitespace_around_a_version_is_removed() -> None:
     """' v4\\n' from the environment is v4."""
     assert check_api_version(" v4\n", "HSPREFS_API_VERSION") == "v4"
+
+
+def test_junk_version_in_the_environment_names_the_variable() -> None:
+    """HSPREFS_API_VERSION=junk is refused naming HSPREFS_API_VERSION and the choices."""
+    env = {"HUBSPOT_ACCESS_TOKEN": TOKEN, "HSPREFS_API_VERSION": "junk"}
+    with pytest.raises(UsageError) as caught:
+        _resolve(env)
+    assert caught.value.one_line() == (
+        "unsupported API version 'junk' in HSPREFS_API_VERSION (set HSPREFS_API_VERSION to "
+        "one of 2026-03, v4, 2026-09, or unset it)"
+    )
+
+
+def test_spaces_around_environment_values_are_dropped() -> None:
+    """' http://...' and 'v4 ' from the environment work as the values they hold."""
+    env = {
+        "HUBSPOT_ACCESS_TOKEN": TOKEN,
+        "HSPREFS_API_URL": " http://127.0.0.1:8765/\n",
+        "HSPREFS_API_VERSION": " v4 ",
+    }
+    settings = _resolve(env)
+    assert (settings.api_url, settings.api_version) == ("http://127.0.0.1:8765", "v4")
+
+
+def test_a_blank_version_variable_counts_as_unset() -> None:
+    """HSPREFS_API_VERSION of only spaces leaves the project file's version in force."""
+    env = {"HUBSPOT_ACCESS_TOKEN": TOKEN, "HSPREFS_API_VERSION": "  "}
+    assert _resolve(env, project_api_version="2026-09").api_version == "2026-09"
+
+
+def test_a_space_inside_the_url_names_the_variable() -> None:
+    """A space inside HSPREFS_API_URL is refused naming the variable."""
+    env = {"HUBSPOT_ACCESS_TOKEN": TOKEN, "HSPREFS_API_URL": "https://api.hub api.com"}
+    with pytest.raises(UsageError) as caught:
+        _resolve(env)
+    assert caught.value.one_line() == (
+        "the API URL in HSPREFS_API_URL holds a space or a control character (give a URL "
+        "such as https://api.hubapi.com, without spaces)"
+    )

@@ -31,6 +31,7 @@ from reconciler.settings import (
     DEFAULT_CONCURRENCY,
     ApiSettings,
     check_api_url,
+    check_api_version,
     check_token,
 )
 
@@ -190,17 +191,16 @@ def resolve_api_settings(
     else:
         url, source = DEFAULT_API_URL, None
     check_url_shape(url, source)
-    version = (
-        api_version or env.get("HSPREFS_API_VERSION") or project_api_version or DEFAULT_API_VERSION
-    )
-    if version not in API_VERSIONS:
-        raise UsageError(
-            f"unsupported API version {version!r}",
-            hint=f"use one of {', '.join(API_VERSIONS)}",
-        )
+    # A blank variable counts as unset; a bad value is refused naming the variable.
+    if api_version:
+        version, version_source = api_version, "--api-version"
+    elif env.get("HSPREFS_API_VERSION", "").strip():
+        version, version_source = env["HSPREFS_API_VERSION"], "HSPREFS_API_VERSION"
+    else:
+        version, version_source = project_api_version or DEFAULT_API_VERSION, None
     return ApiSettings(
-        api_url=check_api_url(url),
-        api_version=version,
+        api_url=check_api_url(url, source),
+        api_version=check_api_version(version, version_source),
         token=read_token(token_file, env),
         rate_limit=rate_limit,
         batch_size=batch_size or 100,

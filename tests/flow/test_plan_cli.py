@@ -238,8 +238,8 @@ def test_plain_http_to_a_remote_host_is_refused(hub: Hub, project: Path) -> None
     result = hub.hsprefs("plan", "--api-url", "http://api.example.com")
     assert result.code == 1
     assert result.err == (
-        "hsprefs: error: refusing plain http:// to 'api.example.com' (use https://, or "
-        "http:// only to a loopback address such as 127.0.0.1)\n"
+        "hsprefs: error: refusing plain http:// to 'api.example.com' in --api-url (use "
+        "https://, or http:// only to a loopback address such as 127.0.0.1)\n"
     )
 
 
@@ -407,3 +407,25 @@ def test_plan_of_a_missing_path(hub: Hub, project: Path) -> None:
         "hsprefs: error: nonexist:1:1: no such file or folder; check the path: give the project "
         "folder, its hsprefs.yaml, or a subscriber file it includes\n",
     )
+
+
+def test_junk_api_version_in_the_environment(hub: Hub, project: Path) -> None:
+    """HSPREFS_API_VERSION=junk is one line naming the variable and what to set it to."""
+    os.environ["HSPREFS_API_VERSION"] = "junk"
+    try:
+        result = hub.hsprefs("plan")
+    finally:
+        del os.environ["HSPREFS_API_VERSION"]
+    assert (result.code, result.out, result.err) == (
+        1,
+        "",
+        "hsprefs: error: unsupported API version 'junk' in HSPREFS_API_VERSION (set "
+        "HSPREFS_API_VERSION to one of 2026-03, v4, 2026-09, or unset it)\n",
+    )
+
+
+def test_a_leading_space_in_the_api_url_variable_is_dropped(hub: Hub, project: Path) -> None:
+    """HSPREFS_API_URL=' http://...' reaches the emulator instead of failing in httpx."""
+    os.environ["HSPREFS_API_URL"] = " " + os.environ["HSPREFS_API_URL"]
+    result = hub.hsprefs("plan", "--detailed-exitcode")
+    assert (result.code, result.err) == (2, "")
