@@ -47,11 +47,14 @@ _WRITE_ERRNOS = frozenset(
 _STREAM_ROOTS = ("/dev/", "/proc/")
 
 
-def _cannot(path: Path, what: str, reason: str) -> HsprefsError:
-    return HsprefsError(
-        f"cannot write {what} {path}: {reason}",
-        hint="give -o a path in a folder you can write; nothing was written",
-    )
+def _cannot(
+    path: Path,
+    what: str,
+    reason: str,
+    *,
+    hint: str = "give -o a path you can write; nothing was written",
+) -> HsprefsError:
+    return HsprefsError(f"cannot write {what} {path}: {reason}", hint=hint)
 
 
 def _why(exc: OSError) -> str:
@@ -82,7 +85,12 @@ def check_output(path: Path, *, what: str = "file") -> None:
     folder = Path(os.path.realpath(path)).parent
     shown = path.parent
     if not folder.exists():
-        raise _cannot(path, what, f"the folder {shown} does not exist")
+        raise _cannot(
+            path,
+            what,
+            f"the folder {shown} does not exist",
+            hint="create it first or give -o another path; nothing was written",
+        )
     if not folder.is_dir():
         raise _cannot(path, what, f"{shown} is not a folder")
     if not os.access(folder, os.W_OK | os.X_OK):
@@ -105,7 +113,8 @@ def open_output(path: Path, *, what: str = "file") -> Iterator[TextIO]:
                 with open(path, "a", encoding="utf-8", newline="\n") as target:
                     shutil.copyfileobj(spool, target)
             except OSError as exc:
-                raise _cannot(path, what, _why(exc)) from None
+                # Part of it may have reached a reader already: no "nothing was written".
+                raise _cannot(path, what, _why(exc), hint="give -o a path you can write") from None
         return
     real = Path(os.path.realpath(path))
     try:
