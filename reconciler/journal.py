@@ -299,8 +299,9 @@ class Journal:
 
 
 def _ascii(line: dict[str, Any]) -> str:
-    """A journal line as ASCII JSON: the same object, safe to print on any terminal."""
-    return json.dumps(line, ensure_ascii=True)
+    """A journal line as ASCII JSON: the same object, safe to print on any terminal
+    (JSON escapes every control character but DEL, escaped here too)."""
+    return json.dumps(line, ensure_ascii=True).replace("\x7f", "\\u007f")
 
 
 def _why(exc: OSError) -> str:

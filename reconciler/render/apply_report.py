@@ -2,12 +2,19 @@
 unconfirmed or was not sent, and what stopped the run (Ctrl-C, SIGTERM, a refusal, a
 journal write that failed). Returned as text; the CLI prints it.
 
-Imports: :mod:`reconciler.apply` (the report it renders) and the text renderer's labels.
+Live strings (HubSpot's error messages, addresses and aliases read from files) can hold
+control characters: every line goes through
+:func:`~reconciler.render.safe.terminal_safe`, so the report is exactly the lines it
+says, with nothing a terminal acts on.
+
+Imports: :mod:`reconciler.apply` (the report it renders), the text renderer's labels and
+:mod:`reconciler.render.safe`.
 """
 
 from __future__ import annotations
 
 from reconciler.apply import ApplyReport, ItemReport
+from reconciler.render.safe import terminal_safe
 from reconciler.render.text import subscription_label
 
 __all__ = ["LIST_LIMIT", "NEXT_STEP", "render_apply_failure", "render_apply_report"]
@@ -108,7 +115,7 @@ def render_apply_report(
     lines.append(journal)
     if not report.ok:
         lines.append(NEXT_STEP)
-    return "\n".join(lines) + "\n"
+    return "".join(terminal_safe(line) + "\n" for line in lines)
 
 
 def render_apply_failure(report: ApplyReport, *, signal: str = "SIGINT") -> str:

@@ -180,3 +180,22 @@ def test_check_journal_accepts_a_missing_or_empty_file(tmp_path: Path) -> None:
     check_journal(tmp_path / "new.jsonl")
     (tmp_path / "empty.jsonl").write_bytes(b"")
     check_journal(tmp_path / "empty.jsonl")
+
+
+def test_unwritten_lines_are_plain_ascii_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A line kept after a failed write is ASCII with every control character escaped
+    (DEL included), and still the same JSON object."""
+    _full_disk_after(monkeypatch, 0)
+    odd = Change(
+        ChangeKind.SUBSCRIBE, 0, "a@example.com", "101", Status.SUBSCRIBED,
+        Status.NOT_SPECIFIED, alias="newsletter", legal_basis="CONSENT_WITH_NOTICE",
+        legal_basis_explanation="form\x7f\x1b[2J\u2028é",
+    )  # fmt: skip
+    with Journal(tmp_path / "j.jsonl", CONTEXT) as journal:
+        journal.record([(odd, answer(Outcome.CONFIRMED))], "write")
+    (kept,) = journal.unwritten
+    assert kept.isascii()
+    assert all(ord(c) >= 0x20 and c != "\x7f" for c in kept)
+    assert json.loads(kept)["legal_basis_explanation"] == "form\x7f\x1b[2J\u2028é"

@@ -240,3 +240,60 @@ def test_failure_line_counts_every_state() -> None:
     assert render_apply_failure(report) == (
         "4 of 5 changes did not reach their desired state: 1 failed, 1 unconfirmed, 2 not sent"
     )
+
+
+def test_live_strings_cannot_forge_lines_or_drive_the_terminal() -> None:
+    """A HubSpot message with a line break and an escape sequence stays on its line,
+    shown escaped."""
+    report = ApplyReport(
+        items=(
+            ItemReport(
+                unsubscribe("b@example.com"), "failed", "bad\nApplied and verified: 9\x1b]0;x\x07"
+            ),
+        ),
+        calls_made=1,
+        calls_planned=1,
+        journal_lines=1,
+    )
+    assert render_apply_report(report, JOURNAL).splitlines()[2] == (
+        "    b@example.com product (102) -> UNSUBSCRIBED: "
+        "bad\\nApplied and verified: 9\\x1b]0;x\\x07"
+    )
+
+
+def test_terminated_by_sigterm() -> None:
+    """A run stopped by SIGTERM says it was terminated, in the report and the error line."""
+    report = ApplyReport(
+        items=(applied("a@example.com"), not_sent("b@example.com")),
+        calls_made=1,
+        calls_planned=2,
+        journal_lines=1,
+        interrupted=True,
+    )
+    assert render_apply_report(report, JOURNAL, signal="SIGTERM").splitlines()[-3] == (
+        "Terminated (SIGTERM): the calls already sent finished and were journalled; "
+        "1 call of 2 was not sent."
+    )
+    assert render_apply_failure(report, signal="SIGTERM") == (
+        "the apply was terminated (SIGTERM): 1 of 2 changes applied and verified, 1 not sent"
+    )
+
+
+def test_a_failed_journal_write_is_reported() -> None:
+    """The journal line says how many lines were written, the OS error, and that the
+    lines it could not write are on stderr; the run is not ok."""
+    report = ApplyReport(
+        items=(applied("a@example.com"),),
+        calls_made=1,
+        calls_planned=1,
+        journal_lines=0,
+        journal_error="No space left on device",
+        unjournalled=('{"subscriber": "a@example.com"}',),
+    )
+    assert not report.ok
+    assert render_apply_report(report, JOURNAL) == (
+        "Applied and verified: 1 of 1 changes (1 call).\n"
+        f"Journal: {JOURNAL} (0 lines written), then a write failed: No space left on "
+        "device. No further call was sent; the 1 line it could not write is printed on "
+        "stderr.\n" + RERUN
+    )
