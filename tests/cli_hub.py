@@ -24,6 +24,15 @@ from reconciler.emulator import DEFAULT_TOKEN
 API_URL = "http://127.0.0.1"
 
 
+def point_at_emulator(monkeypatch: pytest.MonkeyPatch, token: str = DEFAULT_TOKEN) -> None:
+    """Set the environment a CLI run reads to the in-process emulator, and clear what a
+    developer's or CI's own environment could add (an API version, CI's defaults)."""
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", token)
+    monkeypatch.setenv("HSPREFS_API_URL", API_URL)
+    monkeypatch.delenv("HSPREFS_API_VERSION", raising=False)
+    monkeypatch.delenv("CI", raising=False)
+
+
 @dataclass
 class Result:
     code: int

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.emulator import DEFAULT_TOKEN, EmulatorSettings, create_app
-from tests.cli_hub import API_URL, Hub
+from reconciler.emulator import EmulatorSettings, create_app
+from tests.cli_hub import Hub, point_at_emulator
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -18,10 +18,7 @@ SEED = EXAMPLES / "emulator-seed.yaml"
 
 @pytest.fixture
 def hub(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Hub]:
-    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", DEFAULT_TOKEN)
-    monkeypatch.setenv("HSPREFS_API_URL", API_URL)
-    monkeypatch.delenv("HSPREFS_API_VERSION", raising=False)
-    monkeypatch.delenv("CI", raising=False)
+    point_at_emulator(monkeypatch)
     app = create_app(EmulatorSettings(seed=str(SEED), rate_limit=0))
     try:
         yield Hub(app, capsys)

@@ -22,7 +22,7 @@ from reconciler.journal import Journal, JournalContext
 from reconciler.model import LiveState, StatusWrite, WriteResult
 from reconciler.render.apply_report import render_apply_report
 from reconciler.settings import ApiSettings
-from tests.cli_hub import API_URL, Hub
+from tests.cli_hub import API_URL, Hub, point_at_emulator
 from tests.flow.apply_support import (
     JOURNAL,
     NEXT_STEP,
@@ -52,10 +52,7 @@ def pair(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[Hub, Path]]:
     """Two people to unsubscribe from product, a saved plan of one write call, its emulator."""
-    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", DEFAULT_TOKEN)
-    monkeypatch.setenv("HSPREFS_API_URL", API_URL)
-    monkeypatch.delenv("HSPREFS_API_VERSION", raising=False)
-    monkeypatch.delenv("CI", raising=False)
+    point_at_emulator(monkeypatch)
     root, seed = bulk_project(tmp_path / "pair", len(EMAILS))
     monkeypatch.chdir(root)
     app = create_app(EmulatorSettings(seed=seed, rate_limit=0))

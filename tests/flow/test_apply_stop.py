@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from reconciler.emulator import DEFAULT_TOKEN, EmulatorSettings, create_app
-from tests.cli_hub import API_URL, Hub
+from tests.cli_hub import Hub, point_at_emulator
 from tests.flow.apply_support import (
     JOURNAL,
     NEXT_STEP,
@@ -42,10 +42,7 @@ def bulk(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[Hub, Path]]:
     """A config of BULK unsubscribes, a plan of it saved in batches of 2, and its emulator."""
-    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", DEFAULT_TOKEN)
-    monkeypatch.setenv("HSPREFS_API_URL", API_URL)
-    monkeypatch.delenv("HSPREFS_API_VERSION", raising=False)
-    monkeypatch.delenv("CI", raising=False)
+    point_at_emulator(monkeypatch)
     root, seed = bulk_project(tmp_path / "bulk", BULK)
     monkeypatch.chdir(root)
     app = create_app(EmulatorSettings(seed=seed, rate_limit=0))
