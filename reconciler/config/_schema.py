@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from functools import cache
-from typing import Any
+from typing import Any, Final
 from urllib.parse import urldefrag, urljoin
 
 from jsonschema import Draft202012Validator, ValidationError, validators
@@ -264,6 +264,17 @@ def _fits(schema: Any, instance: Any, error: ValidationError) -> bool:
     return any(_TYPE_CHECKER.is_type(instance, n) for n in names)
 
 
+MAPPED_KEYWORDS: Final = frozenset(
+    {
+        "type", "enum", "const", "required", "additionalProperties", "minProperties",
+        "minItems", "minLength", "pattern", "minimum", "exclusiveMinimum", "maximum",
+        "exclusiveMaximum", "anyOf", "oneOf", "propertyNames",
+    }
+)  # fmt: skip
+"""The validation keywords whose failures get hsprefs' own words (a test checks that the
+shipped schemas use no other); any other keyword would show jsonschema's message."""
+
+
 def _messages(
     error: ValidationError, root: Any, prefix: tuple[str | int, ...]
 ) -> Iterator[tuple[tuple[int, int], str]]:
@@ -300,8 +311,12 @@ def _messages(
             yield at, f"{subject} must be {value}, not {describe(instance)}"
     elif word == "required":
         missing = [p for p in value if isinstance(instance, dict) and p not in instance]
-        named = next((p for p in missing if f"{p!r} is a required property" == error.message), None)
-        yield at, f"{subject} is missing the required key '{named or missing[0]}'"
+        # jsonschema raises one error per missing key and names it only in its own words;
+        # any quoting of the name is accepted so that a change of wording cannot turn two
+        # missing keys into the same message twice.
+        said = error.message
+        named = next((p for p in missing if f"'{p}'" in said or f'"{p}"' in said), missing[0])
+        yield at, f"{subject} is missing the required key '{named}'"
     elif word == "additionalProperties":
         allowed = list(schema.get("properties", {}))
         for extra in _extras(instance, schema):

@@ -20,6 +20,7 @@ column)``. Imports: PyYAML, :mod:`reconciler.errors`, :mod:`._text`.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
 from typing import Any, Final, NoReturn
@@ -52,6 +53,10 @@ __all__ = [
 
 MAX_DEPTH: Final = 32
 """Deepest nesting accepted; the language itself needs six levels."""
+
+_DEPTH_MESSAGE: Final = (
+    f"the YAML is nested more than {MAX_DEPTH} levels deep; the config language needs far fewer"
+)
 
 MAX_SCALAR: Final = 10_000
 """Longest scalar accepted, in characters (an email is at most 254)."""
@@ -273,13 +278,54 @@ def parse(data: bytes, file: str) -> Document:
     try:
         _compose(CParser(data), doc)
     except yaml.YAMLError as exc:
-        _syntax_finding(doc, data, exc)
+        if _is_depth_refusal(exc):
+            doc.findings = _depth_findings(data, file, exc)
+        else:
+            _syntax_finding(doc, data, exc)
         doc.root = None
         doc.broken = True
     except _Stop:
         doc.root = None
         doc.broken = True
     return doc
+
+
+def _is_depth_refusal(exc: yaml.YAMLError) -> bool:
+    """libyaml 0.2.6+ (PyYAML 6.0.4's wheels) refuses deep nesting in its scanner."""
+    return "nesting depth" in str(getattr(exc, "problem", None) or "")
+
+
+def _depth_findings(data: bytes, file: str, exc: yaml.YAMLError) -> list[Finding]:
+    """The findings hsprefs' own depth check gives, whatever libyaml's version.
+
+    libyaml's scanner reads ahead of its parser (up to 1,024 characters inside a flow
+    collection, to decide simple keys), so its refusal can come before this reader has
+    seen the 33rd level. Reading the text up to libyaml's refusal again reaches that
+    level without the refusal, and so ends in the same finding at the same place as an
+    older libyaml gives. Should it not (a libyaml that refused fewer levels than
+    :data:`MAX_DEPTH`), the finding is placed where libyaml stopped.
+    """
+    mark = getattr(exc, "problem_mark", None)
+    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    prefix = Document(file)
+    with contextlib.suppress(yaml.YAMLError, _Stop):
+        _compose(CParser(data[: _offset(data, line, column)]), prefix)
+    if prefix.findings and prefix.findings[-1].code == "yaml-depth":
+        return prefix.findings
+    prefix.findings.append(Finding(file, line, column, _DEPTH_MESSAGE, code="yaml-depth"))
+    return prefix.findings
+
+
+def _offset(data: bytes, line: int, column: int) -> int:
+    """The byte offset of a 1-based (line, column in characters) position."""
+    start = 0
+    for _ in range(line - 1):
+        start = data.find(b"\n", start) + 1
+        if start == 0:
+            return len(data)
+    end = data.find(b"\n", start)
+    text = data[start : len(data) if end < 0 else end].decode("utf-8", "replace")
+    return start + len(text[: column - 1].encode("utf-8"))
 
 
 def _compose(parser: CParser, doc: Document) -> None:
@@ -378,13 +424,7 @@ def _compose(parser: CParser, doc: Document) -> None:
         elif kind is MappingStartEvent or kind is SequenceStartEvent:
             mark = event.start_mark
             if len(stack) >= MAX_DEPTH:
-                doc.error(
-                    mark.line + 1,
-                    mark.column + 1,
-                    f"the YAML is nested more than {MAX_DEPTH} levels deep; "
-                    "the config language needs far fewer",
-                    "yaml-depth",
-                )
+                doc.error(mark.line + 1, mark.column + 1, _DEPTH_MESSAGE, "yaml-depth")
                 raise _Stop
             if event.anchor is not None:
                 _anchor_finding(doc, mark, event.anchor, "&")

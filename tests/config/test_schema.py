@@ -11,12 +11,15 @@ from hypothesis import strategies as st
 
 from reconciler.config._acceptor import Unsupported, compile_schema, locate
 from reconciler.config._schema import (
+    MAPPED_KEYWORDS,
     PROJECT_SCHEMA,
     SUBSCRIBERS_SCHEMA,
     ConfigValidator,
     compiled,
     registry,
+    validate,
 )
+from reconciler.config._yaml import parse
 from reconciler.resources import load_schema, schema_names
 
 CONFIG_SCHEMAS = ("project.schema.json", "subscribers.schema.json", "defs.schema.json")
@@ -92,6 +95,48 @@ def test_unknown_keyword_refuses_to_compile() -> None:
     reg = Registry().with_resource("urn:x", Resource.from_contents(schema, DRAFT202012))
     with pytest.raises(Unsupported):
         compile_schema(reg, "urn:x")
+
+
+# Keywords that only annotate or lead to other schemas: they fail nothing themselves.
+_STRUCTURE = {"$schema", "$id", "$ref", "$defs", "$comment", "title", "description",
+              "default", "examples", "properties", "patternProperties", "items"}  # fmt: skip
+_NAMED = ("properties", "patternProperties", "$defs")
+
+
+def _keywords(node: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found.add(key)
+            if key in _NAMED:
+                for sub in value.values():
+                    found |= _keywords(sub)
+            elif isinstance(value, dict | list) and key not in ("enum", "const", "examples"):
+                found |= _keywords(value)
+    elif isinstance(node, list):
+        for item in node:
+            found |= _keywords(item)
+    return found
+
+
+@pytest.mark.parametrize("name", CONFIG_SCHEMAS)
+def test_every_failing_keyword_has_hsprefs_own_words(name: str) -> None:
+    """No schema keyword can fail with jsonschema's own message, whose wording may change."""
+    assert _keywords(load_schema(name)) - _STRUCTURE - MAPPED_KEYWORDS == set()
+
+
+def test_a_missing_key_is_named_in_hsprefs_words() -> None:
+    """The missing key is named by hsprefs, whatever jsonschema's own wording."""
+    doc = parse(
+        b"version: 1\nsubscribers:\n  a@example.com:\n    n: {resubscribe: true}\n", "f.yaml"
+    )
+    assert [str(f) for f in validate(doc, SUBSCRIBERS_SCHEMA)] == [
+        "f.yaml:4:5: error: 'n' is missing the required key 'status'"
+    ]
+    project = parse(b"subscriptions: {}\n", "hsprefs.yaml")
+    assert [str(f) for f in validate(project, PROJECT_SCHEMA)] == [
+        "hsprefs.yaml:1:1: error: the file is missing the required key 'version'"
+    ]
 
 
 STATUS = st.sampled_from(["subscribed", "unsubscribed", "not_specified", "SUBSCRIBED", ""])

@@ -10,6 +10,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from reconciler.config import _yaml
 from reconciler.config._yaml import YamlList, YamlMap, parse
 
 
@@ -173,3 +174,97 @@ def test_an_explicit_tag_that_does_not_fit() -> None:
     """'!!int nope' is a finding naming the value."""
     doc = parse(b"a: !!int nope\n", "f.yaml")
     assert [str(f) for f in doc.findings] == ["f.yaml:1:4: error: 'nope' is not a valid int"]
+
+
+_DEPTH = "error: the YAML is nested more than 32 levels deep; the config language needs far fewer"
+
+
+def _scanner_refusal(line: int, column: int) -> yaml.YAMLError:
+    """The error libyaml 0.2.6 and newer raise for deep nesting, at a 1-based position."""
+    mark = yaml.Mark("<byte string>", 0, line - 1, column - 1, None, None)
+    return yaml.scanner.ScannerError(
+        "while increasing flow level", mark, "exceeded maximum nesting depth", mark
+    )
+
+
+def test_nesting_past_the_limit_is_found_by_the_reader() -> None:
+    """40 levels (below any libyaml's own limit) stop at the 33rd level's bracket."""
+    doc = parse(b"a: " + b"[" * 40 + b"]" * 40 + b"\n", "f.yaml")
+    assert ([str(f) for f in doc.findings], doc.broken) == ([f"f.yaml:1:35: {_DEPTH}"], True)
+
+
+def test_libyamls_own_depth_refusal_becomes_the_same_finding() -> None:
+    """libyaml's scanner refusal (PyYAML 6.0.4) is hsprefs' finding, where the limit was crossed."""
+    data = b"version: 1\nx: " + b"[" * 2000 + b"]" * 2000
+    refusal = _scanner_refusal(2, 1003)
+    findings = _yaml._depth_findings(data, "deep.yaml", refusal)
+    assert [(str(f), f.code) for f in findings] == [(f"deep.yaml:2:35: {_DEPTH}", "yaml-depth")]
+
+
+def test_a_depth_refusal_before_the_limit_is_placed_where_libyaml_stopped() -> None:
+    """Were libyaml ever to refuse fewer levels than hsprefs, its place is kept."""
+    data = b"x: " + b"[" * 20 + b"]" * 20
+    findings = _yaml._depth_findings(data, "f.yaml", _scanner_refusal(1, 14))
+    assert [(str(f), f.code) for f in findings] == [(f"f.yaml:1:14: {_DEPTH}", "yaml-depth")]
+
+
+def test_a_depth_refusal_keeps_the_findings_before_it() -> None:
+    """A duplicate key before the deep part is still reported, once."""
+    data = b"a: 1\na: 2\nx: " + b"[" * 3000 + b"]" * 3000
+    doc = parse(data, "f.yaml")
+    assert [str(f) for f in doc.findings] == [
+        "f.yaml:2:1: error: duplicate key 'a' (first at line 1, column 1); a key may appear "
+        "only once in a mapping",
+        f"f.yaml:3:35: {_DEPTH}",
+    ]
+
+
+def test_the_depth_refusal_is_recognised_by_its_problem() -> None:
+    """Only libyaml's nesting refusal is mapped; other scanner errors stay syntax errors."""
+    other = yaml.scanner.ScannerError(None, None, "found unexpected end of stream", None)
+    assert _yaml._is_depth_refusal(_scanner_refusal(1, 1))
+    assert not _yaml._is_depth_refusal(other)
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        (
+            b"a: 'open\n",
+            "f.yaml:2:1: error: YAML syntax error: found unexpected end of stream (while "
+            "scanning a quoted scalar at line 1, column 4)",
+        ),
+        (
+            b"a: [1, 2\n",
+            "f.yaml:2:1: error: YAML syntax error: did not find expected ',' or ']' (while "
+            "parsing a flow sequence at line 1, column 4)",
+        ),
+        (
+            b"a: b: c\n",
+            "f.yaml:1:5: error: YAML syntax error: mapping values are not allowed in this context",
+        ),
+        (
+            b"a:\n  b: 1\n c: 2\n",
+            "f.yaml:3:2: error: YAML syntax error: did not find expected key (while parsing a "
+            "block mapping at line 1, column 1)",
+        ),
+        (
+            b"a:\n\tb: 1\n",
+            "f.yaml:2:1: error: a tab character cannot indent YAML; indent with spaces",
+        ),
+        (
+            b"- a\nb: 1\n",
+            "f.yaml:2:1: error: YAML syntax error: did not find expected '-' indicator (while "
+            "parsing a block collection at line 1, column 1)",
+        ),
+        (
+            b"a: @b\n",
+            "f.yaml:1:4: error: YAML syntax error: found character that cannot start "
+            "any token (while scanning for the next token at line 1, column 4)",
+        ),
+    ],
+)
+def test_libyaml_syntax_messages_are_pinned(text: bytes, want: str) -> None:
+    """libyaml's words reach users inside hsprefs' line; a change in them fails here first."""
+    doc = parse(text, "f.yaml")
+    assert [str(f) for f in doc.findings] == [want]
