@@ -1,46 +1,92 @@
 # hsprefs developer tasks. Every target creates .venv when it is missing.
+#
+# .venv holds exactly what requirements/dev.lock names (every package pinned and hashed,
+# installed with --require-hashes), so a fresh machine runs what CI tested. The venv is
+# made anew whenever the lock or pyproject.toml changes. `make lock` regenerates the lock;
+# `make test-latest` and `make test-lowest` run the suite against the newest releases and
+# against the lowest versions pyproject.toml allows, in venvs of their own.
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCK := requirements/dev.lock
+TOOLS_LOCK := requirements/tools.lock
+# What the check targets need first: the locked venv. test-latest and test-lowest install
+# their own venv and then run the checks with INSTALL= (nothing more to install).
+INSTALL ?= $(STAMP)
+UV := .venv-tools/bin/uv
 
-.PHONY: demo test lint typecheck pytest conformance bench soak clean
+.PHONY: demo test lint typecheck pytest conformance bench soak clean lock test-latest test-lowest
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(STAMP): pyproject.toml $(LOCK) $(TOOLS_LOCK)
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(TOOLS_LOCK)
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
+$(UV): $(TOOLS_LOCK)
+	test -x .venv-tools/bin/python || $(PYTHON) -m venv .venv-tools
+	.venv-tools/bin/python -m pip install --quiet --require-hashes -r $(TOOLS_LOCK)
+	touch $(UV)
+
+## lock: regenerate the hashed locks from pyproject.toml and requirements/tools.in
+## (newest releases that pyproject.toml allows; the tools agree with the dev lock where
+## they share a package; commit the result)
+lock: $(UV)
+	$(UV) pip compile --quiet --upgrade --universal --custom-compile-command "make lock" --python-version 3.11 --generate-hashes \
+		pyproject.toml --extra dev -o $(LOCK)
+	$(UV) pip compile --quiet --upgrade --universal --custom-compile-command "make lock" --python-version 3.11 --generate-hashes \
+		requirements/tools.in -c $(LOCK) -o $(TOOLS_LOCK)
+
+## test-latest: the whole suite against the newest release of every dependency (no lock)
+test-latest:
+	rm -rf .venv-latest
+	$(PYTHON) -m venv .venv-latest
+	.venv-latest/bin/python -m pip install --quiet --upgrade pip
+	.venv-latest/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager -e '.[dev]'
+	.venv-latest/bin/python -m pip list --format=freeze > .venv-latest/versions.txt
+	$(MAKE) --no-print-directory test VENV=.venv-latest INSTALL=
+
+## test-lowest: the test suite against the lowest versions pyproject.toml allows for the
+## direct dependencies (uv's --resolution lowest-direct)
+test-lowest: $(UV)
+	rm -rf .venv-lowest
+	$(UV) venv --quiet --seed --python $(PYTHON) .venv-lowest
+	$(UV) pip install --quiet --python .venv-lowest/bin/python --resolution lowest-direct -e '.[dev]'
+	$(UV) pip freeze --python .venv-lowest/bin/python > .venv-lowest/versions.txt
+	$(MAKE) --no-print-directory pytest VENV=.venv-lowest INSTALL=
+
 ## demo: plan and apply the example config against the local emulator
-demo: $(STAMP)
+demo: $(INSTALL)
 	$(BIN)/python examples/demo.py
 
 ## test: lint, type-check and run the test suite (what CI runs)
 test: lint typecheck pytest
 
-lint: $(STAMP)
+lint: $(INSTALL)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: $(STAMP)
+typecheck: $(INSTALL)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(INSTALL)
 	$(BIN)/pytest -n auto -p no:cacheprovider -m "not slow"
 
 ## soak: long runs: every property test with the soak hypothesis profile, plus the tests
 ## marked slow (applies against an emulator answering 30% of calls with faults)
-soak: $(STAMP)
+soak: $(INSTALL)
 	HYPOTHESIS_PROFILE=soak $(BIN)/pytest -n auto -p no:cacheprovider
 
 ## conformance: the emulator against HubSpot's OpenAPI files, schemathesis and the official SDK
 ## (part of pytest too; the spec-based tests skip when ../shared/hubspot-openapi is absent)
-conformance: $(STAMP)
+conformance: $(INSTALL)
 	$(BIN)/pytest -p no:cacheprovider -rs tests/conformance
 
 ## bench: throughput benchmarks (they print rates and ratios; one script per line)
-bench: $(STAMP)
+bench: $(INSTALL)
 	$(BIN)/python bench/bench_emulator.py
 	$(BIN)/python bench/bench_export.py
 	$(BIN)/python bench/bench_client.py
@@ -48,4 +94,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_validate.py
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .hsprefs
+	rm -rf .venv .venv-tools .venv-latest .venv-lowest build dist .pytest_cache .mypy_cache .ruff_cache .hsprefs

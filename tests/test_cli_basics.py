@@ -369,3 +369,21 @@ def test_a_path_prefix_is_kept() -> None:
         environ={"HUBSPOT_ACCESS_TOKEN": "pat-na1-basics-test"},
     )
     assert settings.api_url == "https://gateway.example.com/hubspot"
+
+
+@pytest.mark.parametrize(
+    ("flag", "said"),
+    [
+        ("--formt", "No such option '--formt'. Did you mean '--format'?"),
+        (
+            "--api-ver",
+            "No such option '--api-ver'. (Did you mean one of: '--api-url', '--api-version'?)",
+        ),
+    ],
+)
+def test_a_misspelt_option_gets_one_wording_on_every_click(
+    flag: str, said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """hsprefs words an unknown option itself: click's own words changed in 8.4."""
+    assert run(["validate", flag]) == 1
+    assert capsys.readouterr().err == f"hsprefs: error: {said} (see 'hsprefs validate --help')\n"

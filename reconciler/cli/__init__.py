@@ -108,7 +108,7 @@ def run(args: Sequence[str] | None = None, *, transport: Any = None, retry: Any 
         return EXIT_ERROR
     except click.ClickException as exc:
         # Usage errors are 1, never click's 2: 2 means "changes" or "drift".
-        message = exc.format_message()
+        message = _usage_message(exc)
         ctx = getattr(exc, "ctx", None)
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
         click.echo(terminal_safe(f"hsprefs: error: {message}{hint}"), err=True)
@@ -135,6 +135,20 @@ def run(args: Sequence[str] | None = None, *, transport: Any = None, retry: Any 
     if isinstance(result, int):
         return result
     return EXIT_OK
+
+
+def _usage_message(exc: click.ClickException) -> str:
+    """click's message, in one wording across click's versions where they differ."""
+    if isinstance(exc, click.NoSuchOption):
+        # click before 8.4 says "No such option: --x"; hsprefs keeps one form.
+        message = f"No such option {exc.option_name!r}."
+        close = sorted(exc.possibilities or ())
+        if len(close) == 1:
+            message += f" Did you mean {close[0]!r}?"
+        elif close:
+            message += f" (Did you mean one of: {', '.join(map(repr, close))}?)"
+        return message
+    return exc.format_message()
 
 
 def _config_line(exc: ConfigError) -> str:
