@@ -16,7 +16,7 @@ TOOLS_LOCK := requirements/tools.lock
 INSTALL ?= $(STAMP)
 UV := .venv-tools/bin/uv
 
-.PHONY: demo test lint typecheck pytest conformance bench soak clean lock test-latest test-lowest
+.PHONY: demo test lint typecheck pytest conformance bench bench-quick bench-components soak clean lock test-latest test-lowest
 
 $(STAMP): pyproject.toml $(LOCK) $(TOOLS_LOCK)
 	rm -rf $(VENV)
@@ -85,8 +85,19 @@ soak: $(INSTALL)
 conformance: $(INSTALL)
 	$(BIN)/pytest -p no:cacheprovider -rs tests/conformance
 
-## bench: throughput benchmarks (they print rates and ratios; one script per line)
+## bench: the scale suite (1k, 10k, 100k subscribers; the CLI as processes against the
+## emulator, with and without HubSpot's rate limit, and the SDK baseline at 10k); writes
+## bench/RESULTS.md. BENCH_FLAGS=--include-1m adds 1,000,000 subscribers.
 bench: $(INSTALL)
+	$(BIN)/python bench/suite.py $(BENCH_FLAGS)
+
+## bench-quick: 10k subscribers, local cost and calls; fails when calls exceed the minimum
+## or CPU or memory grew more than 50 % over bench/baseline.json (what .ci/run runs)
+bench-quick: $(INSTALL)
+	$(BIN)/python bench/suite.py --quick --check-baseline bench/baseline.json
+
+## bench-components: the per-component benchmarks (emulator, export, client, plan, validate)
+bench-components: $(INSTALL)
 	$(BIN)/python bench/bench_emulator.py
 	$(BIN)/python bench/bench_export.py
 	$(BIN)/python bench/bench_client.py

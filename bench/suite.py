@@ -1,0 +1,393 @@
+"""hsprefs at scale: the real CLI, as processes, against the emulator.
+
+    python bench/suite.py [--sizes 1000,10000,100000] [--include-1m] [--quick]
+        [--window-ms 10000] [--baseline-size 10000] [--json FILE] [--results FILE]
+        [--check-baseline FILE] [--record-baseline FILE]
+
+For every size it generates a config repository and a seed (bench/_portal.py), then:
+
+* **local cost**: an emulator without a rate limit; ``validate``, ``plan -o`` and
+  ``apply --plan`` run one after the other, each in its own process, which reports its
+  own CPU (user + system) and peak RSS (bench/_child.py);
+* **calls**: the emulator's count of every call of plan and of apply, against the
+  minimum of the architecture page (bench/_portal.Portal);
+* **floor** (sizes up to 100,000): a fresh emulator with HubSpot's limit of 190 requests
+  per rolling 10 s window and 100-300 ms of latency; plan and apply are timed against
+  the fastest schedule the window allows for their calls, and their 429s counted.
+
+At ``--baseline-size`` it also runs the way a user scripts this today, one SDK call per
+subscriber and per change (bench/_baseline.py), under the same rate limit, and reports
+the ratios of calls and of wall time. The table goes to standard output; ``--json`` and
+``--results`` (default bench/RESULTS.md) keep it.
+
+``--quick`` is what .ci/run runs: 10,000 subscribers, local cost and calls only. With
+``--check-baseline FILE`` the run fails when CPU or peak memory grew more than 50 % over
+the figures recorded in FILE (``--record-baseline FILE`` writes them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from _emulator import start_emulator
+from _portal import TOKEN, Portal, generate
+
+HERE = Path(__file__).resolve().parent
+BATCH = 100
+RATE = 190
+LATENCY_MS = (100, 300)
+CPU_SHARE_TARGET = 0.05
+RSS_TARGET_MB = 1536
+GROWTH_LIMIT = 1.5
+
+
+@dataclass
+class Step:
+    """One command's figures."""
+
+    cpu: float = 0.0
+    peak_mb: float = 0.0
+    calls: int = 0
+    minimum: int = 0
+    wall: float = 0.0
+    floor: float = 0.0
+    limited: int = 0
+
+
+@dataclass
+class Size:
+    """Everything measured at one size."""
+
+    subscribers: int
+    changes: int
+    steps: dict[str, Step] = field(default_factory=dict)
+
+
+def floor_seconds(calls: int, window: float, latency: float, phases: int) -> float:
+    """The fastest schedule a rolling window of RATE calls allows, plus one round trip per
+    phase that must finish before the next starts."""
+    return (max(calls, 1) - 1) // RATE * window + phases * latency
+
+
+def admin(url: str, method: str, path: str) -> dict[str, Any]:
+    request = urllib.request.Request(f"{url}/_emulator/{path}", method=method)
+    with urllib.request.urlopen(request, timeout=60) as answer:  # loopback only
+        body = answer.read()
+    return json.loads(body) if body else {}
+
+
+def hsprefs(work: Path, url: str, *args: str) -> tuple[dict[str, Any], float]:
+    """Run one command through _child.py; its figures and the wall time."""
+    report = work / "child.json"
+    env = {**os.environ, "HSPREFS_API_URL": url, "HUBSPOT_ACCESS_TOKEN": TOKEN, "TERM": "dumb"}
+    env["PYTHONPATH"] = str(HERE)
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, str(HERE / "_child.py"), str(report), *args, "--no-progress"],
+        cwd=work, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        check=False,
+    )  # fmt: skip
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"bench: hsprefs {args[0]} exited {done.returncode}: {done.stderr}")
+    return json.loads(report.read_text()), wall
+
+
+def serve(work: Path, *flags: str) -> tuple[subprocess.Popen[str], str]:
+    db = work / f"emulator-{time.monotonic_ns()}.sqlite3"
+    proc, url, _ = start_emulator(
+        "--db", str(db), "--seed", str(work / "seed.yaml"), "--daily-limit", "0",
+        "--batch-limit", str(BATCH), "--quiet", *flags,
+    )  # fmt: skip
+    return proc, url
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def local_cost(work: Path, portal: Portal, size: Size) -> None:
+    """validate, plan and apply without a rate limit: hsprefs' own CPU and memory."""
+    proc, url = serve(work, "--rate-limit", "0")
+    try:
+        figures, _ = hsprefs(work, url, "validate", ".")
+        size.steps["validate"] = Step(cpu=figures["cpu"], peak_mb=figures["peak_mb"])
+        for name, args, minimum in (
+            ("plan", ("plan", ".", "-o", "plan.json"), portal.plan_minimum(BATCH)),
+            ("apply", ("apply", "--plan", "plan.json", "--journal", "journal.jsonl"),
+             portal.apply_minimum(BATCH)),
+        ):  # fmt: skip
+            admin(url, "DELETE", "requests")
+            figures, _ = hsprefs(work, url, *args, "--rate-limit", "100000")
+            calls = int(admin(url, "GET", "requests")["total"])
+            size.steps[name] = Step(figures["cpu"], figures["peak_mb"], calls, minimum)
+    finally:
+        stop(proc)
+
+
+def at_the_floor(work: Path, size: Size, window_ms: int) -> None:
+    """plan and apply under HubSpot's rate limit: wall time against the floor, and 429s."""
+    low, high = LATENCY_MS
+    proc, url = serve(
+        work, "--rate-limit", str(RATE), "--rate-window-ms", str(window_ms),
+        "--latency-ms", str(low), "--latency-jitter-ms", str(high - low),
+    )  # fmt: skip
+    latency = (low + high) / 2000
+    try:
+        for name, args, phases in (
+            ("plan", ("plan", ".", "-o", "plan-floor.json"), 2),
+            ("apply", ("apply", "--plan", "plan-floor.json", "--journal", "floor.jsonl"), 5),
+        ):
+            admin(url, "DELETE", "requests")
+            _, wall = hsprefs(work, url, *args, "--rate-limit", str(RATE))
+            served = admin(url, "GET", "requests")
+            step = size.steps[name]
+            step.wall = wall
+            step.floor = floor_seconds(int(served["total"]), window_ms / 1000, latency, phases)
+            step.limited = int(served["by_status"].get("429", 0))
+    finally:
+        stop(proc)
+
+
+def baseline(work: Path, size: Size, window_ms: int) -> dict[str, Any]:
+    """The SDK script against a fresh emulator under the same limit, beside hsprefs' run."""
+    from _baseline import run
+
+    low, high = LATENCY_MS
+    proc, url = serve(
+        work, "--rate-limit", str(RATE), "--rate-window-ms", str(window_ms),
+        "--latency-ms", str(low), "--latency-jitter-ms", str(high - low),
+    )  # fmt: skip
+    try:
+        admin(url, "DELETE", "requests")
+        result = run(work, work / "plan-floor.json", url, TOKEN)
+        result["calls"] = int(admin(url, "GET", "requests")["total"])
+    finally:
+        stop(proc)
+    plan, apply = size.steps["plan"], size.steps["apply"]
+    ours_calls = plan.calls + apply.calls
+    ours_wall = plan.wall + apply.wall
+    result["call_ratio"] = result["calls"] / ours_calls
+    result["time_ratio"] = result["seconds"] / ours_wall if ours_wall else math.inf
+    return result
+
+
+def targets(sizes: list[Size]) -> list[str]:
+    """The issue's targets, each as a line that says met or missed and by how much."""
+    lines: list[str] = []
+    for size in sizes:
+        steps = size.steps
+        for name in ("plan", "apply"):
+            step = steps[name]
+            ok = step.calls == step.minimum
+            lines.append(
+                f"{size.subscribers:>9,} {name:<5} calls {step.calls} = minimum {step.minimum}: "
+                + ("met" if ok else "MISSED")
+            )
+        if size.subscribers == 100_000 and steps["plan"].floor:
+            own = steps["validate"].cpu + steps["plan"].cpu
+            for label, cpu, floor in (
+                ("validate+plan CPU", own, steps["plan"].floor),
+                ("apply CPU", steps["apply"].cpu, steps["apply"].floor),
+            ):
+                share = cpu / floor
+                verdict = "met" if share <= CPU_SHARE_TARGET else "MISSED"
+                lines.append(
+                    f"  100,000 {label} {cpu:.1f} s = {share:.1%} of the {floor:.0f} s floor "
+                    f"(target ≤ {CPU_SHARE_TARGET:.0%}): {verdict}"
+                )
+        if size.subscribers == 1_000_000:
+            for name in ("validate", "plan", "apply"):
+                peak = steps[name].peak_mb
+                verdict = "met" if peak <= RSS_TARGET_MB else "MISSED"
+                lines.append(
+                    f"1,000,000 {name} peak {peak:.0f} MB (target ≤ {RSS_TARGET_MB} MB): {verdict}"
+                )
+    return lines
+
+
+def table(sizes: list[Size]) -> list[str]:
+    head = (
+        "| subscribers | changes | step | CPU s | peak MB | calls | minimum | wall s | floor s "
+        "| wall/floor | 429s |"
+    )
+    rows = [head, "|" + "---|" * 11]
+    for size in sizes:
+        for name, step in size.steps.items():
+            ratio = f"{step.wall / step.floor:.3f}" if step.floor else ""
+            wall = f"{step.wall:.1f}" if step.floor else ""
+            floor = f"{step.floor:.1f}" if step.floor else ""
+            calls = str(step.calls) if name != "validate" else ""
+            minimum = str(step.minimum) if name != "validate" else ""
+            limited = str(step.limited) if step.floor else ""
+            rows.append(
+                f"| {size.subscribers:,} | {size.changes:,} | {name} | {step.cpu:.2f} "
+                f"| {step.peak_mb:.0f} | {calls} | {minimum} | {wall} | {floor} | {ratio} "
+                f"| {limited} |"
+            )
+    return rows
+
+
+def growth(sizes: list[Size]) -> list[str]:
+    """CPU and memory per subscriber from each size to the next: linear growth keeps it flat."""
+    lines: list[str] = []
+    for small, big in itertools.pairwise(sizes):
+        factor = big.subscribers / small.subscribers
+        for name in ("validate", "plan", "apply"):
+            cpu = big.steps[name].cpu / max(small.steps[name].cpu, 1e-9)
+            lines.append(
+                f"{small.subscribers:,} -> {big.subscribers:,} (x{factor:g}) {name}: CPU x{cpu:.1f}"
+            )
+    return lines
+
+
+def check_baseline(sizes: list[Size], path: Path) -> list[str]:
+    """Figures that grew more than GROWTH_LIMIT times over the recorded ones."""
+    recorded = json.loads(path.read_text(encoding="utf-8"))
+    grown: list[str] = []
+    for size in sizes:
+        for name, step in size.steps.items():
+            before = recorded.get(str(size.subscribers), {}).get(name)
+            if before is None:
+                continue
+            for what, noise in (("cpu", 0.25), ("peak_mb", 10.0)):
+                now, then = getattr(step, what), before[what]
+                # A small absolute slack keeps a busy machine's jitter on a short step
+                # (interpreter start-up is a third of validate at this size) from failing it.
+                if then and now > GROWTH_LIMIT * then and now - then > noise:
+                    grown.append(
+                        f"{size.subscribers:,} {name} {what}: {now:.2f} against {then:.2f} "
+                        f"recorded (more than {GROWTH_LIMIT}x)"
+                    )
+    return grown
+
+
+def record_baseline(sizes: list[Size], path: Path) -> None:
+    figures = {
+        str(size.subscribers): {
+            name: {"cpu": round(step.cpu, 2), "peak_mb": round(step.peak_mb, 1)}
+            for name, step in size.steps.items()
+        }
+        for size in sizes
+    }
+    path.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+
+
+def commit() -> str:
+    done = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True,
+        check=False,
+    )  # fmt: skip
+    return done.stdout.strip() or "unknown"
+
+
+def write_results(path: Path, rows: list[str], notes: list[str], extra: list[str]) -> None:
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    text = [
+        "# Benchmark results",
+        "",
+        f"Written by `bench/suite.py` on {when}, commit `{commit()}`, {machine}.",
+        "",
+        *rows,
+        "",
+        "## Targets",
+        "",
+        *(f"- {line.strip()}" for line in notes),
+        "",
+        *extra,
+    ]
+    path.write_text("\n".join(text) + "\n", encoding="utf-8")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--include-1m", action="store_true", help="add 1,000,000 (slow)")
+    parser.add_argument("--quick", action="store_true", help="10,000, local cost and calls")
+    parser.add_argument("--window-ms", type=int, default=10_000)
+    parser.add_argument("--floor-up-to", type=int, default=100_000)
+    parser.add_argument("--baseline-size", type=int, default=10_000, help="0 skips it")
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--results", type=Path, default=HERE / "RESULTS.md")
+    parser.add_argument("--check-baseline", type=Path)
+    parser.add_argument("--record-baseline", type=Path)
+    args = parser.parse_args()
+    numbers = [int(n) for n in args.sizes.split(",")]
+    if args.include_1m:
+        numbers.append(1_000_000)
+    if args.quick:
+        numbers, args.floor_up_to, args.baseline_size = [10_000], 0, 0
+    sizes: list[Size] = []
+    extra: list[str] = []
+    sdk: dict[str, Any] | None = None
+    with tempfile.TemporaryDirectory(prefix="hsprefs-bench-") as temp:
+        for number in numbers:
+            work = Path(temp) / str(number)
+            work.mkdir()
+            portal = generate(work, number)
+            size = Size(number, portal.changes)
+            local_cost(work, portal, size)
+            if number <= args.floor_up_to:
+                at_the_floor(work, size, args.window_ms)
+            if number == args.baseline_size:
+                sdk = baseline(work, size, args.window_ms)
+            sizes.append(size)
+            print(f"measured {number:,} subscribers", file=sys.stderr, flush=True)
+    rows = table(sizes)
+    notes = targets(sizes)
+    print("\n".join(rows))
+    print("\n".join(notes))
+    if sdk is not None:
+        line = (
+            f"SDK script at {args.baseline_size:,}: {sdk['calls']} calls in "
+            f"{sdk['seconds']:.1f} s; "
+            f"hsprefs makes {sdk['call_ratio']:.0f}x fewer calls (target ≥ 50x) and is "
+            f"{sdk['time_ratio']:.1f}x faster (target ≥ 20x)"
+        )
+        print(line)
+        extra += [
+            "## Baseline: HubSpot's SDK, one call per subscriber and per change",
+            "",
+            line,
+            "",
+        ]
+    lines = growth(sizes)
+    if lines:
+        print("\n".join(lines))
+        extra += ["## Growth", "", *(f"- {line}" for line in lines), ""]
+    if args.json:
+        data = {"sizes": [asdict(s) for s in sizes], "targets": notes, "sdk": sdk}
+        args.json.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    if not args.quick:
+        write_results(args.results, rows, notes, extra)
+    if args.record_baseline:
+        record_baseline(sizes, args.record_baseline)
+    failed = [line for line in notes if "MISSED" in line and " calls " in line]
+    if args.check_baseline:
+        failed += check_baseline(sizes, args.check_baseline)
+    for line in failed:
+        print(f"bench: {line}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
