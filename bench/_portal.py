@@ -4,9 +4,10 @@ planned against.
 Two brands (0 and 5, 70 % and 30 % of the subscribers). In each brand half of the
 subscribers are YAML entries (files of at most 10,000 entries) and half are members of a
 group fed by a CSV roster. One entry in a hundred declares ``unsubscribe_all: true``.
-The seed makes one declared value in twenty differ from live, in every kind that is a
-change (subscribe, unsubscribe, unsubscribe-all) and none that would be blocked; the rest
-already match. Nothing is random: the same size gives the same files and the same plan.
+The seed makes one declared value in ``differ_every`` (default two: most subscribers are
+touched, as in a first apply or a large migration) differ from live, in every kind that
+is a change (subscribe, unsubscribe, unsubscribe-all) and none that would be blocked; the
+rest already match. Nothing is random: the same size gives the same files and the same plan.
 """
 
 from __future__ import annotations
@@ -55,12 +56,12 @@ def _brand(number: int) -> int:
     return 5 if number % 10 < 3 else 0
 
 
-def _differs(number: int) -> bool:
-    """One in twenty, spread over brands, entries, groups and opt-outs alike."""
-    return (number * 2654435761 >> 11) % 20 == 0
+def _differs(number: int, every: int) -> bool:
+    """One in ``every``, spread over brands, entries, groups and opt-outs alike."""
+    return (number * 2654435761 >> 11) % every == 0
 
 
-def generate(folder: Path, size: int) -> Portal:
+def generate(folder: Path, size: int, differ_every: int = 2) -> Portal:
     """Write ``hsprefs.yaml``, ``subscribers/`` and ``seed.yaml`` into ``folder``."""
     portal = Portal(size)
     entries: dict[int, list[str]] = {0: [], 5: []}
@@ -72,7 +73,7 @@ def generate(folder: Path, size: int) -> Portal:
         email = f"user{number:07d}@example.com"
         brand = _brand(number)
         portal.per_brand[brand] = portal.per_brand.get(brand, 0) + 1
-        differs = _differs(number)
+        differs = _differs(number, differ_every)
         if number % 2 == 0 and number % 100 == 0:
             entries[brand].append(f"  {email}: {{unsubscribe_all: true}}")
             if differs:

@@ -324,6 +324,7 @@ def main() -> int:
     parser.add_argument("--include-1m", action="store_true", help="add 1,000,000 (slow)")
     parser.add_argument("--quick", action="store_true", help="10,000, local cost and calls")
     parser.add_argument("--window-ms", type=int, default=10_000)
+    parser.add_argument("--differ-every", type=int, default=2, help="1 in N values differ")
     parser.add_argument("--floor-up-to", type=int, default=100_000)
     parser.add_argument("--baseline-size", type=int, default=10_000, help="0 skips it")
     parser.add_argument("--json", type=Path)
@@ -343,7 +344,7 @@ def main() -> int:
         for number in numbers:
             work = Path(temp) / str(number)
             work.mkdir()
-            portal = generate(work, number)
+            portal = generate(work, number, args.differ_every)
             size = Size(number, portal.changes)
             local_cost(work, portal, size)
             if number <= args.floor_up_to:
