@@ -16,7 +16,7 @@ client's private modules.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,8 +25,8 @@ from reconciler.client._parse import (
     Envelope,
     ShapeError,
     WrittenStatus,
-    email_pattern,
     id_pattern,
+    mentioned,
     normalise_id,
     parse_written_status,
 )
@@ -68,10 +68,9 @@ def _errors(envelope: Envelope, scrub: Scrubber) -> list[_Error]:
     return [_Error(error_texts(e), summarise_error(e, scrub)) for e in envelope.errors]
 
 
-def _named(errors: Sequence[_Error], emails: Sequence[str]) -> list[bool]:
-    """For each error, whether it names any input of the batch."""
-    patterns = [email_pattern(e) for e in dict.fromkeys(emails)]
-    return [any(p.search(error.text) for p in patterns) for error in errors]
+def _mentions(errors: Sequence[_Error], emails: Iterable[str]) -> list[set[str]]:
+    """For each error, the inputs' (normalised) addresses it names."""
+    return mentioned([error.text for error in errors], emails)
 
 
 def _not_final(envelope: Envelope) -> str:
@@ -112,7 +111,8 @@ def match_writes(
             if found is not None:
                 written[(found.status.key.email, found.status.key.subscription_id)] = found
     errors = _errors(envelope, scrub)
-    named_any = _named(errors, list(per_email))
+    mentions = _mentions(errors, per_email)
+    named_any = [bool(names) for names in mentions]
     results: list[WriteResult] = []
     for write in chunk:
         email = normalise_email(write.email)
@@ -129,14 +129,13 @@ def match_writes(
                 )
             )
             continue
-        email_re, id_re = email_pattern(email), id_pattern(key[1])
         failed: str | None = None
         about: str | None = None
-        for error in errors:
-            if not email_re.search(error.text):
+        for error, names in zip(errors, mentions, strict=True):
+            if email not in names:
                 continue
             about = about or error.line
-            if id_re.search(error.text) or per_email[email] == 1:
+            if per_email[email] == 1 or id_pattern(key[1]).search(error.text):
                 failed = error.line
                 break
         if failed is not None:
@@ -220,7 +219,8 @@ def match_opt_outs(
             distinct = sorted({s.reason for s in statuses if s.reason})
             reasons[email] = ",".join(distinct) or None
     errors = _errors(envelope, scrub)
-    named_any = _named(errors, [normalise_email(k.email) for k in chunk])
+    mentions = _mentions(errors, brands)
+    named_any = [bool(names) for names in mentions]
     results: list[WriteResult] = []
     for key in chunk:
         email = normalise_email(key.email)
@@ -235,12 +235,10 @@ def match_opt_outs(
                 )
             )
             continue
-        email_re = email_pattern(email)
-        failed = None
-        for error in errors:
-            if email_re.search(error.text):
-                failed = error.line
-                break
+        failed = next(
+            (error.line for error, names in zip(errors, mentions, strict=True) if email in names),
+            None,
+        )
         outcome = Outcome.FAILED if failed is not None else Outcome.UNCONFIRMED
         results.append(WriteResult(key, outcome, error=failed, correlation_id=correlation_id))
     return _fill_unnamed(results, envelope, errors, named_any)

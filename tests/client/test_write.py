@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from reconciler.client._parse import mentioned
 from reconciler.errors import AuthError, RateLimitError, ScopeError, UsageError
 from reconciler.model import (
     LiveStatus,
@@ -541,3 +542,23 @@ def test_stop_applies_to_unsubscribe_all() -> None:
 
     assert run(go()) == [Outcome.CONFIRMED, Outcome.NOT_SENT, Outcome.NOT_SENT]
     assert server.paths() == [OPT_OUT]
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("Invalid email A@B.CO for subscription 101", {"a@b.co"}),
+        ("a@b.c and a@b.co both failed", {"a@b.c", "a@b.co"}),
+        ("xa@b.c is not a@b.cd", set()),
+        ("<a@b.c>: unknown subscription", {"a@b.c"}),
+        ("nothing about anyone", set()),
+    ],
+)
+def test_an_error_names_an_input_only_as_a_whole_address(text: str, named: set[str]) -> None:
+    """One pattern per answer finds every input an error names, and no look-alike."""
+    assert mentioned([text], ["a@b.c", "a@b.co", "c@d.e"]) == [named]
+
+
+def test_an_answer_without_errors_builds_no_pattern() -> None:
+    """No error, nothing to search: the common case costs nothing."""
+    assert mentioned([], ["a@b.c"]) == []
