@@ -16,10 +16,6 @@ reports it.
 
 Every call here is idempotent (it sets a status), so the client's retries are safe and a
 re-run converges.
-
-Imports: the standard library, :mod:`reconciler.model`, :mod:`reconciler.plan`,
-:mod:`reconciler.diff`, :mod:`reconciler.journal`, :mod:`reconciler.errors` and (for
-types only) the client.
 """
 
 from __future__ import annotations

@@ -14,8 +14,6 @@ A managed pair is a declared (brand, subscriber, subscription) status or a decla
 status, when HubSpot says it last changed and HubSpot's ``source``, so a contact's own
 opt-out (for example through the preference centre) can be told apart from an API or
 import change. Totals come per brand and per subscription.
-
-Imports: :mod:`reconciler.model`, :mod:`reconciler.plan`, :mod:`reconciler.diff`.
 """
 
 from __future__ import annotations

@@ -19,8 +19,7 @@ Each check is a :class:`CheckResult`: ``ok``, ``fail`` (with what to do) or ``sk
    plan's first window of calls needs.
 
 Only :func:`diagnose` talks to HubSpot, through the client handed in; everything else is
-pure. Imports: :mod:`reconciler.model`, :mod:`reconciler.errors`; the client and the
-config loader are handed in or imported lazily.
+pure.
 """
 
 from __future__ import annotations

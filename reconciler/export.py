@@ -25,10 +25,6 @@ on one line, quoted (:func:`one_line`).
 Memory: the subscriber list is read line by line and kept as one sorted list of
 addresses (needed to sort and de-duplicate the output); live statuses are read and
 written one chunk at a time and never held for the whole list.
-
-Imports: the standard library, :mod:`reconciler.model`, :mod:`reconciler.errors`,
-:mod:`reconciler.addresses` (the list reader rosters use too); the client is handed in
-(only its ``read`` is used).
 """
 
 from __future__ import annotations

@@ -29,8 +29,7 @@ Keeping the trail true:
 :func:`config_commit` is the ``config_commit`` field: the git commit of the config
 repository, marked ``+dirty`` when the config files differ from it.
 
-Imports: the standard library, :mod:`reconciler.model`, :mod:`reconciler.plan` and
-:mod:`reconciler.errors`. The token never reaches the journal: nothing here ever sees it.
+The token never reaches the journal: nothing here ever sees it.
 """
 
 from __future__ import annotations

@@ -5,8 +5,6 @@ are ignored, subscription ids arrive as int64 (statuses) or strings (definitions
 are normalised to the string form, v3's ``NOT_SUBSCRIBED`` reads as UNSUBSCRIBED.
 What we cannot do without (a status entry without a subscription id or a status) is a
 :class:`ShapeError`, never a silent skip: a skipped opt-out would read as no opt-out.
-
-Imports: the standard library and :mod:`reconciler.model`.
 """
 
 from __future__ import annotations

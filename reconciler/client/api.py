@@ -10,9 +10,6 @@ raise. Writes are per input: :meth:`~HubSpotClient.write` and
 :meth:`~HubSpotClient.unsubscribe_all` return one :class:`~reconciler.model.WriteResult`
 per input, in input order, and raise only for errors that stop everything (401, 403,
 the daily limit); apply journals the rest and carries on.
-
-Imports: the standard library, httpx, :mod:`reconciler.model`, :mod:`reconciler.errors`,
-:mod:`reconciler.settings` and the client's private modules; never the emulator.
 """
 
 from __future__ import annotations

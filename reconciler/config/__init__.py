@@ -13,8 +13,6 @@ Private modules, in pipeline order: ``_files`` (finding and reading files, bound
 ``_yaml`` (safe, fast YAML with positions), ``_schema`` + ``_acceptor`` (JSON Schema),
 ``_project``, ``_subscribers``, ``_roster``, ``_claims`` (meaning and semantic checks),
 ``_loader`` (the pipeline), ``_online`` (definitions), ``_reference`` (docs).
-Imports: :mod:`reconciler.model`, :mod:`reconciler.errors`, :mod:`reconciler.resources`,
-PyYAML, jsonschema, referencing; never the client, the CLI or the emulator.
 """
 
 from __future__ import annotations

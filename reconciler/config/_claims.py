@@ -5,8 +5,6 @@ one level, two places that say different things are a conflict naming both place
 same thing twice is fine); across levels the entry wins (design §3). :meth:`Claims.finish`
 applies that precedence and the checks that need the whole picture, such as an opt-out
 of all next to a subscribed status.
-
-Imports: :mod:`reconciler.model`, :mod:`reconciler.errors`, :mod:`._text`.
 """
 
 from __future__ import annotations

@@ -6,8 +6,6 @@ Reading is bounded everywhere, so hostile trees are harmless: a file larger than
 :data:`MAX_SCAN` directory entries, ``**`` never follows a symbolic link to a folder,
 every folder is entered at most once (symlink loops end), and every file must lie
 inside the project folder after symbolic links are resolved.
-
-Imports: stdlib, :mod:`._text`.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """Checks against HubSpot's subscription definitions (``validate --online``, plan, apply).
 
 Pure functions over a :class:`~reconciler.model.DesiredState` and the definitions a
-client read; no I/O here. Imports: :mod:`reconciler.model`, :mod:`reconciler.errors`,
-:mod:`._text`.
+client read; no I/O here.
 """
 
 from __future__ import annotations

@@ -9,9 +9,7 @@ missing or malformed. Conflicts between places are the business of
 :class:`~._claims.Claims`.
 
 This is the hot path for big configs: short-form settings are interpreted once per
-distinct value, not once per subscriber. Imports: :mod:`reconciler.model`,
-:mod:`reconciler.errors`, the sibling modules ``_claims``, ``_project``, ``_roster``,
-``_text``, ``_yaml``.
+distinct value, not once per subscriber.
 """
 
 from __future__ import annotations

@@ -1,8 +1,7 @@
 """Wording helpers for findings: bounded quoting, plurals, suggestions, display paths.
 
 Every value a message shows goes through :func:`quote` or :func:`describe`, so that no
-message can print an unbounded value (an alias bomb, a 30 MB scalar). Imports only the
-standard library.
+message can print an unbounded value (an alias bomb, a 30 MB scalar).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ what makes it fast (no node objects, no generic constructor) and what makes it s
 
 Positions live beside the values: a :class:`YamlMap` carries ``locs[key] = (key line,
 key column, value line, value column)``, a :class:`YamlList` ``locs[i] = (line,
-column)``. Imports: PyYAML, :mod:`reconciler.errors`, :mod:`._text`.
+column)``.
 """
 
 from __future__ import annotations

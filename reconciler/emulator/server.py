@@ -5,7 +5,6 @@ and shuts down cleanly when its ``with`` block ends. :func:`serve` is what
 ``hsprefs emulator serve`` runs: it binds first (so ``--port 0`` is known), calls
 ``on_ready`` once uvicorn listens, and stops on SIGINT or SIGTERM without re-raising
 them, so the command exits 0. Logs go to stderr; stdout is left to the caller.
-Imports uvicorn and the emulator's app.
 """
 
 from __future__ import annotations
@@ -24,8 +23,9 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 
-from reconciler.emulator.app import DroppedConnection, Emulator, create_app
-from reconciler.emulator.settings import EmulatorSettings
+from reconciler.emulator.app import DroppedConnection, create_app
+from reconciler.emulator.instance import Emulator
+from reconciler.emulator.knobs import EmulatorSettings
 
 __all__ = ["bind", "serve", "serve_in_thread", "url_for"]
 

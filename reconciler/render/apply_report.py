@@ -6,9 +6,6 @@ Live strings (HubSpot's error messages, addresses and aliases read from files) c
 control characters: every line goes through
 :func:`~reconciler.render.safe.terminal_safe`, so the report is exactly the lines it
 says, with nothing a terminal acts on.
-
-Imports: :mod:`reconciler.apply` (the report it renders), the text renderer's labels and
-:mod:`reconciler.render.safe`.
 """
 
 from __future__ import annotations

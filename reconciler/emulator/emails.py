@@ -10,8 +10,7 @@ empty or repeated dots, and non-ASCII addresses are refused.
 
 ``tests/emulator/test_addresses.py`` holds the two rules equal on generated strings, so
 neither can drift from the other unnoticed: the emulator never refuses an address
-``hsprefs validate`` accepts, and never stores one it rejects. Imports only the
-standard library.
+``hsprefs validate`` accepts, and never stores one it rejects.
 """
 
 from __future__ import annotations
