@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from reconciler.diff import consent_refusal
@@ -33,9 +34,9 @@ from reconciler.errors import (
     PortalMismatchError,
     StalePlanError,
 )
-from reconciler.journal import Journal, Verification
+from reconciler.journal import Journal, Verification, Verified
 from reconciler.model import DesiredStatus, LiveState, Outcome, Status, WriteResult
-from reconciler.plan import Call, Change, ChangeKind, Plan, iso, policy_violations
+from reconciler.plan import Call, CallOperation, Change, ChangeKind, Plan, iso, policy_violations
 from reconciler.render.text import subscription_label
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ApplyReport",
     "ItemReport",
+    "ItemState",
     "apply_plan",
     "check_consent",
     "check_policy",
@@ -52,12 +54,21 @@ __all__ = [
 ]
 
 
+class ItemState(StrEnum):
+    """How one change ended."""
+
+    APPLIED = "applied"  # the read-back shows it
+    FAILED = "failed"
+    UNCONFIRMED = "unconfirmed"  # not known to be applied
+    NOT_SENT = "not_sent"
+
+
 @dataclass(frozen=True, slots=True)
 class ItemReport:
     """How one change ended: applied (verified), failed, unconfirmed or not sent."""
 
     change: Change
-    state: str  # "applied" | "failed" | "unconfirmed" | "not_sent"
+    state: ItemState
     detail: str | None = None
     correlation_id: str | None = None
 
@@ -88,7 +99,7 @@ class ApplyReport:
     journal_error: str | None = None
     unjournalled: tuple[str, ...] = ()
 
-    def of(self, state: str) -> list[ItemReport]:
+    def of(self, state: ItemState) -> list[ItemReport]:
         """The items that ended in ``state``."""
         return [item for item in self.items if item.state == state]
 
@@ -103,7 +114,7 @@ class ApplyReport:
         return (
             self.stopped_by is None
             and self.journal_error is None
-            and all(item.state == "applied" for item in self.items)
+            and all(item.state == ItemState.APPLIED for item in self.items)
             and not self.implied_missing
         )
 
@@ -127,7 +138,7 @@ def check_target(plan: Plan, portal_id: int, api_url: str, api_version: str) -> 
 def _drift(change: Change, live: LiveState) -> str | None:
     """How the live values differ from the ones the change was computed from, if they do."""
     wide = live.opt_outs.get(change.subscriber)
-    opted_out = wide is not None and wide.opted_out
+    opted_out = live.opted_out(change.subscriber)
     if change.kind is ChangeKind.UNSUBSCRIBE_ALL:
         return f"now opted out of all email of brand {change.brand}" if opted_out else None
     if opted_out != change.opted_out_all:
@@ -144,7 +155,7 @@ def _drift(change: Change, live: LiveState) -> str | None:
     pair = change.pair
     assert pair is not None
     current = live.statuses.get(pair)
-    status = current.status if current else Status.NOT_SPECIFIED
+    status = live.status_of(pair)
     stamp = current.timestamp if current else None
     if status is not change.before:
         return f"planned from {change.before.value}, now {status.value}"
@@ -267,7 +278,7 @@ async def apply_plan(
     items = [
         _judge(checks[index])
         if index in checks
-        else ItemReport(change, "not_sent", _unsent(stopped, run.unsent.get(index)))
+        else ItemReport(change, ItemState.NOT_SENT, _unsent(stopped, run.unsent.get(index)))
         for index, change in enumerate(plan.changes)
     ]
     missing: tuple[str, ...] = ()
@@ -275,7 +286,10 @@ async def apply_plan(
         missing = tuple(
             f"{key.email} {key.subscription_id}"
             for key in plan.implied
-            if any(i.state == "applied" and i.change.subscriber == key.subscriber for i in items)
+            if any(
+                i.state == ItemState.APPLIED and i.change.subscriber == key.subscriber
+                for i in items
+            )
             and live.status_of(key) is not Status.UNSUBSCRIBED
         )
     return ApplyReport(
@@ -328,7 +342,7 @@ class _Run:
         changes = [self.plan.changes[i] for i in call.changes]
         answers: Sequence[WriteResult]
         try:
-            if call.operation == "unsubscribe-all":
+            if call.operation is CallOperation.UNSUBSCRIBE_ALL:
                 answers = await self.client.unsubscribe_all(
                     [c.subscriber for c in changes], stop=self.stop
                 )
@@ -429,27 +443,31 @@ def _verify(
     change: Change, result: WriteResult, live: LiveState | None, read_back_error: str | None
 ) -> Verification:
     if live is None:
-        return Verification(change, result, "unknown", error=read_back_error)
+        return Verification(change, result, Verified.UNKNOWN, error=read_back_error)
     reached, shown = _observe(change, live)
-    return Verification(change, result, "applied" if reached else "not_applied", observed=shown)
+    verified = Verified.APPLIED if reached else Verified.NOT_APPLIED
+    return Verification(change, result, verified, observed=shown)
 
 
 def _judge(check: Verification) -> ItemReport:
     change, result = check.change, check.sent
     cid = result.correlation_id
-    if check.verified == "applied":
-        return ItemReport(change, "applied", result.reason, cid)
+    if check.verified is Verified.APPLIED:
+        return ItemReport(change, ItemState.APPLIED, result.reason, cid)
     if result.outcome is Outcome.FAILED:
-        return ItemReport(change, "failed", result.error or "HubSpot reported an error", cid)
-    if check.verified == "unknown":
+        return ItemReport(
+            change, ItemState.FAILED, result.error or "HubSpot reported an error", cid
+        )
+    if check.verified is Verified.UNKNOWN:
         said = (
             "HubSpot confirmed it"
             if result.outcome is Outcome.CONFIRMED
             else result.error or "HubSpot did not confirm it"
         )
-        return ItemReport(change, "unconfirmed", f"{said}; the read-back was refused", cid)
+        return ItemReport(change, ItemState.UNCONFIRMED, f"{said}; the read-back was refused", cid)
     if result.outcome is Outcome.CONFIRMED:
         detail = f"HubSpot confirmed the write, but the read-back shows {check.observed}"
-        return ItemReport(change, "failed", detail, cid)
+        return ItemReport(change, ItemState.FAILED, detail, cid)
     detail = result.error or "HubSpot did not confirm it"
-    return ItemReport(change, "unconfirmed", f"{detail}; the read-back shows {check.observed}", cid)
+    shows = f"{detail}; the read-back shows {check.observed}"
+    return ItemReport(change, ItemState.UNCONFIRMED, shows, cid)

@@ -25,7 +25,7 @@ from enum import StrEnum
 from typing import Any
 
 from reconciler.diff import diff
-from reconciler.model import DesiredState, LiveState, Status
+from reconciler.model import DesiredState, LiveState
 from reconciler.plan import Blocked, Change, ChangeKind, Target, iso
 
 __all__ = [
@@ -246,7 +246,7 @@ def audit(
 
     for key, flag in desired.opt_outs.items():
         wide = live.opt_outs.get(key)
-        opted_out = wide is not None and wide.opted_out
+        opted_out = live.opted_out(key)
         sort_key = (key.brand, key.email, "")
         state, action, reason = _verdict(sort_key, changes, blocked, implied=False)
         items.append(
@@ -276,7 +276,7 @@ def audit(
                 subscription_id=pair.subscription_id,
                 state=state,
                 wanted=want.status.value,
-                live=(current.status if current else Status.NOT_SPECIFIED).value,
+                live=live.status_of(pair).value,
                 alias=want.alias,
                 live_timestamp=current.timestamp if current else None,
                 live_source=current.source if current else None,

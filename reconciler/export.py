@@ -49,6 +49,7 @@ from reconciler.model import (
     normalise_email,
     valid_email,
 )
+from reconciler.words import plural
 
 if TYPE_CHECKING:
     from reconciler.client import HubSpotClient
@@ -60,7 +61,6 @@ __all__ = [
     "alias_line",
     "export_subscribers",
     "one_line",
-    "plural",
     "read_subscriber_list",
     "slug",
     "suggest_aliases",
@@ -134,11 +134,6 @@ def read_subscriber_list(lines: Iterable[str], name: str) -> list[str]:
 def _short(value: str) -> str:
     text = value if len(value) <= 60 else value[:59] + "…"
     return repr(text)
-
-
-def plural(count: int, word: str, words: str | None = None) -> str:
-    """``1 subscriber``, ``2 subscribers``; ``words`` for an irregular plural."""
-    return f"{count} {word if count == 1 else (words or word + 's')}"
 
 
 # -- aliases ------------------------------------------------------------------------------

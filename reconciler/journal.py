@@ -43,25 +43,37 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from reconciler.errors import HsprefsError, UsageError
 from reconciler.model import Outcome, WriteResult
-from reconciler.plan import Change, iso
+from reconciler.plan import CallOperation, Change, iso
 
 __all__ = [
     "VERIFIED_STATES",
     "Journal",
     "JournalContext",
     "Verification",
+    "Verified",
     "check_journal",
     "config_commit",
 ]
 
-# What the read-back showed for a sent input (the ``verified`` field of a verify line).
-VERIFIED_STATES = ("applied", "not_applied", "unknown")
-OPERATIONS = ("write", "unsubscribe-all", "verify")
+
+class Verified(StrEnum):
+    """What the read-back showed for a sent input (the ``verified`` field of a verify line)."""
+
+    APPLIED = "applied"
+    NOT_APPLIED = "not_applied"
+    UNKNOWN = "unknown"
+
+
+VERIFIED_STATES = tuple(Verified)
+# The ``operation`` of a line: a call's operation, or a read-back's.
+VERIFY = "verify"
+OPERATIONS = (*(op.value for op in CallOperation), VERIFY)
 # How much of an existing journal is read to tell it is one (its first line).
 _HEAD = 1 << 16
 # Room kept per line beyond its known fields: HubSpot's reason or error, a correlationId.
@@ -82,13 +94,13 @@ class JournalContext:
 class Verification:
     """What the read-back showed for one sent input.
 
-    ``verified`` is one of :data:`VERIFIED_STATES`; ``observed`` what the read-back
+    ``verified`` says what the read-back showed (:class:`Verified`); ``observed`` what it
     showed, in words (None when it could not be read); ``error`` why it could not be.
     """
 
     change: Change
     sent: WriteResult
-    verified: str
+    verified: Verified
     observed: str | None = None
     error: str | None = None
 
@@ -96,8 +108,8 @@ class Verification:
     def agrees(self) -> bool:
         """Whether the send line already said what the read-back shows."""
         return (self.sent.outcome, self.verified) in (
-            (Outcome.CONFIRMED, "applied"),
-            (Outcome.FAILED, "not_applied"),
+            (Outcome.CONFIRMED, Verified.APPLIED),
+            (Outcome.FAILED, Verified.NOT_APPLIED),
         )
 
 
@@ -181,11 +193,14 @@ class Journal:
     def _room(self, change: Change) -> int:
         target = change.to_write() if change.pair else change.subscriber
         line = self._line(
-            iso(datetime.now(UTC)), "write", change, WriteResult(target, Outcome.CONFIRMED)
+            iso(datetime.now(UTC)),
+            CallOperation.WRITE,
+            change,
+            WriteResult(target, Outcome.CONFIRMED),
         )
         return len(json.dumps(line, ensure_ascii=False).encode("utf-8")) + _LINE_SLACK
 
-    def record(self, pairs: Sequence[tuple[Change, WriteResult]], operation: str) -> None:
+    def record(self, pairs: Sequence[tuple[Change, WriteResult]], operation: CallOperation) -> None:
         """Append one line per input of a finished call, then flush to disk.
 
         Refuses a NOT_SENT result: an input that never left has no place here. A write
@@ -204,7 +219,7 @@ class Journal:
             [
                 self._line(
                     now,
-                    "verify",
+                    VERIFY,
                     check.change,
                     check.sent,
                     verified=check.verified,
@@ -275,7 +290,7 @@ class Journal:
         # outcome, result, error and correlationId, so it reads on its own.
         return {
             "time": now,
-            "operation": operation,
+            "operation": str(operation),
             "subscriber": change.email,
             "brand": change.brand,
             "subscription_id": change.subscription_id,
@@ -291,7 +306,7 @@ class Journal:
             "plan_checksum": self.context.plan_checksum,
             "portal_id": self.context.portal_id,
             "config_commit": self.context.config_commit,
-            "verified": verified,
+            "verified": str(verified) if verified is not None else None,
             "observed": observed,
             "verification_error": verification_error,
         }

@@ -25,6 +25,7 @@ __all__ = [
     "PLAN_FORMAT_VERSION",
     "Blocked",
     "Call",
+    "CallOperation",
     "Change",
     "ChangeKind",
     "Plan",
@@ -66,6 +67,13 @@ class ChangeKind(StrEnum):
             Status.UNSUBSCRIBED: cls.UNSUBSCRIBE,
             Status.NOT_SPECIFIED: cls.NOT_SPECIFIED,
         }[status]
+
+
+class CallOperation(StrEnum):
+    """The two write operations a plan's calls use (and the journal's ``operation``)."""
+
+    UNSUBSCRIBE_ALL = "unsubscribe-all"
+    WRITE = "write"
 
 
 _KIND_ORDER = {
@@ -201,14 +209,14 @@ class Call:
     last input, so no subscribe is sent before every unsubscribe has been answered.
     """
 
-    operation: str  # "unsubscribe-all" or "write"
+    operation: CallOperation
     brand: int | None
     wave: ChangeKind
     changes: tuple[int, ...]  # indexes into Plan.changes
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "operation": self.operation,
+            "operation": self.operation.value,
             "brand": self.brand,
             "wave": self.wave.value,
             "changes": list(self.changes),
@@ -355,11 +363,11 @@ def _pack_calls(changes: Sequence[Change], batch_size: int) -> Iterator[Call]:
         indexes = per_brand[brand]
         for start in range(0, len(indexes), size):
             chunk = tuple(indexes[start : start + size])
-            yield Call("unsubscribe-all", brand, ChangeKind.UNSUBSCRIBE_ALL, chunk)
+            yield Call(CallOperation.UNSUBSCRIBE_ALL, brand, ChangeKind.UNSUBSCRIBE_ALL, chunk)
     writes.sort(key=lambda i: (changes[i].kind.order, changes[i].sort_key))
     for start in range(0, len(writes), size):
         chunk = tuple(writes[start : start + size])
-        yield Call("write", None, changes[chunk[-1]].kind, chunk)
+        yield Call(CallOperation.WRITE, None, changes[chunk[-1]].kind, chunk)
 
 
 def minimal_write_calls(plan: Plan) -> int:

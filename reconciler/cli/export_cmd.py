@@ -28,6 +28,7 @@ from reconciler.cli._common import (
 from reconciler.cli._output import is_stdout, output
 from reconciler.cli.plan_cmd import settings_for
 from reconciler.client import HubSpotClient
+from reconciler.config import PROJECT_FILE
 from reconciler.engine import check_portal, prepare_desired
 from reconciler.errors import UsageError
 from reconciler.export import (
@@ -35,16 +36,14 @@ from reconciler.export import (
     alias_line,
     export_subscribers,
     one_line,
-    plural,
     read_subscriber_list,
     suggest_aliases,
 )
 from reconciler.model import DesiredState
 from reconciler.settings import ApiSettings
+from reconciler.words import plural
 
 __all__ = ["command"]
-
-PROJECT_FILE = "hsprefs.yaml"
 
 
 def _list_data(name: str) -> tuple[bytes | str, str]:

@@ -27,14 +27,11 @@ from reconciler.cli._common import (
 )
 from reconciler.errors import Finding
 from reconciler.model import Definition, DesiredState
+from reconciler.words import plural
 
 __all__ = ["VALIDATE_FORMAT_VERSION", "command", "render"]
 
 VALIDATE_FORMAT_VERSION = 1
-
-
-def _plural(count: int, word: str, words: str | None = None) -> str:
-    return f"{count} {word if count == 1 else (words or word + 's')}"
 
 
 def _counts(findings: Sequence[Finding]) -> tuple[int, int]:
@@ -47,17 +44,17 @@ def summary(state: DesiredState | None, findings: Sequence[Finding]) -> str:
     errors, warnings = _counts(findings)
     if state is None or errors:
         files = len({f.file for f in findings})
-        parts = [_plural(errors, "error")]
+        parts = [plural(errors, "error")]
         if warnings:
-            parts.append(_plural(warnings, "warning"))
-        return f"{', '.join(parts)} in {_plural(files, 'file')}"
+            parts.append(plural(warnings, "warning"))
+        return f"{', '.join(parts)} in {plural(files, 'file')}"
     emails = {key.email for key in state.statuses} | {key.email for key in state.opt_outs}
     text = (
-        f"ok: {_plural(len(state.files), 'file')}, {_plural(len(emails), 'subscriber')}, "
-        f"{_plural(len(state.statuses), 'managed status', 'managed statuses')}"
+        f"ok: {plural(len(state.files), 'file')}, {plural(len(emails), 'subscriber')}, "
+        f"{plural(len(state.statuses), 'managed status', 'managed statuses')}"
     )
     if warnings:
-        text += f", {_plural(warnings, 'warning')}"
+        text += f", {plural(warnings, 'warning')}"
     return text
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from reconciler.config._files import PROJECT_FILE
 from reconciler.config._text import quote, suggest
 from reconciler.errors import ConfigError, Finding
 from reconciler.model import Definition, DesiredState, Location, SubscriptionRef
@@ -16,7 +17,7 @@ __all__ = ["check_definitions", "resolve_aliases"]
 
 
 def _at(ref: SubscriptionRef, message: str, severity: str = "error") -> Finding:
-    where = ref.location or Location("hsprefs.yaml", 1, 1)
+    where = ref.location or Location(PROJECT_FILE, 1, 1)
     return Finding(where.file, where.line, where.column, message, severity, "definition")
 
 

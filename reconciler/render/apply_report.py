@@ -10,9 +10,10 @@ says, with nothing a terminal acts on.
 
 from __future__ import annotations
 
-from reconciler.apply import ApplyReport, ItemReport
+from reconciler.apply import ApplyReport, ItemReport, ItemState
 from reconciler.render.safe import terminal_safe
 from reconciler.render.text import subscription_label
+from reconciler.words import plural
 
 __all__ = ["LIST_LIMIT", "NEXT_STEP", "render_apply_failure", "render_apply_report"]
 
@@ -34,10 +35,6 @@ _SIGNALS = {
 }
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
-
-
 def _item(item: ItemReport) -> str:
     change = item.change
     if change.subscription_id is None:
@@ -54,7 +51,7 @@ def _item(item: ItemReport) -> str:
 def _calls(report: ApplyReport) -> str:
     if report.calls_planned > report.calls_made:
         return f"{report.calls_made} of {report.calls_planned} calls sent"
-    return _plural(report.calls_made, "call")
+    return plural(report.calls_made, "call")
 
 
 def render_apply_report(
@@ -63,12 +60,12 @@ def render_apply_report(
     """The report printed after an apply, listing at most ``limit`` items per section;
     ``signal`` (SIGINT or SIGTERM) names what interrupted the run, if something did."""
     total = len(report.items)
-    applied = report.of("applied")
+    applied = report.of(ItemState.APPLIED)
     lines = [f"Applied and verified: {len(applied)} of {total} changes ({_calls(report)})."]
     for state, title in (
-        ("failed", "Failed"),
-        ("unconfirmed", "Unconfirmed (not known to be applied)"),
-        ("not_sent", "Not sent"),
+        (ItemState.FAILED, "Failed"),
+        (ItemState.UNCONFIRMED, "Unconfirmed (not known to be applied)"),
+        (ItemState.NOT_SENT, "Not sent"),
     ):
         items = report.of(state)
         if items:
@@ -91,7 +88,7 @@ def render_apply_report(
         if unsent:
             lines.append(
                 f"{how}: the calls already sent finished and were journalled; "
-                f"{_plural(unsent, 'call')} of {report.calls_planned} "
+                f"{plural(unsent, 'call')} of {report.calls_planned} "
                 f"{'was' if unsent == 1 else 'were'} not sent."
             )
         else:
@@ -101,12 +98,12 @@ def render_apply_report(
             "Stopped: HubSpot refused a call in a way that stops the apply, so no further call "
             f"was sent: {report.stopped_by.one_line()}"
         )
-    journal = f"Journal: {journal_path} ({_plural(report.journal_lines, 'line')} written)"
+    journal = f"Journal: {journal_path} ({plural(report.journal_lines, 'line')} written)"
     if report.journal_error is not None:
         missing = len(report.unjournalled)
         journal += (
             f", then a write failed: {report.journal_error}. No further call was sent; "
-            f"the {_plural(missing, 'line')} it could not write "
+            f"the {plural(missing, 'line')} it could not write "
             f"{'is' if missing == 1 else 'are'} printed on stderr."
         )
     lines.append(journal)
@@ -120,9 +117,9 @@ def render_apply_failure(report: ApplyReport, *, signal: str = "SIGINT") -> str:
     many changes ended in each state (the CLI adds ``hsprefs: error:``)."""
     total = len(report.items)
     counts = [
-        f"{len(report.of('failed'))} failed",
-        f"{len(report.of('unconfirmed'))} unconfirmed",
-        f"{len(report.of('not_sent'))} not sent",
+        f"{len(report.of(ItemState.FAILED))} failed",
+        f"{len(report.of(ItemState.UNCONFIRMED))} unconfirmed",
+        f"{len(report.of(ItemState.NOT_SENT))} not sent",
     ]
     parts = [part for part in counts if not part.startswith("0 ")]
     if report.implied_missing:
@@ -131,7 +128,7 @@ def render_apply_failure(report: ApplyReport, *, signal: str = "SIGINT") -> str:
             f"{'unsubscribe' if len(report.implied_missing) == 1 else 'unsubscribes'} "
             "not shown by the read-back"
         )
-    applied = len(report.of("applied"))
+    applied = len(report.of(ItemState.APPLIED))
     listed = ", ".join(parts)
     if report.interrupted:
         how = _SIGNALS.get(signal, _SIGNALS["SIGINT"])[1]

@@ -10,7 +10,7 @@ from itertools import groupby
 
 import click
 
-from reconciler.plan import Blocked, Change, ChangeKind, Plan
+from reconciler.plan import Blocked, CallOperation, Change, ChangeKind, Plan
 from reconciler.render.redact import Redactor
 from reconciler.render.safe import terminal_safe
 
@@ -34,7 +34,7 @@ def subscription_label(alias: str | None, subscription_id: str | None) -> str:
 def describe_call(plan: Plan, index: int) -> str:
     """One line per API call, e.g. ``POST statuses/batch/write: 3 statuses (...)``."""
     call = plan.calls[index]
-    if call.operation == "unsubscribe-all":
+    if call.operation == CallOperation.UNSUBSCRIBE_ALL:
         n = len(call.changes)
         noun = "subscriber" if n == 1 else "subscribers"
         return f"POST statuses/batch/unsubscribe-all (brand {call.brand}): {n} {noun}"
