@@ -36,8 +36,16 @@ from reconciler.errors import (
 )
 from reconciler.journal import Journal, Verification, Verified
 from reconciler.model import DesiredStatus, LiveState, Outcome, Status, WriteResult
-from reconciler.plan import Call, CallOperation, Change, ChangeKind, Plan, iso, policy_violations
-from reconciler.render.text import subscription_label
+from reconciler.plan import (
+    Call,
+    CallOperation,
+    Change,
+    ChangeKind,
+    Plan,
+    iso,
+    policy_violations,
+    subscription_label,
+)
 
 if TYPE_CHECKING:
     from reconciler.client import HubSpotClient

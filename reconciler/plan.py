@@ -6,6 +6,10 @@ the API calls that will carry the changes, a summary, a checksum, the portal id 
 API target. It is built by :func:`reconciler.diff.diff`, rendered by
 :mod:`reconciler.render`, saved and loaded by :mod:`reconciler.planfile`, and carried
 out by :mod:`reconciler.apply`.
+
+Each part that a saved plan holds has its ``to_dict`` and its ``from_dict`` side by
+side, so a field is added in one place (and in ``schemas/plan.schema.json``); the
+checksum is taken over the same dicts.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -31,10 +35,13 @@ __all__ = [
     "Plan",
     "Summary",
     "Target",
+    "from_iso",
     "iso",
     "minimal_write_calls",
     "policy_dict",
+    "policy_from_dict",
     "policy_violations",
+    "subscription_label",
 ]
 
 PLAN_FORMAT_VERSION = 1
@@ -46,6 +53,18 @@ def iso(moment: datetime | None) -> str | None:
         return None
     text = moment.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def from_iso(text: str | None) -> datetime | None:
+    """The moment :func:`iso` wrote, or None."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+def subscription_label(alias: str | None, subscription_id: str | None) -> str:
+    """``newsletter (101)``, or just the id when there is no alias."""
+    if alias and alias != subscription_id:
+        return f"{alias} ({subscription_id})"
+    return str(subscription_id)
 
 
 class ChangeKind(StrEnum):
@@ -165,6 +184,28 @@ class Change:
             "own_evidence": self.own_evidence,
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Change:
+        """The change :meth:`to_dict` wrote (a saved plan's ``changes[]`` entry)."""
+        return cls(
+            kind=ChangeKind(data["kind"]),
+            brand=data["brand"],
+            email=data["email"],
+            subscription_id=data["subscription_id"],
+            after=Status(data["after"]),
+            before=Status(data["before"]),
+            alias=data["alias"],
+            live_timestamp=from_iso(data["live_timestamp"]),
+            legal_basis=data["legal_basis"],
+            legal_basis_explanation=data["legal_basis_explanation"],
+            resubscribe=data["resubscribe"],
+            location=data["location"],
+            consented_at=from_iso(data["consented_at"]),
+            opted_out_all=data["opted_out_all"],
+            opt_out_timestamp=from_iso(data["opt_out_timestamp"]),
+            own_evidence=data["own_evidence"],
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Blocked:
@@ -198,6 +239,22 @@ class Blocked:
             "reason": self.reason,
             "location": self.location,
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Blocked:
+        """The blocked pair :meth:`to_dict` wrote (a saved plan's ``blocked[]`` entry)."""
+        return cls(
+            brand=data["brand"],
+            email=data["email"],
+            subscription_id=data["subscription_id"],
+            wanted=data["wanted"],
+            live=data["live"],
+            reason=data["reason"],
+            alias=data["alias"],
+            live_timestamp=from_iso(data["live_timestamp"]),
+            live_source=data["live_source"],
+            location=data["location"],
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +294,11 @@ class Target:
             "api_url": self.api_url,
             "api_version": self.api_version,
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Target:
+        """The target :meth:`to_dict` wrote."""
+        return cls(data["portal_id"], data["api_url"], data["api_version"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,11 +400,22 @@ class Plan:
 
 
 def policy_dict(policy: Policy) -> dict[str, float | int]:
+    """The thresholds a plan carries (``policy`` of a saved plan; :func:`policy_from_dict`
+    reads it back)."""
     return {
         "max_change_percent": policy.max_change_percent,
         "min_managed": policy.min_managed,
         "max_unsubscribe_all": policy.max_unsubscribe_all,
     }
+
+
+def policy_from_dict(data: Mapping[str, Any]) -> Policy:
+    """The policy :func:`policy_dict` wrote."""
+    return Policy(
+        max_change_percent=data["max_change_percent"],
+        min_managed=data["min_managed"],
+        max_unsubscribe_all=data["max_unsubscribe_all"],
+    )
 
 
 def _pack_calls(changes: Sequence[Change], batch_size: int) -> Iterator[Call]:

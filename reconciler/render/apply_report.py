@@ -11,8 +11,8 @@ says, with nothing a terminal acts on.
 from __future__ import annotations
 
 from reconciler.apply import ApplyReport, ItemReport, ItemState
+from reconciler.plan import subscription_label
 from reconciler.render.safe import terminal_safe
-from reconciler.render.text import subscription_label
 from reconciler.words import plural
 
 __all__ = ["LIST_LIMIT", "NEXT_STEP", "render_apply_failure", "render_apply_report"]

@@ -10,11 +10,18 @@ from itertools import groupby
 
 import click
 
-from reconciler.plan import Blocked, CallOperation, Change, ChangeKind, Plan
-from reconciler.render.redact import Redactor
+from reconciler.plan import (
+    Blocked,
+    CallOperation,
+    Change,
+    ChangeKind,
+    Plan,
+    subscription_label,
+)
+from reconciler.redact import Redactor
 from reconciler.render.safe import terminal_safe
 
-__all__ = ["describe_call", "paint", "render_text", "subscription_label"]
+__all__ = ["describe_call", "paint", "render_text"]
 
 _SIGN = {
     ChangeKind.UNSUBSCRIBE_ALL: ("!", "red"),
@@ -22,13 +29,6 @@ _SIGN = {
     ChangeKind.NOT_SPECIFIED: ("~", "yellow"),
     ChangeKind.SUBSCRIBE: ("+", "green"),
 }
-
-
-def subscription_label(alias: str | None, subscription_id: str | None) -> str:
-    """``newsletter (101)``, or just the id when there is no alias."""
-    if alias and alias != subscription_id:
-        return f"{alias} ({subscription_id})"
-    return str(subscription_id)
 
 
 def describe_call(plan: Plan, index: int) -> str:

@@ -26,11 +26,11 @@ from reconciler.model import (
     SubscriberKey,
 )
 from reconciler.plan import Target
+from reconciler.redact import Redactor
 from reconciler.render.audit_html import render_audit_html
 from reconciler.render.audit_json import audit_document, render_audit_json
 from reconciler.render.audit_markdown import render_audit_markdown
 from reconciler.render.audit_text import render_audit_text
-from reconciler.render.redact import Redactor
 from reconciler.resources import load_schema
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -13,7 +13,9 @@ import pytest
 from reconciler.diff import diff
 from reconciler.model import LiveState, LiveStatus, Location, PairKey, Policy
 from reconciler.plan import Plan, Target
-from reconciler.render import Redactor, render_json, render_markdown, render_text
+from reconciler.planfile import render_json
+from reconciler.redact import Redactor
+from reconciler.render import render_markdown, render_text
 from reconciler.render.markdown import MARKDOWN_LIMIT, markdown_cell
 from reconciler.resources import load_schema
 from tests.plan.builders import N, S, U, at, desired, live, live_status, want

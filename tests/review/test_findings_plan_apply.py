@@ -24,8 +24,8 @@ from reconciler.errors import StalePlanError
 from reconciler.journal import Journal, JournalContext
 from reconciler.model import LiveState, LiveStatus, Outcome, PairKey, StatusWrite, WriteResult
 from reconciler.plan import Change, ChangeKind, Plan
-from reconciler.planfile import load_plan, save_plan
-from reconciler.render import Redactor, render_json
+from reconciler.planfile import load_plan, render_json, save_plan
+from reconciler.redact import Redactor
 from tests.flow.conftest import SEED, Hub
 from tests.plan.builders import EMAIL, N, S, U, at, desired, live, live_status, want
 
