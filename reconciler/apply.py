@@ -59,6 +59,7 @@ __all__ = [
     "check_policy",
     "check_stale",
     "check_target",
+    "failure_line",
 ]
 
 
@@ -125,6 +126,37 @@ class ApplyReport:
             and all(item.state == ItemState.APPLIED for item in self.items)
             and not self.implied_missing
         )
+
+
+# How the error line names the signal that interrupted a run.
+_STOPPED_BY = {"SIGINT": "interrupted (Ctrl-C)", "SIGTERM": "terminated (SIGTERM)"}
+
+
+def failure_line(report: ApplyReport, *, signal: str = "SIGINT") -> str:
+    """The one-line error of an apply that did not reach every desired state, naming how
+    many changes ended in each state; ``signal`` (SIGINT or SIGTERM) names what
+    interrupted the run, if something did."""
+    total = len(report.items)
+    counts = [
+        f"{len(report.of(ItemState.FAILED))} failed",
+        f"{len(report.of(ItemState.UNCONFIRMED))} unconfirmed",
+        f"{len(report.of(ItemState.NOT_SENT))} not sent",
+    ]
+    parts = [part for part in counts if not part.startswith("0 ")]
+    if report.implied_missing:
+        parts.append(
+            f"{len(report.implied_missing)} implied "
+            f"{'unsubscribe' if len(report.implied_missing) == 1 else 'unsubscribes'} "
+            "not shown by the read-back"
+        )
+    applied = len(report.of(ItemState.APPLIED))
+    listed = ", ".join(parts)
+    if report.interrupted:
+        how = _STOPPED_BY.get(signal, _STOPPED_BY["SIGINT"])
+        return f"the apply was {how}: {applied} of {total} changes applied and verified, {listed}"
+    if applied == total:
+        return f"all {total} changes were applied and verified, but {listed}"
+    return f"{total - applied} of {total} changes did not reach their desired state: {listed}"
 
 
 def check_target(plan: Plan, portal_id: int, api_url: str, api_version: str) -> None:

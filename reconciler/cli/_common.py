@@ -201,19 +201,30 @@ def with_client(
 ) -> T:
     """Run ``work`` with a client built from ``settings`` (and the test hooks of
     :class:`State`), drawing a progress bar over ``total`` subscribers read."""
+    bar = Progress(current_state(), "Reading HubSpot", total)
+    try:
+        return run_client(settings, work, on_progress=bar.advance)
+    finally:
+        bar.close()
+
+
+def run_client(
+    settings: ApiSettings,
+    work: Callable[[HubSpotClient], Awaitable[T]],
+    *,
+    on_progress: Callable[[int], None] | None = None,
+) -> T:
+    """Run ``work`` with a client built from ``settings`` and the test hooks of
+    :class:`State`; ``on_progress`` is the client's (subscribers read)."""
     state = current_state()
-    bar = Progress(state, "Reading HubSpot", total)
 
     async def go() -> T:
         async with HubSpotClient.from_settings(
-            settings, transport=state.transport, retry=state.retry, on_progress=bar.advance
+            settings, transport=state.transport, retry=state.retry, on_progress=on_progress
         ) as client:
             return await work(client)
 
-    try:
-        return asyncio.run(go())
-    finally:
-        bar.close()
+    return asyncio.run(go())
 
 
 def api_settings(

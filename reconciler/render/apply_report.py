@@ -1,6 +1,7 @@
 """The end-of-apply report: what was applied and verified, what failed and why, what is
 unconfirmed or was not sent, and what stopped the run (Ctrl-C, SIGTERM, a refusal, a
-journal write that failed). Returned as text; the CLI prints it.
+journal write that failed). Returned as text; the CLI prints it. (The one-line error of
+an apply that fell short is :func:`reconciler.apply.failure_line`.)
 
 Live strings (HubSpot's error messages, addresses and aliases read from files) can hold
 control characters: every line goes through
@@ -15,7 +16,7 @@ from reconciler.plan import subscription_label
 from reconciler.render.safe import terminal_safe
 from reconciler.words import plural
 
-__all__ = ["LIST_LIMIT", "NEXT_STEP", "render_apply_failure", "render_apply_report"]
+__all__ = ["LIST_LIMIT", "NEXT_STEP", "render_apply_report"]
 
 # Items listed per section; a run stopped early can leave thousands not sent, and the
 # journal and a new plan name every one of them.
@@ -28,11 +29,8 @@ NEXT_STEP = (
     "with 'hsprefs apply --plan FILE' (or run 'hsprefs apply', which plans afresh and asks)."
 )
 
-# How the report names the signal that interrupted a run: (report line, error line).
-_SIGNALS = {
-    "SIGINT": ("Interrupted (Ctrl-C)", "interrupted (Ctrl-C)"),
-    "SIGTERM": ("Terminated (SIGTERM)", "terminated (SIGTERM)"),
-}
+# How the report names the signal that interrupted a run.
+_SIGNALS = {"SIGINT": "Interrupted (Ctrl-C)", "SIGTERM": "Terminated (SIGTERM)"}
 
 
 def _item(item: ItemReport) -> str:
@@ -83,7 +81,7 @@ def render_apply_report(
             f"Read-back refused, so nothing sent could be verified: {report.read_back_error}"
         )
     if report.interrupted:
-        how = _SIGNALS.get(signal, _SIGNALS["SIGINT"])[0]
+        how = _SIGNALS.get(signal, _SIGNALS["SIGINT"])
         unsent = max(report.calls_planned - report.calls_made, 0)
         if unsent:
             lines.append(
@@ -110,29 +108,3 @@ def render_apply_report(
     if not report.ok:
         lines.append(NEXT_STEP)
     return "".join(terminal_safe(line) + "\n" for line in lines)
-
-
-def render_apply_failure(report: ApplyReport, *, signal: str = "SIGINT") -> str:
-    """The one-line error of an apply that did not reach every desired state, naming how
-    many changes ended in each state (the CLI adds ``hsprefs: error:``)."""
-    total = len(report.items)
-    counts = [
-        f"{len(report.of(ItemState.FAILED))} failed",
-        f"{len(report.of(ItemState.UNCONFIRMED))} unconfirmed",
-        f"{len(report.of(ItemState.NOT_SENT))} not sent",
-    ]
-    parts = [part for part in counts if not part.startswith("0 ")]
-    if report.implied_missing:
-        parts.append(
-            f"{len(report.implied_missing)} implied "
-            f"{'unsubscribe' if len(report.implied_missing) == 1 else 'unsubscribes'} "
-            "not shown by the read-back"
-        )
-    applied = len(report.of(ItemState.APPLIED))
-    listed = ", ".join(parts)
-    if report.interrupted:
-        how = _SIGNALS.get(signal, _SIGNALS["SIGINT"])[1]
-        return f"the apply was {how}: {applied} of {total} changes applied and verified, {listed}"
-    if applied == total:
-        return f"all {total} changes were applied and verified, but {listed}"
-    return f"{total - applied} of {total} changes did not reach their desired state: {listed}"
