@@ -1,4 +1,4 @@
-"""The workflows: config + HubSpot -> plan (plan, audit, export), and plan -> HubSpot (apply).
+"""The workflows: config + HubSpot -> plan (plan, audit), and plan -> HubSpot (apply).
 
 This is the one place that strings the rooms together; the CLI calls it and renders what
 it returns. It talks to HubSpot only through a :class:`reconciler.client.HubSpotClient`

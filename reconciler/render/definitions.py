@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
-from reconciler.export import alias_line, one_line, suggest_aliases
+from reconciler.aliases import alias_line, one_line, suggest_aliases
 from reconciler.model import Definition
 
 __all__ = ["DEFINITIONS_FORMAT_VERSION", "render_definitions_json", "render_definitions_text"]
