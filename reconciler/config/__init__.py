@@ -22,13 +22,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from reconciler.config._files import PROJECT_FILE
+# The project file's name; public, though not a function of the API below.
+from reconciler.config._files import PROJECT_FILE as PROJECT_FILE
 from reconciler.config._loader import check_paths, now_utc
 from reconciler.config._online import check_definitions, resolve_aliases
 from reconciler.errors import ConfigError, Finding
 from reconciler.model import DesiredState
 
-__all__ = ["PROJECT_FILE", "check", "check_definitions", "load", "resolve_aliases"]
+__all__ = ["check", "check_definitions", "load", "resolve_aliases"]
 
 log = logging.getLogger(__name__)
 
