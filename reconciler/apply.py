@@ -1,6 +1,6 @@
 """Apply: make HubSpot match a reviewed plan, journal every input, then verify.
 
-Order (design §5): the unsubscribe-all calls, then the write calls in waves
+Order (docs/architecture.md#apply-order): the unsubscribe-all calls, then the write calls in waves
 (unsubscribes, not-specified, subscribes); the calls of one wave run concurrently and a
 wave starts only when the one before has finished, so a partial failure leaves people
 less subscribed, never more. Per-item failures do not stop the rest. An item counts as
@@ -256,7 +256,7 @@ def check_consent(plan: Plan, live: LiveState) -> None:
 
 
 def check_policy(plan: Plan, *, allow_mass_change: bool) -> None:
-    """The mass-change guard (design §6)."""
+    """The mass-change guard (docs/architecture.md#consent-rules)."""
     problems = policy_violations(plan, plan.policy)
     if problems and not allow_mass_change:
         raise PolicyError(

@@ -7,7 +7,7 @@ every managed pair by what the plan would do with it:
 * **drifted**: the plan would change it (a change of its own, or a per-subscription
   unsubscribe carried by an unsubscribe-all);
 * **blocked**: live differs, but the change is a move away from an opt-out that the
-  consent rules forbid (design §6). Blocked pairs count as drift.
+  consent rules forbid (docs/architecture.md#consent-rules). Blocked pairs count as drift.
 
 A managed pair is a declared (brand, subscriber, subscription) status or a declared
 ``unsubscribe_all`` flag (then ``subscription_id`` is None). Each item carries the live

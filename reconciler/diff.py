@@ -3,7 +3,7 @@
 Only what the config declares is managed: declared (brand, email, subscription) pairs
 and declared ``unsubscribe_all`` flags. Everything else is left alone.
 
-Consent rules (design §6), applied to every declared pair:
+Consent rules (docs/architecture.md#consent-rules), applied to every declared pair:
 
 * Opting out is always allowed.
 * A move away from an opt-out (live UNSUBSCRIBED to SUBSCRIBED or NOT_SPECIFIED, or

@@ -4,9 +4,9 @@ This is the one place that strings the rooms together; the CLI calls it and rend
 it returns. It talks to HubSpot only through a :class:`reconciler.client.HubSpotClient`
 handed in by the caller.
 
-:func:`apply_saved` and :func:`apply_fresh` hold apply's safety order (see
-docs/architecture.md, "The safety order of apply"): the journal checked and locked,
-the target and portal checked, the mass-change guard, the confirmation, a re-read, the
+:func:`apply_saved` and :func:`apply_fresh` hold apply's safety order
+(docs/architecture.md#the-safety-order-of-apply): the journal checked and locked, the
+target and portal checked, the mass-change guard, the confirmation, a re-read, the
 stale check, the consent re-check, the journal opened, the sending (by
 :func:`reconciler.apply.apply_plan`) and the verification. What the caller shows while
 that runs (progress bars, the plan, the report) goes through :class:`ApplyEvents`.
@@ -93,8 +93,9 @@ class Snapshot:
 async def read_state(desired: DesiredState, client: HubSpotClient) -> Snapshot:
     """Check the portal, bind aliases and read the declared subscribers (plan and audit).
 
-    Calls made (design §5): one account-info, one ``/definitions``, and per brand
-    ⌈N/batch⌉ status reads plus ⌈N/batch⌉ wide-status reads.
+    Calls made (docs/architecture.md#minimal-calls): one account-info, one
+    ``/definitions``, and per brand ⌈N/batch⌉ status reads plus ⌈N/batch⌉ wide-status
+    reads.
     """
     portal_id = await check_portal(desired, client)
     bound = await prepare_desired(desired, client)

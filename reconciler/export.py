@@ -173,9 +173,9 @@ async def export_subscribers(
 
     ``aliases`` maps subscription id -> alias for ``brand``; statuses of other ids are
     left out and counted. ``header`` lines are written as comments first. Each chunk is
-    one :meth:`HubSpotClient.read` (⌈chunk / batch⌉ status reads and as many wide reads),
-    so the calls are the minimal count of design §5 when ``chunk_size`` is a multiple of
-    the batch size.
+    one :meth:`HubSpotClient.read` (⌈chunk / batch⌉ status reads and as many wide
+    reads), so the calls are the minimal count of docs/architecture.md#minimal-calls
+    when ``chunk_size`` is a multiple of the batch size.
     """
     stats = ExportStats()
     for line in header:

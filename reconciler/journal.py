@@ -1,4 +1,6 @@
-"""The apply journal: append-only JSONL, the consent evidence trail (design §5).
+"""The apply journal: append-only JSONL, the consent evidence trail.
+
+Its fields are a contract (docs/architecture.md#the-journal).
 
 One line per input sent (an unsubscribe-all is one line), written and fsynced as the
 results of each call arrive, so a run that is killed leaves a true record of what was
@@ -285,9 +287,10 @@ class Journal:
         observed: str | None = None,
         verification_error: str | None = None,
     ) -> dict[str, Any]:
-        # The field names are a contract (design §5): add, never rename. A send line
-        # carries null in the verification fields; a verify line restates its send's
-        # outcome, result, error and correlationId, so it reads on its own.
+        # The field names are a contract (docs/architecture.md#the-journal): add, never
+        # rename. A send line carries null in the verification fields; a verify line
+        # restates its send's outcome, result, error and correlationId, so it reads on
+        # its own.
         return {
             "time": now,
             "operation": str(operation),

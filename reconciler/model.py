@@ -58,7 +58,7 @@ class Status(StrEnum):
 
 
 def normalise_email(email: str) -> str:
-    """Emails are compared trimmed and lower-cased (design §3)."""
+    """Emails are compared trimmed and lower-cased (docs/architecture.md#config-language)."""
     return email.strip().lower()
 
 
@@ -133,7 +133,7 @@ class PortalSettings:
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """Safety thresholds of the mass-change guard (design §6)."""
+    """Safety thresholds of the mass-change guard (docs/architecture.md#consent-rules)."""
 
     max_change_percent: float = 30.0
     min_managed: int = 10
@@ -144,10 +144,11 @@ class Policy:
 class DesiredStatus:
     """What the config says one (brand, email, subscription) should be, and the evidence.
 
-    ``legal_basis`` and ``legal_basis_explanation`` may be inherited from defaults (they go
-    into the write either way); ``own_evidence`` is True only when both were written on
-    the setting itself. A resubscribe needs its own evidence (design §6): a default is
-    not proof that this person consented again.
+    ``legal_basis`` and ``legal_basis_explanation`` may be inherited from defaults (they
+    go into the write either way); ``own_evidence`` is True only when both were written
+    on the setting itself. A resubscribe needs its own evidence
+    (docs/architecture.md#consent-rules): a default is not proof that this person
+    consented again.
     """
 
     key: PairKey

@@ -311,7 +311,7 @@ class Summary:
     unchanged: int = 0
 
     def line(self) -> str:
-        """The summary line of design §5, in its fixed wording."""
+        """The summary line (docs/architecture.md#the-plan), in its fixed wording."""
         return (
             f"{self.subscribe} to subscribe, {self.unsubscribe} to unsubscribe, "
             f"{self.not_specified} to not-specified, {self.unsubscribe_all} unsubscribe-all, "
@@ -419,7 +419,7 @@ def policy_from_dict(data: Mapping[str, Any]) -> Policy:
 
 
 def _pack_calls(changes: Sequence[Change], batch_size: int) -> Iterator[Call]:
-    """Pack changes into the fewest calls (design §5).
+    """Pack changes into the fewest calls (docs/architecture.md#minimal-calls).
 
     Unsubscribe-alls go per brand in batches; the status writes of every brand share
     full batches in the order unsubscribes, not-specified, subscribes.
@@ -458,7 +458,7 @@ def policy_violations(plan: Plan, policy: Policy) -> list[str]:
     """The mass-change thresholds this plan exceeds, each said with its numbers.
 
     Blocked pairs and implied per-subscription unsubscribes are not changes, so they do
-    not count (design §6).
+    not count (docs/architecture.md#consent-rules).
     """
     problems: list[str] = []
     changes = len(plan.changes)

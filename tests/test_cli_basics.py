@@ -201,14 +201,14 @@ def _command(path: tuple[str, ...]) -> click.Command:
 
 @pytest.mark.parametrize("path", list(CONTRACT), ids=" ".join)
 def test_every_contract_flag_exists(path: tuple[str, ...]) -> None:
-    """Each command has the flags of design §4 (names are frozen), plus the common ones."""
+    """Each command has the flags of the contract (names are frozen), plus the common ones."""
     flags = {opt for param in _command(path).params for opt in param.opts}
     assert (CONTRACT[path] | COMMON) - flags == set()
 
 
 @pytest.mark.parametrize("name", list(FORMATS))
 def test_format_choices_are_the_contract_ones(name: str) -> None:
-    """--format offers exactly the formats of design §4, in that order."""
+    """--format offers exactly the formats of the contract, in that order."""
     [option] = [p for p in _command((name,)).params if "--format" in p.opts]
     assert isinstance(option.type, click.Choice)
     assert list(option.type.choices) == FORMATS[name]

@@ -1,4 +1,6 @@
-"""The rooms of the package and what each may import (docs/architecture.md, "Rooms").
+"""The rooms of the package and what each may import.
+
+docs/architecture.md#rooms-and-what-each-may-import lists them.
 
 Every import statement of every module counts: at the top, inside a function (a lazy
 import) and under ``if TYPE_CHECKING:`` alike, since each of them ties one room to

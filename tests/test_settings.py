@@ -1,4 +1,4 @@
-"""Connection settings: flag > environment > project file > default (design §4)."""
+"""Connection settings: flag > environment > project file > default."""
 
 from __future__ import annotations
 

@@ -89,7 +89,8 @@ def common_options(func: F) -> F:
 
 
 def api_options(func: F) -> F:
-    """Options of every command that talks to HubSpot (design §4)."""
+    """Options of every command that talks to HubSpot
+    (docs/architecture.md#command-line-and-exit-codes)."""
     options = [
         click.option(
             "--concurrency",

@@ -5,7 +5,7 @@ The safety order is the library's (:func:`reconciler.engine.apply_saved` and
 one of them, asks for the confirmation, draws the progress bars, prints what they
 report (:class:`_Terminal`) and routes Ctrl-C and SIGTERM to their ``stop``.
 
-Exit codes (docs/architecture.md, "Exit codes"): 0 when every change was applied and
+Exit codes (docs/architecture.md#command-line-and-exit-codes): 0 when every change was applied and
 verified, 1 otherwise. An interrupted apply (Ctrl-C, or SIGTERM as a cancelled CI job
 sends) follows the same rule: it exits 1 when the interrupt kept any change from being
 sent (or anything else did not reach its desired state), and 0 only if every call had

@@ -1,4 +1,4 @@
-"""``hsprefs emulator serve``: run the local HubSpot emulator (design §4, §7).
+"""``hsprefs emulator serve``: run the local HubSpot emulator (docs/architecture.md#the-emulator).
 
 The emulator package is imported inside the command function only, so the rest of the
 CLI (and the reconciler core) never loads it. Once the port is bound the command prints

@@ -1,8 +1,9 @@
 """The HubSpot client: the only code in hsprefs that talks HTTP.
 
 :class:`HubSpotClient` turns any number of subscribers or writes into the fewest batch
-calls (design §5), runs every chunk of every brand concurrently within ``concurrency``
-and the rate limiter, and returns the model's frozen values, never raw dicts.
+calls (docs/architecture.md#minimal-calls), runs every chunk of every brand concurrently
+within ``concurrency`` and the rate limiter, and returns the model's frozen values,
+never raw dicts.
 
 Reads are all-or-nothing: a plan must not be computed from a partial read, so any
 subscriber whose read failed or was not confirmed makes :meth:`HubSpotClient.read`

@@ -40,7 +40,7 @@ def check(
     today: datetime | None = None,
     empty_includes: bool = False,
 ) -> tuple[DesiredState | None, list[Finding]]:
-    """Validate the config at ``paths`` (design §3) without raising.
+    """Validate the config at ``paths`` (docs/architecture.md#config-language) without raising.
 
     Returns the desired state (None when any finding is an error) and every finding,
     sorted by file, line and column. ``today`` is "now" for the ``consented_at`` checks

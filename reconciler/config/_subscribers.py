@@ -70,7 +70,7 @@ class Setting:
     legal_basis: str | None
     explanation: str | None
     # Both legal fields written on this setting itself, not taken from defaults: the only
-    # evidence a resubscribe accepts (design §6).
+    # evidence a resubscribe accepts (docs/architecture.md#consent-rules).
     own_evidence: bool = False
 
 

@@ -1,4 +1,4 @@
-"""A local stand-in for HubSpot's communication-preferences API (design §7).
+"""A local stand-in for HubSpot's communication-preferences API (docs/architecture.md#the-emulator).
 
 The emulator is its own room: the reconciler core never imports it; the CLI imports it
 lazily for ``hsprefs emulator serve``; tests and benchmarks use it directly. It may

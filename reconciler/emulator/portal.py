@@ -209,7 +209,8 @@ class Portal:
         )
         self.store.put_statuses([row])
         if subscribed and opted_out:
-            # Design §7: a SUBSCRIBED write with legal basis clears the opt-out of all.
+            # docs/architecture.md#the-emulator: a SUBSCRIBED write with legal basis
+            # clears the opt-out of all.
             self.store.put_wide(WideRow(email, d.brand, SUBSCRIBED, stamp, source))
         if subscribed and (current.status == UNSUBSCRIBED or opted_out):
             return row, d, "RESUBSCRIBE_OCCURRED"

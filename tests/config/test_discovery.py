@@ -1,4 +1,4 @@
-"""Finding the project (design §3) and the files it includes."""
+"""Finding the project (docs/architecture.md#config-language) and the files it includes."""
 
 from __future__ import annotations
 
