@@ -172,3 +172,12 @@ def test_markdown_cell_escapes_emphasis_and_strikethrough() -> None:
     assert markdown_cell("*vip*@example.com") == "\\*vip\\*@example.com"
     assert markdown_cell("~~old~~@example.com") == "\\~\\~old\\~\\~@example.com"
     assert markdown_cell("**Imported** via _form_") == "\\*\\*Imported\\*\\* via \\_form\\_"
+
+
+def test_redacted_json_masks_addresses_inside_explanations() -> None:
+    """No address survives --redact, wherever the config put it."""
+    entry = want(
+        S, basis="CONSENT_WITH_NOTICE", explanation="Confirmed by mail from pat@example.com"
+    )
+    out = render_json(diff(desired(entry), live()), redactor=Redactor(key=b"k" * 32))
+    assert "pat@example.com" not in out
