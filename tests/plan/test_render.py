@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from reconciler.redact import Redactor
 from reconciler.render import render_markdown, render_text
 from reconciler.render.markdown import MARKDOWN_LIMIT, markdown_cell
 from reconciler.resources import load_schema
+from tests.golden import golden_checker
 from tests.plan.builders import N, S, U, at, desired, live, live_status, want
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -54,11 +54,7 @@ def every_kind_plan() -> Plan:
     return diff(state, current, Policy(), target=TARGET)
 
 
-def check_golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN"):
-        path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8")
+check_golden = golden_checker(GOLDEN)
 
 
 def test_text_golden() -> None:
