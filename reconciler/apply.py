@@ -21,7 +21,7 @@ re-run converges.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -44,6 +44,7 @@ from reconciler.plan import (
     Plan,
     iso,
     policy_violations,
+    subscribers_of,
     subscription_label,
 )
 
@@ -298,7 +299,8 @@ async def apply_plan(
     live: LiveState | None = None
     read_back_error: str | None = None
     if sent:
-        touched = _touched(plan.changes[i] for i in sent)
+        # The read-back reads the subscribers something was sent for.
+        touched = subscribers_of(plan.changes[i] for i in sent)
         if on_verify is not None:
             on_verify(sum(len(emails) for emails in touched.values()))
         try:
@@ -453,14 +455,6 @@ def _unsent(stopped: str, why: str | None) -> str:
     if why is None:
         return f"{stopped} before it was sent"
     return f"{stopped} before a retry; {why}"
-
-
-def _touched(changes: Iterable[Change]) -> dict[int, list[str]]:
-    """Subscribers of these changes, per brand (sorted): what the read-back reads."""
-    found: dict[int, set[str]] = {}
-    for change in changes:
-        found.setdefault(change.brand, set()).add(change.email)
-    return {brand: sorted(emails) for brand, emails in sorted(found.items())}
 
 
 def _observe(change: Change, live: LiveState) -> tuple[bool, str]:

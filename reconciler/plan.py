@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -41,6 +41,7 @@ __all__ = [
     "policy_dict",
     "policy_from_dict",
     "policy_violations",
+    "subscribers_of",
     "subscription_label",
 ]
 
@@ -371,10 +372,7 @@ class Plan:
 
     def touched(self) -> dict[int, list[str]]:
         """Subscribers with a change, per brand (sorted): what apply re-reads."""
-        found: dict[int, set[str]] = {}
-        for change in self.changes:
-            found.setdefault(change.brand, set()).add(change.email)
-        return {brand: sorted(emails) for brand, emails in sorted(found.items())}
+        return subscribers_of(self.changes)
 
     def waves(self) -> Iterator[tuple[ChangeKind, list[Call]]]:
         """The calls grouped in the order apply runs them."""
@@ -397,6 +395,14 @@ class Plan:
         }
         canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
         return "sha256:" + hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
+def subscribers_of(changes: Iterable[Change]) -> dict[int, list[str]]:
+    """The subscribers of ``changes``, per brand, each list sorted (a read's input)."""
+    found: dict[int, set[str]] = {}
+    for change in changes:
+        found.setdefault(change.brand, set()).add(change.email)
+    return {brand: sorted(emails) for brand, emails in sorted(found.items())}
 
 
 def policy_dict(policy: Policy) -> dict[str, float | int]:
