@@ -4,11 +4,12 @@ Starts `hsprefs emulator serve` as a subprocess (a real socket, its own process)
 rate limit and latency, then reads the statuses and wide statuses of --subscribers
 subscribers of one brand through `HubSpotClient.read`, exactly as `hsprefs plan` does.
 
-It prints the calls made against the minimum of design §5 (⌈N/batch⌉ status reads plus
-⌈N/batch⌉ wide reads), the 429s received, the wall time, and the floor: the time the
-fastest schedule the rolling window allows needs for the minimum calls. That schedule
-sends a full window's worth at once and the next when the oldest ages out, so the last
-call leaves at ⌊(calls - 1) / max⌋ windows and its answer takes one latency:
+It prints the calls made against the minimum of docs/architecture.md#minimal-calls
+(⌈N/batch⌉ status reads plus ⌈N/batch⌉ wide reads), the 429s received, the wall time,
+and the floor: the time the fastest schedule the rolling window allows needs for the
+minimum calls. That schedule sends a full window's worth at once and the next when the
+oldest ages out, so the last call leaves at ⌊(calls - 1) / max⌋ windows and its answer
+takes one latency:
 
     floor = ⌊(calls - 1) / rate_limit⌋ × window + latency
 

@@ -25,7 +25,7 @@ from _emulator import start_emulator
 ROOT = Path(__file__).resolve().parents[1]
 VERSION = "/communication-preferences/2026-03"
 BATCH = 100
-HUBSPOT_CALLS_PER_SECOND = 190 / 10  # Pro/Enterprise private apps (design §1)
+HUBSPOT_CALLS_PER_SECOND = 190 / 10  # Pro/Enterprise private apps (docs/architecture.md#the-api)
 
 
 async def phase(

@@ -10,7 +10,7 @@ statuses. To show that, the same export is measured for a small list first, and 
 growth is reported next to the size of the output.
 
 Also checks the calls made: per chunk ⌈chunk/batch⌉ status reads and as many wide
-reads, plus one account-info and one ``/definitions`` call (design §5).
+reads, plus one account-info and one ``/definitions`` call (docs/architecture.md#minimal-calls).
 
     .venv/bin/python bench/bench_export.py [--subscribers N] [--small N] [--repeat N]
 """

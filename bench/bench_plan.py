@@ -25,7 +25,8 @@ from reconciler.model import (
     SubscriberKey,
 )
 from reconciler.plan import Target
-from reconciler.render import render_json, render_markdown, render_text
+from reconciler.planfile import render_json
+from reconciler.render import render_markdown, render_text
 
 SUBS = ("101", "102", "103")
 

@@ -24,8 +24,6 @@ a whole record names the line the record starts on, column 1. A problem with the
 structure (two ``email`` columns, no ``email`` column, a quote never closed, text after
 a closing quote) ends the reading, since nothing after it is where it seems to be; a
 record without an address is reported and reading goes on.
-
-Imports: the standard library only.
 """
 
 from __future__ import annotations

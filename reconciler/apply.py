@@ -1,6 +1,6 @@
 """Apply: make HubSpot match a reviewed plan, journal every input, then verify.
 
-Order (design §5): the unsubscribe-all calls, then the write calls in waves
+Order (docs/architecture.md#apply-order): the unsubscribe-all calls, then the write calls in waves
 (unsubscribes, not-specified, subscribes); the calls of one wave run concurrently and a
 wave starts only when the one before has finished, so a partial failure leaves people
 less subscribed, never more. Per-item failures do not stop the rest. An item counts as
@@ -16,17 +16,14 @@ reports it.
 
 Every call here is idempotent (it sets a status), so the client's retries are safe and a
 re-run converges.
-
-Imports: the standard library, :mod:`reconciler.model`, :mod:`reconciler.plan`,
-:mod:`reconciler.diff`, :mod:`reconciler.journal`, :mod:`reconciler.errors` and (for
-types only) the client.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from reconciler.diff import consent_refusal
@@ -37,10 +34,19 @@ from reconciler.errors import (
     PortalMismatchError,
     StalePlanError,
 )
-from reconciler.journal import Journal, Verification
+from reconciler.journal import Journal, Verification, Verified
 from reconciler.model import DesiredStatus, LiveState, Outcome, Status, WriteResult
-from reconciler.plan import Call, Change, ChangeKind, Plan, iso, policy_violations
-from reconciler.render.text import subscription_label
+from reconciler.plan import (
+    Call,
+    CallOperation,
+    Change,
+    ChangeKind,
+    Plan,
+    iso,
+    policy_violations,
+    subscribers_of,
+    subscription_label,
+)
 
 if TYPE_CHECKING:
     from reconciler.client import HubSpotClient
@@ -48,12 +54,23 @@ if TYPE_CHECKING:
 __all__ = [
     "ApplyReport",
     "ItemReport",
+    "ItemState",
     "apply_plan",
     "check_consent",
     "check_policy",
     "check_stale",
     "check_target",
+    "failure_line",
 ]
+
+
+class ItemState(StrEnum):
+    """How one change ended."""
+
+    APPLIED = "applied"  # the read-back shows it
+    FAILED = "failed"
+    UNCONFIRMED = "unconfirmed"  # not known to be applied
+    NOT_SENT = "not_sent"
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +78,7 @@ class ItemReport:
     """How one change ended: applied (verified), failed, unconfirmed or not sent."""
 
     change: Change
-    state: str  # "applied" | "failed" | "unconfirmed" | "not_sent"
+    state: ItemState
     detail: str | None = None
     correlation_id: str | None = None
 
@@ -92,7 +109,7 @@ class ApplyReport:
     journal_error: str | None = None
     unjournalled: tuple[str, ...] = ()
 
-    def of(self, state: str) -> list[ItemReport]:
+    def of(self, state: ItemState) -> list[ItemReport]:
         """The items that ended in ``state``."""
         return [item for item in self.items if item.state == state]
 
@@ -107,9 +124,40 @@ class ApplyReport:
         return (
             self.stopped_by is None
             and self.journal_error is None
-            and all(item.state == "applied" for item in self.items)
+            and all(item.state == ItemState.APPLIED for item in self.items)
             and not self.implied_missing
         )
+
+
+# How the error line names the signal that interrupted a run.
+_STOPPED_BY = {"SIGINT": "interrupted (Ctrl-C)", "SIGTERM": "terminated (SIGTERM)"}
+
+
+def failure_line(report: ApplyReport, *, signal: str = "SIGINT") -> str:
+    """The one-line error of an apply that did not reach every desired state, naming how
+    many changes ended in each state; ``signal`` (SIGINT or SIGTERM) names what
+    interrupted the run, if something did."""
+    total = len(report.items)
+    counts = [
+        f"{len(report.of(ItemState.FAILED))} failed",
+        f"{len(report.of(ItemState.UNCONFIRMED))} unconfirmed",
+        f"{len(report.of(ItemState.NOT_SENT))} not sent",
+    ]
+    parts = [part for part in counts if not part.startswith("0 ")]
+    if report.implied_missing:
+        parts.append(
+            f"{len(report.implied_missing)} implied "
+            f"{'unsubscribe' if len(report.implied_missing) == 1 else 'unsubscribes'} "
+            "not shown by the read-back"
+        )
+    applied = len(report.of(ItemState.APPLIED))
+    listed = ", ".join(parts)
+    if report.interrupted:
+        how = _STOPPED_BY.get(signal, _STOPPED_BY["SIGINT"])
+        return f"the apply was {how}: {applied} of {total} changes applied and verified, {listed}"
+    if applied == total:
+        return f"all {total} changes were applied and verified, but {listed}"
+    return f"{total - applied} of {total} changes did not reach their desired state: {listed}"
 
 
 def check_target(plan: Plan, portal_id: int, api_url: str, api_version: str) -> None:
@@ -131,7 +179,7 @@ def check_target(plan: Plan, portal_id: int, api_url: str, api_version: str) -> 
 def _drift(change: Change, live: LiveState) -> str | None:
     """How the live values differ from the ones the change was computed from, if they do."""
     wide = live.opt_outs.get(change.subscriber)
-    opted_out = wide is not None and wide.opted_out
+    opted_out = live.opted_out(change.subscriber)
     if change.kind is ChangeKind.UNSUBSCRIBE_ALL:
         return f"now opted out of all email of brand {change.brand}" if opted_out else None
     if opted_out != change.opted_out_all:
@@ -148,7 +196,7 @@ def _drift(change: Change, live: LiveState) -> str | None:
     pair = change.pair
     assert pair is not None
     current = live.statuses.get(pair)
-    status = current.status if current else Status.NOT_SPECIFIED
+    status = live.status_of(pair)
     stamp = current.timestamp if current else None
     if status is not change.before:
         return f"planned from {change.before.value}, now {status.value}"
@@ -209,7 +257,7 @@ def check_consent(plan: Plan, live: LiveState) -> None:
 
 
 def check_policy(plan: Plan, *, allow_mass_change: bool) -> None:
-    """The mass-change guard (design §6)."""
+    """The mass-change guard (docs/architecture.md#consent-rules)."""
     problems = policy_violations(plan, plan.policy)
     if problems and not allow_mass_change:
         raise PolicyError(
@@ -251,7 +299,8 @@ async def apply_plan(
     live: LiveState | None = None
     read_back_error: str | None = None
     if sent:
-        touched = _touched(plan.changes[i] for i in sent)
+        # The read-back reads the subscribers something was sent for.
+        touched = subscribers_of(plan.changes[i] for i in sent)
         if on_verify is not None:
             on_verify(sum(len(emails) for emails in touched.values()))
         try:
@@ -271,7 +320,7 @@ async def apply_plan(
     items = [
         _judge(checks[index])
         if index in checks
-        else ItemReport(change, "not_sent", _unsent(stopped, run.unsent.get(index)))
+        else ItemReport(change, ItemState.NOT_SENT, _unsent(stopped, run.unsent.get(index)))
         for index, change in enumerate(plan.changes)
     ]
     missing: tuple[str, ...] = ()
@@ -279,7 +328,10 @@ async def apply_plan(
         missing = tuple(
             f"{key.email} {key.subscription_id}"
             for key in plan.implied
-            if any(i.state == "applied" and i.change.subscriber == key.subscriber for i in items)
+            if any(
+                i.state == ItemState.APPLIED and i.change.subscriber == key.subscriber
+                for i in items
+            )
             and live.status_of(key) is not Status.UNSUBSCRIBED
         )
     return ApplyReport(
@@ -332,7 +384,7 @@ class _Run:
         changes = [self.plan.changes[i] for i in call.changes]
         answers: Sequence[WriteResult]
         try:
-            if call.operation == "unsubscribe-all":
+            if call.operation is CallOperation.UNSUBSCRIBE_ALL:
                 answers = await self.client.unsubscribe_all(
                     [c.subscriber for c in changes], stop=self.stop
                 )
@@ -405,14 +457,6 @@ def _unsent(stopped: str, why: str | None) -> str:
     return f"{stopped} before a retry; {why}"
 
 
-def _touched(changes: Iterable[Change]) -> dict[int, list[str]]:
-    """Subscribers of these changes, per brand (sorted): what the read-back reads."""
-    found: dict[int, set[str]] = {}
-    for change in changes:
-        found.setdefault(change.brand, set()).add(change.email)
-    return {brand: sorted(emails) for brand, emails in sorted(found.items())}
-
-
 def _observe(change: Change, live: LiveState) -> tuple[bool, str]:
     """Whether the read-back shows the change, and what it shows, in words."""
     if change.kind is ChangeKind.UNSUBSCRIBE_ALL:
@@ -433,27 +477,31 @@ def _verify(
     change: Change, result: WriteResult, live: LiveState | None, read_back_error: str | None
 ) -> Verification:
     if live is None:
-        return Verification(change, result, "unknown", error=read_back_error)
+        return Verification(change, result, Verified.UNKNOWN, error=read_back_error)
     reached, shown = _observe(change, live)
-    return Verification(change, result, "applied" if reached else "not_applied", observed=shown)
+    verified = Verified.APPLIED if reached else Verified.NOT_APPLIED
+    return Verification(change, result, verified, observed=shown)
 
 
 def _judge(check: Verification) -> ItemReport:
     change, result = check.change, check.sent
     cid = result.correlation_id
-    if check.verified == "applied":
-        return ItemReport(change, "applied", result.reason, cid)
+    if check.verified is Verified.APPLIED:
+        return ItemReport(change, ItemState.APPLIED, result.reason, cid)
     if result.outcome is Outcome.FAILED:
-        return ItemReport(change, "failed", result.error or "HubSpot reported an error", cid)
-    if check.verified == "unknown":
+        return ItemReport(
+            change, ItemState.FAILED, result.error or "HubSpot reported an error", cid
+        )
+    if check.verified is Verified.UNKNOWN:
         said = (
             "HubSpot confirmed it"
             if result.outcome is Outcome.CONFIRMED
             else result.error or "HubSpot did not confirm it"
         )
-        return ItemReport(change, "unconfirmed", f"{said}; the read-back was refused", cid)
+        return ItemReport(change, ItemState.UNCONFIRMED, f"{said}; the read-back was refused", cid)
     if result.outcome is Outcome.CONFIRMED:
         detail = f"HubSpot confirmed the write, but the read-back shows {check.observed}"
-        return ItemReport(change, "failed", detail, cid)
+        return ItemReport(change, ItemState.FAILED, detail, cid)
     detail = result.error or "HubSpot did not confirm it"
-    return ItemReport(change, "unconfirmed", f"{detail}; the read-back shows {check.observed}", cid)
+    shows = f"{detail}; the read-back shows {check.observed}"
+    return ItemReport(change, ItemState.UNCONFIRMED, shows, cid)

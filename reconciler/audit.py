@@ -7,15 +7,13 @@ every managed pair by what the plan would do with it:
 * **drifted**: the plan would change it (a change of its own, or a per-subscription
   unsubscribe carried by an unsubscribe-all);
 * **blocked**: live differs, but the change is a move away from an opt-out that the
-  consent rules forbid (design §6). Blocked pairs count as drift.
+  consent rules forbid (docs/architecture.md#consent-rules). Blocked pairs count as drift.
 
 A managed pair is a declared (brand, subscriber, subscription) status or a declared
 ``unsubscribe_all`` flag (then ``subscription_id`` is None). Each item carries the live
 status, when HubSpot says it last changed and HubSpot's ``source``, so a contact's own
 opt-out (for example through the preference centre) can be told apart from an API or
 import change. Totals come per brand and per subscription.
-
-Imports: :mod:`reconciler.model`, :mod:`reconciler.plan`, :mod:`reconciler.diff`.
 """
 
 from __future__ import annotations
@@ -27,7 +25,7 @@ from enum import StrEnum
 from typing import Any
 
 from reconciler.diff import diff
-from reconciler.model import DesiredState, LiveState, Status
+from reconciler.model import DesiredState, LiveState
 from reconciler.plan import Blocked, Change, ChangeKind, Target, iso
 
 __all__ = [
@@ -248,7 +246,7 @@ def audit(
 
     for key, flag in desired.opt_outs.items():
         wide = live.opt_outs.get(key)
-        opted_out = wide is not None and wide.opted_out
+        opted_out = live.opted_out(key)
         sort_key = (key.brand, key.email, "")
         state, action, reason = _verdict(sort_key, changes, blocked, implied=False)
         items.append(
@@ -278,7 +276,7 @@ def audit(
                 subscription_id=pair.subscription_id,
                 state=state,
                 wanted=want.status.value,
-                live=(current.status if current else Status.NOT_SPECIFIED).value,
+                live=live.status_of(pair).value,
                 alias=want.alias,
                 live_timestamp=current.timestamp if current else None,
                 live_source=current.source if current else None,

@@ -3,7 +3,7 @@
 Only what the config declares is managed: declared (brand, email, subscription) pairs
 and declared ``unsubscribe_all`` flags. Everything else is left alone.
 
-Consent rules (design §6), applied to every declared pair:
+Consent rules (docs/architecture.md#consent-rules), applied to every declared pair:
 
 * Opting out is always allowed.
 * A move away from an opt-out (live UNSUBSCRIBED to SUBSCRIBED or NOT_SPECIFIED, or
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from reconciler.model import (
     DesiredOptOut,
@@ -37,6 +38,13 @@ from reconciler.model import (
 from reconciler.plan import Blocked, Change, ChangeKind, Plan, Target, iso
 
 __all__ = ["consent_refusal", "diff"]
+
+
+class _Kept(StrEnum):
+    """A declared pair that needs no change of its own."""
+
+    UNCHANGED = "unchanged"  # live already matches
+    IMPLIED = "implied"  # the subscriber's unsubscribe-all carries it
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +79,7 @@ def diff(
 
     for key, flag in sorted(desired.opt_outs.items(), key=_subscriber_order):
         wide = live.opt_outs.get(key)
-        opted_out = wide is not None and wide.opted_out
+        opted_out = live.opted_out(key)
         where = str(flag.location) if flag.location else None
         if flag.unsubscribe_all and not opted_out:
             unsubscribing_all.add(key)
@@ -109,14 +117,14 @@ def diff(
 
     for pair, want in sorted(desired.statuses.items(), key=_pair_order):
         outcome = _pair(want, live, want.alias in desired.unresolved, unsubscribing_all)
-        if outcome is None:
+        if outcome is _Kept.UNCHANGED:
             unchanged += 1
+        elif outcome is _Kept.IMPLIED:
+            implied.append(pair)
         elif isinstance(outcome, Blocked):
             blocked.append(outcome)
-        elif isinstance(outcome, Change):
-            changes.append(outcome)
         else:
-            implied.append(pair)
+            changes.append(outcome)
 
     changes.sort(key=lambda c: c.sort_key)
     blocked.sort(key=lambda b: b.sort_key)
@@ -153,21 +161,21 @@ def _pair(
     live: LiveState,
     unresolved: bool,
     unsubscribing_all: set[SubscriberKey],
-) -> Change | Blocked | str | None:
+) -> Change | Blocked | _Kept:
     key = want.key
     if unresolved:
         raise ValueError(f"alias {want.alias!r} is not bound to a subscription id")
     current = live.statuses.get(key)
-    before = current.status if current else Status.NOT_SPECIFIED
+    before = live.status_of(key)
     where = str(want.location) if want.location else None
     subscriber = key.subscriber
     wide = live.opt_outs.get(subscriber)
-    opted_out_all = wide is not None and wide.opted_out
+    opted_out_all = live.opted_out(subscriber)
 
     if subscriber in unsubscribing_all:
         # unsubscribe-all flips every subscription of the brand to UNSUBSCRIBED.
         if want.status is Status.UNSUBSCRIBED:
-            return None if before is Status.UNSUBSCRIBED else "implied"
+            return _Kept.UNCHANGED if before is Status.UNSUBSCRIBED else _Kept.IMPLIED
         return _blocked(
             want,
             before,
@@ -178,7 +186,7 @@ def _pair(
 
     aways = _opt_outs_left(want, live)
     if want.status is before and not aways:
-        return None
+        return _Kept.UNCHANGED
     for away in aways:
         refusal = _refusal(want, away)
         if refusal is not None:
@@ -207,8 +215,7 @@ def _opt_outs_left(want: DesiredStatus, live: LiveState) -> list[_OptOut]:
     """The live opt-outs that giving ``want`` its status would move the subscriber away from."""
     key = want.key
     current = live.statuses.get(key)
-    before = current.status if current else Status.NOT_SPECIFIED
-    wide = live.opt_outs.get(key.subscriber)
+    before = live.status_of(key)
     aways: list[_OptOut] = []
     if before is Status.UNSUBSCRIBED and want.status is not Status.UNSUBSCRIBED:
         aways.append(
@@ -218,7 +225,8 @@ def _opt_outs_left(want: DesiredStatus, live: LiveState) -> list[_OptOut]:
                 current.source if current else None,
             )
         )
-    if want.status is Status.SUBSCRIBED and wide is not None and wide.opted_out:
+    if want.status is Status.SUBSCRIBED and live.opted_out(key.subscriber):
+        wide = live.opt_outs[key.subscriber]
         aways.append(_OptOut(f"opted out of all email of brand {key.brand}", wide.timestamp, None))
     return aways
 

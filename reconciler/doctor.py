@@ -13,14 +13,13 @@ Each check is a :class:`CheckResult`: ``ok``, ``fail`` (with what to do) or ``sk
 5. every alias resolves: an id alias to a definition of its brand, a name alias
    through ``/definitions`` exactly as plan resolves it;
 6. the remaining daily budget (HubSpot's rate-limit headers) covers the minimal calls
-   of a plan of this config (design §5), and how many rate windows that plan needs;
-   the current window's remaining count (``X-HubSpot-RateLimit-Remaining``) is shown,
-   and the check fails when other traffic on the app leaves less of the window than the
-   plan's first window of calls needs.
+   of a plan of this config (docs/architecture.md#minimal-calls), and how many rate
+   windows that plan needs; the current window's remaining count
+   (``X-HubSpot-RateLimit-Remaining``) is shown, and the check fails when other traffic
+   on the app leaves less of the window than the plan's first window of calls needs.
 
 Only :func:`diagnose` talks to HubSpot, through the client handed in; everything else is
-pure. Imports: :mod:`reconciler.model`, :mod:`reconciler.errors`; the client and the
-config loader are handed in or imported lazily.
+pure.
 """
 
 from __future__ import annotations
@@ -100,9 +99,9 @@ def summary_line(checks: Sequence[CheckResult]) -> str:
 
 
 def minimal_plan_calls(desired: DesiredState, batch_size: int) -> int:
-    """The calls of a plan of ``desired`` (design §5): account-info, one ``/definitions``
-    (every alias is checked against HubSpot's), and per brand ⌈N/batch⌉ status reads and
-    as many wide reads."""
+    """The calls of a plan of ``desired`` (docs/architecture.md#minimal-calls):
+    account-info, one ``/definitions`` (every alias is checked against HubSpot's), and per
+    brand ⌈N/batch⌉ status reads and as many wide reads."""
     reads = sum(
         2 * math.ceil(len(emails) / batch_size) for emails in desired.subscribers().values()
     )

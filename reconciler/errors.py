@@ -13,7 +13,7 @@ codes. Third-party exceptions are translated at the boundary with ``raise ... fr
     ├── StalePlanError            live state moved since the plan was made
     ├── PortalMismatchError       the token belongs to another portal than portal.id
     ├── PolicyError               the mass-change guard refused an apply
-    ├── ApplyError                an apply finished with items not in their desired state
+    ├── ApplyError                an apply was cancelled, or ended with changes not applied
     └── ApiError                  HubSpot answered with an error (status, category, correlationId)
         ├── AuthError             401: token missing, invalid or expired
         ├── ScopeError            403: the token lacks scopes (named in ``missing_scopes``)
@@ -116,7 +116,15 @@ class PolicyError(HsprefsError):
 
 
 class ApplyError(HsprefsError):
-    """An apply ended with items that did not reach their desired state."""
+    """An apply was cancelled, or ended with changes that did not reach their desired
+    state: some failed, are unconfirmed or were not sent, or HubSpot's refusal or a
+    failed journal write stopped it. ``report`` is the
+    :class:`reconciler.apply.ApplyReport` of a run that sent anything (None when it was
+    cancelled before), saying what became of every change."""
+
+    def __init__(self, message: str, *, hint: str | None = None, report: Any = None) -> None:
+        super().__init__(message, hint=hint)
+        self.report = report
 
 
 class ApiError(HsprefsError):

@@ -11,41 +11,38 @@ What it writes, for one brand (``business_unit``), subscribers sorted by address
   data-privacy settings on (one without is marked with a comment);
 * someone HubSpot lists nothing for: a comment line, since an entry cannot be empty.
 
-Aliases: with a project file, the project's own (statuses of subscriptions it has no
-alias for are left out and counted, since the project decides what is managed);
-without one, an alias made from each definition's name (``Product Updates`` ->
-``product-updates``, ``Über uns`` -> ``uber-uns``; a clash gets ``-<id>``, a name with no
-ASCII letters is ``subscription-<id>``), and the file's header lists the lines to paste
-into ``hsprefs.yaml``. Either way ``hsprefs plan`` right after shows no changes.
+Aliases (:func:`run_export`): with a project file, the project's own (statuses of
+subscriptions it has no alias for are left out and counted, since the project decides
+what is managed), and a token of another portal than ``portal.id`` is refused; without
+one, an alias made from each definition's name
+(:func:`reconciler.aliases.suggest_aliases`), and the file's header lists the lines to
+paste into ``hsprefs.yaml``. Either way ``hsprefs plan`` right after shows no changes.
 
 Live text (definition names, legal-basis explanations) never breaks the file: values
 are YAML scalars with every unprintable character escaped, and comments show such text
-on one line, quoted (:func:`one_line`).
+on one line, quoted (:mod:`reconciler.aliases`).
 
 Memory: the subscriber list is read line by line and kept as one sorted list of
 addresses (needed to sort and de-duplicate the output); live statuses are read and
 written one chunk at a time and never held for the whole list.
-
-Imports: the standard library, :mod:`reconciler.model`, :mod:`reconciler.errors`,
-:mod:`reconciler.addresses` (the list reader rosters use too); the client is handed in
-(only its ``read`` is used).
 """
 
 from __future__ import annotations
 
 import copy
-import itertools
-import json
-import re
-import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import io
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TextIO
 
-from reconciler.addresses import Problem, read_addresses
+from reconciler.addresses import BadByte, Problem, decode, read_addresses
+from reconciler.aliases import alias_line, one_line, suggest_aliases, yaml_scalar
+from reconciler.config import PROJECT_FILE
+from reconciler.engine import check_portal, prepare_desired
 from reconciler.errors import ApiError, UsageError
 from reconciler.model import (
-    Definition,
+    DesiredState,
     LiveState,
     LiveStatus,
     Status,
@@ -53,6 +50,7 @@ from reconciler.model import (
     normalise_email,
     valid_email,
 )
+from reconciler.words import plural
 
 if TYPE_CHECKING:
     from reconciler.client import HubSpotClient
@@ -61,18 +59,14 @@ __all__ = [
     "LIST_HINT",
     "NOTHING_TO_MANAGE",
     "ExportStats",
-    "alias_line",
+    "aliases_of",
     "export_subscribers",
-    "one_line",
-    "plural",
+    "read_subscriber_data",
     "read_subscriber_list",
-    "slug",
-    "suggest_aliases",
-    "yaml_scalar",
+    "run_export",
+    "summary_lines",
 ]
 
-_ALIAS_LIMIT = 64  # the language's longest alias (schemas/project.schema.json)
-_ALIAS_MAX = 48  # a slug's longest, so "-<id>" of a usual id fits without shortening it
 NOTHING_TO_MANAGE = "HubSpot lists no status and no opt-out for this subscriber"
 """The comment written for a subscriber with nothing to export (an entry cannot be empty)."""
 
@@ -135,131 +129,26 @@ def read_subscriber_list(lines: Iterable[str], name: str) -> list[str]:
     return sorted(found)
 
 
+def read_subscriber_data(data: bytes | str, name: str) -> list[str]:
+    """:func:`read_subscriber_list` of a file's content (``bytes`` must be UTF-8; a byte
+    that is not is an error naming ``name:line:column``)."""
+    if isinstance(data, bytes):
+        text = decode(data)
+        if isinstance(text, BadByte):
+            raise UsageError(
+                f"{name}:{text.line}:{text.column}: the file is not valid UTF-8 text "
+                f"(byte 0x{text.byte:02X})",
+                hint="save the subscriber list as UTF-8",
+            )
+    else:
+        text = data
+    # newline="" keeps line ends as written, as a CSV reader wants.
+    return read_subscriber_list(io.StringIO(text, newline=""), name)
+
+
 def _short(value: str) -> str:
     text = value if len(value) <= 60 else value[:59] + "…"
     return repr(text)
-
-
-def plural(count: int, word: str, words: str | None = None) -> str:
-    """``1 subscriber``, ``2 subscribers``; ``words`` for an irregular plural."""
-    return f"{count} {word if count == 1 else (words or word + 's')}"
-
-
-# -- aliases ------------------------------------------------------------------------------
-
-# Latin letters that Unicode does not decompose into an ASCII letter and a mark.
-_LETTERS = str.maketrans(
-    {"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "đ": "d", "ð": "d", "þ": "th", "ł": "l",
-     "ı": "i", "ħ": "h", "ŧ": "t", "ŋ": "ng", "ĳ": "ij"}
-)  # fmt: skip
-
-
-def slug(name: str) -> str:
-    """An alias made from a definition name: ``Product Updates`` -> ``product-updates``.
-
-    Letters are taken to ASCII the usual way (Unicode NFKD, combining marks dropped:
-    ``Über uns`` -> ``uber-uns``, plus ``ß`` -> ``ss`` and the like); what has no ASCII
-    form is dropped, so a name in a script without one gives an empty slug.
-    """
-    decomposed = unicodedata.normalize("NFKD", name).lower()
-    text = "".join(c for c in decomposed if not unicodedata.combining(c)).translate(_LETTERS)
-    text = re.sub(r"[^a-z0-9]+", "-", text).strip("-")
-    return text[:_ALIAS_MAX].rstrip("-")
-
-
-def suggest_aliases(definitions: Sequence[Definition]) -> dict[str, str]:
-    """An alias for every definition id, unique among them and valid in the language.
-
-    The name's slug when it has a letter; on a clash, the slug with ``-<id>`` added; for
-    a name with no letter in ASCII (``ニュースレター``, ``2026``, ``!!!``),
-    ``subscription-<id>``. Deterministic: definitions are taken in order of brand and
-    numeric id, the first keeps the plain slug.
-    """
-    ordered = sorted(definitions, key=lambda d: (d.brand, _id_order(d.id), d.id))
-    taken: set[str] = set()
-    out: dict[str, str] = {}
-    for definition in ordered:
-        if definition.id in out:
-            continue
-        alias = next(a for a in _candidates(definition) if a not in taken)
-        taken.add(alias)
-        out[definition.id] = alias
-    return out
-
-
-def _candidates(definition: Definition) -> Iterator[str]:
-    base = slug(definition.name)
-    tag = slug(definition.id)  # HubSpot's ids are digits; anything else made alias-safe
-    if re.search("[a-z]", base):
-        yield base
-        if tag:
-            yield _suffixed(base, tag)
-    fallback = _suffixed("subscription", tag) if tag else "subscription"
-    yield fallback
-    for number in itertools.count(2):
-        yield _suffixed(fallback, str(number))
-
-
-def _suffixed(base: str, suffix: str) -> str:
-    """``base-suffix`` within the language's 64 characters (``base`` shortened if needed)."""
-    room = _ALIAS_LIMIT - len(suffix) - 1
-    return f"{base[:room].rstrip('-')}-{suffix}"
-
-
-def _id_order(sub_id: str) -> int:
-    return int(sub_id) if sub_id.isdigit() else 1 << 62
-
-
-def alias_line(alias: str, definition: Definition) -> str:
-    """The ``hsprefs.yaml`` line for an alias, e.g. ``newsletter: {id: "101"}``."""
-    brand = f", business_unit: {definition.brand}" if definition.brand else ""
-    return f"{alias}: {{id: {yaml_scalar(definition.id, always_quote=True)}{brand}}}"
-
-
-# -- YAML ---------------------------------------------------------------------------------
-
-_PLAIN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+@%/-]*$")
-_RESERVED = re.compile(
-    r"^(?:y|n|yes|no|on|off|true|false|null|~|[-+]?[0-9][0-9_:.eE+-]*|\.inf|\.nan)$",
-    re.IGNORECASE,
-)
-
-
-def yaml_scalar(text: str, *, always_quote: bool = False) -> str:
-    """``text`` as a YAML scalar: plain when that is unambiguous, else double-quoted.
-
-    Quoted, every character that is not printable (line breaks of any kind, tabs,
-    control and format characters, lone surrogates) is written as an escape, so the
-    scalar is one line and reads back as ``text``.
-    """
-    if not always_quote and _PLAIN.fullmatch(text) and not _RESERVED.fullmatch(text):
-        return text
-    return _quoted(text)
-
-
-def one_line(text: str) -> str:
-    """``text`` fit for one line of a comment or a table: as it is when every character
-    is printable, else double-quoted with escapes (``"a\\nb"``)."""
-    return text if text.isprintable() else _quoted(text)
-
-
-def _quoted(text: str) -> str:
-    # JSON escapes the quote, the backslash and C0 controls; the rest of what is not
-    # printable (DEL, C1 with NEL, LS, PS, format characters, surrogates) gets a YAML
-    # escape, which is also what keeps a comment from being broken by a line break.
-    quoted = json.dumps(text, ensure_ascii=False)
-    if quoted.isprintable():
-        return quoted
-    return "".join(c if c.isprintable() else _escape(c) for c in quoted)
-
-
-def _escape(char: str) -> str:
-    code = ord(char)
-    if code < 0x100:
-        return f"\\x{code:02x}"
-    if code < 0x10000:
-        return f"\\u{code:04x}"
-    return f"\\U{code:08x}"
 
 
 # -- the export ---------------------------------------------------------------------------
@@ -284,9 +173,9 @@ async def export_subscribers(
 
     ``aliases`` maps subscription id -> alias for ``brand``; statuses of other ids are
     left out and counted. ``header`` lines are written as comments first. Each chunk is
-    one :meth:`HubSpotClient.read` (⌈chunk / batch⌉ status reads and as many wide reads),
-    so the calls are the minimal count of design §5 when ``chunk_size`` is a multiple of
-    the batch size.
+    one :meth:`HubSpotClient.read` (⌈chunk / batch⌉ status reads and as many wide
+    reads), so the calls are the minimal count of docs/architecture.md#minimal-calls
+    when ``chunk_size`` is a multiple of the batch size.
     """
     stats = ExportStats()
     for line in header:
@@ -388,5 +277,95 @@ def _setting(alias: str, status: LiveStatus, stats: ExportStats) -> list[str]:
         lines.append(
             "      legal_basis_explanation: "
             f"{yaml_scalar(status.legal_basis_explanation, always_quote=True)}\n"
+        )
+    return lines
+
+
+# -- the whole export: header, aliases, summary -------------------------------------------
+
+
+def aliases_of(desired: DesiredState, brand: int) -> dict[str, str]:
+    """subscription id -> alias for ``brand`` (the first alias in name order on a tie)."""
+    found: dict[str, str] = {}
+    for alias in sorted(desired.subscriptions):
+        ref = desired.subscriptions[alias]
+        if ref.brand == brand and ref.id is not None:
+            found.setdefault(ref.id, alias)
+    return found
+
+
+async def run_export(
+    client: HubSpotClient,
+    emails: Sequence[str],
+    *,
+    desired: DesiredState | None,
+    brand: int,
+    open_output: Callable[[], AbstractContextManager[TextIO]],
+    chunk_size: int = 800,
+) -> ExportStats:
+    """Export ``emails`` (sorted, unique) of ``brand``: the header, then every entry.
+
+    With a project (``desired``) the portal is checked and its aliases bound; without
+    one, aliases are made from the brand's definitions and the header lists them.
+    ``open_output()`` is entered only once that is done, so a refusal leaves no output.
+    """
+    if desired is not None:
+        portal_id = await check_portal(desired, client)
+        aliases = aliases_of(await prepare_desired(desired, client), brand)
+        note = [
+            f"Subscriptions are named by the aliases of {PROJECT_FILE}; statuses of",
+            "subscriptions without one are left out.",
+        ]
+    else:
+        portal_id = await client.portal_id()
+        definitions = [d for d in await client.definitions(business_unit=brand) if d.brand == brand]
+        aliases = suggest_aliases(definitions)
+        by_id = {d.id: d for d in definitions}
+        pasted = [
+            (alias_line(alias, by_id[sub_id]), by_id[sub_id].name)
+            for sub_id, alias in sorted(aliases.items(), key=lambda kv: kv[1])
+        ]
+        width = max((len(line) for line, _ in pasted), default=0)
+        note = [
+            f"No {PROJECT_FILE} was given: add these aliases to its `subscriptions:`",
+            *(f"  {line.ljust(width)}  # {one_line(name)}" for line, name in pasted),
+        ]
+    header = [
+        f"Exported by hsprefs from portal {portal_id}, business unit "
+        f"{brand}: {plural(len(emails), 'subscriber')}.",
+        "Every status HubSpot lists is here, not_specified included; delete the lines",
+        "hsprefs should not manage. Opted out of all email: unsubscribe_all: true.",
+        *note,
+    ]
+    with open_output() as stream:
+        return await export_subscribers(
+            client, emails, stream, brand=brand, aliases=aliases, header=header,
+            chunk_size=chunk_size,
+        )  # fmt: skip
+
+
+def summary_lines(stats: ExportStats, brand: int, where: str | None) -> list[str]:
+    """What an export says it did, on stderr; a line starting ``warning:`` is shown even
+    with ``--quiet``. ``where`` is the output file (None: standard output)."""
+    to = f" to {where}" if where is not None else ""
+    lines = [
+        f"Exported {plural(stats.subscribers, 'subscriber')} of business unit {brand}{to}: "
+        f"{stats.with_statuses} with {plural(stats.statuses, 'status', 'statuses')}, "
+        f"{stats.opted_out} opted out of all, {stats.nothing} with nothing to manage."
+    ]
+    if stats.left_out:
+        ids = ", ".join(sorted(stats.left_out, key=lambda i: (len(i), i)))
+        n = sum(stats.left_out.values())
+        lines.append(
+            f"Left out {plural(n, 'status', 'statuses')} of subscriptions without an alias "
+            f"for business unit {brand}: {ids} (add aliases to {PROJECT_FILE} to export them)."
+        )
+    if stats.no_legal_basis:
+        has = "has" if stats.no_legal_basis == 1 else "have"
+        lines.append(
+            f"warning: {plural(stats.no_legal_basis, 'subscribed status', 'subscribed statuses')}"
+            f" {has} no complete legal basis in HubSpot (marked in the file); on a portal with "
+            "data-privacy settings on, add legal_basis and legal_basis_explanation before the "
+            "file validates."
         )
     return lines

@@ -1,4 +1,6 @@
-"""The apply journal: append-only JSONL, the consent evidence trail (design §5).
+"""The apply journal: append-only JSONL, the consent evidence trail.
+
+Its fields are a contract (docs/architecture.md#the-journal).
 
 One line per input sent (an unsubscribe-all is one line), written and fsynced as the
 results of each call arrive, so a run that is killed leaves a true record of what was
@@ -29,8 +31,7 @@ Keeping the trail true:
 :func:`config_commit` is the ``config_commit`` field: the git commit of the config
 repository, marked ``+dirty`` when the config files differ from it.
 
-Imports: the standard library, :mod:`reconciler.model`, :mod:`reconciler.plan` and
-:mod:`reconciler.errors`. The token never reaches the journal: nothing here ever sees it.
+The token never reaches the journal: nothing here ever sees it.
 """
 
 from __future__ import annotations
@@ -44,25 +45,37 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from reconciler.errors import HsprefsError, UsageError
 from reconciler.model import Outcome, WriteResult
-from reconciler.plan import Change, iso
+from reconciler.plan import CallOperation, Change, iso
 
 __all__ = [
     "VERIFIED_STATES",
     "Journal",
     "JournalContext",
     "Verification",
+    "Verified",
     "check_journal",
     "config_commit",
 ]
 
-# What the read-back showed for a sent input (the ``verified`` field of a verify line).
-VERIFIED_STATES = ("applied", "not_applied", "unknown")
-OPERATIONS = ("write", "unsubscribe-all", "verify")
+
+class Verified(StrEnum):
+    """What the read-back showed for a sent input (the ``verified`` field of a verify line)."""
+
+    APPLIED = "applied"
+    NOT_APPLIED = "not_applied"
+    UNKNOWN = "unknown"
+
+
+VERIFIED_STATES = tuple(Verified)
+# The ``operation`` of a line: a call's operation, or a read-back's.
+VERIFY = "verify"
+OPERATIONS = (*(op.value for op in CallOperation), VERIFY)
 # How much of an existing journal is read to tell it is one (its first line).
 _HEAD = 1 << 16
 # Room kept per line beyond its known fields: HubSpot's reason or error, a correlationId.
@@ -83,13 +96,13 @@ class JournalContext:
 class Verification:
     """What the read-back showed for one sent input.
 
-    ``verified`` is one of :data:`VERIFIED_STATES`; ``observed`` what the read-back
+    ``verified`` says what the read-back showed (:class:`Verified`); ``observed`` what it
     showed, in words (None when it could not be read); ``error`` why it could not be.
     """
 
     change: Change
     sent: WriteResult
-    verified: str
+    verified: Verified
     observed: str | None = None
     error: str | None = None
 
@@ -97,8 +110,8 @@ class Verification:
     def agrees(self) -> bool:
         """Whether the send line already said what the read-back shows."""
         return (self.sent.outcome, self.verified) in (
-            (Outcome.CONFIRMED, "applied"),
-            (Outcome.FAILED, "not_applied"),
+            (Outcome.CONFIRMED, Verified.APPLIED),
+            (Outcome.FAILED, Verified.NOT_APPLIED),
         )
 
 
@@ -182,11 +195,14 @@ class Journal:
     def _room(self, change: Change) -> int:
         target = change.to_write() if change.pair else change.subscriber
         line = self._line(
-            iso(datetime.now(UTC)), "write", change, WriteResult(target, Outcome.CONFIRMED)
+            iso(datetime.now(UTC)),
+            CallOperation.WRITE,
+            change,
+            WriteResult(target, Outcome.CONFIRMED),
         )
         return len(json.dumps(line, ensure_ascii=False).encode("utf-8")) + _LINE_SLACK
 
-    def record(self, pairs: Sequence[tuple[Change, WriteResult]], operation: str) -> None:
+    def record(self, pairs: Sequence[tuple[Change, WriteResult]], operation: CallOperation) -> None:
         """Append one line per input of a finished call, then flush to disk.
 
         Refuses a NOT_SENT result: an input that never left has no place here. A write
@@ -205,7 +221,7 @@ class Journal:
             [
                 self._line(
                     now,
-                    "verify",
+                    VERIFY,
                     check.change,
                     check.sent,
                     verified=check.verified,
@@ -271,12 +287,13 @@ class Journal:
         observed: str | None = None,
         verification_error: str | None = None,
     ) -> dict[str, Any]:
-        # The field names are a contract (design §5): add, never rename. A send line
-        # carries null in the verification fields; a verify line restates its send's
-        # outcome, result, error and correlationId, so it reads on its own.
+        # The field names are a contract (docs/architecture.md#the-journal): add, never
+        # rename. A send line carries null in the verification fields; a verify line
+        # restates its send's outcome, result, error and correlationId, so it reads on
+        # its own.
         return {
             "time": now,
-            "operation": operation,
+            "operation": str(operation),
             "subscriber": change.email,
             "brand": change.brand,
             "subscription_id": change.subscription_id,
@@ -292,7 +309,7 @@ class Journal:
             "plan_checksum": self.context.plan_checksum,
             "portal_id": self.context.portal_id,
             "config_commit": self.context.config_commit,
-            "verified": verified,
+            "verified": str(verified) if verified is not None else None,
             "observed": observed,
             "verification_error": verification_error,
         }

@@ -8,8 +8,6 @@ on that file, which the system releases however the process ends (the file stays
 the holder's pid in it while held); elsewhere it is a file created with ``O_EXCL``
 holding the pid and removed at the end (a crashed run leaves it, and the refusal says
 to delete it when no apply is running).
-
-Imports: the standard library and :mod:`reconciler.errors`.
 """
 
 from __future__ import annotations

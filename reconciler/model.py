@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
@@ -58,7 +58,7 @@ class Status(StrEnum):
 
 
 def normalise_email(email: str) -> str:
-    """Emails are compared trimmed and lower-cased (design §3)."""
+    """Emails are compared trimmed and lower-cased (docs/architecture.md#config-language)."""
     return email.strip().lower()
 
 
@@ -133,7 +133,7 @@ class PortalSettings:
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """Safety thresholds of the mass-change guard (design §6)."""
+    """Safety thresholds of the mass-change guard (docs/architecture.md#consent-rules)."""
 
     max_change_percent: float = 30.0
     min_managed: int = 10
@@ -144,10 +144,11 @@ class Policy:
 class DesiredStatus:
     """What the config says one (brand, email, subscription) should be, and the evidence.
 
-    ``legal_basis`` and ``legal_basis_explanation`` may be inherited from defaults (they go
-    into the write either way); ``own_evidence`` is True only when both were written on
-    the setting itself. A resubscribe needs its own evidence (design §6): a default is
-    not proof that this person consented again.
+    ``legal_basis`` and ``legal_basis_explanation`` may be inherited from defaults (they
+    go into the write either way); ``own_evidence`` is True only when both were written
+    on the setting itself. A resubscribe needs its own evidence
+    (docs/architecture.md#consent-rules): a default is not proof that this person
+    consented again.
     """
 
     key: PairKey
@@ -214,41 +215,23 @@ class DesiredState:
         for key, want in self.statuses.items():
             if want.alias in self.unresolved and want.alias in ids_by_alias:
                 new_key = PairKey(key.brand, key.email, ids_by_alias[want.alias])
-                statuses[new_key] = _replace_key(want, new_key)
+                statuses[new_key] = replace(want, key=new_key)
             else:
                 statuses[key] = want
         subscriptions = {
             alias: (
-                SubscriptionRef(ref.alias, ref.brand, ids_by_alias[alias], ref.name, ref.location)
+                replace(ref, id=ids_by_alias[alias])
                 if alias in ids_by_alias and ref.id is None
                 else ref
             )
             for alias, ref in self.subscriptions.items()
         }
-        return DesiredState(
+        return replace(
+            self,
             statuses=statuses,
-            opt_outs=self.opt_outs,
             subscriptions=subscriptions,
-            portal=self.portal,
-            policy=self.policy,
-            files=self.files,
-            digest=self.digest,
             unresolved=frozenset(a for a in self.unresolved if a not in ids_by_alias),
         )
-
-
-def _replace_key(want: DesiredStatus, key: PairKey) -> DesiredStatus:
-    return DesiredStatus(
-        key=key,
-        status=want.status,
-        alias=want.alias,
-        resubscribe=want.resubscribe,
-        consented_at=want.consented_at,
-        legal_basis=want.legal_basis,
-        legal_basis_explanation=want.legal_basis_explanation,
-        location=want.location,
-        own_evidence=want.own_evidence,
-    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,8 +17,6 @@ Every failure is one :class:`HsprefsError` naming the path and the OS error (``N
 space left on device`` from ``/dev/full``, a missing or read-only folder), with nothing
 left behind. :func:`check_output` makes the checks that need no writing, so a command
 can refuse before it reads HubSpot.
-
-Imports: the standard library and :mod:`reconciler.errors`.
 """
 
 from __future__ import annotations

@@ -6,6 +6,10 @@ the API calls that will carry the changes, a summary, a checksum, the portal id 
 API target. It is built by :func:`reconciler.diff.diff`, rendered by
 :mod:`reconciler.render`, saved and loaded by :mod:`reconciler.planfile`, and carried
 out by :mod:`reconciler.apply`.
+
+Each part that a saved plan holds has its ``to_dict`` and its ``from_dict`` side by
+side, so a field is added in one place (and in ``schemas/plan.schema.json``); the
+checksum is taken over the same dicts.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -25,15 +29,20 @@ __all__ = [
     "PLAN_FORMAT_VERSION",
     "Blocked",
     "Call",
+    "CallOperation",
     "Change",
     "ChangeKind",
     "Plan",
     "Summary",
     "Target",
+    "from_iso",
     "iso",
     "minimal_write_calls",
     "policy_dict",
+    "policy_from_dict",
     "policy_violations",
+    "subscribers_of",
+    "subscription_label",
 ]
 
 PLAN_FORMAT_VERSION = 1
@@ -45,6 +54,18 @@ def iso(moment: datetime | None) -> str | None:
         return None
     text = moment.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def from_iso(text: str | None) -> datetime | None:
+    """The moment :func:`iso` wrote, or None."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+def subscription_label(alias: str | None, subscription_id: str | None) -> str:
+    """``newsletter (101)``, or just the id when there is no alias."""
+    if alias and alias != subscription_id:
+        return f"{alias} ({subscription_id})"
+    return str(subscription_id)
 
 
 class ChangeKind(StrEnum):
@@ -66,6 +87,13 @@ class ChangeKind(StrEnum):
             Status.UNSUBSCRIBED: cls.UNSUBSCRIBE,
             Status.NOT_SPECIFIED: cls.NOT_SPECIFIED,
         }[status]
+
+
+class CallOperation(StrEnum):
+    """The two write operations a plan's calls use (and the journal's ``operation``)."""
+
+    UNSUBSCRIBE_ALL = "unsubscribe-all"
+    WRITE = "write"
 
 
 _KIND_ORDER = {
@@ -157,6 +185,28 @@ class Change:
             "own_evidence": self.own_evidence,
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Change:
+        """The change :meth:`to_dict` wrote (a saved plan's ``changes[]`` entry)."""
+        return cls(
+            kind=ChangeKind(data["kind"]),
+            brand=data["brand"],
+            email=data["email"],
+            subscription_id=data["subscription_id"],
+            after=Status(data["after"]),
+            before=Status(data["before"]),
+            alias=data["alias"],
+            live_timestamp=from_iso(data["live_timestamp"]),
+            legal_basis=data["legal_basis"],
+            legal_basis_explanation=data["legal_basis_explanation"],
+            resubscribe=data["resubscribe"],
+            location=data["location"],
+            consented_at=from_iso(data["consented_at"]),
+            opted_out_all=data["opted_out_all"],
+            opt_out_timestamp=from_iso(data["opt_out_timestamp"]),
+            own_evidence=data["own_evidence"],
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Blocked:
@@ -191,6 +241,22 @@ class Blocked:
             "location": self.location,
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Blocked:
+        """The blocked pair :meth:`to_dict` wrote (a saved plan's ``blocked[]`` entry)."""
+        return cls(
+            brand=data["brand"],
+            email=data["email"],
+            subscription_id=data["subscription_id"],
+            wanted=data["wanted"],
+            live=data["live"],
+            reason=data["reason"],
+            alias=data["alias"],
+            live_timestamp=from_iso(data["live_timestamp"]),
+            live_source=data["live_source"],
+            location=data["location"],
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Call:
@@ -201,14 +267,14 @@ class Call:
     last input, so no subscribe is sent before every unsubscribe has been answered.
     """
 
-    operation: str  # "unsubscribe-all" or "write"
+    operation: CallOperation
     brand: int | None
     wave: ChangeKind
     changes: tuple[int, ...]  # indexes into Plan.changes
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "operation": self.operation,
+            "operation": self.operation.value,
             "brand": self.brand,
             "wave": self.wave.value,
             "changes": list(self.changes),
@@ -230,6 +296,11 @@ class Target:
             "api_version": self.api_version,
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Target:
+        """The target :meth:`to_dict` wrote."""
+        return cls(data["portal_id"], data["api_url"], data["api_version"])
+
 
 @dataclass(frozen=True, slots=True)
 class Summary:
@@ -241,7 +312,7 @@ class Summary:
     unchanged: int = 0
 
     def line(self) -> str:
-        """The summary line of design §5, in its fixed wording."""
+        """The summary line (docs/architecture.md#the-plan), in its fixed wording."""
         return (
             f"{self.subscribe} to subscribe, {self.unsubscribe} to unsubscribe, "
             f"{self.not_specified} to not-specified, {self.unsubscribe_all} unsubscribe-all, "
@@ -301,10 +372,7 @@ class Plan:
 
     def touched(self) -> dict[int, list[str]]:
         """Subscribers with a change, per brand (sorted): what apply re-reads."""
-        found: dict[int, set[str]] = {}
-        for change in self.changes:
-            found.setdefault(change.brand, set()).add(change.email)
-        return {brand: sorted(emails) for brand, emails in sorted(found.items())}
+        return subscribers_of(self.changes)
 
     def waves(self) -> Iterator[tuple[ChangeKind, list[Call]]]:
         """The calls grouped in the order apply runs them."""
@@ -329,7 +397,17 @@ class Plan:
         return "sha256:" + hashlib.sha256(canonical.encode("ascii")).hexdigest()
 
 
+def subscribers_of(changes: Iterable[Change]) -> dict[int, list[str]]:
+    """The subscribers of ``changes``, per brand, each list sorted (a read's input)."""
+    found: dict[int, set[str]] = {}
+    for change in changes:
+        found.setdefault(change.brand, set()).add(change.email)
+    return {brand: sorted(emails) for brand, emails in sorted(found.items())}
+
+
 def policy_dict(policy: Policy) -> dict[str, float | int]:
+    """The thresholds a plan carries (``policy`` of a saved plan; :func:`policy_from_dict`
+    reads it back)."""
     return {
         "max_change_percent": policy.max_change_percent,
         "min_managed": policy.min_managed,
@@ -337,8 +415,17 @@ def policy_dict(policy: Policy) -> dict[str, float | int]:
     }
 
 
+def policy_from_dict(data: Mapping[str, Any]) -> Policy:
+    """The policy :func:`policy_dict` wrote."""
+    return Policy(
+        max_change_percent=data["max_change_percent"],
+        min_managed=data["min_managed"],
+        max_unsubscribe_all=data["max_unsubscribe_all"],
+    )
+
+
 def _pack_calls(changes: Sequence[Change], batch_size: int) -> Iterator[Call]:
-    """Pack changes into the fewest calls (design §5).
+    """Pack changes into the fewest calls (docs/architecture.md#minimal-calls).
 
     Unsubscribe-alls go per brand in batches; the status writes of every brand share
     full batches in the order unsubscribes, not-specified, subscribes.
@@ -355,11 +442,11 @@ def _pack_calls(changes: Sequence[Change], batch_size: int) -> Iterator[Call]:
         indexes = per_brand[brand]
         for start in range(0, len(indexes), size):
             chunk = tuple(indexes[start : start + size])
-            yield Call("unsubscribe-all", brand, ChangeKind.UNSUBSCRIBE_ALL, chunk)
+            yield Call(CallOperation.UNSUBSCRIBE_ALL, brand, ChangeKind.UNSUBSCRIBE_ALL, chunk)
     writes.sort(key=lambda i: (changes[i].kind.order, changes[i].sort_key))
     for start in range(0, len(writes), size):
         chunk = tuple(writes[start : start + size])
-        yield Call("write", None, changes[chunk[-1]].kind, chunk)
+        yield Call(CallOperation.WRITE, None, changes[chunk[-1]].kind, chunk)
 
 
 def minimal_write_calls(plan: Plan) -> int:
@@ -377,7 +464,7 @@ def policy_violations(plan: Plan, policy: Policy) -> list[str]:
     """The mass-change thresholds this plan exceeds, each said with its numbers.
 
     Blocked pairs and implied per-subscription unsubscribes are not changes, so they do
-    not count (design §6).
+    not count (docs/architecture.md#consent-rules).
     """
     problems: list[str] = []
     changes = len(plan.changes)

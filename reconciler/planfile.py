@@ -1,10 +1,15 @@
-"""Saved plans (``plan -o FILE``, ``apply --plan FILE``).
+"""The plan document, both directions: what ``plan -o`` saves and ``apply --plan`` reads.
 
-A saved plan is the JSON document of :mod:`reconciler.render.plan_json`, never
-redacted: apply needs the real addresses, so the file is a private artifact (a new or
-replaced file is written with mode 0600; a device or FIFO is written into in place, see
-:mod:`reconciler.outfile`). Loading checks it against ``schemas/plan.schema.json`` and
-recomputes the checksum, so a hand-edited plan is refused.
+:func:`plan_document` writes a :class:`~reconciler.plan.Plan` as the versioned JSON
+document of ``schemas/plan.schema.json`` (``plan --format json`` prints it too, masked
+with ``--redact``), and :func:`plan_from_document` reads it back, checking it against
+the schema and recomputing the checksum, so a hand-edited plan is refused. The parts
+(changes, blocked pairs, the target, the policy) are written and read by their own
+``to_dict``/``from_dict`` in :mod:`reconciler.plan`.
+
+A saved plan is never redacted: apply needs the real addresses, so the file is a private
+artifact (a new or replaced file is written with mode 0600; a device or FIFO is written
+into in place, see :mod:`reconciler.outfile`).
 """
 
 from __future__ import annotations
@@ -16,30 +21,75 @@ from typing import Any
 
 import jsonschema
 
+from reconciler import __version__
 from reconciler.errors import PlanFileError
-from reconciler.model import PairKey, Policy, Status
+from reconciler.model import PairKey
 from reconciler.outfile import write_output
-from reconciler.plan import PLAN_FORMAT_VERSION, Blocked, Change, ChangeKind, Plan, Target
-from reconciler.render.plan_json import plan_document
+from reconciler.plan import (
+    PLAN_FORMAT_VERSION,
+    Blocked,
+    Change,
+    Plan,
+    Target,
+    iso,
+    policy_dict,
+    policy_from_dict,
+)
+from reconciler.redact import Redactor
 from reconciler.resources import load_schema
 
-__all__ = ["load_plan", "plan_from_document", "plan_text", "save_plan"]
+__all__ = [
+    "load_plan",
+    "plan_document",
+    "plan_from_document",
+    "plan_text",
+    "render_json",
+    "save_plan",
+]
 
 
-def plan_text(plan: Plan, *, created_at: datetime) -> str:
-    """The saved plan document as the text written to a plan file."""
-    return json.dumps(plan_document(plan, created_at=created_at), indent=2) + "\n"
-
-
-def save_plan(plan: Plan, path: Path, *, created_at: datetime) -> None:
-    """Write the plan whole or not at all: a new or regular file is replaced atomically
-    (temp file + rename, readable by the owner only); a device or FIFO is written into.
-    Raises :class:`HsprefsError` naming the path and the OS error."""
-    write_output(path, plan_text(plan, created_at=created_at), what="plan file")
-
-
-def _time(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+def plan_document(
+    plan: Plan, *, created_at: datetime | None = None, redactor: Redactor | None = None
+) -> dict[str, Any]:
+    """The plan as a JSON-ready dict (``redactor`` masks emails; saved plans never use it)."""
+    mask = redactor or Redactor(enabled=False)
+    changes = []
+    for change in plan.changes:
+        item = change.to_dict()
+        item["email"] = mask.email(change.email)
+        if change.legal_basis_explanation:
+            item["legal_basis_explanation"] = mask.text(change.legal_basis_explanation)
+        changes.append(item)
+    blocked = []
+    for entry in plan.blocked:
+        item = entry.to_dict()
+        item["email"] = mask.email(entry.email)
+        item["reason"] = mask.text(entry.reason)
+        if entry.live_source:
+            item["live_source"] = mask.text(entry.live_source)
+        blocked.append(item)
+    return {
+        "format": "hsprefs-plan",
+        "version": PLAN_FORMAT_VERSION,
+        "generator": f"hsprefs {__version__}",
+        "created_at": iso(created_at),
+        "checksum": plan.checksum,
+        "redacted": mask.enabled,
+        "target": plan.target.to_dict(),
+        "config_digest": plan.config_digest,
+        "batch_size": plan.batch_size,
+        "summary": plan.summary.to_dict(),
+        "managed": plan.managed,
+        "policy": policy_dict(plan.policy),
+        "read_calls": plan.read_calls,
+        "changes": changes,
+        "blocked": blocked,
+        "implied": [
+            {"brand": k.brand, "email": mask.email(k.email), "subscription_id": k.subscription_id}
+            for k in plan.implied
+        ],
+        "calls": [call.to_dict() for call in plan.calls],
+    }
 
 
 def plan_from_document(document: Any, *, name: str = "plan") -> Plan:
@@ -59,56 +109,19 @@ def plan_from_document(document: Any, *, name: str = "plan") -> Plan:
             f"{name} is a redacted plan and cannot be applied",
             hint="save plans with 'hsprefs plan -o FILE' (saved plans are never redacted)",
         )
-    changes = tuple(
-        Change(
-            kind=ChangeKind(c["kind"]),
-            brand=c["brand"],
-            email=c["email"],
-            subscription_id=c["subscription_id"],
-            after=Status(c["after"]),
-            before=Status(c["before"]),
-            alias=c["alias"],
-            live_timestamp=_time(c["live_timestamp"]),
-            legal_basis=c["legal_basis"],
-            legal_basis_explanation=c["legal_basis_explanation"],
-            resubscribe=c["resubscribe"],
-            location=c["location"],
-            consented_at=_time(c["consented_at"]),
-            opted_out_all=c["opted_out_all"],
-            opt_out_timestamp=_time(c["opt_out_timestamp"]),
-            own_evidence=c["own_evidence"],
-        )
-        for c in document["changes"]
-    )
-    blocked = tuple(
-        Blocked(
-            brand=b["brand"],
-            email=b["email"],
-            subscription_id=b["subscription_id"],
-            wanted=b["wanted"],
-            live=b["live"],
-            reason=b["reason"],
-            alias=b["alias"],
-            live_timestamp=_time(b["live_timestamp"]),
-            live_source=b["live_source"],
-            location=b["location"],
-        )
-        for b in document["blocked"]
-    )
-    target = document["target"]
     plan = Plan(
-        changes=changes,
-        blocked=blocked,
+        changes=tuple(Change.from_dict(c) for c in document["changes"]),
+        blocked=tuple(Blocked.from_dict(b) for b in document["blocked"]),
         unchanged=document["summary"]["unchanged"],
         managed=document["managed"],
         implied=tuple(
             PairKey(k["brand"], k["email"], k["subscription_id"]) for k in document["implied"]
         ),
         batch_size=document["batch_size"],
-        target=Target(target["portal_id"], target["api_url"], target["api_version"]),
+        target=Target.from_dict(document["target"]),
         config_digest=document["config_digest"],
         read_calls=document["read_calls"],
-        policy=Policy(**document["policy"]),
+        policy=policy_from_dict(document["policy"]),
     )
     if plan.checksum != document["checksum"]:
         raise PlanFileError(
@@ -116,6 +129,26 @@ def plan_from_document(document: Any, *, name: str = "plan") -> Plan:
             hint="create it again with 'hsprefs plan -o FILE'",
         )
     return plan
+
+
+def render_json(
+    plan: Plan, *, created_at: datetime | None = None, redactor: Redactor | None = None
+) -> str:
+    """``plan --format json``: the plan document as indented JSON with a trailing newline."""
+    document = plan_document(plan, created_at=created_at, redactor=redactor)
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def plan_text(plan: Plan, *, created_at: datetime) -> str:
+    """The saved plan document as the text written to a plan file (ASCII JSON)."""
+    return json.dumps(plan_document(plan, created_at=created_at), indent=2) + "\n"
+
+
+def save_plan(plan: Plan, path: Path, *, created_at: datetime) -> None:
+    """Write the plan whole or not at all: a new or regular file is replaced atomically
+    (temp file + rename, readable by the owner only); a device or FIFO is written into.
+    Raises :class:`HsprefsError` naming the path and the OS error."""
+    write_output(path, plan_text(plan, created_at=created_at), what="plan file")
 
 
 def load_plan(path: Path) -> Plan:

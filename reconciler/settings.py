@@ -1,14 +1,22 @@
-"""Connection settings shared by the client and the CLI (no I/O here).
+"""Connection settings: what the client is built from, and how they are resolved.
 
-:class:`ApiSettings` is what the CLI resolves from flags, environment, project file and
-defaults, and what :mod:`reconciler.client` is built from. Its ``repr`` hides the token.
+:func:`resolve_api_settings` applies flag > environment > project file > default to
+the API URL, the API version, the token and the client's limits, and returns an
+:class:`ApiSettings` (whose ``repr`` hides the token). The token comes from
+``--token-file`` or ``HUBSPOT_ACCESS_TOKEN`` (:func:`read_token`), never from a flag or
+a config file. Every refusal is one line naming the flag or variable and what to do,
+made before any request is attempted: :func:`check_api_url` for the URL,
+:func:`check_api_version` and :func:`check_token`.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from reconciler.errors import UsageError
@@ -22,6 +30,8 @@ __all__ = [
     "check_api_url",
     "check_api_version",
     "check_token",
+    "read_token",
+    "resolve_api_settings",
 ]
 
 DEFAULT_API_URL = "https://api.hubapi.com"
@@ -56,12 +66,15 @@ class ApiSettings:
 
 
 def check_api_url(url: str, source: str | None = None) -> str:
-    """Accept https anywhere and plain http only to loopback addresses.
+    """The API base URL, or a :class:`UsageError` naming ``source`` (``--api-url``,
+    ``HSPREFS_API_URL``), the setting to fix.
 
-    ``source`` names where the value came from (``--api-url``, ``HSPREFS_API_URL``) so
-    that a refusal says which setting to fix. Whitespace around the URL (a stray space
-    or line end in an environment variable) is removed; whitespace or a control
-    character inside it is refused, before the HTTP library trips over it.
+    Accepts https anywhere and plain http only to loopback addresses. Whitespace around
+    the URL (a stray space or line end in an environment variable) is removed; refused,
+    before the HTTP library trips over them deep inside a request: whitespace or a
+    control character inside it, a bad port, a host that is neither an IP address nor a
+    host name, a user name or password, a query or a fragment. A path is kept, as a
+    prefix for a gateway in front of HubSpot; a trailing ``/`` is dropped.
     """
     url = url.strip()
     named = f" in {source}" if source else ""
@@ -70,6 +83,8 @@ def check_api_url(url: str, source: str | None = None) -> str:
             f"the API URL{named} holds a space or a control character",
             hint="give a URL such as https://api.hubapi.com, without spaces",
         )
+    if "://" in url:
+        _check_shape(url, named)
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     if parts.scheme == "https" and host:
@@ -124,3 +139,127 @@ def check_token(token: str, source: str) -> str:
             hint="copy the private app's access token again; it is a single word",
         )
     return token
+
+
+_URL_HINT = "give a URL such as https://api.hubapi.com or http://127.0.0.1:8765"
+# One DNS label (letters, digits, hyphens; underscores are seen in the wild), after IDNA.
+_LABEL = re.compile(r"[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?")
+
+
+def _check_shape(url: str, named: str) -> None:
+    """Refuse what the HTTP library would fail on: a user name or password, a bad port or
+    host, a query or a fragment (``url`` has a scheme, and no space or control character).
+    """
+    netloc = url.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    if "@" in netloc:
+        # The URL is not quoted: what precedes '@' may be a password or a token.
+        raise UsageError(
+            f"the API URL{named} holds a user name or password",
+            hint="give the URL without them; the token goes in HUBSPOT_ACCESS_TOKEN or "
+            "--token-file",
+        )
+    invalid = f"invalid API URL {url!r}{named}"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:  # a port out of range or not a number, an unclosed [
+        if "port" not in str(exc).lower():
+            reason = "its host is not a valid address"
+            raise UsageError(f"{invalid}: {reason}", hint=_URL_HINT) from None
+        port = 0
+    if port == 0:
+        raise UsageError(f"{invalid}: its port must be a number from 1 to 65535", hint=_URL_HINT)
+    host = parts.hostname or ""
+    if host and not _valid_host(host):
+        raise UsageError(
+            f"{invalid}: {host!r} is neither an IP address nor a host name", hint=_URL_HINT
+        )
+    if parts.query or parts.fragment:
+        raise UsageError(
+            f"{invalid}: it has a query or fragment (after '?' or '#')",
+            hint="give only the base URL, such as https://api.hubapi.com",
+        )
+
+
+def _valid_host(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return True
+    if re.fullmatch(r"[\d.]+", host):
+        return False  # looks like IPv4 but is not (999.1.1.1)
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return False
+    labels = ascii_host.lower().removesuffix(".").split(".")
+    return len(ascii_host) <= 253 and all(_LABEL.fullmatch(label) for label in labels)
+
+
+def read_token(token_file: Path | None, environ: Mapping[str, str] | None = None) -> str:
+    """The token from ``--token-file`` or ``HUBSPOT_ACCESS_TOKEN``; never echoed."""
+    env = os.environ if environ is None else environ
+    if token_file is not None:
+        try:
+            # utf-8-sig: an editor's byte-order mark is not part of the token.
+            token = token_file.read_text(encoding="utf-8-sig").strip()
+        except OSError as exc:
+            raise UsageError(
+                f"cannot read token file {token_file}: {exc.strerror or exc}",
+                hint="check the path given to --token-file and that you may read it",
+            ) from None
+        except UnicodeDecodeError:
+            raise UsageError(
+                f"token file {token_file} is not UTF-8 text",
+                hint="save only the private app's token in it, as plain text",
+            ) from None
+        if not token:
+            raise UsageError(
+                f"token file {token_file} is empty", hint="put the private app token in it"
+            )
+        return check_token(token, f"token file {token_file}")
+    token = env.get("HUBSPOT_ACCESS_TOKEN", "").strip()
+    if not token:
+        raise UsageError(
+            "no HubSpot token",
+            hint="set HUBSPOT_ACCESS_TOKEN or pass --token-file FILE",
+        )
+    return check_token(token, "HUBSPOT_ACCESS_TOKEN")
+
+
+def resolve_api_settings(
+    *,
+    api_url: str | None,
+    api_version: str | None,
+    token_file: Path | None,
+    rate_limit: int | None,
+    batch_size: int | None,
+    concurrency: int | None,
+    project_api_version: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> ApiSettings:
+    """Apply flag > environment > project file > default to the connection settings."""
+    env = os.environ if environ is None else environ
+    if api_url:
+        url, source = api_url.strip(), "--api-url"
+    elif env.get("HSPREFS_API_URL"):
+        url, source = env["HSPREFS_API_URL"].strip(), "HSPREFS_API_URL"
+    else:
+        url, source = DEFAULT_API_URL, None
+    # A blank variable counts as unset; a bad value is refused naming the variable.
+    if api_version:
+        version, version_source = api_version, "--api-version"
+    elif env.get("HSPREFS_API_VERSION", "").strip():
+        version, version_source = env["HSPREFS_API_VERSION"], "HSPREFS_API_VERSION"
+    else:
+        version, version_source = project_api_version or DEFAULT_API_VERSION, None
+    return ApiSettings(
+        api_url=check_api_url(url, source),
+        api_version=check_api_version(version, version_source),
+        token=read_token(token_file, env),
+        rate_limit=rate_limit,
+        batch_size=batch_size or 100,
+        concurrency=concurrency or DEFAULT_CONCURRENCY,
+    )

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+# The shared golden-file check asserts outside a test module: rewrite it, so a mismatch
+# shows the diff.
+pytest.register_assert_rewrite("tests.golden")
 
 # Every answer any emulator gives in any test is judged against HubSpot's specs.
 pytest_plugins = ("conformance.judging",)

@@ -201,14 +201,14 @@ def _command(path: tuple[str, ...]) -> click.Command:
 
 @pytest.mark.parametrize("path", list(CONTRACT), ids=" ".join)
 def test_every_contract_flag_exists(path: tuple[str, ...]) -> None:
-    """Each command has the flags of design §4 (names are frozen), plus the common ones."""
+    """Each command has the flags of the contract (names are frozen), plus the common ones."""
     flags = {opt for param in _command(path).params for opt in param.opts}
     assert (CONTRACT[path] | COMMON) - flags == set()
 
 
 @pytest.mark.parametrize("name", list(FORMATS))
 def test_format_choices_are_the_contract_ones(name: str) -> None:
-    """--format offers exactly the formats of design §4, in that order."""
+    """--format offers exactly the formats of the contract, in that order."""
     [option] = [p for p in _command((name,)).params if "--format" in p.opts]
     assert isinstance(option.type, click.Choice)
     assert list(option.type.choices) == FORMATS[name]
@@ -256,7 +256,7 @@ def test_a_token_file_with_a_byte_order_mark_is_read(
     tmp_path: Path, token_env: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """An editor's UTF-8 byte-order mark is not part of the token."""
-    from reconciler.cli._common import read_token
+    from reconciler.settings import read_token
 
     token = tmp_path / "tok.txt"
     token.write_bytes(b"\xef\xbb\xbfpat-na1-with-bom\n")
@@ -350,14 +350,14 @@ def test_a_bad_api_url_from_the_environment_names_the_variable(
 )
 def test_good_api_urls_pass_the_shape_check(url: str) -> None:
     """Host names (international ones too), IPv4 and IPv6 literals with ports pass."""
-    from reconciler.cli._common import check_url_shape
+    from reconciler.settings import check_api_url as check_url_shape
 
     check_url_shape(url, "--api-url")
 
 
 def test_a_path_prefix_is_kept() -> None:
     """A path is a prefix (a gateway in front of HubSpot), not an error."""
-    from reconciler.cli._common import resolve_api_settings
+    from reconciler.settings import resolve_api_settings
 
     settings = resolve_api_settings(
         api_url="https://gateway.example.com/hubspot/",

@@ -1,4 +1,4 @@
-"""Connection settings: flag > environment > project file > default (design §4)."""
+"""Connection settings: flag > environment > project file > default."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
-from reconciler.cli._common import resolve_api_settings
 from reconciler.errors import UsageError
-from reconciler.settings import ApiSettings, check_api_url, check_api_version
+from reconciler.settings import ApiSettings, check_api_url, check_api_version, resolve_api_settings
 
 TOKEN = "pat-na1-settings-test"
 

@@ -1,38 +1,31 @@
-"""Options shared by the commands, and how their values are resolved.
+"""Options shared by the commands, the invocation's state, and the terminal.
 
-Precedence for every setting: flag > environment > project file > default (design §4).
-The token is read here, from ``--token-file`` or ``HUBSPOT_ACCESS_TOKEN``, and never
-from a flag or a config file. A bad token file or API URL is refused here with one line
-naming the flag (or variable) and what to do, before any request is attempted.
-Whether the terminal gets colour or a progress bar is decided here too.
+:func:`api_options` declares the connection flags every command that talks to HubSpot
+takes; :func:`api_settings` hands their values to
+:func:`reconciler.settings.resolve_api_settings`, which applies flag > environment >
+project file > default and refuses a bad token file or API URL. Whether the terminal
+gets colour or a progress bar is decided here.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import os
-import re
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import click
 
 from reconciler.client import HubSpotClient
-from reconciler.errors import UsageError
 from reconciler.settings import (
     API_VERSIONS,
     DEFAULT_API_URL,
-    DEFAULT_API_VERSION,
     DEFAULT_CONCURRENCY,
     ApiSettings,
-    check_api_url,
-    check_api_version,
-    check_token,
+    resolve_api_settings,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -96,7 +89,8 @@ def common_options(func: F) -> F:
 
 
 def api_options(func: F) -> F:
-    """Options of every command that talks to HubSpot (design §4)."""
+    """Options of every command that talks to HubSpot
+    (docs/architecture.md#command-line-and-exit-codes)."""
     options = [
         click.option(
             "--concurrency",
@@ -138,139 +132,6 @@ def api_options(func: F) -> F:
     for option in options:
         func = option(func)
     return func
-
-
-def read_token(token_file: Path | None, environ: Mapping[str, str] | None = None) -> str:
-    """The token from ``--token-file`` or ``HUBSPOT_ACCESS_TOKEN``; never echoed."""
-    env = os.environ if environ is None else environ
-    if token_file is not None:
-        try:
-            # utf-8-sig: an editor's byte-order mark is not part of the token.
-            token = token_file.read_text(encoding="utf-8-sig").strip()
-        except OSError as exc:
-            raise UsageError(
-                f"cannot read token file {token_file}: {exc.strerror or exc}",
-                hint="check the path given to --token-file and that you may read it",
-            ) from None
-        except UnicodeDecodeError:
-            raise UsageError(
-                f"token file {token_file} is not UTF-8 text",
-                hint="save only the private app's token in it, as plain text",
-            ) from None
-        if not token:
-            raise UsageError(
-                f"token file {token_file} is empty", hint="put the private app token in it"
-            )
-        return check_token(token, f"token file {token_file}")
-    token = env.get("HUBSPOT_ACCESS_TOKEN", "").strip()
-    if not token:
-        raise UsageError(
-            "no HubSpot token",
-            hint="set HUBSPOT_ACCESS_TOKEN or pass --token-file FILE",
-        )
-    return check_token(token, "HUBSPOT_ACCESS_TOKEN")
-
-
-def resolve_api_settings(
-    *,
-    api_url: str | None,
-    api_version: str | None,
-    token_file: Path | None,
-    rate_limit: int | None,
-    batch_size: int | None,
-    concurrency: int | None,
-    project_api_version: str | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> ApiSettings:
-    """Apply flag > environment > project file > default to the connection settings."""
-    env = os.environ if environ is None else environ
-    if api_url:
-        url, source = api_url.strip(), "--api-url"
-    elif env.get("HSPREFS_API_URL"):
-        url, source = env["HSPREFS_API_URL"].strip(), "HSPREFS_API_URL"
-    else:
-        url, source = DEFAULT_API_URL, None
-    check_url_shape(url, source)
-    # A blank variable counts as unset; a bad value is refused naming the variable.
-    if api_version:
-        version, version_source = api_version, "--api-version"
-    elif env.get("HSPREFS_API_VERSION", "").strip():
-        version, version_source = env["HSPREFS_API_VERSION"], "HSPREFS_API_VERSION"
-    else:
-        version, version_source = project_api_version or DEFAULT_API_VERSION, None
-    return ApiSettings(
-        api_url=check_api_url(url, source),
-        api_version=check_api_version(version, version_source),
-        token=read_token(token_file, env),
-        rate_limit=rate_limit,
-        batch_size=batch_size or 100,
-        concurrency=concurrency or DEFAULT_CONCURRENCY,
-    )
-
-
-_URL_HINT = "give a URL such as https://api.hubapi.com or http://127.0.0.1:8765"
-# One DNS label (letters, digits, hyphens; underscores are seen in the wild), after IDNA.
-_LABEL = re.compile(r"[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?")
-
-
-def check_url_shape(url: str, source: str | None = None) -> None:
-    """Refuse an API URL that the HTTP library would fail on deep inside a request: a bad
-    port, a host that is neither an IP address nor a host name, a user name or password,
-    a query or a fragment. ``source`` names the flag or variable it came from.
-
-    What :func:`~reconciler.settings.check_api_url` refuses (no scheme or host, spaces
-    or control characters, plain http to a remote host) is left to it; a path is kept,
-    as a prefix for a gateway in front of HubSpot.
-    """
-    if "://" not in url or any(ch.isspace() or not ch.isprintable() for ch in url):
-        return
-    named = f" in {source}" if source else ""
-    netloc = url.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
-    if "@" in netloc:
-        # The URL is not quoted: what precedes '@' may be a password or a token.
-        raise UsageError(
-            f"the API URL{named} holds a user name or password",
-            hint="give the URL without them; the token goes in HUBSPOT_ACCESS_TOKEN or "
-            "--token-file",
-        )
-    invalid = f"invalid API URL {url!r}{named}"
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:  # a port out of range or not a number, an unclosed [
-        if "port" not in str(exc).lower():
-            reason = "its host is not a valid address"
-            raise UsageError(f"{invalid}: {reason}", hint=_URL_HINT) from None
-        port = 0
-    if port == 0:
-        raise UsageError(f"{invalid}: its port must be a number from 1 to 65535", hint=_URL_HINT)
-    host = parts.hostname or ""
-    if host and not _valid_host(host):
-        raise UsageError(
-            f"{invalid}: {host!r} is neither an IP address nor a host name", hint=_URL_HINT
-        )
-    if parts.query or parts.fragment:
-        raise UsageError(
-            f"{invalid}: it has a query or fragment (after '?' or '#')",
-            hint="give only the base URL, such as https://api.hubapi.com",
-        )
-
-
-def _valid_host(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    else:
-        return True
-    if re.fullmatch(r"[\d.]+", host):
-        return False  # looks like IPv4 but is not (999.1.1.1)
-    try:
-        ascii_host = host.encode("idna").decode("ascii")
-    except UnicodeError:
-        return False
-    labels = ascii_host.lower().removesuffix(".").split(".")
-    return len(ascii_host) <= 253 and all(_LABEL.fullmatch(label) for label in labels)
 
 
 def is_terminal(stream: Any, environ: Mapping[str, str] | None = None) -> bool:
@@ -341,19 +202,30 @@ def with_client(
 ) -> T:
     """Run ``work`` with a client built from ``settings`` (and the test hooks of
     :class:`State`), drawing a progress bar over ``total`` subscribers read."""
+    bar = Progress(current_state(), "Reading HubSpot", total)
+    try:
+        return run_client(settings, work, on_progress=bar.advance)
+    finally:
+        bar.close()
+
+
+def run_client(
+    settings: ApiSettings,
+    work: Callable[[HubSpotClient], Awaitable[T]],
+    *,
+    on_progress: Callable[[int], None] | None = None,
+) -> T:
+    """Run ``work`` with a client built from ``settings`` and the test hooks of
+    :class:`State`; ``on_progress`` is the client's (subscribers read)."""
     state = current_state()
-    bar = Progress(state, "Reading HubSpot", total)
 
     async def go() -> T:
         async with HubSpotClient.from_settings(
-            settings, transport=state.transport, retry=state.retry, on_progress=bar.advance
+            settings, transport=state.transport, retry=state.retry, on_progress=on_progress
         ) as client:
             return await work(client)
 
-    try:
-        return asyncio.run(go())
-    finally:
-        bar.close()
+    return asyncio.run(go())
 
 
 def api_settings(

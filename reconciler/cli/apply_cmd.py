@@ -1,18 +1,19 @@
 """``hsprefs apply``: apply a saved or fresh plan, then verify by reading back.
 
-Exit codes (design §4): 0 when every change was applied and verified, 1 otherwise. An
-interrupted apply (Ctrl-C, or SIGTERM as a cancelled CI job sends) follows the same
-rule: it exits 1 when the interrupt kept any change from being sent (or anything else
-did not reach its desired state), and 0 only if every call had already been sent and
-every change is verified. SIGTERM does not end the process with 143: design §4 gives
-apply only 0 and 1, and the calls on the wire are finished and journalled first. A
-refusal that stops the run (401, 403, the daily cap) prints the report, then that
-refusal as the error line; a journal write that fails prints the report, the lines it
-could not write (on stderr), then a line naming the journal and the OS error.
+The safety order is the library's (:func:`reconciler.engine.apply_saved` and
+:func:`~reconciler.engine.apply_fresh`); this command turns the options into a call of
+one of them, asks for the confirmation, draws the progress bars, prints what they
+report (:class:`_Terminal`) and routes Ctrl-C and SIGTERM to their ``stop``.
 
-The journal is checked before anything is read (:func:`check_journal`), and
-``<journal>.lock`` is held from then until the report is printed, so a second apply
-against the same journal is refused instead of passing the same stale check.
+Exit codes (docs/architecture.md#command-line-and-exit-codes): 0 when every change was applied and
+verified, 1 otherwise. An interrupted apply (Ctrl-C, or SIGTERM as a cancelled CI job
+sends) follows the same rule: it exits 1 when the interrupt kept any change from being
+sent (or anything else did not reach its desired state), and 0 only if every call had
+already been sent and every change is verified. SIGTERM does not end the process with
+143: apply has only 0 and 1, and the calls on the wire are finished and journalled
+first. A refusal that stops the run (401, 403, the daily cap) prints the report, then
+that refusal as the error line; a journal write that fails prints the report, the lines
+it could not write (on stderr), then a line naming the journal and the OS error.
 """
 
 from __future__ import annotations
@@ -22,20 +23,13 @@ import contextlib
 import functools
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import click
 
 from reconciler import config
-from reconciler.apply import (
-    ApplyReport,
-    apply_plan,
-    check_consent,
-    check_policy,
-    check_stale,
-    check_target,
-)
+from reconciler.apply import ApplyReport
 from reconciler.cli._common import (
     Progress,
     State,
@@ -43,20 +37,18 @@ from reconciler.cli._common import (
     api_settings,
     common_options,
     current_state,
+    run_client,
     use_color,
 )
 from reconciler.cli.plan_cmd import settings_for
 from reconciler.client import HubSpotClient
-from reconciler.engine import build_plan
-from reconciler.errors import HsprefsError, UsageError
-from reconciler.journal import Journal, JournalContext, check_journal, config_commit
-from reconciler.lock import journal_lock
-from reconciler.model import DesiredState
+from reconciler.engine import ApplyEvents, apply_fresh, apply_saved
+from reconciler.errors import UsageError
 from reconciler.plan import Plan
 from reconciler.planfile import load_plan
 from reconciler.render import render_text
-from reconciler.render.apply_report import render_apply_failure, render_apply_report
-from reconciler.settings import ApiSettings
+from reconciler.render.apply_report import render_apply_report
+from reconciler.words import plural
 
 __all__ = ["command"]
 
@@ -123,18 +115,20 @@ def _signals_stop(stop: asyncio.Event) -> Iterator[list[str]]:
                 restore()
 
 
-class _Bars:
-    """One progress bar at a time, for each phase of an apply: the client advances the
-    reading bars (subscribers read), apply_plan the sending bar (changes answered)."""
+class _Terminal(ApplyEvents):
+    """The terminal side of an apply: one progress bar at a time, one per phase (the
+    client advances the reading bars, the sending bar counts changes answered), the
+    lines printed as it goes, and Ctrl-C and SIGTERM routed to ``stop``."""
 
-    def __init__(self, state: State) -> None:
+    def __init__(self, state: State, journal: Path, *, saved: bool) -> None:
         self._state = state
+        self._journal = journal
+        self._saved = saved
         self._bar: Progress | None = None
         self._reads = False
 
-    def start(self, label: str, total: int, *, reads: bool) -> None:
-        """Close the current bar and open the next phase's."""
-        self.close()
+    def phase(self, label: str, total: int, *, reads: bool) -> None:
+        self.phase_done()
         self._bar = Progress(self._state, label, total)
         self._reads = reads
 
@@ -144,135 +138,53 @@ class _Bars:
             self._bar.advance(count)
 
     def sent(self, count: int) -> None:
-        """apply_plan's ``on_progress``: changes carried by a call that was answered."""
         if not self._reads and self._bar is not None:
             self._bar.advance(count)
 
-    def close(self) -> None:
+    def phase_done(self) -> None:
         if self._bar is not None:
             self._bar.close()
             self._bar = None
 
+    def planned(self, plan: Plan) -> None:
+        click.echo(render_text(plan, color=use_color(sys.stdout)), nl=False)
 
-def _confirm(plan: Plan) -> None:
+    def applying(self, plan: Plan) -> None:
+        if self._saved and not self._state.quiet:
+            # A saved plan was reviewed elsewhere: say which one is being applied, so the
+            # log of a CI job ties the writes to the reviewed artifact.
+            click.echo(
+                f"Applying plan {plan.checksum} to portal {plan.target.portal_id}: "
+                f"{plan.summary.line()}; {plural(len(plan.calls), 'call')} for "
+                f"{plural(len(plan.changes), 'change')}."
+            )
+
+    def journal_repaired(self, path: Path) -> None:
+        click.echo(
+            f"hsprefs: warning: the last line of journal {path} was incomplete (a run was "
+            "killed while writing it); a newline was added so every line stays one JSON "
+            "object",
+            err=True,
+        )
+
+    def stoppable(self, stop: asyncio.Event) -> contextlib.AbstractContextManager[list[str]]:
+        return _signals_stop(stop)
+
+    def finished(self, report: ApplyReport, *, signal: str) -> None:
+        click.echo(render_apply_report(report, str(self._journal), signal=signal), nl=False)
+        # After a failed journal write, the lines it could not write (ASCII JSON, one
+        # object a line, ready to append to the journal) go to stderr before the error.
+        for line in report.unjournalled:
+            click.echo(line, err=True)
+
+
+def _confirm(plan: Plan) -> bool:
     if not sys.stdin.isatty():
         raise UsageError(
             "apply needs a confirmation and there is no terminal to ask on",
             hint="review the plan and pass --auto-approve, or apply a saved plan with --plan",
         )
-    n = len(plan.changes)
-    if not click.confirm(f"Apply these {n} {'change' if n == 1 else 'changes'}?", default=False):
-        raise HsprefsError("apply cancelled; nothing was written")
-
-
-def _count(subscribers: dict[int, list[str]]) -> int:
-    return sum(len(emails) for emails in subscribers.values())
-
-
-async def _run(
-    settings: ApiSettings,
-    *,
-    saved: Plan | None,
-    desired: DesiredState | None,
-    auto_approve: bool,
-    allow_mass_change: bool,
-    journal_path: Path,
-    commit: str | None,
-) -> tuple[ApplyReport | None, str]:
-    state = current_state()
-    bars = _Bars(state)
-    try:
-        async with HubSpotClient.from_settings(
-            settings, transport=state.transport, retry=state.retry, on_progress=bars.read
-        ) as client:
-            return await _apply(
-                client,
-                bars,
-                saved=saved,
-                desired=desired,
-                auto_approve=auto_approve,
-                allow_mass_change=allow_mass_change,
-                journal_path=journal_path,
-                commit=commit,
-            )
-    finally:
-        bars.close()
-
-
-async def _apply(
-    client: HubSpotClient,
-    bars: _Bars,
-    *,
-    saved: Plan | None,
-    desired: DesiredState | None,
-    auto_approve: bool,
-    allow_mass_change: bool,
-    journal_path: Path,
-    commit: str | None,
-) -> tuple[ApplyReport | None, str]:
-    state = current_state()
-    settings = client.settings
-    if saved is not None:
-        plan = saved
-        portal_id = await client.portal_id()
-        check_target(plan, portal_id, settings.api_url, settings.api_version)
-        needs_stale_check = True
-    else:
-        assert desired is not None
-        bars.start("Reading HubSpot", _count(desired.subscribers()), reads=True)
-        plan = await build_plan(desired, client)
-        bars.close()
-        click.echo(render_text(plan, color=use_color(sys.stdout)), nl=False)
-        needs_stale_check = False
-    if not plan.has_changes:
-        if saved is not None:
-            click.echo("The plan has no changes: nothing to apply.")
-        return None, ""
-    check_policy(plan, allow_mass_change=allow_mass_change)
-    if saved is None and not auto_approve:
-        _confirm(plan)
-        needs_stale_check = True  # time has passed while the plan was reviewed
-    if needs_stale_check:
-        touched = plan.touched()
-        bars.start("Checking the plan is current", _count(touched), reads=True)
-        fresh = await client.read(touched)
-        bars.close()
-        check_stale(plan, fresh)
-        check_consent(plan, fresh)
-    if saved is not None and not state.quiet:
-        # A saved plan was reviewed elsewhere: say which one is being applied, so the
-        # log of a CI job ties the writes to the reviewed artifact.
-        n = len(plan.changes)
-        click.echo(
-            f"Applying plan {plan.checksum} to portal {plan.target.portal_id}: "
-            f"{plan.summary.line()}; {len(plan.calls)} "
-            f"{'call' if len(plan.calls) == 1 else 'calls'} for {n} "
-            f"{'change' if n == 1 else 'changes'}."
-        )
-    stop = asyncio.Event()
-    context = JournalContext(plan.checksum, plan.target.portal_id, commit)
-    # Opening the journal is the append test (a regular file, with room for the plan's
-    # lines): it fails here, before anything is sent.
-    with Journal(journal_path, context, expect=plan.changes) as journal:
-        if journal.repaired:
-            click.echo(
-                f"hsprefs: warning: the last line of journal {journal_path} was incomplete "
-                "(a run was killed while writing it); a newline was added so every line "
-                "stays one JSON object",
-                err=True,
-            )
-        bars.start("Applying", len(plan.changes), reads=False)
-        with _signals_stop(stop) as caught:
-            report = await apply_plan(
-                plan,
-                client,
-                journal,
-                stop=stop,
-                on_progress=bars.sent,
-                on_verify=lambda total: bars.start("Verifying", total, reads=True),
-            )
-    bars.close()
-    return report, caught[0] if caught else "SIGINT"
+    return click.confirm(f"Apply these {plural(len(plan.changes), 'change')}?", default=False)
 
 
 @click.command("apply")
@@ -307,8 +219,9 @@ def command(
     **options: object,
 ) -> int:
     """Apply a saved plan, or plan afresh, ask, and apply; then verify by reading back."""
-    saved: Plan | None = None
-    desired: DesiredState | None = None
+    state = current_state()
+    shown = _Terminal(state, journal_path, saved=plan_file is not None)
+    work: Callable[[HubSpotClient], Awaitable[ApplyReport | None]]
     if plan_file is not None:
         saved = load_plan(plan_file)
         settings = api_settings(
@@ -316,57 +229,30 @@ def command(
             project_api_version=saved.target.api_version or None,
             batch_size=saved.batch_size,
         )
-        folder = paths[0] if paths else Path.cwd()
+        work = functools.partial(
+            apply_saved,
+            saved,
+            journal=journal_path,
+            plan_file=plan_file,
+            config=paths[0] if paths else None,
+            allow_mass_change=allow_mass_change,
+            events=shown,
+        )
     else:
         desired = config.load(paths)
         settings = settings_for(desired, options)
-        folder = Path(desired.files[0]).parent if desired.files else Path.cwd()
-    reserved = [(plan_file, "the plan file")] if plan_file is not None else []
-    if desired is not None:
-        reserved += [(Path(name), "a config file") for name in desired.files]
-    check_journal(journal_path, reserved=reserved)
-    commit = config_commit(
-        folder if folder.is_dir() else folder.parent,
-        desired.files if desired is not None else None,
-    )
-    with journal_lock(journal_path):
-        report, caught = asyncio.run(
-            _run(
-                settings,
-                saved=saved,
-                desired=desired,
-                auto_approve=auto_approve,
-                allow_mass_change=allow_mass_change,
-                journal_path=journal_path,
-                commit=commit,
-            )
+        work = functools.partial(
+            apply_fresh,
+            desired,
+            journal=journal_path,
+            confirm=None if auto_approve else _confirm,
+            allow_mass_change=allow_mass_change,
+            events=shown,
         )
-        if report is None:
-            return 0
-        click.echo(render_apply_report(report, str(journal_path), signal=caught), nl=False)
-    if report.journal_error is not None:
-        _rescue(report, journal_path)
-    if report.stopped_by is not None:
-        # The refusal that stopped the run is the error line, as if it had been raised
-        # straight away; the report above says what happened before it.
-        raise report.stopped_by
-    if report.ok:
-        return 0
-    raise HsprefsError(
-        render_apply_failure(report, signal=caught), hint="see the report above and the journal"
-    )
-
-
-def _rescue(report: ApplyReport, journal_path: Path) -> None:
-    """After a failed journal write: the lines it could not write, on stderr (ASCII JSON,
-    one object a line, ready to append to the journal), then the error line."""
-    for line in report.unjournalled:
-        click.echo(line, err=True)
-    missing = len(report.unjournalled)
-    raise HsprefsError(
-        f"cannot write journal {journal_path}: {report.journal_error}; the apply stopped "
-        f"sending, and the {missing} journal {'line' if missing == 1 else 'lines'} it could "
-        f"not write {'is' if missing == 1 else 'are'} printed above",
-        hint="free some space or fix the file, append those lines to the journal, then make "
-        "a new plan with 'hsprefs plan -o FILE' for what is left",
-    )
+    try:
+        report = run_client(settings, work, on_progress=shown.read)
+    finally:
+        shown.phase_done()
+    if report is None and plan_file is not None:
+        click.echo("The plan has no changes: nothing to apply.")
+    return 0

@@ -28,11 +28,11 @@ from reconciler.client import HubSpotClient
 from reconciler.engine import read_state
 from reconciler.model import DesiredState
 from reconciler.outfile import check_output
+from reconciler.redact import Redactor
 from reconciler.render.audit_html import render_audit_html
 from reconciler.render.audit_json import render_audit_json
 from reconciler.render.audit_markdown import render_audit_markdown
 from reconciler.render.audit_text import render_audit_text
-from reconciler.render.redact import Redactor
 from reconciler.settings import ApiSettings
 
 __all__ = ["collect_audit", "command"]

@@ -20,14 +20,13 @@ from reconciler.cli._common import (
     common_options,
     with_client,
 )
+from reconciler.config import PROJECT_FILE
 from reconciler.doctor import CheckResult, CheckStatus, diagnose, failed_check, summary_line
 from reconciler.errors import ConfigError, UsageError
 from reconciler.model import DesiredState
 from reconciler.settings import ApiSettings
 
 __all__ = ["command"]
-
-PROJECT_FILE = "hsprefs.yaml"
 
 
 def _load(paths: tuple[Path, ...]) -> tuple[CheckResult, DesiredState | None, str]:

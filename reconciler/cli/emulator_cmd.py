@@ -1,4 +1,4 @@
-"""``hsprefs emulator serve``: run the local HubSpot emulator (design §4, §7).
+"""``hsprefs emulator serve``: run the local HubSpot emulator (docs/architecture.md#the-emulator).
 
 The emulator package is imported inside the command function only, so the rest of the
 CLI (and the reconciler core) never loads it. Once the port is bound the command prints
@@ -8,9 +8,6 @@ flushing after each; everything else goes to stderr. SIGINT and SIGTERM stop it,
 
 from __future__ import annotations
 
-import errno
-import socket
-import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,7 +15,7 @@ from typing import Any
 import click
 
 from reconciler.cli._common import State, common_options
-from reconciler.errors import ConfigError, UsageError
+from reconciler.errors import UsageError
 
 __all__ = ["command"]
 
@@ -44,47 +41,6 @@ def _retry_after(_ctx: click.Context, _param: click.Parameter, value: str) -> fl
             "number of seconds such as 2 or 0.5"
         )
     return int(seconds) if seconds.is_integer() else seconds
-
-
-def _listen_error(host: str, port: int, exc: OSError) -> UsageError:
-    """One line for an address that cannot be bound, with the hint that fits the cause."""
-    where = f"cannot listen on {host}:{port}"
-    if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
-        return UsageError(
-            f"{where}: {host!r} is not an address of this machine ({exc.strerror or exc})",
-            hint="give --host an address of this machine, such as 127.0.0.1, ::1 or 0.0.0.0",
-        )
-    if exc.errno == errno.EACCES:
-        return UsageError(
-            f"{where}: {exc.strerror or exc}",
-            hint="choose a --port from 1024 up (lower ones need privileges), or --port 0 "
-            "for a free one",
-        )
-    if exc.errno == errno.EADDRINUSE:
-        return UsageError(
-            f"{where}: {exc.strerror or exc}",
-            hint="choose another --port, or --port 0 for a free one",
-        )
-    return UsageError(
-        f"{where}: {exc.strerror or exc}",
-        hint="check --host and --port; --port 0 picks a free one",
-    )
-
-
-def _database_error(db: Path | None, exc: sqlite3.Error) -> UsageError:
-    """One line for a ``--db`` that cannot be opened, or opened but not written."""
-    name = str(getattr(exc, "sqlite_errorname", ""))
-    if name.startswith("SQLITE_READONLY"):
-        return UsageError(
-            f"the database {db} is read-only: the emulator writes every change to it",
-            hint="make the file and its folder writable, or give --db another file",
-        )
-    if name.startswith("SQLITE_CANTOPEN"):
-        return UsageError(
-            f"cannot open or create the database {db}: {exc}",
-            hint="check that its folder exists and is writable, or give --db another file",
-        )
-    return UsageError(f"cannot use the database {db}: {exc}", hint="give --db a writable file path")
 
 
 @command.command("serve")
@@ -226,22 +182,12 @@ def serve(**options: Any) -> int:
     host = str(options["host"])
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
-    try:
-        run_server(
-            settings,
-            host=host,
-            port=options["port"],
-            on_ready=ready,
-            access_log=options["access_log"],
-            quiet=state.quiet,
-        )
-    except ConfigError as exc:
-        raise UsageError(
-            "invalid seed: " + "; ".join(str(f) for f in exc.findings),
-            hint="fix the seed file (examples/emulator-seed.yaml shows the format)",
-        ) from None
-    except sqlite3.Error as exc:
-        raise _database_error(options["db"], exc) from None
-    except OSError as exc:
-        raise _listen_error(host, options["port"], exc) from None
+    run_server(
+        settings,
+        host=host,
+        port=options["port"],
+        on_ready=ready,
+        access_log=options["access_log"],
+        quiet=state.quiet,
+    )
     return 0

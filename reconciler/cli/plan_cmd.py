@@ -27,8 +27,9 @@ from reconciler.engine import build_plan
 from reconciler.model import DesiredState
 from reconciler.outfile import check_output
 from reconciler.plan import Plan
-from reconciler.planfile import plan_text, save_plan
-from reconciler.render import Redactor, render_json, render_markdown, render_text
+from reconciler.planfile import plan_text, render_json, save_plan
+from reconciler.redact import Redactor
+from reconciler.render import render_markdown, render_text
 from reconciler.settings import ApiSettings
 
 __all__ = ["command", "compute_plan", "settings_for"]

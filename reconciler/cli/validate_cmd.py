@@ -1,23 +1,20 @@
 """``hsprefs validate``: check config files against the schema and the semantic rules.
 
-Findings go to stdout in one of three formats: ``text`` (``file:line:col: error:
-message`` lines and a one-line summary), ``json`` (a versioned document, see
-``schemas/validate.schema.json``) or ``github`` (GitHub Actions annotations). Exit 0
-when there is no error (warnings allowed), 1 otherwise. ``--online`` also reads
-``/definitions`` and checks the aliases against it; it runs only when the offline checks
-pass, because it needs the project's aliases.
+Findings go to stdout in one of three formats (:mod:`reconciler.render.validate`):
+``text``, ``json`` or ``github`` (GitHub Actions annotations). Exit 0 when there is no
+error (warnings allowed), 1 otherwise. ``--online`` also reads ``/definitions`` and
+checks the aliases against it; it runs only when the offline checks pass, because it
+needs the project's aliases.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 
-from reconciler import __version__, config
+from reconciler import config
 from reconciler.cli._common import (
     api_options,
     api_settings,
@@ -25,106 +22,13 @@ from reconciler.cli._common import (
     current_state,
     with_client,
 )
-from reconciler.errors import Finding
 from reconciler.model import Definition, DesiredState
+from reconciler.render.validate import render_validate
 
-__all__ = ["VALIDATE_FORMAT_VERSION", "command", "render"]
-
-VALIDATE_FORMAT_VERSION = 1
-
-
-def _plural(count: int, word: str, words: str | None = None) -> str:
-    return f"{count} {word if count == 1 else (words or word + 's')}"
-
-
-def _counts(findings: Sequence[Finding]) -> tuple[int, int]:
-    errors = sum(1 for f in findings if f.severity == "error")
-    return errors, len(findings) - errors
-
-
-def summary(state: DesiredState | None, findings: Sequence[Finding]) -> str:
-    """``ok: 3 files, 12 subscribers, 20 managed statuses`` or ``2 errors in 1 file``."""
-    errors, warnings = _counts(findings)
-    if state is None or errors:
-        files = len({f.file for f in findings})
-        parts = [_plural(errors, "error")]
-        if warnings:
-            parts.append(_plural(warnings, "warning"))
-        return f"{', '.join(parts)} in {_plural(files, 'file')}"
-    emails = {key.email for key in state.statuses} | {key.email for key in state.opt_outs}
-    text = (
-        f"ok: {_plural(len(state.files), 'file')}, {_plural(len(emails), 'subscriber')}, "
-        f"{_plural(len(state.statuses), 'managed status', 'managed statuses')}"
-    )
-    if warnings:
-        text += f", {_plural(warnings, 'warning')}"
-    return text
-
-
-def _escape(text: str, *, prop: bool = False) -> str:
-    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    if prop:
-        text = text.replace(":", "%3A").replace(",", "%2C")
-    return text
-
-
-def document(state: DesiredState | None, findings: Sequence[Finding]) -> dict[str, Any]:
-    """The ``--format json`` document."""
-    errors, warnings = _counts(findings)
-    emails = (
-        {k.email for k in state.statuses} | {k.email for k in state.opt_outs} if state else set()
-    )
-    return {
-        "format": "hsprefs-validate",
-        "version": VALIDATE_FORMAT_VERSION,
-        "generator": f"hsprefs {__version__}",
-        "valid": errors == 0 and state is not None,
-        "summary": {
-            "errors": errors,
-            "warnings": warnings,
-            "files": len(state.files) if state else len({f.file for f in findings}),
-            "subscribers": len(emails),
-            "statuses": len(state.statuses) if state else 0,
-            "opt_outs": len(state.opt_outs) if state else 0,
-        },
-        "files": list(state.files) if state else [],
-        "findings": [
-            {
-                "file": f.file,
-                "line": f.line,
-                "column": f.column,
-                "severity": f.severity,
-                "code": f.code,
-                "message": f.message,
-            }
-            for f in findings
-        ],
-    }
-
-
-def render(
-    state: DesiredState | None, findings: Sequence[Finding], fmt: str, *, quiet: bool = False
-) -> str:
-    """What ``validate`` prints on stdout for ``fmt`` (text, json or github)."""
-    if fmt == "json":
-        return json.dumps(document(state, findings), indent=2, ensure_ascii=False) + "\n"
-    lines: list[str] = []
-    if fmt == "github":
-        for f in findings:
-            kind = "error" if f.severity == "error" else "warning"
-            lines.append(
-                f"::{kind} file={_escape(f.file, prop=True)},line={f.line},"
-                f"col={f.column}::{_escape(f.message)}"
-            )
-    else:
-        lines.extend(str(f) for f in findings)
-    if not quiet or findings:
-        lines.append(summary(state, findings))
-    return "".join(line + "\n" for line in lines)
+__all__ = ["command"]
 
 
 def _definitions(state: DesiredState, options: dict[str, Any]) -> list[Definition]:
-
     settings = api_settings(options, project_api_version=state.portal.api_version)
     return with_client(settings, 0, lambda client: client.definitions())
 
@@ -159,5 +63,5 @@ def command(paths: tuple[Path, ...], fmt: str, online: bool, **options: Any) -> 
         if any(f.severity == "error" for f in extra):
             state = None
     quiet = current_state().quiet
-    click.echo(render(state, findings, fmt, quiet=quiet), nl=False)
+    click.echo(render_validate(state, findings, fmt, quiet=quiet), nl=False)
     return 0 if state is not None else 1

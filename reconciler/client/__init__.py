@@ -11,9 +11,6 @@ underscore modules is private:
 - ``_errors``: HubSpot error bodies → :mod:`reconciler.errors` exceptions
 - ``_parse``: wire shapes → the model's frozen dataclasses
 - ``_match``: batch answers → one WriteResult per input
-
-Imports: httpx, :mod:`reconciler.model`, :mod:`reconciler.errors`,
-:mod:`reconciler.settings`; never the emulator, the CLI or the config loader.
 """
 
 from reconciler.client._http import ClientStats

@@ -9,8 +9,6 @@ any, and builds one-line messages that name HubSpot's ``correlationId``.
 
 Every text that came from outside passes through a :class:`Scrubber` that removes the
 access token, so an echoing server cannot leak it into a message.
-
-Imports: the standard library, httpx (types only) and :mod:`reconciler.errors`.
 """
 
 from __future__ import annotations

@@ -19,9 +19,6 @@ request left) its effect is unknown and it raises :class:`NotRetried`. For the s
 reason an error raised after such an attempt has ``may_have_applied`` set.
 
 :class:`ClientStats` counts requests per operation, retries and 429s received.
-
-Imports: the standard library, httpx, :mod:`reconciler.errors` and the client's private
-modules.
 """
 
 from __future__ import annotations

@@ -8,9 +8,6 @@ their input, so UNCONFIRMED is common and honest; apply verifies by reading back
 It also holds the outgoing side of a write: :func:`write_input` builds the wire input,
 and the results of a call that failed or stopped as a whole (:func:`whole_call_failed`,
 :func:`not_retried`).
-
-Imports: the standard library, :mod:`reconciler.model`, :mod:`reconciler.errors` and the
-client's private modules.
 """
 
 from __future__ import annotations

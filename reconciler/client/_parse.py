@@ -1,12 +1,11 @@
 """Wire shapes → the model's frozen dataclasses.
 
-Tolerant by design (design §1): optional fields may be absent or null, unknown fields
-are ignored, subscription ids arrive as int64 (statuses) or strings (definitions) and
-are normalised to the string form, v3's ``NOT_SUBSCRIBED`` reads as UNSUBSCRIBED.
-What we cannot do without (a status entry without a subscription id or a status) is a
-:class:`ShapeError`, never a silent skip: a skipped opt-out would read as no opt-out.
-
-Imports: the standard library and :mod:`reconciler.model`.
+Tolerant by design (docs/architecture.md#the-api): optional fields may be absent or
+null, unknown fields are ignored, subscription ids arrive as int64 (statuses) or strings
+(definitions) and are normalised to the string form, v3's ``NOT_SUBSCRIBED`` reads as
+UNSUBSCRIBED. What we cannot do without (a status entry without a subscription id or a
+status) is a :class:`ShapeError`, never a silent skip: a skipped opt-out would read as
+no opt-out.
 """
 
 from __future__ import annotations

@@ -20,8 +20,6 @@ process sharing the app's budget) is counted too. After a 429 the limiter holds 
 sender for the wait (``Retry-After``, or without it until the window frees: the oldest
 request it knows of ages out, or one whole window) and adds a margin to the window. The
 daily headers and the window's ``-Remaining`` are kept for ``doctor`` (:meth:`RateLimiter.info`).
-
-Imports: only the standard library.
 """
 
 from __future__ import annotations

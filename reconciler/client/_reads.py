@@ -5,9 +5,6 @@ both its status read and its wide-status read listed it in a COMPLETE answer.
 :func:`read_answer` maps one answer, :class:`ChunkRead` pairs the two reads of a chunk,
 and :func:`read_error` builds the one error that names how many subscribers were not
 read and the first reason.
-
-Imports: the standard library, :mod:`reconciler.model`, :mod:`reconciler.errors` and
-the client's private modules.
 """
 
 from __future__ import annotations

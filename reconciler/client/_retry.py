@@ -14,8 +14,6 @@ use up its retries (one transient 503 would otherwise fail a whole plan).
 Every call the client makes is safe to repeat: reads read, a batch write *sets*
 statuses and unsubscribe-all sets an opt-out, so a batch that may or may not have
 reached HubSpot can be sent again without changing the outcome.
-
-Imports: only the standard library.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """The HubSpot client: the only code in hsprefs that talks HTTP.
 
 :class:`HubSpotClient` turns any number of subscribers or writes into the fewest batch
-calls (design §5), runs every chunk of every brand concurrently within ``concurrency``
-and the rate limiter, and returns the model's frozen values, never raw dicts.
+calls (docs/architecture.md#minimal-calls), runs every chunk of every brand concurrently
+within ``concurrency`` and the rate limiter, and returns the model's frozen values,
+never raw dicts.
 
 Reads are all-or-nothing: a plan must not be computed from a partial read, so any
 subscriber whose read failed or was not confirmed makes :meth:`HubSpotClient.read`
@@ -10,9 +11,6 @@ raise. Writes are per input: :meth:`~HubSpotClient.write` and
 :meth:`~HubSpotClient.unsubscribe_all` return one :class:`~reconciler.model.WriteResult`
 per input, in input order, and raise only for errors that stop everything (401, 403,
 the daily limit); apply journals the rest and carries on.
-
-Imports: the standard library, httpx, :mod:`reconciler.model`, :mod:`reconciler.errors`,
-:mod:`reconciler.settings` and the client's private modules; never the emulator.
 """
 
 from __future__ import annotations

@@ -13,8 +13,6 @@ Private modules, in pipeline order: ``_files`` (finding and reading files, bound
 ``_yaml`` (safe, fast YAML with positions), ``_schema`` + ``_acceptor`` (JSON Schema),
 ``_project``, ``_subscribers``, ``_roster``, ``_claims`` (meaning and semantic checks),
 ``_loader`` (the pipeline), ``_online`` (definitions), ``_reference`` (docs).
-Imports: :mod:`reconciler.model`, :mod:`reconciler.errors`, :mod:`reconciler.resources`,
-PyYAML, jsonschema, referencing; never the client, the CLI or the emulator.
 """
 
 from __future__ import annotations
@@ -24,6 +22,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+# The project file's name; public, though not a function of the API below.
+from reconciler.config._files import PROJECT_FILE as PROJECT_FILE
 from reconciler.config._loader import check_paths, now_utc
 from reconciler.config._online import check_definitions, resolve_aliases
 from reconciler.errors import ConfigError, Finding
@@ -40,7 +40,7 @@ def check(
     today: datetime | None = None,
     empty_includes: bool = False,
 ) -> tuple[DesiredState | None, list[Finding]]:
-    """Validate the config at ``paths`` (design §3) without raising.
+    """Validate the config at ``paths`` (docs/architecture.md#config-language) without raising.
 
     Returns the desired state (None when any finding is an error) and every finding,
     sorted by file, line and column. ``today`` is "now" for the ``consented_at`` checks

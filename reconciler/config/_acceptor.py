@@ -12,7 +12,7 @@ which case the caller uses jsonschema alone.
 A test checks that both agree on many random instances.
 
 :func:`locate` narrows a "no" down to the smallest failing subtrees, so that jsonschema
-only ever sees the broken parts of a big document. Imports: ``referencing``, stdlib.
+only ever sees the broken parts of a big document.
 """
 
 from __future__ import annotations

@@ -2,11 +2,10 @@
 
 Subscriber files add claims at two levels, a subscriber's own entry and a group. Within
 one level, two places that say different things are a conflict naming both places (the
-same thing twice is fine); across levels the entry wins (design §3). :meth:`Claims.finish`
-applies that precedence and the checks that need the whole picture, such as an opt-out
-of all next to a subscribed status.
-
-Imports: :mod:`reconciler.model`, :mod:`reconciler.errors`, :mod:`._text`.
+same thing twice is fine); across levels the entry wins
+(docs/architecture.md#config-language). :meth:`Claims.finish` applies that precedence
+and the checks that need the whole picture, such as an opt-out of all next to a
+subscribed status.
 """
 
 from __future__ import annotations

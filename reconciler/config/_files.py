@@ -6,8 +6,6 @@ Reading is bounded everywhere, so hostile trees are harmless: a file larger than
 :data:`MAX_SCAN` directory entries, ``**`` never follows a symbolic link to a folder,
 every folder is entered at most once (symlink loops end), and every file must lie
 inside the project folder after symbolic links are resolved.
-
-Imports: stdlib, :mod:`._text`.
 """
 
 from __future__ import annotations
@@ -170,93 +168,10 @@ def expand(root: Path, pattern: str, budget: int) -> Expansion:
     ``*``, ``?`` and ``[...]`` match within one folder name (not names starting with a
     dot unless the pattern does), ``**`` matches any number of folders.
     """
-    result = Expansion()
-    parts = [p for p in PurePosixPath(pattern).parts if p not in ("", ".")]
-    found: set[Path] = set()
-    listings: dict[tuple[int, int], list[os.DirEntry[str]]] = {}
-    visited: set[tuple[int, int, int]] = set()
-
-    def identity(folder: Path) -> tuple[int, int] | None:
-        try:
-            info = folder.stat()
-        except OSError as exc:
-            # A folder that vanished since it was listed holds nothing to match.
-            if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
-                result.problems.append((folder, cannot(exc, "open this folder")))
-            return None
-        return (info.st_dev, info.st_ino)
-
-    def scan(ident: tuple[int, int], folder: Path) -> list[os.DirEntry[str]]:
-        if ident in listings:
-            return listings[ident]
-        listed: list[os.DirEntry[str]] = []
-        try:
-            with os.scandir(folder) as entries:
-                for entry in entries:
-                    result.scanned += 1
-                    if result.scanned > MAX_SCAN:
-                        raise _TooMany
-                    listed.append(entry)
-        except OSError as exc:
-            result.problems.append((folder, cannot(exc, "list this folder")))
-        listed.sort(key=lambda e: e.name)
-        listings[ident] = listed
-        return listed
-
-    def is_dir(entry: os.DirEntry[str], *, follow: bool) -> bool:
-        try:
-            return entry.is_dir(follow_symlinks=follow)
-        except OSError as exc:
-            result.problems.append((Path(entry.path), cannot(exc, "open it")))
-            return False
-
-    def add(path: Path) -> None:
-        if path in found:
-            return
-        if bad_name(path, root):
-            result.problems.append((path, "its name is not valid UTF-8; rename it"))
-            return
-        found.add(path)
-        if len(found) > budget:
-            raise _TooMany
-
-    def walk(folder: Path, index: int) -> None:
-        if index == len(parts):
-            return
-        ident = identity(folder)
-        # Each (folder, pattern position) is visited once: symlink loops end here.
-        if ident is None or (*ident, index) in visited:
-            return
-        visited.add((*ident, index))
-        part = parts[index]
-        last = index == len(parts) - 1
-        if part == "**":
-            walk(folder, index + 1)
-            for entry in scan(ident, folder):
-                if not entry.name.startswith(".") and is_dir(entry, follow=False):
-                    walk(Path(entry.path), index)
-            return
-        if not (_MAGIC & set(part)):
-            child = folder / part
-            if last:
-                _match_file(child, add, result)
-            elif _is_folder(child, result):
-                walk(child, index + 1)
-            return
-        for entry in scan(ident, folder):
-            name = entry.name
-            if name.startswith(".") and not part.startswith("."):
-                continue
-            if not fnmatchcase(name, part):
-                continue
-            child = Path(entry.path)
-            if last:
-                _match_file(child, add, result)
-            elif is_dir(entry, follow=True):
-                walk(child, index + 1)
-
+    walker = _Walker(root, pattern, budget)
+    result = walker.result
     try:
-        walk(root, 0)
+        walker.walk(root, 0)
     except _TooMany:
         if result.scanned > MAX_SCAN:
             result.problems.append(
@@ -271,8 +186,101 @@ def expand(root: Path, pattern: str, budget: int) -> Expansion:
                 )
             )
         return result
-    result.files = sorted(found)
+    result.files = sorted(walker.found)
     return result
+
+
+class _Walker:
+    """One pattern's walk: the folders listed once each, the files found, the problems."""
+
+    def __init__(self, root: Path, pattern: str, budget: int) -> None:
+        self.root = root
+        self.budget = budget
+        self.parts = [p for p in PurePosixPath(pattern).parts if p not in ("", ".")]
+        self.result = Expansion()
+        self.found: set[Path] = set()
+        self.listings: dict[tuple[int, int], list[os.DirEntry[str]]] = {}
+        self.visited: set[tuple[int, int, int]] = set()
+
+    def identity(self, folder: Path) -> tuple[int, int] | None:
+        try:
+            info = folder.stat()
+        except OSError as exc:
+            # A folder that vanished since it was listed holds nothing to match.
+            if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
+                self.result.problems.append((folder, cannot(exc, "open this folder")))
+            return None
+        return (info.st_dev, info.st_ino)
+
+    def scan(self, ident: tuple[int, int], folder: Path) -> list[os.DirEntry[str]]:
+        if ident in self.listings:
+            return self.listings[ident]
+        listed: list[os.DirEntry[str]] = []
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    self.result.scanned += 1
+                    if self.result.scanned > MAX_SCAN:
+                        raise _TooMany
+                    listed.append(entry)
+        except OSError as exc:
+            self.result.problems.append((folder, cannot(exc, "list this folder")))
+        listed.sort(key=lambda e: e.name)
+        self.listings[ident] = listed
+        return listed
+
+    def is_dir(self, entry: os.DirEntry[str], *, follow: bool) -> bool:
+        try:
+            return entry.is_dir(follow_symlinks=follow)
+        except OSError as exc:
+            self.result.problems.append((Path(entry.path), cannot(exc, "open it")))
+            return False
+
+    def add(self, path: Path) -> None:
+        if path in self.found:
+            return
+        if bad_name(path, self.root):
+            self.result.problems.append((path, "its name is not valid UTF-8; rename it"))
+            return
+        self.found.add(path)
+        if len(self.found) > self.budget:
+            raise _TooMany
+
+    def walk(self, folder: Path, index: int) -> None:
+        parts = self.parts
+        if index == len(parts):
+            return
+        ident = self.identity(folder)
+        # Each (folder, pattern position) is visited once: symlink loops end here.
+        if ident is None or (*ident, index) in self.visited:
+            return
+        self.visited.add((*ident, index))
+        part = parts[index]
+        last = index == len(parts) - 1
+        if part == "**":
+            self.walk(folder, index + 1)
+            for entry in self.scan(ident, folder):
+                if not entry.name.startswith(".") and self.is_dir(entry, follow=False):
+                    self.walk(Path(entry.path), index)
+            return
+        if not (_MAGIC & set(part)):
+            child = folder / part
+            if last:
+                _match_file(child, self.add, self.result)
+            elif _is_folder(child, self.result):
+                self.walk(child, index + 1)
+            return
+        for entry in self.scan(ident, folder):
+            name = entry.name
+            if name.startswith(".") and not part.startswith("."):
+                continue
+            if not fnmatchcase(name, part):
+                continue
+            child = Path(entry.path)
+            if last:
+                _match_file(child, self.add, self.result)
+            elif self.is_dir(entry, follow=True):
+                self.walk(child, index + 1)
 
 
 class _TooMany(Exception):

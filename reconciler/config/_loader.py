@@ -1,10 +1,10 @@
 """The loading pipeline: find the project, read its files, validate, build DesiredState.
 
-One :class:`_Run` per call of :func:`check`: it finds the project as design §3 says,
-reads every included file once (bounded, see :mod:`._files`), parses it
-(:mod:`._yaml`), validates it against its schema (:mod:`._schema`), interprets it
-(:mod:`._project`, :mod:`._subscribers`) and merges the claims (:mod:`._claims`). It
-collects every finding instead of stopping at the first.
+One :class:`_Run` per call of :func:`check`: it finds the project as
+docs/architecture.md#config-language says, reads every included file once (bounded, see
+:mod:`._files`), parses it (:mod:`._yaml`), validates it against its schema
+(:mod:`._schema`), interprets it (:mod:`._project`, :mod:`._subscribers`) and merges the
+claims (:mod:`._claims`). It collects every finding instead of stopping at the first.
 
 Paths: every file in findings, locations and ``DesiredState.files`` is shown as the user
 knows it, relative to the current directory when under it, else absolute. The digest is

@@ -1,14 +1,14 @@
 """Checks against HubSpot's subscription definitions (``validate --online``, plan, apply).
 
 Pure functions over a :class:`~reconciler.model.DesiredState` and the definitions a
-client read; no I/O here. Imports: :mod:`reconciler.model`, :mod:`reconciler.errors`,
-:mod:`._text`.
+client read; no I/O here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from reconciler.config._files import PROJECT_FILE
 from reconciler.config._text import quote, suggest
 from reconciler.errors import ConfigError, Finding
 from reconciler.model import Definition, DesiredState, Location, SubscriptionRef
@@ -17,7 +17,7 @@ __all__ = ["check_definitions", "resolve_aliases"]
 
 
 def _at(ref: SubscriptionRef, message: str, severity: str = "error") -> Finding:
-    where = ref.location or Location("hsprefs.yaml", 1, 1)
+    where = ref.location or Location(PROJECT_FILE, 1, 1)
     return Finding(where.file, where.line, where.column, message, severity, "definition")
 
 

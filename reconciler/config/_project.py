@@ -3,8 +3,6 @@
 Runs after schema validation and is defensive about the parts the schema rejected (they
 were reported there): a malformed alias is still *known*, so subscriber files that use
 it do not get a second, misleading "unknown alias" finding.
-
-Imports: :mod:`reconciler.model`, :mod:`reconciler.errors`, :mod:`._text`, :mod:`._yaml`.
 """
 
 from __future__ import annotations

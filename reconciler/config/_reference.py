@@ -4,8 +4,6 @@
 table row per key, with its kind and its title and description. A test compares the
 block in docs/config.md with this output, so the docs and the schemas cannot drift;
 ``python -m reconciler.config._reference docs/config.md`` rewrites the block.
-
-Imports: :mod:`reconciler.resources`, :mod:`._schema`, stdlib.
 """
 
 from __future__ import annotations

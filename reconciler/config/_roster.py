@@ -5,7 +5,7 @@ The list is read by :mod:`reconciler.addresses`, the reader ``hsprefs export
 (CSV per RFC 4180, or one address per line; see that module for how the format is
 decided). This module turns its addresses and problems into members and findings:
 every member keeps its own line and column in the roster, so findings point into the
-roster itself. Imports: stdlib, :mod:`reconciler.addresses`, :mod:`reconciler.errors`.
+roster itself.
 """
 
 from __future__ import annotations

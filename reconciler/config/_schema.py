@@ -4,9 +4,6 @@ Each schema error becomes a :class:`~reconciler.errors.Finding` at the exact pos
 the offending key or value, with a message written for people (bounded: values are
 quoted through :mod:`._text`). Big documents are first checked by the compiled
 acceptor of :mod:`._acceptor`; jsonschema then sees only the failing subtrees.
-
-Imports: jsonschema, referencing, :mod:`reconciler.resources`, :mod:`._acceptor`,
-:mod:`._text`, :mod:`._yaml`.
 """
 
 from __future__ import annotations

@@ -9,9 +9,7 @@ missing or malformed. Conflicts between places are the business of
 :class:`~._claims.Claims`.
 
 This is the hot path for big configs: short-form settings are interpreted once per
-distinct value, not once per subscriber. Imports: :mod:`reconciler.model`,
-:mod:`reconciler.errors`, the sibling modules ``_claims``, ``_project``, ``_roster``,
-``_text``, ``_yaml``.
+distinct value, not once per subscriber.
 """
 
 from __future__ import annotations
@@ -72,7 +70,7 @@ class Setting:
     legal_basis: str | None
     explanation: str | None
     # Both legal fields written on this setting itself, not taken from defaults: the only
-    # evidence a resubscribe accepts (design §6).
+    # evidence a resubscribe accepts (docs/architecture.md#consent-rules).
     own_evidence: bool = False
 
 

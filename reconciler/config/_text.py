@@ -1,8 +1,7 @@
-"""Wording helpers for findings: bounded quoting, plurals, suggestions, display paths.
+"""Wording helpers for findings: bounded quoting, suggestions, display paths.
 
 Every value a message shows goes through :func:`quote` or :func:`describe`, so that no
-message can print an unbounded value (an alias bomb, a 30 MB scalar). Imports only the
-standard library.
+message can print an unbounded value (an alias bomb, a 30 MB scalar).
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ __all__ = [
     "describe",
     "display_path",
     "join_or",
-    "plural",
     "quote",
     "suggest",
 ]
@@ -60,11 +58,6 @@ def describe(value: object) -> str:
     if isinstance(value, list):
         return "a list"
     return quote(value)  # pragma: no cover - the reader only builds the kinds above
-
-
-def plural(count: int, word: str, words: str | None = None) -> str:
-    """``1 error``, ``2 errors``."""
-    return f"{count} {word if count == 1 else (words or word + 's')}"
 
 
 def join_or(items: Iterable[str]) -> str:

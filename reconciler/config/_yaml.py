@@ -15,7 +15,7 @@ what makes it fast (no node objects, no generic constructor) and what makes it s
 
 Positions live beside the values: a :class:`YamlMap` carries ``locs[key] = (key line,
 key column, value line, value column)``, a :class:`YamlList` ``locs[i] = (line,
-column)``. Imports: PyYAML, :mod:`reconciler.errors`, :mod:`._text`.
+column)``.
 """
 
 from __future__ import annotations
@@ -329,7 +329,11 @@ def _offset(data: bytes, line: int, column: int) -> int:
 
 
 def _compose(parser: CParser, doc: Document) -> None:
-    """The hot loop: events to values with positions, in one pass and without recursion."""
+    """The hot loop: events to values with positions, in one pass and without recursion.
+
+    What is common stays inline (a key, a plain text value, a mapping or list opening
+    and closing); every refusal and every value that needs resolving is a helper call.
+    """
     get_event = parser.get_event
     stack: list[tuple[Any, Any, bool, Any, int, int, int, int]] = []
     cur: Any = None
@@ -346,71 +350,24 @@ def _compose(parser: CParser, doc: Document) -> None:
         if kind is ScalarEvent:
             mark = event.start_mark
             text = event.value
-            if event.anchor is not None:
-                _anchor_finding(doc, mark, event.anchor, "&")
-            if len(text) > scalar_max:
-                doc.error(
-                    mark.line + 1,
-                    mark.column + 1,
-                    f"this value is {len(text):,} characters long; at most "
-                    f"{scalar_max:,} are allowed",
-                    "yaml-too-large",
-                )
-                raise _Stop
+            if event.anchor is not None or len(text) > scalar_max:
+                _refuse_scalar(doc, event)
             if is_map and key is _NOKEY:
                 # A key: always its source text, whatever it would resolve to.
                 if text in cur:
-                    first = cur.locs[text]
-                    doc.error(
-                        mark.line + 1,
-                        mark.column + 1,
-                        f"duplicate key {quote(text)} (first at line {first[0]}, "
-                        f"column {first[1]}); a key may appear only once in a mapping",
-                        "yaml-duplicate-key",
-                    )
+                    _duplicate_key(doc, mark, text, cur.locs[text])
                     key = _DROP
                 else:
                     key = text
                     kline = mark.line + 1
                     kcol = mark.column + 1
                 continue
-            tag = event.tag
-            if tag is None:
-                if event.implicit[0]:
-                    if not text:
-                        value: Any = None
-                    elif text[0] in resolvable:
-                        value = _resolve_plain(text)
-                        odd = type(value)
-                        if odd is _BadNumber:
-                            doc.error(
-                                mark.line + 1,
-                                mark.column + 1,
-                                f"the number {quote(text)} is too long",
-                                "yaml-number",
-                            )
-                            value = str(value)
-                        elif odd is _Misread:
-                            value = int(value)
-                            doc.error(
-                                mark.line + 1,
-                                mark.column + 1,
-                                _misread_message(text, value),
-                                "yaml-number",
-                            )
-                    else:
-                        value = text
-                else:
-                    value = text
+            if event.tag is None and not (
+                event.implicit[0] and (not text or text[0] in resolvable)
+            ):
+                value: Any = text
             else:
-                try:
-                    value = _tagged(tag, text)
-                except _Refused as exc:
-                    doc.error(mark.line + 1, mark.column + 1, str(exc), "yaml-tag")
-                    raise _Stop from None
-                except ValueError as exc:
-                    doc.error(mark.line + 1, mark.column + 1, str(exc), "yaml-tag")
-                    value = text
+                value = _scalar_value(doc, event)
             if is_map:
                 if key is not _DROP:
                     cur[key] = value
@@ -423,22 +380,15 @@ def _compose(parser: CParser, doc: Document) -> None:
                 doc.root = value
         elif kind is MappingStartEvent or kind is SequenceStartEvent:
             mark = event.start_mark
-            if len(stack) >= MAX_DEPTH:
-                doc.error(mark.line + 1, mark.column + 1, _DEPTH_MESSAGE, "yaml-depth")
-                raise _Stop
-            if event.anchor is not None:
-                _anchor_finding(doc, mark, event.anchor, "&")
             is_mapping = kind is MappingStartEvent
-            if event.tag not in (_MAP_TAGS if is_mapping else _SEQ_TAGS):
-                doc.error(mark.line + 1, mark.column + 1, str(_Refused(event.tag)), "yaml-tag")
-                raise _Stop
+            if (
+                len(stack) >= MAX_DEPTH
+                or event.anchor is not None
+                or event.tag not in (_MAP_TAGS if is_mapping else _SEQ_TAGS)
+            ):
+                _refuse_open(doc, event, len(stack))
             if is_map and key is _NOKEY:
-                doc.error(
-                    mark.line + 1,
-                    mark.column + 1,
-                    "a mapping key must be plain text, not a mapping or a list",
-                    "yaml-complex-key",
-                )
+                _complex_key(doc, mark)
                 key = _COMPLEX
                 kline = kcol = 0
             stack.append((cur, locs, is_map, key, kline, kcol, mark.line + 1, mark.column + 1))
@@ -472,16 +422,104 @@ def _compose(parser: CParser, doc: Document) -> None:
         elif kind is DocumentStartEvent:
             documents += 1
             if documents > 1:
-                mark = event.start_mark
-                doc.error(
-                    mark.line + 1,
-                    mark.column + 1,
-                    "a second YAML document ('---') is not allowed; one document per file",
-                    "yaml-syntax",
-                )
-                raise _Stop
+                _second_document(doc, event.start_mark)
         elif kind is StreamEndEvent:
             return
+
+
+def _scalar_value(doc: Document, event: Any) -> Any:
+    """The value of a scalar that is not plain text: empty, a number, a boolean, a date,
+    or explicitly tagged; a number YAML would misread is a finding."""
+    mark = event.start_mark
+    text = event.value
+    tag = event.tag
+    if tag is None:
+        if not event.implicit[0]:
+            return text
+        if not text:
+            return None
+        value = _resolve_plain(text)
+        odd = type(value)
+        if odd is _BadNumber:
+            doc.error(
+                mark.line + 1,
+                mark.column + 1,
+                f"the number {quote(text)} is too long",
+                "yaml-number",
+            )
+            return str(value)
+        if odd is _Misread:
+            value = int(value)
+            doc.error(mark.line + 1, mark.column + 1, _misread_message(text, value), "yaml-number")
+        return value
+    try:
+        return _tagged(tag, text)
+    except _Refused as exc:
+        doc.error(mark.line + 1, mark.column + 1, str(exc), "yaml-tag")
+        raise _Stop from None
+    except ValueError as exc:
+        doc.error(mark.line + 1, mark.column + 1, str(exc), "yaml-tag")
+        return text
+
+
+def _refuse_scalar(doc: Document, event: Any) -> NoReturn:
+    """A scalar with an anchor, or longer than :data:`MAX_SCALAR`: the file stops."""
+    mark = event.start_mark
+    if event.anchor is not None:
+        _anchor_finding(doc, mark, event.anchor, "&")
+    doc.error(
+        mark.line + 1,
+        mark.column + 1,
+        f"this value is {len(event.value):,} characters long; at most {MAX_SCALAR:,} are allowed",
+        "yaml-too-large",
+    )
+    raise _Stop
+
+
+def _refuse_open(doc: Document, event: Any, depth: int) -> NoReturn:
+    """A mapping or list too deep, with an anchor or with a tag: the file stops."""
+    mark = event.start_mark
+    if depth >= MAX_DEPTH:
+        doc.error(
+            mark.line + 1,
+            mark.column + 1,
+            _DEPTH_MESSAGE,
+            "yaml-depth",
+        )
+        raise _Stop
+    if event.anchor is not None:
+        _anchor_finding(doc, mark, event.anchor, "&")
+    doc.error(mark.line + 1, mark.column + 1, str(_Refused(event.tag)), "yaml-tag")
+    raise _Stop
+
+
+def _duplicate_key(doc: Document, mark: Any, text: str, first: tuple[int, ...]) -> None:
+    doc.error(
+        mark.line + 1,
+        mark.column + 1,
+        f"duplicate key {quote(text)} (first at line {first[0]}, "
+        f"column {first[1]}); a key may appear only once in a mapping",
+        "yaml-duplicate-key",
+    )
+
+
+def _complex_key(doc: Document, mark: Any) -> None:
+    doc.error(
+        mark.line + 1,
+        mark.column + 1,
+        "a mapping key must be plain text, not a mapping or a list",
+        "yaml-complex-key",
+    )
+
+
+def _second_document(doc: Document, mark: Any) -> NoReturn:
+    doc.error(
+        mark.line + 1,
+        mark.column + 1,
+        "a second YAML document ('---') is not allowed; one document per file",
+        "yaml-syntax",
+    )
+    raise _Stop
 
 
 def _anchor_finding(doc: Document, mark: Any, name: str, sigil: str) -> NoReturn:

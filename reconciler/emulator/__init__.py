@@ -1,4 +1,4 @@
-"""A local stand-in for HubSpot's communication-preferences API (design §7).
+"""A local stand-in for HubSpot's communication-preferences API (docs/architecture.md#the-emulator).
 
 The emulator is its own room: the reconciler core never imports it; the CLI imports it
 lazily for ``hsprefs emulator serve``; tests and benchmarks use it directly. It may
@@ -29,7 +29,7 @@ Python API (stable; tests of the client, plan and apply are written against it):
   ``slow_ms=60000``, ``retry_after="auto"`` (or seconds, or None for no header),
   ``wide_status_style="empty"`` (or ``"explicit"``), ``error_context=True``.
 - :func:`create_app` ``(settings=None) -> starlette.applications.Starlette``; the
-  running :class:`~reconciler.emulator.app.Emulator` is ``app.state.emulator`` (its
+  running :class:`~reconciler.emulator.instance.Emulator` is ``app.state.emulator`` (its
   ``token``, ``settings``, ``reset()``, ``load(seed)``, ``update_settings(dict)``,
   ``close()``; ``sleep`` and the ``limiter``'s ``monotonic``/``utcnow`` clocks may be
   replaced by tests, so no test waits for time to pass).
@@ -59,11 +59,13 @@ operation, count}``).
 
 from __future__ import annotations
 
-from reconciler.emulator.app import DroppedConnection, Emulator, create_app
+from reconciler.emulator._seedcheck import load_seed
+from reconciler.emulator.app import DroppedConnection, create_app
+from reconciler.emulator.instance import Emulator
+from reconciler.emulator.knobs import DEFAULT_TOKEN, FAULT_KINDS, EmulatorSettings
 from reconciler.emulator.operations import OPERATIONS, UNKNOWN_OPERATION
-from reconciler.emulator.seed import DEMO_SEED, Seed, load_seed
+from reconciler.emulator.seed import DEMO_SEED, Seed
 from reconciler.emulator.server import serve_in_thread
-from reconciler.emulator.settings import DEFAULT_TOKEN, FAULT_KINDS, EmulatorSettings
 
 OPERATION_NAMES: tuple[str, ...] = (*OPERATIONS, UNKNOWN_OPERATION)
 

@@ -1,22 +1,27 @@
-"""Checking a loaded seed document: every problem found, each at file:line:column.
+"""Reading and checking a seed: every problem found, each at file:line:column.
 
-:class:`SeedChecker` walks the document that :mod:`reconciler.emulator._yamlloc` loaded
-(or a plain mapping), collects a :class:`~reconciler.errors.Finding` per problem and
-builds the :class:`~reconciler.emulator.seed.Seed`. Only
-:func:`reconciler.emulator.seed.parse_seed` uses it. Imports the emulator's seed types.
+:func:`load_seed` reads a seed file (through :mod:`reconciler.emulator._yamlloc`) or
+takes a mapping, and :func:`parse_seed` checks it: :class:`SeedChecker` walks the
+document, collects a :class:`~reconciler.errors.Finding` per problem and builds the
+:class:`~reconciler.emulator.seed.Seed`. Every problem is reported at once, as one
+:class:`~reconciler.errors.ConfigError`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-from reconciler.emulator._yamlloc import position_of
+from reconciler.emulator._yamlloc import load_located, position_of
 from reconciler.emulator.clock import format_ts, parse_ts
+from reconciler.emulator.emails import is_email
+from reconciler.emulator.knobs import is_bearer_token
 from reconciler.emulator.operations import ALL_SCOPES
 from reconciler.emulator.seed import (
     DEFAULT_CREATED,
     DEFAULT_SOURCE,
+    DEMO_SEED,
     LEGAL_BASES,
     STATUSES,
     BrandSeed,
@@ -26,12 +31,10 @@ from reconciler.emulator.seed import (
     StatusSeed,
     TokenSeed,
     TranslationSeed,
-    is_email,
 )
-from reconciler.emulator.settings import is_bearer_token
-from reconciler.errors import Finding
+from reconciler.errors import ConfigError, Finding
 
-__all__ = ["SeedChecker"]
+__all__ = ["SeedChecker", "load_seed", "parse_seed"]
 
 
 class SeedChecker:
@@ -433,3 +436,22 @@ class SeedChecker:
                         StatusSeed(opt.email, d.id, "UNSUBSCRIBED", opt.timestamp, opt.source)
                     )
         return tuple(implied)
+
+
+def load_seed(spec: str | Path | Mapping[str, Any] | None) -> Seed:
+    """Read a seed from a file path or a mapping; None gives the built-in demo portal."""
+    if spec is None:
+        return parse_seed(DEMO_SEED, source="<built-in demo seed>")
+    if isinstance(spec, Mapping):
+        return parse_seed(spec)
+    path = Path(spec)
+    return parse_seed(load_located(path), source=str(path))
+
+
+def parse_seed(data: Any, *, source: str = "<seed>") -> Seed:
+    """Check a loaded seed document and build a :class:`Seed`, or raise ConfigError."""
+    checker = SeedChecker(source)
+    seed = checker.seed(data)
+    if checker.findings or seed is None:
+        raise ConfigError(checker.findings or [Finding(source, 1, 1, "invalid seed")])
+    return seed

@@ -3,7 +3,7 @@
 Mappings load as :class:`LocatedMap` and sequences as :class:`LocatedList`; both carry
 the 1-based (line, column) of each item so a bad seed is reported as ``file:line:column``.
 JSON is read with the same loader (JSON documents are YAML), so both formats get
-positions. Imports only the standard library, PyYAML and :mod:`reconciler.errors`.
+positions.
 """
 
 from __future__ import annotations

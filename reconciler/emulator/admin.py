@@ -3,7 +3,7 @@
 No authentication (the emulator binds to loopback by default), not counted in request
 counts, never rate limited, never faulted. Answers are plain JSON; errors are
 ``{"error": "..."}`` with status 400 (and ``findings`` for a bad seed). See
-docs/emulator.md for every endpoint. Imports Starlette and the emulator's modules.
+docs/emulator.md for every endpoint.
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
+from reconciler.emulator._seedcheck import parse_seed
 from reconciler.emulator.faults import ScriptedFault
+from reconciler.emulator.knobs import FAULT_KINDS
 from reconciler.emulator.operations import OPERATIONS
-from reconciler.emulator.seed import parse_seed
-from reconciler.emulator.settings import FAULT_KINDS
 from reconciler.errors import ConfigError, HsprefsError
 
 if TYPE_CHECKING:
-    from reconciler.emulator.app import Emulator
+    from reconciler.emulator.instance import Emulator
 
 __all__ = ["admin_routes", "state_json"]
 

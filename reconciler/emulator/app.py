@@ -1,27 +1,21 @@
-"""The emulator as an ASGI app: its state, the request pipeline, and :func:`create_app`.
+"""The emulator as an ASGI app: the request pipeline, the routes and :func:`create_app`.
 
 Every HubSpot operation runs the same pipeline (:class:`Operation`): count it, wait the
 configured latency, authenticate, take a rate-limit slot, authorise the scopes, draw a
 fault, then run the handler inside a store transaction, log the call's write inputs
 (whatever became of the call) and answer with HubSpot's headers. The admin surface
-(:mod:`reconciler.emulator.admin`) bypasses all of it. Imports Starlette, httpx (for
-the dropped-connection exception) and the emulator's modules; nothing of the
-reconciler core except :mod:`reconciler.errors`.
+(:mod:`reconciler.emulator.admin`) bypasses all of it. The state every request works on
+is the :class:`~reconciler.emulator.instance.Emulator` in ``app.state.emulator``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import os
-import random
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 from starlette.applications import Starlette
@@ -31,18 +25,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Message, Receive, Scope, Send
 
-from reconciler.emulator import routes, routes_v3
-from reconciler.emulator.auth import accepted_tokens, authenticate, authorize
-from reconciler.emulator.call import Call, bad_request
-from reconciler.emulator.clock import Clock, format_ts
-from reconciler.emulator.faults import FaultInjector
+from reconciler.emulator import admin, routes, routes_v3
+from reconciler.emulator.auth import authenticate, authorize
+from reconciler.emulator.instance import Emulator
+from reconciler.emulator.invocation import Invocation, bad_request
+from reconciler.emulator.knobs import EmulatorSettings
+from reconciler.emulator.limiter import ROLLING, rate_limit_error
 from reconciler.emulator.operations import OPERATIONS, UNKNOWN_OPERATION, OperationSpec
-from reconciler.emulator.portal import Portal
-from reconciler.emulator.ratelimit import ROLLING, RateLimiter, rate_limit_error
-from reconciler.emulator.recorder import PendingWrite, Recorder
-from reconciler.emulator.seed import Seed, load_seed
-from reconciler.emulator.settings import DEFAULT_TOKEN, EmulatorSettings
-from reconciler.emulator.store import Store
+from reconciler.emulator.recorder import PendingWrite
 from reconciler.emulator.wire import HubSpotError, Reply
 from reconciler.emulator.writelog import unhandled_writes
 
@@ -66,101 +56,6 @@ class DroppedConnection(httpx.RemoteProtocolError):
 
     def __init__(self) -> None:
         super().__init__("the emulator dropped the connection (injected fault)")
-
-
-class Emulator:
-    """One running emulator: settings, store, semantics, limiter, faults and counters."""
-
-    def __init__(self, settings: EmulatorSettings) -> None:
-        seed = load_seed(settings.seed)
-        self.initial_settings = settings
-        self.settings = settings
-        self.store = Store(os.fspath(settings.db))
-        self.seed_applied = self.store.is_empty()
-        try:
-            if self.seed_applied:
-                self.store.load(seed)
-        except BaseException:
-            self.store.close()
-            raise
-        self.clock = Clock()
-        self.portal = Portal(self.store, self.clock)
-        self.limiter = RateLimiter()
-        self.faults = FaultInjector(settings.fault_seed)
-        self.recorder = Recorder()
-        self._latency_rng = random.Random()  # noqa: S311 - jitter, not cryptography
-        # Every deliberate wait (latency, the "slow" fault) goes through here, so tests
-        # can record the waits instead of spending them.
-        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-        self.tokens = self._tokens()
-
-    def _tokens(self) -> dict[str, frozenset[str]]:
-        return accepted_tokens(self.portal.view.tokens, self.settings.token, DEFAULT_TOKEN)
-
-    @property
-    def token(self) -> str:
-        """The token the contract line prints: --token, else the seed's first, else default."""
-        if self.settings.token:
-            return self.settings.token
-        seeded = self.portal.view.seed.tokens
-        return seeded[0].token if seeded else DEFAULT_TOKEN
-
-    def close(self) -> None:
-        """Close the database."""
-        self.store.close()
-
-    def load(self, seed: Seed) -> None:
-        """Replace all state with ``seed`` (it becomes what reset returns to)."""
-        self.store.load(seed)
-        self.portal.refresh()
-        self.tokens = self._tokens()
-        self.limiter.reset()
-
-    def reset(self) -> None:
-        """Back to the start: base seed, startup settings, empty counters and queues."""
-        self.settings = self.initial_settings
-        self.store.reset()
-        self.portal.refresh()
-        self.tokens = self._tokens()
-        self.limiter.reset()
-        self.faults.reseed(self.settings.fault_seed)
-        self.recorder.clear_requests()
-        self.recorder.clear_writes()
-
-    def update_settings(self, changes: dict[str, Any]) -> EmulatorSettings:
-        """Apply run-time setting changes; a new fault_seed restarts the fault sequence."""
-        self.settings = self.settings.update(changes)
-        if "fault_seed" in changes:
-            self.faults.reseed(self.settings.fault_seed)
-        return self.settings
-
-    def clock_now(self) -> str:
-        """Now, formatted (for envelopes)."""
-        return format_ts(self.clock.now())
-
-    def next_midnight(self) -> str:
-        """The next UTC midnight, when the daily cap resets."""
-        now = self.clock.now()
-        return format_ts(
-            (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-        )
-
-    def utc_offset_ms(self) -> int:
-        """The portal time zone's current UTC offset (0 when the zone is unknown here)."""
-        try:
-            offset = datetime.now(ZoneInfo(self.portal.view.seed.time_zone)).utcoffset()
-        except (ZoneInfoNotFoundError, ValueError):
-            return 0
-        return int(offset.total_seconds() * 1000) if offset is not None else 0
-
-    async def pause(self) -> None:
-        """Wait the configured latency, with jitter."""
-        settings = self.settings
-        if settings.latency_ms <= 0:
-            return
-        jitter = settings.jitter_ms
-        delay = settings.latency_ms + self._latency_rng.uniform(-jitter, jitter)
-        await self.sleep(max(delay, 0) / 1000)
 
 
 async def _read_json(request: Request) -> Any:
@@ -218,7 +113,12 @@ class Operation:
     """The ASGI endpoint of one HubSpot operation under one API version."""
 
     def __init__(
-        self, spec: OperationSpec, handler: Callable[[Call], Reply], version: str, *, body: bool
+        self,
+        spec: OperationSpec,
+        handler: Callable[[Invocation], Reply],
+        version: str,
+        *,
+        body: bool,
     ) -> None:
         self.spec = spec
         self.handler = handler
@@ -324,7 +224,7 @@ class Operation:
         writes: list[PendingWrite],
     ) -> Reply:
         body = await _read_json(request) if self.body else None
-        call = Call(
+        call = Invocation(
             emu=emu,
             operation=self.spec.name,
             version=self.version,
@@ -445,8 +345,6 @@ def create_app(settings: EmulatorSettings | None = None) -> Starlette:
     in-process without a lifespan (``httpx.ASGITransport``); call
     ``app.state.emulator.close()`` when done, or let a server's shutdown close it.
     """
-    from reconciler.emulator.admin import admin_routes
-
     emulator = Emulator(settings or EmulatorSettings())
 
     @asynccontextmanager
@@ -455,7 +353,7 @@ def create_app(settings: EmulatorSettings | None = None) -> Starlette:
         emulator.close()
 
     app = Starlette(
-        routes=[*admin_routes(), *hubspot_routes()],
+        routes=[*admin.admin_routes(), *hubspot_routes()],
         exception_handlers={404: _unmatched, 405: _unmatched},
         lifespan=lifespan,
     )

@@ -3,8 +3,7 @@
 A missing or unknown token is a 401 ``INVALID_AUTHENTICATION`` with the
 ``X-HubSpot-Auth-Failure`` header; a token without the scopes of an operation is a 403
 ``MISSING_SCOPES`` whose ``context`` (and ``errors[0].context``) lists them under
-``requiredGranularScopes``. Error messages never repeat the token. Imports the standard
-library and the emulator's own modules.
+``requiredGranularScopes``. Error messages never repeat the token.
 """
 
 from __future__ import annotations

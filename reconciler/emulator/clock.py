@@ -2,7 +2,7 @@
 
 Every write gets a timestamp strictly later than the one before, so two writes to the
 same status within one millisecond still read back as two different moments (plan's
-stale check compares timestamps). Imports only the standard library.
+stale check compares timestamps).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ matching requests get them, in order), then a random draw: with probability
 ``fault_rate`` a request gets one of the configured kinds that fits its operation
 ("pending" only batch calls, "lie" only writes). The generator is seeded with
 ``fault_seed`` and makes exactly two draws per request, so the same sequence of
-requests meets the same faults. Imports the standard library and emulator modules.
+requests meets the same faults.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.emulator.knobs import EmulatorSettings
 from reconciler.emulator.operations import OperationSpec
-from reconciler.emulator.settings import EmulatorSettings
 
 __all__ = ["FaultInjector", "ScriptedFault", "applies"]
 

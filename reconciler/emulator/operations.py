@@ -3,7 +3,7 @@
 The names are a contract for tests and benchmarks, which count calls with them
 (``GET /_emulator/requests``). The scope alternatives copy the ``security`` lists of
 HubSpot's specs (``../shared/hubspot-openapi``): a token passes when it holds every
-scope of at least one alternative. Imports only the standard library.
+scope of at least one alternative.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ reads as, what a write changes and which ``setStatusSuccessReason`` it answers, 
 an unsubscribe-all flips, when GDPR needs a legal basis, and when an opt-out of all is
 cleared. Per-input problems raise :class:`ItemError`, which callers turn into one entry
 of a batch's ``errors[]`` (or a 400 for single-subscriber calls). Callers hold a store
-transaction around writes. Imports the standard library and the emulator's modules.
+transaction around writes.
 """
 
 from __future__ import annotations
@@ -209,7 +209,8 @@ class Portal:
         )
         self.store.put_statuses([row])
         if subscribed and opted_out:
-            # Design §7: a SUBSCRIBED write with legal basis clears the opt-out of all.
+            # docs/architecture.md#the-emulator: a SUBSCRIBED write with legal basis
+            # clears the opt-out of all.
             self.store.put_wide(WideRow(email, d.brand, SUBSCRIBED, stamp, source))
         if subscribed and (current.status == UNSUBSCRIBED or opted_out):
             return row, d, "RESUBSCRIBE_OCCURRED"

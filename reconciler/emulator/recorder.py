@@ -5,7 +5,7 @@ Tests and benchmarks read these through ``GET /_emulator/requests`` and
 inputs reached the server, whatever became of the call: applied, refused per input,
 refused as a whole (a 400, 401, 403 or 429), or hit by an injected fault. Only HubSpot
 paths are recorded, never the admin surface. Kept in memory (a restart starts from
-zero). Imports only the standard library.
+zero).
 """
 
 from __future__ import annotations

@@ -1,12 +1,11 @@
 """Handlers of the date-versioned and v4 operations (``2026-03``, ``v4``, ``2026-09``).
 
-Each handler is a plain function ``(Call) -> Reply`` run inside a store transaction by
+Each handler is a plain function ``(Invocation) -> Reply`` run inside a store transaction by
 the pipeline in :mod:`reconciler.emulator.app`; whole-request problems raise
 :class:`~reconciler.emulator.wire.HubSpotError`, per-input problems become entries of
 ``errors[]`` and never stop the other inputs. Batch reads answer 207 when some inputs
 failed, where the version's spec declares a 207 (not ``2026-09``, whose spec lists only
 200), otherwise 200 with ``errors[]``/``numErrors``, as batch writes always do.
-Imports the emulator's own modules.
 """
 
 from __future__ import annotations
@@ -15,9 +14,9 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from reconciler.emulator.call import Call, bad_request
+from reconciler.emulator.emails import is_email
+from reconciler.emulator.invocation import Invocation, bad_request
 from reconciler.emulator.portal import ItemError
-from reconciler.emulator.seed import is_email
 from reconciler.emulator.wire import (
     Reply,
     definition_json,
@@ -36,19 +35,19 @@ API_SOURCE = "Public API"
 _NO_207_VERSIONS = frozenset({"2026-09"})
 
 
-def _partial(call: Call, errors: list[dict[str, Any]]) -> int:
+def _partial(call: Invocation, errors: list[dict[str, Any]]) -> int:
     """The status of a batch read: 207 when some inputs failed and the spec has a 207."""
     return 207 if errors and call.version not in _NO_207_VERSIONS else 200
 
 
 def _done(
-    call: Call, results: list[Any], errors: list[dict[str, Any]] | None = None
+    call: Invocation, results: list[Any], errors: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
     completed = call.emu.clock_now()
     return envelope(results, started=call.started, completed=completed, errors=errors)
 
 
-def _batch_emails(call: Call, values: list[str]) -> tuple[list[str], list[dict[str, Any]]]:
+def _batch_emails(call: Invocation, values: list[str]) -> tuple[list[str], list[dict[str, Any]]]:
     """Valid inputs (normalised, first spelling wins) and an error for each invalid one."""
     emails: dict[str, None] = {}
     errors: list[dict[str, Any]] = []
@@ -67,7 +66,7 @@ def _batch_emails(call: Call, values: list[str]) -> tuple[list[str], list[dict[s
     return list(emails), errors
 
 
-def definitions(call: Call) -> Reply:
+def definitions(call: Invocation) -> Reply:
     """``GET /definitions``: every brand's definitions, or one brand's with businessUnitId."""
     brand = call.brand(default=None)
     translations = call.flag("includeTranslations")
@@ -80,7 +79,7 @@ def definitions(call: Call) -> Reply:
     return Reply(200, _done(call, results))
 
 
-def statuses_read(call: Call) -> Reply:
+def statuses_read(call: Invocation) -> Reply:
     """``GET /statuses/{subscriberIdString}``: one subscriber's statuses in one brand."""
     call.channel()
     brand = call.brand() or 0
@@ -92,7 +91,7 @@ def statuses_read(call: Call) -> Reply:
     )
 
 
-def statuses_write(call: Call) -> Reply:
+def statuses_write(call: Invocation) -> Reply:
     """``POST /statuses/{subscriberIdString}``: set one status of one subscriber."""
     email = call.email_param("subscriberIdString")
     body = call.object_body()
@@ -115,7 +114,7 @@ def statuses_write(call: Call) -> Reply:
     return Reply(200, _done(call, [public_status(row, d, reason)]))
 
 
-def unsubscribe_all_read(call: Call) -> Reply:
+def unsubscribe_all_read(call: Invocation) -> Reply:
     """``GET /statuses/{subscriberIdString}/unsubscribe-all``: one wide status."""
     call.channel()
     brand = call.brand() or 0
@@ -127,7 +126,7 @@ def unsubscribe_all_read(call: Call) -> Reply:
     return Reply(200, _done(call, [wide_status(r, wide_type) for r in rows]))
 
 
-def unsubscribe_all(call: Call) -> Reply:
+def unsubscribe_all(call: Invocation) -> Reply:
     """``POST /statuses/{subscriberIdString}/unsubscribe-all``: opt one subscriber out."""
     call.channel()
     brand = call.brand() or 0
@@ -139,7 +138,7 @@ def unsubscribe_all(call: Call) -> Reply:
     return Reply(200, _done(call, results))
 
 
-def batch_read(call: Call) -> Reply:
+def batch_read(call: Invocation) -> Reply:
     """``POST /statuses/batch/read``: statuses of many subscribers in one brand."""
     call.channel()
     brand = call.brand() or 0
@@ -158,7 +157,7 @@ def batch_read(call: Call) -> Reply:
     return Reply(_partial(call, errors), _done(call, results, errors))
 
 
-def batch_unsubscribe_all_read(call: Call) -> Reply:
+def batch_unsubscribe_all_read(call: Invocation) -> Reply:
     """``POST /statuses/batch/unsubscribe-all/read``: wide statuses of many subscribers."""
     call.channel()
     brand = call.brand() or 0
@@ -173,7 +172,7 @@ def batch_unsubscribe_all_read(call: Call) -> Reply:
     return Reply(_partial(call, errors), _done(call, results, errors))
 
 
-def batch_unsubscribe_all(call: Call) -> Reply:
+def batch_unsubscribe_all(call: Invocation) -> Reply:
     """``POST /statuses/batch/unsubscribe-all``: opt many subscribers out of one brand."""
     call.channel()
     brand = call.brand() or 0
@@ -213,7 +212,7 @@ _WRITE_FIELDS = (
 )
 
 
-def batch_write(call: Call) -> Reply:
+def batch_write(call: Invocation) -> Reply:
     """``POST /statuses/batch/write``: many statuses; each input succeeds or fails alone."""
     inputs = call.inputs(of=dict)
     brand = call.brand(default=None)
@@ -263,7 +262,7 @@ def batch_write(call: Call) -> Reply:
     return Reply(200, _done(call, results, errors))
 
 
-def links_generate(call: Call) -> Reply:
+def links_generate(call: Invocation) -> Reply:
     """``POST /links/generate``: preference-centre links for one subscriber."""
     call.channel()
     brand = call.brand() or 0
@@ -294,7 +293,7 @@ def links_generate(call: Call) -> Reply:
     return Reply(200, result)
 
 
-HANDLERS: dict[str, Callable[[Call], Reply]] = {
+HANDLERS: dict[str, Callable[[Invocation], Reply]] = {
     "definitions": definitions,
     "statuses.read": statuses_read,
     "statuses.write": statuses_write,

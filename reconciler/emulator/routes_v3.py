@@ -4,7 +4,7 @@ v3 (also served under ``2026-09``, whose spec carries the same legacy operations
 ``SUBSCRIBED``/``NOT_SUBSCRIBED`` and lists, per subscriber, only the subscriptions that
 hold a status, plus every subscription of a brand the subscriber opted out of (marked
 ``BRAND_WIDE_STATUS`` or ``PORTAL_WIDE_STATUS``). The official ``hubspot-api-client`` SDK
-talks to these. Imports the emulator's own modules.
+talks to these.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from reconciler.emulator.call import Call, bad_request
+from reconciler.emulator.emails import is_email
+from reconciler.emulator.invocation import Invocation, bad_request
 from reconciler.emulator.portal import SUBSCRIBED, UNSUBSCRIBED, ItemError
 from reconciler.emulator.routes import API_SOURCE
-from reconciler.emulator.seed import DefinitionSeed, is_email
+from reconciler.emulator.seed import DefinitionSeed
 from reconciler.emulator.store import StatusRow
 from reconciler.emulator.wire import HubSpotError, Reply, definition_json
 
@@ -40,14 +41,14 @@ def _v3_status(
     return out
 
 
-def definitions(call: Call) -> Reply:
+def definitions(call: Invocation) -> Reply:
     """``GET /v3/definitions``: every definition of every brand."""
     view = call.emu.portal.view
     results = [definition_json(d, translations=False) for d in view.seed.definitions]
     return Reply(200, {"subscriptionDefinitions": results})
 
 
-def status(call: Call) -> Reply:
+def status(call: Invocation) -> Reply:
     """``GET /status/email/{emailAddress}``: the v3 view of one subscriber."""
     email = call.email_param("emailAddress")
     portal = call.emu.portal
@@ -66,7 +67,7 @@ def status(call: Call) -> Reply:
     return Reply(200, {"recipient": email, "subscriptionStatuses": listed})
 
 
-def _update_request(call: Call) -> tuple[str, DefinitionSeed, str | None, str | None]:
+def _update_request(call: Invocation) -> tuple[str, DefinitionSeed, str | None, str | None]:
     body = call.object_body()
     email_in = call.typed(body, "emailAddress", str, required=True)
     raw_id = body.get("subscriptionId")
@@ -85,7 +86,7 @@ def _update_request(call: Call) -> tuple[str, DefinitionSeed, str | None, str | 
     return email_in.strip().lower(), d, basis, explanation
 
 
-def _write(call: Call, state: str, *, resubscribe: bool = False) -> Reply:
+def _write(call: Invocation, state: str, *, resubscribe: bool = False) -> Reply:
     email, d, basis, explanation = _update_request(call)
     portal = call.emu.portal
     logged = dict(call.object_body())
@@ -111,22 +112,22 @@ def _write(call: Call, state: str, *, resubscribe: bool = False) -> Reply:
     return Reply(200, _v3_status(d, row.status, "SUBSCRIPTION_STATUS", row))
 
 
-def subscribe(call: Call) -> Reply:
+def subscribe(call: Invocation) -> Reply:
     """``POST /subscribe``: subscribe one address (never undoes an opt-out of all)."""
     return _write(call, SUBSCRIBED)
 
 
-def unsubscribe(call: Call) -> Reply:
+def unsubscribe(call: Invocation) -> Reply:
     """``POST /unsubscribe``: unsubscribe one address; already unsubscribed is a 400."""
     return _write(call, UNSUBSCRIBED)
 
 
-def resubscribe(call: Call) -> Reply:
+def resubscribe(call: Invocation) -> Reply:
     """``POST /resubscribe`` (2026-09 legacy): subscribe, clearing an opt-out of all."""
     return _write(call, SUBSCRIBED, resubscribe=True)
 
 
-def account_details(call: Call) -> Reply:
+def account_details(call: Invocation) -> Reply:
     """``GET /account-info/v3/details``: the portal's identity."""
     seed = call.emu.portal.view.seed
     offset_ms = call.emu.utc_offset_ms()
@@ -148,7 +149,7 @@ def account_details(call: Call) -> Reply:
     )
 
 
-def account_api_usage(call: Call) -> Reply:
+def account_api_usage(call: Invocation) -> Reply:
     """``GET /account-info/v3/api-usage/daily/private-apps``: today's request count."""
     settings = call.emu.settings
     used = call.emu.limiter.daily_used(call.token)
@@ -171,7 +172,7 @@ def account_api_usage(call: Call) -> Reply:
     )
 
 
-HANDLERS: dict[str, Callable[[Call], Reply]] = {
+HANDLERS: dict[str, Callable[[Invocation], Reply]] = {
     "v3.definitions": definitions,
     "v3.status": status,
     "v3.subscribe": subscribe,

@@ -1,23 +1,18 @@
 """The seed format: a portal, its brands, definitions, tokens and starting statuses.
 
 A seed is YAML, JSON or a mapping (``examples/emulator-seed.yaml`` shows every key).
-:func:`load_seed` reads and checks one, reporting every problem at once as a
-:class:`~reconciler.errors.ConfigError` whose findings name ``file:line:column``.
-:data:`DEMO_SEED` is the built-in demo portal used when no seed is given. Imports the
-standard library, PyYAML (through ``_yamlloc``) and the emulator's own small modules.
+This module holds the checked values (:class:`Seed` and its parts) and
+:data:`DEMO_SEED`, the built-in demo portal used when no seed is given; reading and
+checking a document is :func:`reconciler.emulator._seedcheck.load_seed`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from reconciler.emulator._yamlloc import load_located
-from reconciler.emulator.addresses import is_email
-from reconciler.emulator.settings import DEFAULT_TOKEN
-from reconciler.errors import ConfigError, Finding
+from reconciler.emulator.knobs import DEFAULT_TOKEN
 
 __all__ = [
     "DEFAULT_CREATED",
@@ -32,10 +27,7 @@ __all__ = [
     "StatusSeed",
     "TokenSeed",
     "TranslationSeed",
-    "is_email",
     "is_text",
-    "load_seed",
-    "parse_seed",
 ]
 
 STATUSES = ("SUBSCRIBED", "UNSUBSCRIBED", "NOT_SPECIFIED")
@@ -246,24 +238,3 @@ DEMO_SEED: Mapping[str, Any] = {
     "statuses": [],
     "opt_outs": [],
 }
-
-
-def load_seed(spec: str | Path | Mapping[str, Any] | None) -> Seed:
-    """Read a seed from a file path or a mapping; None gives the built-in demo portal."""
-    if spec is None:
-        return parse_seed(DEMO_SEED, source="<built-in demo seed>")
-    if isinstance(spec, Mapping):
-        return parse_seed(spec)
-    path = Path(spec)
-    return parse_seed(load_located(path), source=str(path))
-
-
-def parse_seed(data: Any, *, source: str = "<seed>") -> Seed:
-    """Check a loaded seed document and build a :class:`Seed`, or raise ConfigError."""
-    from reconciler.emulator._seedcheck import SeedChecker
-
-    checker = SeedChecker(source)
-    seed = checker.seed(data)
-    if checker.findings or seed is None:
-        raise ConfigError(checker.findings or [Finding(source, 1, 1, "invalid seed")])
-    return seed

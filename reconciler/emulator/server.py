@@ -5,27 +5,31 @@ and shuts down cleanly when its ``with`` block ends. :func:`serve` is what
 ``hsprefs emulator serve`` runs: it binds first (so ``--port 0`` is known), calls
 ``on_ready`` once uvicorn listens, and stops on SIGINT or SIGTERM without re-raising
 them, so the command exits 0. Logs go to stderr; stdout is left to the caller.
-Imports uvicorn and the emulator's app.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import signal
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
 
-from reconciler.emulator.app import DroppedConnection, Emulator, create_app
-from reconciler.emulator.settings import EmulatorSettings
+from reconciler.emulator.app import DroppedConnection, create_app
+from reconciler.emulator.instance import Emulator
+from reconciler.emulator.knobs import EmulatorSettings
+from reconciler.errors import ConfigError, UsageError
 
 __all__ = ["bind", "serve", "serve_in_thread", "url_for"]
 
@@ -180,11 +184,33 @@ def serve(
 ) -> None:
     """Serve until SIGINT/SIGTERM; ``on_ready(url, token, emulator)`` runs once listening.
 
-    Raises OSError when the address cannot be bound, the seed's ConfigError when the
-    seed is invalid, and sqlite3.Error when the database cannot be opened or written
-    (all before anything is printed). The address is bound first, so a failure to
+    Refuses with a :class:`UsageError` naming the ``serve`` option to fix (before
+    anything is printed): an address that cannot be bound, an invalid seed, a database
+    that cannot be opened or written. The address is bound first, so a failure to
     listen leaves a new ``--db`` file unmade and unseeded.
     """
+    try:
+        _serve(settings, host, port, on_ready, access_log=access_log, quiet=quiet)
+    except ConfigError as exc:
+        raise UsageError(
+            "invalid seed: " + "; ".join(str(f) for f in exc.findings),
+            hint="fix the seed file (examples/emulator-seed.yaml shows the format)",
+        ) from None
+    except sqlite3.Error as exc:
+        raise _database_error(settings.db, exc) from None
+    except OSError as exc:
+        raise _listen_error(host, port, exc) from None
+
+
+def _serve(
+    settings: EmulatorSettings,
+    host: str,
+    port: int,
+    on_ready: Callable[[str, str, Emulator], None],
+    *,
+    access_log: bool,
+    quiet: bool,
+) -> None:
     sock = bind(host, port)
     try:
         app = create_app(settings)
@@ -208,3 +234,44 @@ def serve(
     finally:
         sock.close()
         emulator.close()
+
+
+def _listen_error(host: str, port: int, exc: OSError) -> UsageError:
+    """One line for an address that cannot be bound, with the hint that fits the cause."""
+    where = f"cannot listen on {host}:{port}"
+    if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
+        return UsageError(
+            f"{where}: {host!r} is not an address of this machine ({exc.strerror or exc})",
+            hint="give --host an address of this machine, such as 127.0.0.1, ::1 or 0.0.0.0",
+        )
+    if exc.errno == errno.EACCES:
+        return UsageError(
+            f"{where}: {exc.strerror or exc}",
+            hint="choose a --port from 1024 up (lower ones need privileges), or --port 0 "
+            "for a free one",
+        )
+    if exc.errno == errno.EADDRINUSE:
+        return UsageError(
+            f"{where}: {exc.strerror or exc}",
+            hint="choose another --port, or --port 0 for a free one",
+        )
+    return UsageError(
+        f"{where}: {exc.strerror or exc}",
+        hint="check --host and --port; --port 0 picks a free one",
+    )
+
+
+def _database_error(db: str | Path, exc: sqlite3.Error) -> UsageError:
+    """One line for a ``--db`` that cannot be opened, or opened but not written."""
+    name = str(getattr(exc, "sqlite_errorname", ""))
+    if name.startswith("SQLITE_READONLY"):
+        return UsageError(
+            f"the database {db} is read-only: the emulator writes every change to it",
+            hint="make the file and its folder writable, or give --db another file",
+        )
+    if name.startswith("SQLITE_CANTOPEN"):
+        return UsageError(
+            f"cannot open or create the database {db}: {exc}",
+            hint="check that its folder exists and is writable, or give --db another file",
+        )
+    return UsageError(f"cannot use the database {db}: {exc}", hint="give --db a writable file path")

@@ -5,8 +5,7 @@ the admin surface never interleave inside a transaction; file databases use WAL.
 static part of the portal (brands, definitions, tokens) is the seed itself, kept as
 JSON in ``meta``; statuses live in their own tables. A database that holds a seed is
 "used": :class:`Store` never seeds it again. A file it cannot write is refused when it
-is opened, not at the first write. Imports the standard library and the emulator's seed
-module.
+is opened, not at the first write.
 """
 
 from __future__ import annotations
@@ -18,7 +17,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from reconciler.emulator.seed import Seed, parse_seed
+from reconciler.emulator._seedcheck import parse_seed
+from reconciler.emulator.seed import Seed
 
 __all__ = ["StatusRow", "Store", "WideRow"]
 

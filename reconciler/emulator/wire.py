@@ -4,7 +4,6 @@ Shapes follow the response schemas of the specs in ``../shared/hubspot-openapi``
 ``PublicStatus``, ``PublicWideStatus``, ``SubscriptionDefinition``, the batch and action
 envelopes, ``Error`` for whole-request failures and ``StandardError`` for per-input
 failures inside a batch. Optional fields are left out rather than sent as null.
-Imports the standard library and the emulator's store rows and seed types.
 """
 
 from __future__ import annotations

@@ -6,8 +6,7 @@ carried inputs, and a test may need to see them: what a client re-sent after a 5
 exactly what it sent the first time. :func:`received_inputs` reads them from the raw
 request the way the operation's handler would have: one entry per element of
 ``inputs`` for the batch calls, the path's subscriber for the single calls, the body for
-v3; when the body is not in the expected shape, the body as received. Imports the
-standard library and the emulator's own modules.
+v3; when the body is not in the expected shape, the body as received.
 """
 
 from __future__ import annotations

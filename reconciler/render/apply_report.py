@@ -1,23 +1,22 @@
 """The end-of-apply report: what was applied and verified, what failed and why, what is
 unconfirmed or was not sent, and what stopped the run (Ctrl-C, SIGTERM, a refusal, a
-journal write that failed). Returned as text; the CLI prints it.
+journal write that failed). Returned as text; the CLI prints it. (The one-line error of
+an apply that fell short is :func:`reconciler.apply.failure_line`.)
 
 Live strings (HubSpot's error messages, addresses and aliases read from files) can hold
 control characters: every line goes through
 :func:`~reconciler.render.safe.terminal_safe`, so the report is exactly the lines it
 says, with nothing a terminal acts on.
-
-Imports: :mod:`reconciler.apply` (the report it renders), the text renderer's labels and
-:mod:`reconciler.render.safe`.
 """
 
 from __future__ import annotations
 
-from reconciler.apply import ApplyReport, ItemReport
+from reconciler.apply import ApplyReport, ItemReport, ItemState
+from reconciler.plan import subscription_label
 from reconciler.render.safe import terminal_safe
-from reconciler.render.text import subscription_label
+from reconciler.words import plural
 
-__all__ = ["LIST_LIMIT", "NEXT_STEP", "render_apply_failure", "render_apply_report"]
+__all__ = ["LIST_LIMIT", "NEXT_STEP", "render_apply_report"]
 
 # Items listed per section; a run stopped early can leave thousands not sent, and the
 # journal and a new plan name every one of them.
@@ -30,15 +29,8 @@ NEXT_STEP = (
     "with 'hsprefs apply --plan FILE' (or run 'hsprefs apply', which plans afresh and asks)."
 )
 
-# How the report names the signal that interrupted a run: (report line, error line).
-_SIGNALS = {
-    "SIGINT": ("Interrupted (Ctrl-C)", "interrupted (Ctrl-C)"),
-    "SIGTERM": ("Terminated (SIGTERM)", "terminated (SIGTERM)"),
-}
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+# How the report names the signal that interrupted a run.
+_SIGNALS = {"SIGINT": "Interrupted (Ctrl-C)", "SIGTERM": "Terminated (SIGTERM)"}
 
 
 def _item(item: ItemReport) -> str:
@@ -57,7 +49,7 @@ def _item(item: ItemReport) -> str:
 def _calls(report: ApplyReport) -> str:
     if report.calls_planned > report.calls_made:
         return f"{report.calls_made} of {report.calls_planned} calls sent"
-    return _plural(report.calls_made, "call")
+    return plural(report.calls_made, "call")
 
 
 def render_apply_report(
@@ -66,12 +58,12 @@ def render_apply_report(
     """The report printed after an apply, listing at most ``limit`` items per section;
     ``signal`` (SIGINT or SIGTERM) names what interrupted the run, if something did."""
     total = len(report.items)
-    applied = report.of("applied")
+    applied = report.of(ItemState.APPLIED)
     lines = [f"Applied and verified: {len(applied)} of {total} changes ({_calls(report)})."]
     for state, title in (
-        ("failed", "Failed"),
-        ("unconfirmed", "Unconfirmed (not known to be applied)"),
-        ("not_sent", "Not sent"),
+        (ItemState.FAILED, "Failed"),
+        (ItemState.UNCONFIRMED, "Unconfirmed (not known to be applied)"),
+        (ItemState.NOT_SENT, "Not sent"),
     ):
         items = report.of(state)
         if items:
@@ -89,12 +81,12 @@ def render_apply_report(
             f"Read-back refused, so nothing sent could be verified: {report.read_back_error}"
         )
     if report.interrupted:
-        how = _SIGNALS.get(signal, _SIGNALS["SIGINT"])[0]
+        how = _SIGNALS.get(signal, _SIGNALS["SIGINT"])
         unsent = max(report.calls_planned - report.calls_made, 0)
         if unsent:
             lines.append(
                 f"{how}: the calls already sent finished and were journalled; "
-                f"{_plural(unsent, 'call')} of {report.calls_planned} "
+                f"{plural(unsent, 'call')} of {report.calls_planned} "
                 f"{'was' if unsent == 1 else 'were'} not sent."
             )
         else:
@@ -104,41 +96,15 @@ def render_apply_report(
             "Stopped: HubSpot refused a call in a way that stops the apply, so no further call "
             f"was sent: {report.stopped_by.one_line()}"
         )
-    journal = f"Journal: {journal_path} ({_plural(report.journal_lines, 'line')} written)"
+    journal = f"Journal: {journal_path} ({plural(report.journal_lines, 'line')} written)"
     if report.journal_error is not None:
         missing = len(report.unjournalled)
         journal += (
             f", then a write failed: {report.journal_error}. No further call was sent; "
-            f"the {_plural(missing, 'line')} it could not write "
+            f"the {plural(missing, 'line')} it could not write "
             f"{'is' if missing == 1 else 'are'} printed on stderr."
         )
     lines.append(journal)
     if not report.ok:
         lines.append(NEXT_STEP)
     return "".join(terminal_safe(line) + "\n" for line in lines)
-
-
-def render_apply_failure(report: ApplyReport, *, signal: str = "SIGINT") -> str:
-    """The one-line error of an apply that did not reach every desired state, naming how
-    many changes ended in each state (the CLI adds ``hsprefs: error:``)."""
-    total = len(report.items)
-    counts = [
-        f"{len(report.of('failed'))} failed",
-        f"{len(report.of('unconfirmed'))} unconfirmed",
-        f"{len(report.of('not_sent'))} not sent",
-    ]
-    parts = [part for part in counts if not part.startswith("0 ")]
-    if report.implied_missing:
-        parts.append(
-            f"{len(report.implied_missing)} implied "
-            f"{'unsubscribe' if len(report.implied_missing) == 1 else 'unsubscribes'} "
-            "not shown by the read-back"
-        )
-    applied = len(report.of("applied"))
-    listed = ", ".join(parts)
-    if report.interrupted:
-        how = _SIGNALS.get(signal, _SIGNALS["SIGINT"])[1]
-        return f"the apply was {how}: {applied} of {total} changes applied and verified, {listed}"
-    if applied == total:
-        return f"all {total} changes were applied and verified, but {listed}"
-    return f"{total - applied} of {total} changes did not reach their desired state: {listed}"

@@ -14,10 +14,9 @@ from html import escape
 
 from reconciler import __version__
 from reconciler.audit import AuditItem, AuditReport, PairState, Totals, describe_action
-from reconciler.plan import iso
+from reconciler.plan import iso, subscription_label
+from reconciler.redact import Redactor
 from reconciler.render.audit_text import drift_sentence, item_subject, wanted_live
-from reconciler.render.redact import Redactor
-from reconciler.render.text import subscription_label
 
 __all__ = ["render_audit_html"]
 

@@ -13,7 +13,7 @@ from typing import Any
 from reconciler import __version__
 from reconciler.audit import AUDIT_FORMAT_VERSION, AuditReport
 from reconciler.plan import iso
-from reconciler.render.redact import Redactor
+from reconciler.redact import Redactor
 
 __all__ = ["audit_document", "render_audit_json"]
 

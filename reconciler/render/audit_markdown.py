@@ -8,12 +8,11 @@ that do not fit are left out and a closing line says how many and how to see the
 from __future__ import annotations
 
 from reconciler.audit import AuditItem, AuditReport, PairState, Totals, describe_action
-from reconciler.plan import iso
+from reconciler.plan import iso, subscription_label
+from reconciler.redact import Redactor
 from reconciler.render.audit_text import drift_sentence, item_subject, wanted_live
 from reconciler.render.markdown import MARKDOWN_LIMIT, fit_sections
 from reconciler.render.markdown import markdown_cell as _cell
-from reconciler.render.redact import Redactor
-from reconciler.render.text import subscription_label
 
 __all__ = ["render_audit_markdown"]
 

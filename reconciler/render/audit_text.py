@@ -15,10 +15,10 @@ from reconciler.audit import (
     Totals,
     describe_action,
 )
-from reconciler.plan import iso
-from reconciler.render.redact import Redactor
+from reconciler.plan import iso, subscription_label
+from reconciler.redact import Redactor
 from reconciler.render.safe import terminal_safe
-from reconciler.render.text import paint, subscription_label
+from reconciler.render.text import paint
 
 __all__ = ["drift_sentence", "item_subject", "live_detail", "render_audit_text", "wanted_live"]
 

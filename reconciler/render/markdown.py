@@ -8,9 +8,9 @@ table cell only through :func:`markdown_cell`, so a live string cannot break the
 
 from __future__ import annotations
 
-from reconciler.plan import Plan
-from reconciler.render.redact import Redactor
-from reconciler.render.text import describe_call, subscription_label
+from reconciler.plan import Plan, subscription_label
+from reconciler.redact import Redactor
+from reconciler.render.text import describe_call
 
 __all__ = ["MARKDOWN_LIMIT", "fit_sections", "markdown_cell", "render_markdown"]
 

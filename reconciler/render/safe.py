@@ -14,7 +14,6 @@ reorder what a reader sees. Everything else, other scripts and emoji included, i
 A backslash is kept as it is, so Windows paths read normally.
 
 Used by every text renderer (plan, audit, apply report) and by the CLI's error line.
-Imports only the standard library.
 """
 
 from __future__ import annotations

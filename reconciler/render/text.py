@@ -10,11 +10,18 @@ from itertools import groupby
 
 import click
 
-from reconciler.plan import Blocked, Change, ChangeKind, Plan
-from reconciler.render.redact import Redactor
+from reconciler.plan import (
+    Blocked,
+    CallOperation,
+    Change,
+    ChangeKind,
+    Plan,
+    subscription_label,
+)
+from reconciler.redact import Redactor
 from reconciler.render.safe import terminal_safe
 
-__all__ = ["describe_call", "paint", "render_text", "subscription_label"]
+__all__ = ["describe_call", "paint", "render_text"]
 
 _SIGN = {
     ChangeKind.UNSUBSCRIBE_ALL: ("!", "red"),
@@ -24,17 +31,10 @@ _SIGN = {
 }
 
 
-def subscription_label(alias: str | None, subscription_id: str | None) -> str:
-    """``newsletter (101)``, or just the id when there is no alias."""
-    if alias and alias != subscription_id:
-        return f"{alias} ({subscription_id})"
-    return str(subscription_id)
-
-
 def describe_call(plan: Plan, index: int) -> str:
     """One line per API call, e.g. ``POST statuses/batch/write: 3 statuses (...)``."""
     call = plan.calls[index]
-    if call.operation == "unsubscribe-all":
+    if call.operation == CallOperation.UNSUBSCRIBE_ALL:
         n = len(call.changes)
         noun = "subscriber" if n == 1 else "subscribers"
         return f"POST statuses/batch/unsubscribe-all (brand {call.brand}): {n} {noun}"

@@ -94,5 +94,5 @@ async def counts(app: Starlette) -> dict[str, int]:
 
 
 def calls(n: int, batch: int = 100) -> int:
-    """The minimum number of batch calls for ``n`` items (design §5)."""
+    """The minimum number of batch calls for ``n`` items (docs/architecture.md#minimal-calls)."""
     return math.ceil(n / batch)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import jsonschema
@@ -13,6 +12,7 @@ from reconciler.emulator import OPERATION_NAMES
 from reconciler.emulator.operations import OPERATIONS
 from reconciler.resources import load_schema
 from tests.commands.conftest import Hub
+from tests.golden import golden_checker
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -65,11 +65,7 @@ subscribers:
 WRITE_OPERATIONS = sorted(name for name, spec in OPERATIONS.items() if spec.writes)
 
 
-def check_golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN"):
-        path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8")
+check_golden = golden_checker(GOLDEN)
 
 
 @pytest.fixture

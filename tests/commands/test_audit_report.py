@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -26,12 +25,13 @@ from reconciler.model import (
     SubscriberKey,
 )
 from reconciler.plan import Target
+from reconciler.redact import Redactor
 from reconciler.render.audit_html import render_audit_html
 from reconciler.render.audit_json import audit_document, render_audit_json
 from reconciler.render.audit_markdown import render_audit_markdown
 from reconciler.render.audit_text import render_audit_text
-from reconciler.render.redact import Redactor
 from reconciler.resources import load_schema
+from tests.golden import golden_checker
 
 GOLDEN = Path(__file__).parent / "golden"
 CREATED = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -118,11 +118,7 @@ def verdicts(report: AuditReport) -> list[tuple[int, str, str | None, str]]:
     return [(i.brand, i.email, i.subscription_id, i.state.value) for i in report.items]
 
 
-def check_golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN"):
-        path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8")
+check_golden = golden_checker(GOLDEN)
 
 
 def test_every_managed_pair_gets_the_plans_verdict() -> None:

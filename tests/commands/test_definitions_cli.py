@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.cli.definitions_cmd import render_definitions_text
+from reconciler.render.definitions import render_definitions_text
 from tests.commands.conftest import Hub
 
 TABLE = """\

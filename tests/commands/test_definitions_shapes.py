@@ -18,9 +18,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reconciler.cli import run
-from reconciler.cli.definitions_cmd import render_definitions_text
 from reconciler.client import RetryPolicy
 from reconciler.model import Definition
+from reconciler.render.definitions import render_definitions_text
 
 CALL = "GET /communication-preferences/2026-03/definitions"
 

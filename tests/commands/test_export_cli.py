@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import pytest
 import yaml
 
 from tests.commands.conftest import PROJECT, Hub
+from tests.golden import golden_checker
 
 GOLDEN = Path(__file__).parent / "golden"
 BRAND_0 = (
@@ -20,11 +20,7 @@ BRAND_7 = "ann@example.com\ndot@example.com\n"
 TEAM = "version: 1\nsubscribers:\n  eve@example.com:\n    newsletter: not_specified\n"
 
 
-def check_golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN"):
-        path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8")
+check_golden = golden_checker(GOLDEN)
 
 
 @pytest.fixture

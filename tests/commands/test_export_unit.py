@@ -11,17 +11,13 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from reconciler.aliases import alias_line, one_line, slug, suggest_aliases, yaml_scalar
 from reconciler.errors import ApiError, UsageError
 from reconciler.export import (
     NOTHING_TO_MANAGE,
     ExportStats,
-    alias_line,
     export_subscribers,
-    one_line,
     read_subscriber_list,
-    slug,
-    suggest_aliases,
-    yaml_scalar,
 )
 from reconciler.model import Definition, LiveState, LiveStatus, PairKey, Status
 from reconciler.resources import load_schema

@@ -1,4 +1,4 @@
-"""Finding the project (design §3) and the files it includes."""
+"""Finding the project (docs/architecture.md#config-language) and the files it includes."""
 
 from __future__ import annotations
 
@@ -26,10 +26,144 @@ def _findings(paths: list[str | Path] | None = None) -> list[str]:
     return [str(f) for f in findings]
 
 
-def test_no_path_means_the_current_folder(project: Path) -> None:
-    """Without PATH, ./hsprefs.yaml is the project."""
-    write(project, {"subscribers/a.yaml": ONE.format(email="a@example.com")})
-    assert _emails() == ["a@example.com"]
+def _one(*emails: str, folder: str = "subscribers") -> dict[str, str]:
+    """A subscriber file per address, ``<folder>/<local part>.yaml``."""
+    return {f"{folder}/{e.partition('@')[0]}.yaml": ONE.format(email=e) for e in emails}
+
+
+NEWSLETTER_PROJECT = "version: 1\nsubscriptions: {newsletter: {id: '101'}}\n"
+
+
+@pytest.mark.parametrize(
+    ("files", "paths", "emails"),
+    [
+        pytest.param(_one("a@example.com"), None, ["a@example.com"], id="no-path-means-cwd"),
+        pytest.param(
+            {
+                "staging.yaml": NEWSLETTER_PROJECT + "include: [staging/*.yaml]\n",
+                **_one("s@example.com", folder="staging"),
+                **_one("a@example.com"),
+            },
+            ["staging.yaml"],
+            ["s@example.com"],
+            id="a-project-file-by-another-name",
+        ),
+        pytest.param(
+            _one("a@example.com", "b@example.com", "c@example.com"),
+            ["subscribers/a.yaml", "subscribers/c.yaml"],
+            ["a@example.com", "c@example.com"],
+            id="several-subscriber-files-of-one-project",
+        ),
+        pytest.param(
+            _one("a@example.com", "b@example.com"),
+            ["subscribers/a.yaml", "."],
+            ["a@example.com", "b@example.com"],
+            id="the-project-with-one-of-its-files-is-all-of-it",
+        ),
+        pytest.param(
+            {**_one("a@example.com"), "seed.yaml": "{{{ not yaml"},
+            None,
+            ["a@example.com"],
+            id="other-yaml-in-the-folder-is-not-read",
+        ),
+        pytest.param(
+            {
+                "hsprefs.yaml": NEWSLETTER_PROJECT + "include: ['people/**/*.yaml']\n",
+                **_one("a@example.com", folder="people"),
+                **_one("b@example.com", folder="people/x"),
+                **_one("c@example.com", folder="people/x/y"),
+                **_one("d@example.com", folder="people/.hidden"),
+            },
+            None,
+            ["a@example.com", "b@example.com", "c@example.com"],
+            id="double-star-matches-any-depth-but-hidden",
+        ),
+        pytest.param(
+            {
+                "hsprefs.yaml": NEWSLETTER_PROJECT + "include: ['*.yaml']\n",
+                "a.yaml": ONE.format(email="a@example.com"),
+            },
+            None,
+            ["a@example.com"],
+            id="the-project-file-never-includes-itself",
+        ),
+        pytest.param(
+            {"subscribers/a.yaml/inner.txt": "x", **_one("b@example.com")},
+            None,
+            ["b@example.com"],
+            id="a-folder-named-like-a-subscriber-file-is-not-read",
+        ),
+    ],
+)
+def test_the_subscribers_read(
+    project: Path, files: dict[str, str], paths: list[str] | None, emails: list[str]
+) -> None:
+    """PATH (none: the current folder) names the project; its included files are read."""
+    write(project, files)
+    assert _emails(list(paths) if paths else None) == emails
+
+
+@pytest.mark.parametrize(
+    ("files", "paths", "finding"),
+    [
+        pytest.param(
+            {"empty/": ""},
+            ["empty"],
+            "empty/hsprefs.yaml:1:1: error: no hsprefs.yaml in the folder empty; give the "
+            "project folder or its project file",
+            id="a-folder-without-a-project",
+        ),
+        pytest.param(
+            {**_one("x@example.com", folder="other"), "subscribers/a.yaml": ONE},
+            ["other/x.yaml"],
+            "other/x.yaml:1:1: error: hsprefs.yaml does not include this file, so plan and "
+            "apply would ignore it; add a pattern that matches it to 'include'",
+            id="a-file-the-project-does-not-include",
+        ),
+        pytest.param(
+            {},
+            ["nope.yaml"],
+            "nope.yaml:1:1: error: no such file or folder; check the path: give the project "
+            "folder, its hsprefs.yaml, or a subscriber file it includes",
+            id="a-missing-path",
+        ),
+        pytest.param(
+            {**_one("a@example.com"), "two/hsprefs.yaml": "version: 1\n"},
+            [".", "two"],
+            "two:1:1: error: belongs to the project two/hsprefs.yaml, not "
+            "hsprefs.yaml; validate one project at a time",
+            id="paths-of-two-projects",
+        ),
+        pytest.param(
+            {
+                "subscribers/a.yaml": "version: 1\ngroups:\n  partners:\n"
+                "    members_file: partners.csv\n    set: {newsletter: unsubscribed}\n",
+                "subscribers/partners.csv": "email\nb@example.com\n",
+            },
+            ["subscribers/partners.csv"],
+            "subscribers/partners.csv:1:1: error: this is the roster of group 'partners' "
+            "(members_file at subscribers/a.yaml:4:19); a roster is checked through the file "
+            "that names it: validate that file or the project (hsprefs.yaml)",
+            id="a-roster-given-alone-is-explained",
+        ),
+        pytest.param(
+            {**_one("a@example.com"), "list.csv": "email\n"},
+            ["list.csv"],
+            "list.csv:1:1: error: hsprefs.yaml does not include this file and no group names it "
+            "as its members_file; give the project folder, hsprefs.yaml or a subscriber file it "
+            "includes",
+            id="a-csv-no-group-names-is-not-a-subscriber-file",
+        ),
+    ],
+)
+def test_a_path_that_is_not_of_the_project(
+    project: Path, files: dict[str, str], paths: list[str], finding: str
+) -> None:
+    """A PATH that names no project file or none of its files is one finding saying why."""
+    for name in [n for n in files if n.endswith("/")]:
+        (project / name).mkdir()
+    write(project, {name: text for name, text in files.items() if not name.endswith("/")})
+    assert _findings(list(paths)) == [finding]
 
 
 def test_no_project_in_the_current_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -46,29 +180,6 @@ def test_a_folder_means_its_project_file(project: Path, monkeypatch: pytest.Monk
     write(project, {"subscribers/a.yaml": ONE.format(email="a@example.com")})
     monkeypatch.chdir(project.parent)
     assert _emails([project.name]) == ["a@example.com"]
-
-
-def test_a_folder_without_a_project(project: Path) -> None:
-    """A folder without hsprefs.yaml is a finding naming it."""
-    (project / "empty").mkdir()
-    assert _findings(["empty"]) == [
-        "empty/hsprefs.yaml:1:1: error: no hsprefs.yaml in the folder empty; give the project "
-        "folder or its project file"
-    ]
-
-
-def test_a_project_file_by_another_name(project: Path) -> None:
-    """A file whose top level has include/subscriptions is a project file, whatever its name."""
-    write(
-        project,
-        {
-            "staging.yaml": "version: 1\nsubscriptions: {newsletter: {id: '101'}}\n"
-            "include: [staging/*.yaml]\n",
-            "staging/s.yaml": ONE.format(email="s@example.com"),
-            "subscribers/a.yaml": ONE.format(email="a@example.com"),
-        },
-    )
-    assert _emails(["staging.yaml"]) == ["s@example.com"]
 
 
 def test_a_subscriber_file_alone_uses_the_nearest_project(
@@ -90,34 +201,6 @@ def test_a_subscriber_file_alone_uses_the_nearest_project(
     assert state.files == ((project / "hsprefs.yaml").as_posix(), "b.yaml")
 
 
-def test_several_subscriber_files_of_one_project(project: Path) -> None:
-    """Several subscriber files of one project are read together."""
-    write(
-        project,
-        {
-            "subscribers/a.yaml": ONE.format(email="a@example.com"),
-            "subscribers/b.yaml": ONE.format(email="b@example.com"),
-            "subscribers/c.yaml": ONE.format(email="c@example.com"),
-        },
-    )
-    assert _emails(["subscribers/a.yaml", "subscribers/c.yaml"]) == [
-        "a@example.com",
-        "c@example.com",
-    ]
-
-
-def test_a_project_path_with_a_subscriber_file_means_everything(project: Path) -> None:
-    """The project folder and one of its files together mean the whole project."""
-    write(
-        project,
-        {
-            "subscribers/a.yaml": ONE.format(email="a@example.com"),
-            "subscribers/b.yaml": ONE.format(email="b@example.com"),
-        },
-    )
-    assert _emails(["subscribers/a.yaml", "."]) == ["a@example.com", "b@example.com"]
-
-
 def test_a_subscriber_file_without_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A subscriber file with no hsprefs.yaml above it is a finding."""
     monkeypatch.chdir(tmp_path)
@@ -128,90 +211,14 @@ def test_a_subscriber_file_without_project(tmp_path: Path, monkeypatch: pytest.M
     ]
 
 
-def test_a_file_the_project_does_not_include(project: Path) -> None:
-    """A subscriber file that the include patterns miss is refused: plan would ignore it."""
-    write(project, {"other/x.yaml": ONE.format(email="x@example.com"), "subscribers/a.yaml": ONE})
-    assert _findings(["other/x.yaml"]) == [
-        "other/x.yaml:1:1: error: hsprefs.yaml does not include this file, so plan and apply "
-        "would ignore it; add a pattern that matches it to 'include'"
-    ]
-
-
-def test_a_missing_path(project: Path) -> None:
-    """A PATH that does not exist is a finding."""
-    assert _findings(["nope.yaml"]) == [
-        "nope.yaml:1:1: error: no such file or folder; check the path: give the project "
-        "folder, its hsprefs.yaml, or a subscriber file it includes"
-    ]
-
-
-def test_paths_of_two_projects(project: Path) -> None:
-    """PATHs of two different projects are refused: one project at a time."""
-    write(
-        project,
-        {
-            "subscribers/a.yaml": ONE.format(email="a@example.com"),
-            "two/hsprefs.yaml": "version: 1\n",
-        },
-    )
-    assert _findings([".", "two"]) == [
-        "two:1:1: error: belongs to the project two/hsprefs.yaml, not "
-        "hsprefs.yaml; validate one project at a time"
-    ]
-
-
-def test_other_yaml_in_the_folder_is_not_read(project: Path) -> None:
-    """Only included files are read: a broken emulator seed beside them does not matter."""
-    write(
-        project,
-        {"subscribers/a.yaml": ONE.format(email="a@example.com"), "seed.yaml": "{{{ not yaml"},
-    )
-    assert _emails() == ["a@example.com"]
-
-
-def test_double_star_matches_any_depth(project: Path) -> None:
-    """'**' in an include pattern matches any number of folders, including none."""
-    write(
-        project,
-        {
-            "hsprefs.yaml": "version: 1\nsubscriptions: {newsletter: {id: '101'}}\n"
-            "include: ['people/**/*.yaml']\n",
-            "people/a.yaml": ONE.format(email="a@example.com"),
-            "people/x/b.yaml": ONE.format(email="b@example.com"),
-            "people/x/y/c.yaml": ONE.format(email="c@example.com"),
-            "people/.hidden/d.yaml": ONE.format(email="d@example.com"),
-        },
-    )
-    assert _emails() == ["a@example.com", "b@example.com", "c@example.com"]
-
-
 def test_overlapping_patterns_read_a_file_once(project: Path) -> None:
     """A file matched by two patterns is read once (no self-conflict)."""
-    write(
-        project,
-        {
-            "hsprefs.yaml": "version: 1\nsubscriptions: {newsletter: {id: '101'}}\n"
-            "include: ['subscribers/*.yaml', 'subscribers/a.*']\n",
-            "subscribers/a.yaml": ONE.format(email="a@example.com"),
-        },
-    )
+    project_file = NEWSLETTER_PROJECT + "include: ['subscribers/*.yaml', 'subscribers/a.*']\n"
+    write(project, {"hsprefs.yaml": project_file, **_one("a@example.com")})
     state, findings = check(today=TODAY)
     assert findings == []
     assert state is not None
     assert state.files == ("hsprefs.yaml", "subscribers/a.yaml")
-
-
-def test_the_project_file_never_includes_itself(project: Path) -> None:
-    """A pattern that matches hsprefs.yaml does not read it as a subscriber file."""
-    write(
-        project,
-        {
-            "hsprefs.yaml": "version: 1\nsubscriptions: {newsletter: {id: '101'}}\n"
-            "include: ['*.yaml']\n",
-            "a.yaml": ONE.format(email="a@example.com"),
-        },
-    )
-    assert _emails() == ["a@example.com"]
 
 
 def test_a_file_linked_from_outside_the_project(
@@ -258,14 +265,8 @@ def test_a_fifo_or_device_matched_by_a_pattern_is_reported(project: Path) -> Non
 
 def test_symlinked_folder_loop_under_double_star(project: Path) -> None:
     """A folder link back to its parent does not make '**' loop; the real files are read."""
-    write(
-        project,
-        {
-            "hsprefs.yaml": "version: 1\nsubscriptions: {newsletter: {id: '101'}}\n"
-            "include: ['people/**/*.yaml']\n",
-            "people/a.yaml": ONE.format(email="a@example.com"),
-        },
-    )
+    project_file = NEWSLETTER_PROJECT + "include: ['people/**/*.yaml']\n"
+    write(project, {"hsprefs.yaml": project_file, **_one("a@example.com", folder="people")})
     (project / "people" / "loop").symlink_to("..")
     assert _emails() == ["a@example.com"]
 
@@ -302,18 +303,6 @@ def test_a_file_over_the_size_limit(project: Path) -> None:
     ]
 
 
-def test_a_folder_named_like_a_subscriber_file(project: Path) -> None:
-    """A folder matched by an include pattern is not a file: it is not read."""
-    write(
-        project,
-        {
-            "subscribers/a.yaml/inner.txt": "x",
-            "subscribers/b.yaml": ONE.format(email="b@example.com"),
-        },
-    )
-    assert _emails() == ["b@example.com"]
-
-
 DENIED = (
     "cannot list this folder: permission denied; give the user running hsprefs read access to it"
 )
@@ -336,43 +325,45 @@ def _deny_listing(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     monkeypatch.setattr(_files.os, "scandir", scandir)
 
 
-def test_an_unreadable_folder_under_double_star_is_a_finding(
-    project: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("files", "denied", "finding"),
+    [
+        pytest.param(
+            {
+                "hsprefs.yaml": NEWSLETTER_PROJECT + "include: ['subscribers/**/*.yaml']\n",
+                **_one("a@example.com"),
+                **_one("b@example.com", folder="subscribers/secret"),
+            },
+            "secret",
+            "hsprefs.yaml:3:11: error: include 'subscribers/**/*.yaml': subscribers/secret: "
+            + DENIED,
+            id="a-folder-under-double-star-is-named-never-skipped",
+        ),
+        pytest.param(
+            _one("a@example.com"),
+            "subscribers",
+            f"hsprefs.yaml:7:11: error: include 'subscribers/*.yaml': subscribers: {DENIED}",
+            id="the-included-folder-itself-is-named-not-empty",
+        ),
+        pytest.param(
+            {"hsprefs.yaml": "version: 1\ninclude: ['**/*.yaml']\n"},
+            None,
+            f"hsprefs.yaml:2:11: error: include '**/*.yaml': .: {DENIED}",
+            id="the-project-folder-under-a-leading-double-star",
+        ),
+    ],
+)
+def test_a_folder_that_cannot_be_listed_is_a_finding(
+    project: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    files: dict[str, str],
+    denied: str | None,
+    finding: str,
 ) -> None:
-    """A folder that '**' cannot list is named, never skipped with its subscribers."""
-    write(
-        project,
-        {
-            "hsprefs.yaml": "version: 1\nsubscriptions: {newsletter: {id: '101'}}\n"
-            "include: ['subscribers/**/*.yaml']\n",
-            "subscribers/a.yaml": ONE.format(email="a@example.com"),
-            "subscribers/secret/b.yaml": ONE.format(email="b@example.com"),
-        },
-    )
-    _deny_listing(monkeypatch, "secret")
-    assert _findings() == [
-        f"hsprefs.yaml:3:11: error: include 'subscribers/**/*.yaml': subscribers/secret: {DENIED}"
-    ]
-
-
-def test_an_unreadable_included_folder_is_named_not_empty(
-    project: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """When the included folder itself cannot be listed, the finding says so, not 'no files'."""
-    write(project, {"subscribers/a.yaml": ONE.format(email="a@example.com")})
-    _deny_listing(monkeypatch, "subscribers")
-    assert _findings() == [
-        f"hsprefs.yaml:7:11: error: include 'subscribers/*.yaml': subscribers: {DENIED}"
-    ]
-
-
-def test_an_unreadable_project_folder_under_double_star(
-    project: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A pattern that starts with '**' at an unreadable project folder names the folder."""
-    write(project, {"hsprefs.yaml": "version: 1\ninclude: ['**/*.yaml']\n"})
-    _deny_listing(monkeypatch, project.name)
-    assert _findings() == [f"hsprefs.yaml:2:11: error: include '**/*.yaml': .: {DENIED}"]
+    """A folder an include pattern cannot list (None: the project's) is named, with advice."""
+    write(project, files)
+    _deny_listing(monkeypatch, denied or project.name)
+    assert _findings() == [finding]
 
 
 def test_a_folder_that_cannot_be_opened_is_a_finding(
@@ -498,34 +489,4 @@ def test_a_path_whose_name_is_not_utf8(project: Path) -> None:
     path = _bad_name(project / "subscribers", b"c\xe9.yaml", ONE.format(email="c@example.com"))
     assert _findings([path.relative_to(project)]) == [
         "subscribers/c\\xe9.yaml:1:1: error: its name is not valid UTF-8; rename it"
-    ]
-
-
-def test_a_roster_given_alone_is_explained(project: Path) -> None:
-    """A roster given as PATH is refused with where it is named and what to validate."""
-    write(
-        project,
-        {
-            "subscribers/a.yaml": "version: 1\ngroups:\n  partners:\n"
-            "    members_file: partners.csv\n    set: {newsletter: unsubscribed}\n",
-            "subscribers/partners.csv": "email\nb@example.com\n",
-        },
-    )
-    assert _findings(["subscribers/partners.csv"]) == [
-        "subscribers/partners.csv:1:1: error: this is the roster of group 'partners' "
-        "(members_file at subscribers/a.yaml:4:19); a roster is checked through the file that "
-        "names it: validate that file or the project (hsprefs.yaml)"
-    ]
-
-
-def test_a_csv_no_group_names_is_not_called_a_subscriber_file(project: Path) -> None:
-    """A non-YAML file that no group names is refused without advice to include it."""
-    write(
-        project,
-        {"subscribers/a.yaml": ONE.format(email="a@example.com"), "list.csv": "email\n"},
-    )
-    assert _findings(["list.csv"]) == [
-        "list.csv:1:1: error: hsprefs.yaml does not include this file and no group names it as "
-        "its members_file; give the project folder, hsprefs.yaml or a subscriber file it "
-        "includes"
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,65 +24,51 @@ from reconciler.model import (
 )
 from tests.config.conftest import FIXTURES, TODAY, write
 
+FORMS = "valid-short-and-long-forms.yaml"
+WEBSITE = {
+    "legal_basis": "CONSENT_WITH_NOTICE",
+    "legal_basis_explanation": "Signed up on the website",
+}
+CAROL = {
+    "resubscribe": True,
+    "consented_at": datetime(2026, 9, 1, tzinfo=UTC),
+    "legal_basis": "LEGITIMATE_INTEREST_CLIENT",
+    "legal_basis_explanation": "Re-opted in at the 2026 conference, form #88",
+    "own_evidence": True,
+}
+# (email, subscription key, status, alias, line of the setting, evidence) of FORMS
+DECLARED: list[tuple[str, str, Status, str, int, dict[str, Any]]] = [
+    ("alice@example.com", "101", Status.SUBSCRIBED, "newsletter", 9, WEBSITE),
+    ("alice@example.com", "product", Status.UNSUBSCRIBED, "product", 10, WEBSITE),
+    ("alice@example.com", "103", Status.NOT_SPECIFIED, "events", 11, WEBSITE),
+    ("bob@example.com", "101", Status.UNSUBSCRIBED, "newsletter", 14, WEBSITE),
+    ("carol@example.com", "101", Status.SUBSCRIBED, "newsletter", 17, CAROL),
+    ("dan@example.com", "103", Status.SUBSCRIBED, "events", 24, WEBSITE),
+]
+
 
 @pytest.mark.usefixtures("in_fixtures")
-def test_short_and_long_forms_become_statuses() -> None:
+def test_every_declared_setting_is_one_status() -> None:
+    """The statuses are exactly the declared (brand, email, subscription) settings."""
+    state = load([FORMS], today=TODAY)
+    assert sorted(state.statuses) == sorted(PairKey(0, e, s) for e, s, *_ in DECLARED)
+
+
+@pytest.mark.usefixtures("in_fixtures")
+@pytest.mark.parametrize(
+    ("email", "subscription", "status", "alias", "line", "evidence"),
+    DECLARED,
+    ids=[f"{email.partition('@')[0]}-{alias}" for email, _s, _v, alias, _l, _e in DECLARED],
+)
+def test_short_and_long_forms_become_statuses(
+    email: str, subscription: str, status: Status, alias: str, line: int, evidence: dict[str, Any]
+) -> None:
     """Each declared (brand, email, subscription) becomes one DesiredStatus with its evidence."""
-    state = load(["valid-short-and-long-forms.yaml"], today=TODAY)
-    file = "valid-short-and-long-forms.yaml"
-    assert dict(state.statuses) == {
-        PairKey(0, "alice@example.com", "101"): DesiredStatus(
-            PairKey(0, "alice@example.com", "101"),
-            Status.SUBSCRIBED,
-            alias="newsletter",
-            legal_basis="CONSENT_WITH_NOTICE",
-            legal_basis_explanation="Signed up on the website",
-            location=Location(file, 9, 5),
-        ),
-        PairKey(0, "alice@example.com", "product"): DesiredStatus(
-            PairKey(0, "alice@example.com", "product"),
-            Status.UNSUBSCRIBED,
-            alias="product",
-            legal_basis="CONSENT_WITH_NOTICE",
-            legal_basis_explanation="Signed up on the website",
-            location=Location(file, 10, 5),
-        ),
-        PairKey(0, "alice@example.com", "103"): DesiredStatus(
-            PairKey(0, "alice@example.com", "103"),
-            Status.NOT_SPECIFIED,
-            alias="events",
-            legal_basis="CONSENT_WITH_NOTICE",
-            legal_basis_explanation="Signed up on the website",
-            location=Location(file, 11, 5),
-        ),
-        PairKey(0, "bob@example.com", "101"): DesiredStatus(
-            PairKey(0, "bob@example.com", "101"),
-            Status.UNSUBSCRIBED,
-            alias="newsletter",
-            legal_basis="CONSENT_WITH_NOTICE",
-            legal_basis_explanation="Signed up on the website",
-            location=Location(file, 14, 5),
-        ),
-        PairKey(0, "carol@example.com", "101"): DesiredStatus(
-            PairKey(0, "carol@example.com", "101"),
-            Status.SUBSCRIBED,
-            alias="newsletter",
-            resubscribe=True,
-            consented_at=datetime(2026, 9, 1, tzinfo=UTC),
-            legal_basis="LEGITIMATE_INTEREST_CLIENT",
-            legal_basis_explanation="Re-opted in at the 2026 conference, form #88",
-            location=Location(file, 17, 5),
-            own_evidence=True,
-        ),
-        PairKey(0, "dan@example.com", "103"): DesiredStatus(
-            PairKey(0, "dan@example.com", "103"),
-            Status.SUBSCRIBED,
-            alias="events",
-            legal_basis="CONSENT_WITH_NOTICE",
-            legal_basis_explanation="Signed up on the website",
-            location=Location(file, 24, 5),
-        ),
-    }
+    state = load([FORMS], today=TODAY)
+    key = PairKey(0, email, subscription)
+    assert state.statuses[key] == DesiredStatus(
+        key, status, alias=alias, location=Location(FORMS, line, 5), **evidence
+    )
 
 
 @pytest.mark.usefixtures("in_fixtures")
@@ -195,66 +182,33 @@ def test_consent_times_are_utc() -> None:
     assert all(v.consented_at and v.consented_at.tzinfo is UTC for v in state.statuses.values())
 
 
+GROUPS = "valid-groups-and-rosters.yaml"
+PARTNER = "LEGITIMATE_INTEREST_CLIENT"
+FILE_DEFAULTS = (Status.UNSUBSCRIBED, "CONSENT_WITH_NOTICE", "Signed up on the website")
+NEWSLETTER_FORM = (Status.SUBSCRIBED, PARTNER, "Partner newsletter form")
+AGREEMENT = (Status.SUBSCRIBED, PARTNER, "Partner agreement")
+# (email, alias) -> (status, legal basis, explanation) and where the member is written
+MEMBERS: list[tuple[tuple[str, str], tuple[Status, str, str], str]] = [
+    (("gina@example.com", "events"), FILE_DEFAULTS, f"{GROUPS}:9:5"),
+    (("gina@example.com", "newsletter"), NEWSLETTER_FORM, f"{GROUPS}:12:15"),
+    (("hank@example.com", "events"), AGREEMENT, f"{GROUPS}:12:33"),
+    (("hank@example.com", "newsletter"), NEWSLETTER_FORM, f"{GROUPS}:12:33"),
+    (("iris@example.com", "events"), AGREEMENT, "rosters/partners.csv:2:1"),
+    (("iris@example.com", "newsletter"), NEWSLETTER_FORM, "rosters/partners.csv:2:1"),
+    (("jack@example.com", "events"), AGREEMENT, "rosters/partners.csv:4:2"),
+    (("jack@example.com", "newsletter"), NEWSLETTER_FORM, "rosters/partners.csv:4:2"),
+]
+
+
 @pytest.mark.usefixtures("in_fixtures")
 def test_groups_expand_to_members_with_roster_positions() -> None:
     """A group's settings go to each member; the entry wins; legal basis group > file."""
-    state = load(["valid-groups-and-rosters.yaml"], today=TODAY)
-    partner = "LEGITIMATE_INTEREST_CLIENT"
+    state = load([GROUPS], today=TODAY)
     got = {
         (k.email, v.alias): (v.status, v.legal_basis, v.legal_basis_explanation, str(v.location))
         for k, v in state.statuses.items()
     }
-    file = "valid-groups-and-rosters.yaml"
-    assert got == {
-        ("gina@example.com", "events"): (
-            Status.UNSUBSCRIBED,
-            "CONSENT_WITH_NOTICE",
-            "Signed up on the website",
-            f"{file}:9:5",
-        ),
-        ("gina@example.com", "newsletter"): (
-            Status.SUBSCRIBED,
-            partner,
-            "Partner newsletter form",
-            f"{file}:12:15",
-        ),
-        ("hank@example.com", "events"): (
-            Status.SUBSCRIBED,
-            partner,
-            "Partner agreement",
-            f"{file}:12:33",
-        ),
-        ("hank@example.com", "newsletter"): (
-            Status.SUBSCRIBED,
-            partner,
-            "Partner newsletter form",
-            f"{file}:12:33",
-        ),
-        ("iris@example.com", "events"): (
-            Status.SUBSCRIBED,
-            partner,
-            "Partner agreement",
-            "rosters/partners.csv:2:1",
-        ),
-        ("iris@example.com", "newsletter"): (
-            Status.SUBSCRIBED,
-            partner,
-            "Partner newsletter form",
-            "rosters/partners.csv:2:1",
-        ),
-        ("jack@example.com", "events"): (
-            Status.SUBSCRIBED,
-            partner,
-            "Partner agreement",
-            "rosters/partners.csv:4:2",
-        ),
-        ("jack@example.com", "newsletter"): (
-            Status.SUBSCRIBED,
-            partner,
-            "Partner newsletter form",
-            "rosters/partners.csv:4:2",
-        ),
-    }
+    assert got == {key: (*setting, where) for key, setting, where in MEMBERS}
 
 
 @pytest.mark.usefixtures("in_fixtures")

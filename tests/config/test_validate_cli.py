@@ -266,8 +266,8 @@ def test_online_skipped_when_offline_checks_fail(
 
 def test_github_escapes_message_and_properties() -> None:
     """Annotations escape %, CR and LF in messages, and also : and , in properties."""
-    from reconciler.cli.validate_cmd import render
     from reconciler.errors import Finding
+    from reconciler.render.validate import render_validate as render
 
     finding = Finding("a,b:c.yaml", 2, 3, "100% wrong\r\nreally", severity="warning")
     assert render(None, [finding], "github") == (

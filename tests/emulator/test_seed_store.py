@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from reconciler.emulator import DEMO_SEED, EmulatorSettings, create_app, load_seed
+from reconciler.emulator._seedcheck import parse_seed
 from reconciler.emulator.clock import Clock
+from reconciler.emulator.knobs import parse_faults
 from reconciler.emulator.portal import Portal
-from reconciler.emulator.seed import parse_seed
-from reconciler.emulator.settings import parse_faults
 from reconciler.emulator.store import Store
 from reconciler.errors import ConfigError, UsageError
 

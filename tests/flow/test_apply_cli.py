@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -480,3 +481,40 @@ def test_token_without_write_scope_stops_with_the_scope_named(
     finally:
         hub.app = original
         other.state.emulator.close()
+
+
+def test_inputs_refused_for_a_missing_scope_are_journalled(
+    hub: Hub, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The refused unsubscribe-all is in the journal with HubSpot's error."""
+    seed: dict[str, Any] = yaml.safe_load(SEED.read_text())
+    scopes = ["communication_preferences.read", "communication_preferences.statuses.batch.read"]
+    seed["tokens"].append({"token": "read-only-token", "name": "auditor", "scopes": scopes})
+    other = create_app(EmulatorSettings(seed=seed, rate_limit=0))
+    hub.app, original = other, hub.app
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "read-only-token")
+    try:
+        assert hub.hsprefs("apply", "--auto-approve").code == 1
+    finally:
+        hub.app = original
+        other.state.emulator.close()
+    lines = [json.loads(x) for x in (project / ".hsprefs/journal.jsonl").read_text().splitlines()]
+    assert [(x["operation"], x["subscriber"], x["outcome"]) for x in lines] == [
+        ("unsubscribe-all", "bob@example.com", "failed")
+    ]
+    assert "communication_preferences.statuses.batch.write" in lines[0]["error"]
+
+
+def test_write_calls_are_minimal_with_small_batches_and_two_brands(hub: Hub, project: Path) -> None:
+    """Batch 2: ⌈6 writes / 2⌉ = 3 write calls, and one unsubscribe-all call per brand."""
+    path = project / "subscribers" / "outdoor.yaml"
+    path.write_text(
+        path.read_text().replace(
+            "  ivan@example.com:\n", "  ivan@example.com:\n    unsubscribe_all: true\n"
+        )
+    )
+    hub.reset_counts()
+    result = hub.hsprefs("apply", "--auto-approve", "--batch-size", "2")
+    assert result.code == 0, result.err
+    assert "Applied and verified: 8 of 8 changes (5 calls)." in result.out
+    assert write_calls(hub) == {"statuses.batch.write": 3, "statuses.batch.unsubscribe_all": 2}

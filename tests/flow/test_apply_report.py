@@ -1,12 +1,13 @@
-"""render_apply_report and render_apply_failure: every section, exactly."""
+"""render_apply_report and apply.failure_line (the error line): every section, exactly."""
 
 from __future__ import annotations
 
 from reconciler.apply import ApplyReport, ItemReport
+from reconciler.apply import failure_line as render_apply_failure
 from reconciler.errors import RateLimitError
 from reconciler.model import Status
 from reconciler.plan import Change, ChangeKind
-from reconciler.render.apply_report import render_apply_failure, render_apply_report
+from reconciler.render.apply_report import render_apply_report
 
 JOURNAL = ".hsprefs/journal.jsonl"
 RERUN = (

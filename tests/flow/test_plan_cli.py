@@ -14,17 +14,14 @@ from reconciler.emulator import DEFAULT_TOKEN
 from reconciler.planfile import load_plan
 from reconciler.resources import load_schema
 from tests.flow.conftest import ROOT, Hub
+from tests.golden import golden_checker
 
 GOLDEN = Path(__file__).parent / "golden"
 UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 EMAILS = ("alice@", "bob@", "carol@", "dave@", "erin@", "frank@", "grace@", "heidi@", "ivan@")
 
 
-def check_golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN"):
-        path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8")
+check_golden = golden_checker(GOLDEN)
 
 
 def test_plan_text_shows_every_change_kind(hub: Hub, project: Path) -> None:

@@ -219,6 +219,14 @@ def test_unsubscribe_all_false_against_live_opt_out_is_blocked() -> None:
     )
 
 
+def test_not_specified_under_unsubscribe_all_is_blocked() -> None:
+    """A status other than unsubscribed next to unsubscribe_all: true is blocked, not written."""
+    plan = diff(desired(want(N), opt_outs={(0, EMAIL): True}), live(live_status(S)))
+    assert [c.kind for c in plan.changes] == [ChangeKind.UNSUBSCRIBE_ALL]
+    (blocked,) = plan.blocked
+    assert blocked.reason.startswith("contradicts unsubscribe_all: true")
+
+
 def test_unsubscribe_all_implies_per_subscription_unsubscribes() -> None:
     """Declared unsubscribes of a subscriber being unsubscribed from all are implied."""
     state = desired(want(U, sub="101"), want(U, sub="102"), opt_outs={(0, EMAIL): True})

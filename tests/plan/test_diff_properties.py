@@ -159,7 +159,7 @@ def test_no_move_away_from_an_opt_out_without_evidence(
 
 
 def allowed_by_consent(want: DesiredStatus, live: LiveState) -> bool:
-    """Design §6 written out again: may ``want`` be given its status over ``live``?"""
+    """The consent rules written out again: may ``want`` be given its status over ``live``?"""
     key = want.key
     opt_out_times: list[datetime | None] = []
     if live.status_of(key) is Status.UNSUBSCRIBED and want.status is not Status.UNSUBSCRIBED:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,9 +12,12 @@ import pytest
 from reconciler.diff import diff
 from reconciler.model import LiveState, LiveStatus, Location, PairKey, Policy
 from reconciler.plan import Plan, Target
-from reconciler.render import Redactor, render_json, render_markdown, render_text
+from reconciler.planfile import render_json
+from reconciler.redact import Redactor
+from reconciler.render import render_markdown, render_text
 from reconciler.render.markdown import MARKDOWN_LIMIT, markdown_cell
 from reconciler.resources import load_schema
+from tests.golden import golden_checker
 from tests.plan.builders import N, S, U, at, desired, live, live_status, want
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -52,11 +54,7 @@ def every_kind_plan() -> Plan:
     return diff(state, current, Policy(), target=TARGET)
 
 
-def check_golden(name: str, text: str) -> None:
-    path = GOLDEN / name
-    if os.environ.get("UPDATE_GOLDEN"):
-        path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8")
+check_golden = golden_checker(GOLDEN)
 
 
 def test_text_golden() -> None:
@@ -170,3 +168,12 @@ def test_markdown_cell_escapes_emphasis_and_strikethrough() -> None:
     assert markdown_cell("*vip*@example.com") == "\\*vip\\*@example.com"
     assert markdown_cell("~~old~~@example.com") == "\\~\\~old\\~\\~@example.com"
     assert markdown_cell("**Imported** via _form_") == "\\*\\*Imported\\*\\* via \\_form\\_"
+
+
+def test_redacted_json_masks_addresses_inside_explanations() -> None:
+    """No address survives --redact, wherever the config put it."""
+    entry = want(
+        S, basis="CONSENT_WITH_NOTICE", explanation="Confirmed by mail from pat@example.com"
+    )
+    out = render_json(diff(desired(entry), live()), redactor=Redactor(key=b"k" * 32))
+    assert "pat@example.com" not in out

@@ -8,10 +8,9 @@ labels, each 1 to 63 letters, digits or hyphens that neither starts nor ends wit
 hyphen; 254 characters at most in all. Control characters, spaces, quoted local parts,
 empty or repeated dots, and non-ASCII addresses are refused.
 
-``tests/emulator/test_addresses.py`` holds the two rules equal on generated strings, so
+``tests/emulator/test_emails.py`` holds the two rules equal on generated strings, so
 neither can drift from the other unnoticed: the emulator never refuses an address
-``hsprefs validate`` accepts, and never stores one it rejects. Imports only the
-standard library.
+``hsprefs validate`` accepts, and never stores one it rejects.
 """
 
 from __future__ import annotations

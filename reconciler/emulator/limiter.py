@@ -7,7 +7,6 @@ day). A refused request does not count, so a client that waits gets through. Hea
 while the window limit is on, ``-Daily`` and ``-Daily-Remaining`` while the cap is on.
 Time comes from two replaceable clocks (``monotonic`` for the window, ``utcnow`` for
 the day), so tests roll a window or a day by moving a clock rather than by waiting.
-Imports the standard library and the emulator's settings and wire modules.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from reconciler.emulator.settings import EmulatorSettings
+from reconciler.emulator.knobs import EmulatorSettings
 from reconciler.emulator.wire import HubSpotError
 
 __all__ = ["Decision", "RateLimiter", "rate_limit_error"]

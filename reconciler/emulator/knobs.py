@@ -1,8 +1,8 @@
 """The emulator's knobs: one frozen value mirroring the ``hsprefs emulator serve`` flags.
 
-Imports only the standard library and :mod:`reconciler.errors`. The admin surface
-changes settings at run time by building a new value with :meth:`EmulatorSettings.update`,
-so every consumer reads the current value from the running emulator, never a copy.
+The admin surface changes settings at run time by building a new value with
+:meth:`EmulatorSettings.update`, so every consumer reads the current value from the
+running emulator, never a copy.
 """
 
 from __future__ import annotations

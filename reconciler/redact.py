@@ -1,4 +1,4 @@
-"""Masking email addresses in what people see (``--redact``, design §6).
+"""Masking email addresses in what people see (``--redact``, docs/architecture.md#consent-rules).
 
 A mask is stable within a run (one key per :class:`Redactor`) and cannot be reversed by
 guessing addresses, since the key is random and never shown. The domain is kept: it

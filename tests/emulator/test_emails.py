@@ -1,6 +1,6 @@
 """Invalid email addresses: refused per input in batch calls, 400 in single calls.
 
-The emulator's rule (``reconciler/emulator/addresses.py``) is written apart from
+The emulator's rule (``reconciler/emulator/emails.py``) is written apart from
 hsprefs' own (``reconciler.model.valid_email``) and held equal to it here.
 """
 
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from reconciler.emulator.addresses import is_email
+from reconciler.emulator.emails import is_email
 from reconciler.errors import ConfigError
 from reconciler.model import normalise_email, valid_email
 

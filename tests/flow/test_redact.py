@@ -1,4 +1,4 @@
-"""Review of issue 9: findings in audit, export, definitions and doctor, fixed here."""
+"""--redact masks the addresses in everything people see, the error line included."""
 
 from __future__ import annotations
 
@@ -39,3 +39,16 @@ def test_audit_without_redact_names_the_address(hub: Hub, project: Path) -> None
     assert result.err.startswith(
         "hsprefs: error: subscribers/customers.yaml:14:5: bob@example.com is subscribed"
     )
+
+
+def test_plan_redact_masks_addresses_in_the_error_line(hub: Hub, project: Path) -> None:
+    """With --redact, an error that names a subscriber shows the mask, not the address."""
+    path = project / "subscribers" / "customers.yaml"
+    contradiction = "    unsubscribe_all: true\n    events: subscribed\n#"
+    path.write_text(
+        path.read_text().replace("    unsubscribe_all: true          # asked", contradiction)
+    )
+    result = hub.hsprefs("plan", "--redact")
+    assert result.code == 1
+    assert "is subscribed to 'events' but has unsubscribe_all" in result.err
+    assert "bob@example.com" not in result.err

@@ -1,9 +1,8 @@
 """One HubSpot request as a handler sees it, and the checks every handler shares.
 
-A :class:`Call` carries the parsed query, path parameters and JSON body; its helpers
+A :class:`Invocation` carries the parsed query, path parameters and JSON body; its helpers
 turn bad input into HubSpot-shaped 400s (:class:`~reconciler.emulator.wire.HubSpotError`)
-so no bad request ever becomes a 500. Imports the standard library, Starlette's
-datastructures and the emulator's own modules (never ``app``, to avoid a cycle).
+so no bad request ever becomes a 500.
 """
 
 from __future__ import annotations
@@ -14,15 +13,16 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.datastructures import QueryParams
 
+from reconciler.emulator.emails import is_email
 from reconciler.emulator.portal import ItemError
 from reconciler.emulator.recorder import PendingWrite
-from reconciler.emulator.seed import is_email, is_text
+from reconciler.emulator.seed import is_text
 from reconciler.emulator.wire import HubSpotError, item_error
 
 if TYPE_CHECKING:
-    from reconciler.emulator.app import Emulator
+    from reconciler.emulator.instance import Emulator
 
-__all__ = ["Call", "bad_request"]
+__all__ = ["Invocation", "bad_request"]
 
 
 def bad_request(message: str, *, field: str | None = None, **context: list[str]) -> HubSpotError:
@@ -32,7 +32,7 @@ def bad_request(message: str, *, field: str | None = None, **context: list[str])
 
 
 @dataclass
-class Call:
+class Invocation:
     """The request in front of a handler. ``lie`` marks a write that must not stick."""
 
     emu: Emulator
