@@ -106,3 +106,10 @@ bench-components: $(INSTALL)
 
 clean:
 	rm -rf .venv .venv-tools .venv-latest .venv-lowest build dist .pytest_cache .mypy_cache .ruff_cache .hsprefs
+
+## workflows: action.yml and examples/github/ against GitHub's schemas and zizmor (offline)
+.PHONY: workflows
+workflows: $(INSTALL)
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-actions action.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows examples/github/*.yml examples/github/*/*.yml
+	$(BIN)/zizmor --offline --min-severity medium action.yml examples/github/*.yml examples/github/*/*.yml

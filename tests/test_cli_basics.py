@@ -27,7 +27,8 @@ def test_help_lists_every_contract_command() -> None:
     assert result.exit_code == 0
     listed = [
         line.split()[0]
-        for line in result.output.split("Commands:\n", 1)[1].splitlines()
+        # The Commands block ends at the blank line before the help's example.
+        for line in result.output.split("Commands:\n", 1)[1].split("\n\n", 1)[0].splitlines()
         if line.startswith("  ")
     ]
     assert listed == [

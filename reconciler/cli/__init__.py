@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from reconciler import __version__
-from reconciler.cli._common import State
+from reconciler.cli._common import State, example
 from reconciler.errors import ConfigError, HsprefsError
 from reconciler.render.safe import terminal_safe
 
@@ -41,7 +41,11 @@ class _Group(click.Group):
         return known + sorted(set(self.commands) - set(known))
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=_Group,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=example("hsprefs validate examples/", "hsprefs plan examples/ --detailed-exitcode"),
+)
 @click.version_option(__version__, "--version", prog_name="hsprefs", message="%(prog)s %(version)s")
 @click.pass_context
 def cli(ctx: click.Context) -> None:

@@ -4,7 +4,7 @@
 takes; :func:`api_settings` hands their values to
 :func:`reconciler.settings.resolve_api_settings`, which applies flag > environment >
 project file > default and refuses a bad token file or API URL. Whether the terminal
-gets colour or a progress bar is decided here.
+gets colour, a progress bar or progress lines is decided here.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import click
 
+from reconciler.cli._progress_lines import ProgressLines
 from reconciler.client import HubSpotClient
 from reconciler.settings import (
     API_VERSIONS,
@@ -134,6 +135,34 @@ def api_options(func: F) -> F:
     return func
 
 
+def example(*lines: str) -> str:
+    """A command's help epilog: the example its ``--help`` ends with, lines kept as typed
+    (click leaves a paragraph that starts with ``\\b`` unwrapped)."""
+    return "Example:\n\n\b\n" + "\n".join(f"  {line}" for line in lines)
+
+
+# The options that tune how calls are sent: they change nothing for a command that sends
+# at most one call (validate --online, definitions).
+TUNING = ("rate_limit", "batch_size", "concurrency")
+
+
+def hidden(*names: str) -> Callable[[F], F]:
+    """Leave the options ``names`` out of a command's ``--help``; they are still accepted
+    (the contract keeps them on every command) and change nothing there. Goes above the
+    decorators that add those options."""
+
+    def decorate(func: F) -> F:
+        params = [p for p in getattr(func, "__click_params__", []) if p.name in names]
+        if {p.name for p in params} != set(names):
+            raise TypeError(f"hidden(): no such options {sorted(names)} below it")
+        for param in params:
+            assert isinstance(param, click.Option)
+            param.hidden = True
+        return func
+
+    return decorate
+
+
 def is_terminal(stream: Any, environ: Mapping[str, str] | None = None) -> bool:
     """A TTY that understands escape codes: ``TERM=dumb`` says it does not."""
     env = os.environ if environ is None else environ
@@ -153,37 +182,50 @@ def use_color(stream: Any, environ: Mapping[str, str] | None = None) -> bool:
 
 
 class Progress:
-    """A progress bar on stderr, drawn only on a TTY that is not ``TERM=dumb`` (the bar
-    moves the cursor with escape codes), and never with --quiet/--no-progress or in CI.
-    NO_COLOR does not hide it: it is not colour. ``advance(n)`` is safe to pass to the
-    client as its ``on_progress``."""
+    """Progress on stderr, never with --quiet/--no-progress. On a TTY that is not
+    ``TERM=dumb``, outside CI, a bar (it moves the cursor with escape codes); anywhere
+    else (a CI log, a pipe) one line per 10% or per 30 s, once the operation has run a
+    few seconds (:class:`~reconciler.cli._progress_lines.ProgressLines`). NO_COLOR does
+    not hide it: it is not colour. ``advance(n)`` is safe to pass to the client as its
+    ``on_progress``; ``line_options`` go to the line printer (tests set its clock)."""
 
-    def __init__(self, state: State, label: str, total: int, *, stream: Any = None) -> None:
+    def __init__(
+        self, state: State, label: str, total: int, *, stream: Any = None, **line_options: Any
+    ) -> None:
         stream = sys.stderr if stream is None else stream
         self._bar: Any = None
-        visible = (
-            total > 0
-            and not state.quiet
-            and not state.no_progress
-            and not os.environ.get("CI")
-            and is_terminal(stream)
-        )
-        if visible:
+        self._lines: ProgressLines | None = None
+        if total <= 0 or state.quiet or state.no_progress:
+            return
+        if not os.environ.get("CI") and is_terminal(stream):
             self._bar = click.progressbar(length=total, label=label, file=stream)
             self._bar.__enter__()
+        else:
+            self._lines = ProgressLines(label, total, stream, **line_options)
 
     @property
     def visible(self) -> bool:
+        """Whether a bar is drawn (line progress is not a bar)."""
         return self._bar is not None
+
+    @property
+    def lines(self) -> bool:
+        """Whether progress is printed as lines."""
+        return self._lines is not None
 
     def advance(self, count: int) -> None:
         if self._bar is not None:
             self._bar.update(count)
+        elif self._lines is not None:
+            self._lines.advance(count)
 
     def close(self) -> None:
         if self._bar is not None:
             self._bar.__exit__(None, None, None)
             self._bar = None
+        if self._lines is not None:
+            self._lines.close()
+            self._lines = None
 
 
 def current_state() -> State:

@@ -37,6 +37,7 @@ from reconciler.cli._common import (
     api_settings,
     common_options,
     current_state,
+    example,
     run_client,
     use_color,
 )
@@ -187,7 +188,13 @@ def _confirm(plan: Plan) -> bool:
     return click.confirm(f"Apply these {plural(len(plan.changes), 'change')}?", default=False)
 
 
-@click.command("apply")
+@click.command(
+    "apply",
+    epilog=example(
+        "hsprefs plan examples/ -o plan.json",
+        "hsprefs apply --plan plan.json --journal journal.jsonl",
+    ),
+)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
     "--plan",

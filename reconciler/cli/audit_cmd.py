@@ -19,6 +19,7 @@ from reconciler.cli._common import (
     api_options,
     common_options,
     current_state,
+    example,
     use_color,
     with_client,
 )
@@ -51,7 +52,9 @@ def collect_audit(desired: DesiredState, settings: ApiSettings) -> AuditReport:
     return with_client(settings, total, work)
 
 
-@click.command("audit")
+@click.command(
+    "audit", epilog=example("hsprefs audit examples/ --format html -o audit.html --redact")
+)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
     "--format",

@@ -9,9 +9,12 @@ from __future__ import annotations
 import click
 
 from reconciler.cli._common import (
+    TUNING,
     api_options,
     api_settings,
     common_options,
+    example,
+    hidden,
     with_client,
 )
 from reconciler.model import Definition
@@ -25,7 +28,7 @@ def _read(settings: ApiSettings, business_unit: int | None) -> list[Definition]:
     return with_client(settings, 0, lambda client: client.definitions(business_unit=business_unit))
 
 
-@click.command("definitions")
+@click.command("definitions", epilog=example("hsprefs definitions --business-unit 5"))
 @click.option(
     "--business-unit",
     "business_unit",
@@ -41,6 +44,7 @@ def _read(settings: ApiSettings, business_unit: int | None) -> list[Definition]:
     show_default=True,
     help="text: a table and alias lines; json: a versioned document.",
 )
+@hidden(*TUNING)
 @api_options
 @common_options
 def command(business_unit: int | None, fmt: str, **options: object) -> int:

@@ -18,6 +18,7 @@ from reconciler.cli._common import (
     api_options,
     api_settings,
     common_options,
+    example,
     with_client,
 )
 from reconciler.config import PROJECT_FILE
@@ -62,7 +63,7 @@ def _run(settings: ApiSettings, desired: DesiredState | None, why: str) -> list[
     return with_client(settings, 0, lambda client: diagnose(client, desired, no_project=why))
 
 
-@click.command("doctor")
+@click.command("doctor", epilog=example("hsprefs doctor examples/"))
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @api_options
 @common_options

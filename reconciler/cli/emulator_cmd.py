@@ -14,13 +14,16 @@ from typing import Any
 
 import click
 
-from reconciler.cli._common import State, common_options
+from reconciler.cli._common import State, common_options, example, hidden
 from reconciler.errors import UsageError
 
 __all__ = ["command"]
 
 
-@click.group("emulator")
+@click.group(
+    "emulator",
+    epilog=example("hsprefs emulator serve --port 8765 --seed examples/emulator-seed.yaml"),
+)
 def command() -> None:
     """Run the local HubSpot communication-preferences emulator."""
 
@@ -43,7 +46,13 @@ def _retry_after(_ctx: click.Context, _param: click.Parameter, value: str) -> fl
     return int(seconds) if seconds.is_integer() else seconds
 
 
-@command.command("serve")
+@command.command(
+    "serve",
+    epilog=example(
+        "hsprefs emulator serve --port 0 --seed examples/emulator-seed.yaml --db state.sqlite3"
+    ),
+)
+@hidden("no_progress")  # the emulator draws no progress
 @common_options
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(

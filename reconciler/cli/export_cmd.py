@@ -19,6 +19,7 @@ from reconciler.cli._common import (
     api_settings,
     common_options,
     current_state,
+    example,
     with_client,
 )
 from reconciler.cli._output import is_stdout, output
@@ -56,7 +57,12 @@ def _project(paths: tuple[Path, ...]) -> DesiredState | None:
     return None
 
 
-@click.command("export")
+@click.command(
+    "export",
+    epilog=example(
+        "hsprefs export examples/ --subscribers examples/subscribers/partners.csv -o partners.yaml"
+    ),
+)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
     "--subscribers",

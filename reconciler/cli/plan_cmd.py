@@ -19,6 +19,7 @@ from reconciler.cli._common import (
     api_settings,
     common_options,
     current_state,
+    example,
     use_color,
     with_client,
 )
@@ -46,7 +47,7 @@ def compute_plan(desired: DesiredState, settings: ApiSettings) -> Plan:
     return with_client(settings, total, lambda client: build_plan(desired, client))
 
 
-@click.command("plan")
+@click.command("plan", epilog=example("hsprefs plan examples/ -o plan.json --detailed-exitcode"))
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
     "-o",

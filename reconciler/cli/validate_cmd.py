@@ -16,10 +16,13 @@ import click
 
 from reconciler import config
 from reconciler.cli._common import (
+    TUNING,
     api_options,
     api_settings,
     common_options,
     current_state,
+    example,
+    hidden,
     with_client,
 )
 from reconciler.model import Definition, DesiredState
@@ -33,7 +36,7 @@ def _definitions(state: DesiredState, options: dict[str, Any]) -> list[Definitio
     return with_client(settings, 0, lambda client: client.definitions())
 
 
-@click.command("validate")
+@click.command("validate", epilog=example("hsprefs validate examples/ --format github"))
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
     "--format",
@@ -48,6 +51,7 @@ def _definitions(state: DesiredState, options: dict[str, Any]) -> list[Definitio
     is_flag=True,
     help="Also check the subscription aliases against HubSpot's /definitions.",
 )
+@hidden(*TUNING)
 @api_options
 @common_options
 def command(paths: tuple[Path, ...], fmt: str, online: bool, **options: Any) -> int:
