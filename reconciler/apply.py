@@ -55,6 +55,7 @@ __all__ = [
     "ApplyReport",
     "ItemReport",
     "ItemState",
+    "already_applied",
     "apply_plan",
     "check_consent",
     "check_policy",
@@ -108,6 +109,9 @@ class ApplyReport:
     read_back_error: str | None = None
     journal_error: str | None = None
     unjournalled: tuple[str, ...] = ()
+    # Changes of the plan that HubSpot already showed at the re-read (a re-run after a
+    # crash or a retried CI job): skipped, not written, not in ``items``.
+    already_applied: tuple[Change, ...] = ()
 
     def of(self, state: ItemState) -> list[ItemReport]:
         """The items that ended in ``state``."""
@@ -211,8 +215,43 @@ def _what(change: Change) -> str:
     return subscription_label(change.alias, change.subscription_id)
 
 
-def check_stale(plan: Plan, live: LiveState) -> None:
-    """Refuse the plan when any touched subscriber changed since it was computed."""
+def already_applied(plan: Plan, live: LiveState) -> tuple[tuple[Change, ...], Plan]:
+    """Split a plan by a fresh read: the changes HubSpot already shows (their live
+    status equals their planned outcome) and a plan of the rest.
+
+    Re-applying a plan after it, or part of it, was applied (a retried CI job, a rerun
+    after a crash) then converges: what is done is skipped and reported, and only the
+    rest must still match its planned starting point (:func:`check_stale`). The rest
+    keeps the plan's target, policy and batch size; its calls are packed anew.
+    """
+    done: list[Change] = []
+    rest: list[Change] = []
+    for change in plan.changes:
+        (done if _observe(change, live)[0] else rest).append(change)
+    if not done:
+        return (), plan
+    left = {change.subscriber for change in rest if change.kind is ChangeKind.UNSUBSCRIBE_ALL}
+    remaining = Plan(
+        changes=tuple(rest),
+        blocked=plan.blocked,
+        unchanged=plan.unchanged,
+        managed=plan.managed,
+        implied=tuple(key for key in plan.implied if key.subscriber in left),
+        batch_size=plan.batch_size,
+        target=plan.target,
+        config_digest=plan.config_digest,
+        read_calls=plan.read_calls,
+        policy=plan.policy,
+    )
+    return tuple(done), remaining
+
+
+def check_stale(plan: Plan, live: LiveState, *, of: int | None = None) -> None:
+    """Refuse the plan when any touched subscriber changed since it was computed.
+
+    ``of`` is the number of changes of the reviewed plan, when ``plan`` is what is left
+    of it after :func:`already_applied`.
+    """
     stale = [
         f"{change.email} {_what(change)}: {why}"
         for change in plan.changes
@@ -221,7 +260,7 @@ def check_stale(plan: Plan, live: LiveState) -> None:
     if stale:
         more = f" and {len(stale) - 1} more" if len(stale) > 1 else ""
         raise StalePlanError(
-            f"the plan is stale: {len(stale)} of {len(plan.changes)} changes no longer match "
+            f"the plan is stale: {len(stale)} of {of or len(plan.changes)} changes no longer match "
             f"HubSpot ({stale[0]}{more})",
             hint="run 'hsprefs plan -o FILE' again, review it and apply the new plan",
         )

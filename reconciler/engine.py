@@ -18,12 +18,13 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reconciler.apply import (
     ApplyReport,
+    already_applied,
     apply_plan,
     check_consent,
     check_policy,
@@ -36,7 +37,7 @@ from reconciler.errors import ApplyError, PortalMismatchError
 from reconciler.journal import Journal, JournalContext, check_journal, config_commit
 from reconciler.lock import journal_lock
 from reconciler.model import DesiredState, LiveState
-from reconciler.plan import Plan, Target
+from reconciler.plan import Change, Plan, Target
 
 if TYPE_CHECKING:
     from reconciler.client import HubSpotClient
@@ -145,7 +146,11 @@ class ApplyEvents:
 
     def applying(self, plan: Plan) -> None:
         """Every check passed and the journal is locked: the journal opens and sending
-        starts."""
+        starts. ``plan`` is the reviewed plan, even when some of it is skipped."""
+
+    def skipping(self, plan: Plan, done: Sequence[Change]) -> None:
+        """The re-read shows ``done`` (changes of ``plan``) already applied, some but
+        not all of them: they are skipped (called just before :meth:`applying`)."""
 
     def journal_repaired(self, path: Path) -> None:
         """The journal's last line was cut short by a killed run; a newline ended it."""
@@ -180,7 +185,9 @@ async def apply_saved(
     repository is, for the journal's ``config_commit`` (default: the current folder).
 
     Returns None when the plan has no changes, the report when every change was applied
-    and verified; raises :class:`ApplyError` (with the report) when any was not, and the
+    and verified (a change HubSpot already shows at the re-read is skipped and listed in
+    ``already_applied``; when all are, nothing is sent and the report has no items);
+    raises :class:`ApplyError` (with the report) when any was not, and the
     refusal of the step that stopped it (:class:`PortalMismatchError`,
     :class:`PlanFileError`, :class:`PolicyError`, :class:`StalePlanError`) before
     anything is sent.
@@ -200,8 +207,12 @@ async def apply_saved(
         if not plan.has_changes:
             return None
         check_policy(plan, allow_mass_change=allow_mass_change)
-        await _recheck(plan, client, shown)
-        return await _send(plan, client, journal, commit, shown)
+        rest, done = await _recheck(plan, client, shown)
+        if not rest.has_changes:
+            return ApplyReport(already_applied=done)
+        return await _send(
+            plan, rest, done=done, client=client, path=journal, commit=commit, events=shown
+        )
 
 
 async def apply_fresh(
@@ -243,8 +254,15 @@ async def apply_fresh(
         if confirm is not None:
             if not confirm(plan):
                 raise ApplyError("apply cancelled; nothing was written")
-            await _recheck(plan, client, shown)
-        return await _send(plan, client, journal, commit, shown)
+            rest, done = await _recheck(plan, client, shown)
+            if not rest.has_changes:
+                return ApplyReport(already_applied=done)
+            return await _send(
+                plan, rest, done=done, client=client, path=journal, commit=commit, events=shown
+            )
+        return await _send(
+            plan, plan, done=(), client=client, path=journal, commit=commit, events=shown
+        )
 
 
 def _prepare_journal(
@@ -259,24 +277,40 @@ def _count(subscribers: dict[int, list[str]]) -> int:
     return sum(len(emails) for emails in subscribers.values())
 
 
-async def _recheck(plan: Plan, client: HubSpotClient, events: ApplyEvents) -> None:
-    """Read the touched subscribers again: refuse a stale plan, and any change the
-    consent rules forbid now."""
+async def _recheck(
+    plan: Plan, client: HubSpotClient, events: ApplyEvents
+) -> tuple[Plan, tuple[Change, ...]]:
+    """Read the touched subscribers again: skip what HubSpot already shows (a re-apply
+    converges), refuse a stale plan for the rest, and any change the consent rules
+    forbid now. Returns the plan of what is left to send, and the changes skipped."""
     touched = plan.touched()
     events.phase("Checking the plan is current", _count(touched), reads=True)
     fresh = await client.read(touched)
     events.phase_done()
-    check_stale(plan, fresh)
-    check_consent(plan, fresh)
+    done, rest = already_applied(plan, fresh)
+    check_stale(rest, fresh, of=len(plan.changes))
+    check_consent(rest, fresh)
+    return rest, done
 
 
 async def _send(
-    plan: Plan, client: HubSpotClient, path: Path, commit: str | None, events: ApplyEvents
+    reviewed: Plan,
+    plan: Plan,
+    *,
+    done: tuple[Change, ...],
+    client: HubSpotClient,
+    path: Path,
+    commit: str | None,
+    events: ApplyEvents,
 ) -> ApplyReport:
-    """Open the journal, send, journal, verify; the report, or ApplyError."""
-    events.applying(plan)
+    """Open the journal, send ``plan`` (what is left of ``reviewed`` once the changes
+    ``done`` are skipped), journal, verify; the report, or ApplyError. The journal and
+    the events name the reviewed plan's checksum."""
+    if done:
+        events.skipping(reviewed, done)
+    events.applying(reviewed)
     stop = asyncio.Event()
-    context = JournalContext(plan.checksum, plan.target.portal_id, commit)
+    context = JournalContext(reviewed.checksum, plan.target.portal_id, commit)
     # Opening the journal is the append test (a regular file, with room for the plan's
     # lines): it fails here, before anything is sent.
     with Journal(path, context, expect=plan.changes) as journal:
@@ -293,6 +327,7 @@ async def _send(
                 on_verify=lambda total: events.phase("Verifying", total, reads=True),
             )
     events.phase_done()
+    report = replace(report, already_applied=done)
     signal = caught[0] if caught else "SIGINT"
     events.finished(report, signal=signal)
     if report.journal_error is not None:

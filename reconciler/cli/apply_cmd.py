@@ -23,7 +23,7 @@ import contextlib
 import functools
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 
 import click
@@ -45,7 +45,7 @@ from reconciler.cli.plan_cmd import settings_for
 from reconciler.client import HubSpotClient
 from reconciler.engine import ApplyEvents, apply_fresh, apply_saved
 from reconciler.errors import UsageError
-from reconciler.plan import Plan
+from reconciler.plan import Change, Plan
 from reconciler.planfile import load_plan
 from reconciler.render import render_text
 from reconciler.render.apply_report import render_apply_report
@@ -149,6 +149,13 @@ class _Terminal(ApplyEvents):
 
     def planned(self, plan: Plan) -> None:
         click.echo(render_text(plan, color=use_color(sys.stdout)), nl=False)
+
+    def skipping(self, plan: Plan, done: Sequence[Change]) -> None:
+        if not self._state.quiet:
+            click.echo(
+                f"Already applied: HubSpot shows {len(done)} of the plan's "
+                f"{plural(len(plan.changes), 'change')}; they are skipped."
+            )
 
     def applying(self, plan: Plan) -> None:
         if self._saved and not self._state.quiet:
@@ -262,4 +269,10 @@ def command(
         shown.phase_done()
     if report is None and plan_file is not None:
         click.echo("The plan has no changes: nothing to apply.")
+    elif report is not None and not report.items and report.already_applied:
+        n = len(report.already_applied)
+        click.echo(
+            f"Already applied: HubSpot shows all {plural(n, 'change')} of the plan; "
+            "nothing was written."
+        )
     return 0

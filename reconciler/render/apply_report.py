@@ -22,8 +22,9 @@ __all__ = ["LIST_LIMIT", "NEXT_STEP", "render_apply_report"]
 # journal and a new plan name every one of them.
 LIST_LIMIT = 20
 
-# What to do after a run that left something undone. Not "apply the same plan again":
-# a saved plan that was partly applied is stale, and apply refuses it.
+# What to do after a run that left something undone. Applying the same saved plan again
+# also converges (what is already applied is skipped), but only while nothing else
+# changed for the rest; a new plan always does.
 NEXT_STEP = (
     "What is left: make a new plan with 'hsprefs plan -o FILE', review it and apply it "
     "with 'hsprefs apply --plan FILE' (or run 'hsprefs apply', which plans afresh and asks)."
@@ -60,6 +61,11 @@ def render_apply_report(
     total = len(report.items)
     applied = report.of(ItemState.APPLIED)
     lines = [f"Applied and verified: {len(applied)} of {total} changes ({_calls(report)})."]
+    if report.already_applied:
+        n = len(report.already_applied)
+        lines.append(
+            f"  Already applied before this run (skipped, not written): {plural(n, 'change')}"
+        )
     for state, title in (
         (ItemState.FAILED, "Failed"),
         (ItemState.UNCONFIRMED, "Unconfirmed (not known to be applied)"),

@@ -26,8 +26,8 @@ from tests.flow.conftest import SEED
 WRITE_OPS = ("statuses.batch.write", "statuses.batch.unsubscribe_all")
 JOURNAL = ".hsprefs/journal.jsonl"
 WRITE_PATH = "/communication-preferences/2026-03/statuses/batch/write"
-# The report's last line after a run that left something undone: a new plan, not the
-# same one again (a partly applied saved plan is stale and refused).
+# The report's last line after a run that left something undone: a new plan (the same
+# saved plan again also converges while nothing else changed for the rest).
 NEXT_STEP = (
     "What is left: make a new plan with 'hsprefs plan -o FILE', review it and apply it with "
     "'hsprefs apply --plan FILE' (or run 'hsprefs apply', which plans afresh and asks).\n"

@@ -518,3 +518,70 @@ def test_write_calls_are_minimal_with_small_batches_and_two_brands(hub: Hub, pro
     assert result.code == 0, result.err
     assert "Applied and verified: 8 of 8 changes (5 calls)." in result.out
     assert write_calls(hub) == {"statuses.batch.write": 3, "statuses.batch.unsubscribe_all": 2}
+
+
+def test_applying_an_applied_plan_exits_0_with_no_writes(hub: Hub, project: Path) -> None:
+    """A retried job applies the same saved plan again: one line, exit 0, nothing written."""
+    saved_plan(hub, project)
+    assert hub.hsprefs("apply", "--plan", "plan.json").code == 0
+    lines_before = len(journal(project))
+    hub.reset_counts()
+    again = hub.hsprefs("apply", "--plan", "plan.json")
+    assert (again.code, again.err) == (0, "")
+    assert again.out == (
+        "Already applied: HubSpot shows all 8 changes of the plan; nothing was written.\n"
+    )
+    assert write_calls(hub) == {"statuses.batch.write": 0, "statuses.batch.unsubscribe_all": 0}
+    assert len(journal(project)) == lines_before
+
+
+def test_a_partly_applied_plan_applies_the_rest(hub: Hub, project: Path) -> None:
+    """After a run that applied part of a plan, the same plan applies only what is left."""
+    checksum, _applying = saved_plan(hub, project)
+    hub.admin("POST", "faults", {"kind": "lie", "operation": "statuses.batch.write", "count": 1})
+    assert hub.hsprefs("apply", "--plan", "plan.json").code == 1
+    hub.reset_counts()
+    again = hub.hsprefs("apply", "--plan", "plan.json")
+    assert (again.code, again.err) == (0, "")
+    assert again.out == (
+        "Already applied: HubSpot shows 1 of the plan's 8 changes; they are skipped.\n"
+        f"Applying plan {checksum} to portal 12345678: 4 to subscribe, 2 to unsubscribe, "
+        "1 to not-specified, 1 unsubscribe-all, 1 blocked, 6 unchanged; 2 calls for "
+        "8 changes.\n"
+        "Applied and verified: 7 of 7 changes (1 call).\n"
+        "  Already applied before this run (skipped, not written): 1 change\n"
+        f"Journal: {JOURNAL} (7 lines written)\n"
+    )
+    assert write_calls(hub) == {"statuses.batch.write": 1, "statuses.batch.unsubscribe_all": 0}
+    assert {line["plan_checksum"] for line in journal(project)} == {checksum}
+
+
+def test_a_partly_applied_plan_is_stale_when_the_rest_changed(hub: Hub, project: Path) -> None:
+    """What is not yet applied must still match its planned starting point."""
+    saved_plan(hub, project)
+    hub.admin("POST", "faults", {"kind": "lie", "operation": "statuses.batch.write", "count": 1})
+    assert hub.hsprefs("apply", "--plan", "plan.json").code == 1
+    response = hub.api(
+        "POST",
+        "/communication-preferences/2026-03/statuses/batch/write",
+        {
+            "inputs": [
+                {
+                    "subscriberIdString": "carol@example.com",
+                    "subscriptionId": 103,
+                    "statusState": "UNSUBSCRIBED",
+                    "channel": "EMAIL",
+                }
+            ]
+        },
+    )
+    assert response.status_code == 200
+    hub.reset_counts()
+    again = hub.hsprefs("apply", "--plan", "plan.json")
+    assert again.code == 1
+    assert again.err == (
+        "hsprefs: error: the plan is stale: 1 of 8 changes no longer match HubSpot "
+        "(carol@example.com events (103): planned from SUBSCRIBED, now UNSUBSCRIBED) "
+        "(run 'hsprefs plan -o FILE' again, review it and apply the new plan)\n"
+    )
+    assert write_calls(hub) == {"statuses.batch.write": 0, "statuses.batch.unsubscribe_all": 0}
