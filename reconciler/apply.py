@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from reconciler.diff import consent_refusal
+from reconciler.diff import consent_refusal, newer_change
 from reconciler.errors import (
     ApiError,
     PlanFileError,
@@ -285,8 +285,12 @@ def check_consent(plan: Plan, live: LiveState) -> None:
             legal_basis=change.legal_basis,
             legal_basis_explanation=change.legal_basis_explanation,
             own_evidence=change.own_evidence,
+            declared_at=change.declared_at,
         )
         refusal = consent_refusal(want, live)
+        current = live.statuses.get(pair)
+        if refusal is None and current is not None and not plan.policy.revert_newer_changes:
+            refusal = newer_change(want, current, change.declared_at)
         if refusal is not None:
             raise PlanFileError(
                 f"the plan asks for a change the consent rules forbid: {change.email} "

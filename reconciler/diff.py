@@ -13,6 +13,13 @@ Consent rules (docs/architecture.md#consent-rules), applied to every declared pa
   that this person consented again); and it is always BLOCKED when the live opt-out is
   newer than the entry's ``consented_at`` (or when ``consented_at`` is given but HubSpot
   did not say when the opt-out happened).
+* A newer change in HubSpot is never reverted silently: when the live status differs
+  from the declared one and HubSpot's timestamp for it is newer than the declaration
+  (``DesiredState.declared``, from git, or the entry's ``as_of``), the pair is BLOCKED with who
+  changed it and when, unless ``policy.revert_newer_changes``. A declaration whose time
+  is unknown (a shallow clone) is BLOCKED the same way rather than guessed. Moves away
+  from an opt-out are judged by the rule above first, and neither way through this rule
+  lifts it.
 * ``unsubscribe_all: false`` against a live opt-out of all is BLOCKED: no API call
   removes an opt-out of all.
 * A subscriber declared ``unsubscribe_all: true`` who is not yet opted out gets one
@@ -21,6 +28,7 @@ Consent rules (docs/architecture.md#consent-rules), applied to every declared pa
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -30,6 +38,7 @@ from reconciler.model import (
     DesiredState,
     DesiredStatus,
     LiveState,
+    LiveStatus,
     PairKey,
     Policy,
     Status,
@@ -37,7 +46,7 @@ from reconciler.model import (
 )
 from reconciler.plan import Blocked, Change, ChangeKind, Plan, Target, iso
 
-__all__ = ["consent_refusal", "diff"]
+__all__ = ["consent_refusal", "diff", "newer_change"]
 
 
 class _Kept(StrEnum):
@@ -71,6 +80,8 @@ def diff(
     change for it: apply's mass-change guard (:func:`reconciler.plan.policy_violations`)
     checks the finished plan.
     """
+    policy = policy or desired.policy
+    declared = desired.declared
     changes: list[Change] = []
     blocked: list[Blocked] = []
     implied: list[PairKey] = []
@@ -116,7 +127,14 @@ def diff(
             unchanged += 1
 
     for pair, want in sorted(desired.statuses.items(), key=_pair_order):
-        outcome = _pair(want, live, want.alias in desired.unresolved, unsubscribing_all)
+        outcome = _pair(
+            want,
+            live,
+            want.alias in desired.unresolved,
+            unsubscribing_all,
+            policy=policy,
+            declared=declared,
+        )
         if outcome is _Kept.UNCHANGED:
             unchanged += 1
         elif outcome is _Kept.IMPLIED:
@@ -138,7 +156,8 @@ def diff(
         target=target or Target(portal_id=desired.portal.id),
         config_digest=desired.digest,
         read_calls=read_calls,
-        policy=policy or desired.policy,
+        policy=policy,
+        notes=desired.notes,
     )
 
 
@@ -161,6 +180,9 @@ def _pair(
     live: LiveState,
     unresolved: bool,
     unsubscribing_all: set[SubscriberKey],
+    *,
+    policy: Policy,
+    declared: Mapping[PairKey, datetime | None],
 ) -> Change | Blocked | _Kept:
     key = want.key
     if unresolved:
@@ -191,6 +213,16 @@ def _pair(
         refusal = _refusal(want, away)
         if refusal is not None:
             return _blocked(want, before, away.at, away.source, refusal)
+    declared_at = want.declared_at
+    if current is not None and not policy.revert_newer_changes:
+        if key in declared:
+            # Dated from git: a time, or None when a shallow clone cannot tell.
+            declared_at = declared[key]
+            newer = newer_change(want, current, declared_at, unknown=declared_at is None)
+        else:
+            newer = newer_change(want, current, declared_at)
+        if newer is not None:
+            return _blocked(want, before, current.timestamp, current.source, newer)
     return Change(
         kind=ChangeKind.for_status(want.status),
         brand=key.brand,
@@ -208,6 +240,41 @@ def _pair(
         own_evidence=want.own_evidence,
         opted_out_all=opted_out_all,
         opt_out_timestamp=wide.timestamp if wide is not None and opted_out_all else None,
+        declared_at=want.as_of or declared_at,
+    )
+
+
+def newer_change(
+    want: DesiredStatus,
+    current: LiveStatus,
+    declared_at: datetime | None,
+    *,
+    unknown: bool = False,
+) -> str | None:
+    """Why ``current`` (differing from ``want``) may not be reverted: HubSpot's status
+    is newer than the declaration (``want.as_of``, else ``declared_at``; None counts as
+    now), or the declaration's time is ``unknown``; None when the declaration is newer
+    or HubSpot gives no time."""
+    stamp = current.timestamp
+    if stamp is None or current.status is want.status:
+        return None
+    source = f" (source: {current.source})" if current.source else ""
+    changed = f"changed in HubSpot to {current.status.value} at {iso(stamp)}{source}"
+    wanted = want.status.value.lower()
+    if unknown and want.as_of is None:
+        return (
+            f"{changed}; when the config declared {wanted} is unknown (shallow git "
+            "history), so it is not reverted: fetch the full history (git fetch "
+            "--unshallow, or fetch-depth: 0), or set as_of: on the entry"
+        )
+    declared = want.as_of if want.as_of is not None else declared_at
+    if declared is None or stamp <= declared:
+        return None
+    how = "as_of" if want.as_of is not None else "committed"
+    return (
+        f"{changed}, after the config declared {wanted} ({how} {iso(declared)}); a newer "
+        "change is not reverted: re-declare it (edit and commit the line, or set as_of:) "
+        "or set policy.revert_newer_changes: true"
     )
 
 

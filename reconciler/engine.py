@@ -49,6 +49,7 @@ __all__ = [
     "apply_saved",
     "build_plan",
     "check_portal",
+    "date_differing",
     "prepare_desired",
     "read_state",
 ]
@@ -81,6 +82,19 @@ async def prepare_desired(desired: DesiredState, client: HubSpotClient) -> Desir
     return resolve_aliases(desired, definitions)
 
 
+def date_differing(desired: DesiredState, live: LiveState) -> DesiredState:
+    """``desired`` with the declarations dated (git blame, the newer-change rule) whose
+    live status differs: the only ones the rule judges, so a plan in sync runs no git."""
+    differing = [
+        want for key, want in desired.statuses.items() if live.status_of(key) is not want.status
+    ]
+    if not differing:
+        return desired
+    from reconciler.config import date_declarations
+
+    return date_declarations(desired, differing)
+
+
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     """The config bound to HubSpot's definitions, and what HubSpot says of it."""
@@ -92,7 +106,8 @@ class Snapshot:
 
 
 async def read_state(desired: DesiredState, client: HubSpotClient) -> Snapshot:
-    """Check the portal, bind aliases and read the declared subscribers (plan and audit).
+    """Check the portal, bind aliases and read the declared subscribers (plan and audit);
+    the declarations whose live status differs are dated from git (:func:`date_differing`).
 
     Calls made (docs/architecture.md#minimal-calls): one account-info, one
     ``/definitions``, and per brand ⌈N/batch⌉ status reads plus ⌈N/batch⌉ wide-status
@@ -102,6 +117,7 @@ async def read_state(desired: DesiredState, client: HubSpotClient) -> Snapshot:
     bound = await prepare_desired(desired, client)
     before = client.stats.total_requests
     live = await client.read(bound.subscribers())
+    bound = date_differing(bound, live)
     settings = client.settings
     target = Target(portal_id=portal_id, api_url=settings.api_url, api_version=settings.api_version)
     return Snapshot(bound, live, target, client.stats.total_requests - before)

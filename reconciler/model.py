@@ -138,6 +138,8 @@ class Policy:
     max_change_percent: float = 30.0
     min_managed: int = 10
     max_unsubscribe_all: int = 50
+    # Configs meant to win always: a newer change in HubSpot is reverted, not blocked.
+    revert_newer_changes: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +151,13 @@ class DesiredStatus:
     on the setting itself. A resubscribe needs its own evidence
     (docs/architecture.md#consent-rules): a default is not proof that this person
     consented again.
+
+    When it was declared (the newer-change rule, docs/architecture.md#consent-rules):
+    ``location`` is its declaring line, through ``last_line`` for a long form; for a
+    group member ``set_location`` is the group's setting line too. ``as_of`` is the
+    entry's own date, which overrides the history. ``declared_at`` is that time when it
+    is known here (a saved plan's change; from git, :attr:`DesiredState.declared` holds
+    it): None counts as now.
     """
 
     key: PairKey
@@ -160,6 +169,10 @@ class DesiredStatus:
     legal_basis_explanation: str | None = None
     location: Location | None = None
     own_evidence: bool = False
+    as_of: datetime | None = None
+    last_line: int = 0
+    set_location: Location | None = None
+    declared_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +185,10 @@ class DesiredOptOut:
 
 
 def _frozen(mapping: Mapping[object, object] | None) -> Mapping[object, object]:
+    if isinstance(mapping, MappingProxyType):
+        # Already frozen (by a value this module made, over a copy of its own):
+        # ``dataclasses.replace`` of a big state need not copy and re-hash it.
+        return mapping
     return MappingProxyType(dict(mapping or {}))
 
 
@@ -192,11 +209,20 @@ class DesiredState:
     files: tuple[str, ...] = ()
     digest: str = ""
     unresolved: frozenset[str] = frozenset()
+    # When git says the statuses were declared (the newer-change rule), from
+    # :func:`reconciler.config.date_declarations`: a time, or None when the history
+    # cannot tell (a shallow clone); a status not listed counts as declared now. Kept
+    # apart from the statuses so that dating 100,000 of them builds no new values.
+    declared: Mapping[PairKey, datetime | None] = field(default_factory=dict)
+    # What the plan says once about dating declarations (not a git repository, a
+    # shallow clone).
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "statuses", _frozen(self.statuses))  # type: ignore[arg-type]
         object.__setattr__(self, "opt_outs", _frozen(self.opt_outs))  # type: ignore[arg-type]
         object.__setattr__(self, "subscriptions", _frozen(self.subscriptions))  # type: ignore[arg-type]
+        object.__setattr__(self, "declared", _frozen(self.declared))  # type: ignore[arg-type]
 
     def subscribers(self) -> dict[int, list[str]]:
         """Declared subscribers per brand, each list sorted: the set that plan reads."""

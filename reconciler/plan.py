@@ -135,6 +135,9 @@ class Change:
     opted_out_all: bool = False
     opt_out_timestamp: datetime | None = None
     own_evidence: bool = False
+    # When the config declared it (None: counts as now), for apply's re-check of the
+    # newer-change rule.
+    declared_at: datetime | None = None
 
     @property
     def sort_key(self) -> tuple[int, str, int, str]:
@@ -167,7 +170,7 @@ class Change:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        item = {
             "kind": self.kind.value,
             "brand": self.brand,
             "email": self.email,
@@ -185,6 +188,10 @@ class Change:
             "opt_out_timestamp": iso(self.opt_out_timestamp),
             "own_evidence": self.own_evidence,
         }
+        if self.declared_at is not None:
+            # Written only when known, so plans saved before it existed keep their checksum.
+            item["declared_at"] = iso(self.declared_at)
+        return item
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Change:
@@ -206,6 +213,7 @@ class Change:
             opted_out_all=data["opted_out_all"],
             opt_out_timestamp=from_iso(data["opt_out_timestamp"]),
             own_evidence=data["own_evidence"],
+            declared_at=from_iso(data.get("declared_at")),
         )
 
 
@@ -345,6 +353,8 @@ class Plan:
     config_digest: str = ""
     read_calls: int = 0
     policy: Policy = field(default_factory=Policy)
+    # What the plan says once (declarations that could not be dated); not checksummed.
+    notes: tuple[str, ...] = ()
     calls: tuple[Call, ...] = field(init=False)
     checksum: str = field(init=False)
 
@@ -406,14 +416,18 @@ def subscribers_of(changes: Iterable[Change]) -> dict[int, list[str]]:
     return {brand: sorted(emails) for brand, emails in sorted(found.items())}
 
 
-def policy_dict(policy: Policy) -> dict[str, float | int]:
+def policy_dict(policy: Policy) -> dict[str, float | int | bool]:
     """The thresholds a plan carries (``policy`` of a saved plan; :func:`policy_from_dict`
-    reads it back)."""
-    return {
+    reads it back). ``revert_newer_changes`` is written only when set, so plans saved
+    before it existed keep their checksum."""
+    out: dict[str, float | int | bool] = {
         "max_change_percent": policy.max_change_percent,
         "min_managed": policy.min_managed,
         "max_unsubscribe_all": policy.max_unsubscribe_all,
     }
+    if policy.revert_newer_changes:
+        out["revert_newer_changes"] = True
+    return out
 
 
 def policy_from_dict(data: Mapping[str, Any]) -> Policy:
@@ -422,6 +436,7 @@ def policy_from_dict(data: Mapping[str, Any]) -> Policy:
         max_change_percent=data["max_change_percent"],
         min_managed=data["min_managed"],
         max_unsubscribe_all=data["max_unsubscribe_all"],
+        revert_newer_changes=data.get("revert_newer_changes", False) is True,
     )
 
 

@@ -90,6 +90,7 @@ def plan_document(
             for k in plan.implied
         ],
         "calls": [call.to_dict() for call in plan.calls],
+        "notes": list(plan.notes),
     }
 
 
@@ -123,6 +124,7 @@ def plan_from_document(document: Any, *, name: str = "plan") -> Plan:
         config_digest=document["config_digest"],
         read_calls=document["read_calls"],
         policy=policy_from_dict(document["policy"]),
+        notes=tuple(document.get("notes", ())),
     )
     if plan.checksum != document["checksum"]:
         raise PlanFileError(

@@ -8,6 +8,8 @@ Public API (what other rooms call):
 - :func:`check_definitions` and :func:`resolve_aliases` check and bind the project's
   aliases against HubSpot's subscription definitions (pure functions; the caller reads
   the definitions).
+- :func:`date_declarations` says when each declaration was made, from git history
+  (``_history``: runs ``git blame``, cached under ``.hsprefs/blame``).
 
 Private modules, in pipeline order: ``_files`` (finding and reading files, bounded),
 ``_yaml`` (safe, fast YAML with positions), ``_schema`` + ``_acceptor`` (JSON Schema),
@@ -24,12 +26,13 @@ from pathlib import Path
 
 # The project file's name; public, though not a function of the API below.
 from reconciler.config._files import PROJECT_FILE as PROJECT_FILE
+from reconciler.config._history import date_declarations
 from reconciler.config._loader import check_paths, now_utc
 from reconciler.config._online import check_definitions, resolve_aliases
 from reconciler.errors import ConfigError, Finding
 from reconciler.model import DesiredState
 
-__all__ = ["check", "check_definitions", "load", "resolve_aliases"]
+__all__ = ["check", "check_definitions", "date_declarations", "load", "resolve_aliases"]
 
 log = logging.getLogger(__name__)
 

@@ -115,6 +115,7 @@ def _policy(raw: Any) -> Policy:
         max_unsubscribe_all=(
             opt_outs if opt_outs is not None and opt_outs >= 0 else default.max_unsubscribe_all
         ),
+        revert_newer_changes=_get(raw, "revert_newer_changes", bool) is True,
     )
 
 

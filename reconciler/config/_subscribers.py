@@ -72,6 +72,10 @@ class Setting:
     # Both legal fields written on this setting itself, not taken from defaults: the only
     # evidence a resubscribe accepts (docs/architecture.md#consent-rules).
     own_evidence: bool = False
+    # The entry's own declaration date (overrides git history), and the last line of a
+    # long form (its lines all declare it).
+    as_of: datetime | None = None
+    last_line: int = 0
 
 
 @dataclass(slots=True)
@@ -172,7 +176,15 @@ def _entries(ctx: _File, subscribers: YamlMap, basis: str | None, text: str | No
             ctx.claims.entry(_status(ref, email, setting, Location(file, aline, acol)))
 
 
-def _status(ref: SubscriptionRef, email: str, s: Setting, where: Location) -> DesiredStatus:
+def _status(
+    ref: SubscriptionRef,
+    email: str,
+    s: Setting,
+    where: Location,
+    set_at: Location | None = None,
+) -> DesiredStatus:
+    """The claim of one setting for one subscriber at ``where``; ``set_at`` is a group's
+    setting line, which declares it too (through ``last_line`` for a long form)."""
     return DesiredStatus(
         key=PairKey(ref.brand, email, ref.id if ref.id is not None else ref.alias),
         status=s.status,
@@ -183,6 +195,9 @@ def _status(ref: SubscriptionRef, email: str, s: Setting, where: Location) -> De
         legal_basis_explanation=s.explanation,
         location=where,
         own_evidence=s.own_evidence,
+        as_of=s.as_of,
+        last_line=s.last_line,
+        set_location=set_at,
     )
 
 
@@ -286,8 +301,22 @@ def _setting(
     raw_when = value.get("consented_at")
     if isinstance(raw_when, str):
         consented_at = _when(ctx, raw_when, *value.locs["consented_at"][2:])
+    as_of = None
+    raw_as_of = value.get("as_of")
+    if isinstance(raw_as_of, str):
+        as_of = _when(ctx, raw_as_of, *value.locs["as_of"][2:], field="as_of")
     own = own_basis is not None and own_text is not None
-    setting = Setting(status, resubscribe, consented_at, own_basis or basis, own_text or text, own)
+    last = max((locs[2] for locs in value.locs.values()), default=aline)
+    setting = Setting(
+        status,
+        resubscribe,
+        consented_at,
+        own_basis or basis,
+        own_text or text,
+        own,
+        as_of,
+        last,
+    )
     _gdpr(ctx, setting, aline, acol)
     if resubscribe:
         rline, rcol = value.locs["resubscribe"][:2]
@@ -341,7 +370,9 @@ def _gdpr(ctx: _File, setting: Setting, line: int, column: int) -> None:
         )
 
 
-def _when(ctx: _File, raw: str, line: int, column: int) -> datetime | None:
+def _when(
+    ctx: _File, raw: str, line: int, column: int, *, field: str = "consented_at"
+) -> datetime | None:
     cache = ctx.when_cache
     if raw in cache:
         when = cache[raw]
@@ -351,18 +382,22 @@ def _when(ctx: _File, raw: str, line: int, column: int) -> datetime | None:
         ctx.error(
             line,
             column,
-            f"consented_at {quote(raw, 40)} is not a date or date-time; write it as "
+            f"{field} {quote(raw, 40)} is not a date or date-time; write it as "
             "2026-09-01 or 2026-09-01T10:00:00Z",
-            "consented-at",
+            field.replace("_", "-"),
         )
         return None
     if when > ctx.now:
+        why = (
+            "consent can only be given in the past"
+            if field == "consented_at"
+            else "a declaration can only date from the past"
+        )
         ctx.error(
             line,
             column,
-            f"consented_at {quote(raw, 40)} is in the future; consent can only be given "
-            "in the past",
-            "consented-at",
+            f"{field} {quote(raw, 40)} is in the future; {why}",
+            "consented-at" if field == "consented_at" else "as-of",
         )
         return None
     return when
@@ -378,7 +413,7 @@ def _group(
     label = f"group {quote(name, 40)}"
     own_basis, own_text = _legal(group.get("defaults"))
     basis, text = own_basis or defaults[0], own_text or defaults[1]
-    statuses: list[tuple[SubscriptionRef, Setting]] = []
+    statuses: list[tuple[SubscriptionRef, Setting, Location]] = []
     opt_out: bool | None = None
     settings = group.get("set")
     if isinstance(settings, YamlMap):
@@ -390,7 +425,7 @@ def _group(
             ref = _alias(ctx, alias, aline, acol)
             setting = _setting(ctx, value, (aline, acol), basis, text)
             if ref is not None and setting is not None:
-                statuses.append((ref, setting))
+                statuses.append((ref, setting, Location(ctx.file, aline, acol)))
     members: list[tuple[str, str, int, int]] = []
     listed = group.get("members")
     if isinstance(listed, YamlList):
@@ -410,8 +445,8 @@ def _group(
         where = Location(file, line, column)
         if not _check_email(ctx, raw, email, where, spelled=spelled, scope=label):
             continue
-        for ref, setting in statuses:
-            claims.group(_status(ref, email, setting, where), label)
+        for ref, setting, set_at in statuses:
+            claims.group(_status(ref, email, setting, where, set_at), label)
         if opt_out is not None:
             claims.group_opt_out(
                 DesiredOptOut(SubscriberKey(ctx.brand, email), opt_out, where), label

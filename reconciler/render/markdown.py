@@ -66,6 +66,7 @@ def render_markdown(
         f"Portal `{target.portal_id}` · API `{target.api_version}` at `{target.api_url}` · "
         f"checksum `{plan.checksum}`",
     ]
+    head += [f"\n**Note:** {markdown_cell(note)}" for note in plan.notes]
     refusal = guard_refusal(plan)
     if refusal is not None:
         head += ["", f"**Mass-change guard:** {markdown_cell(refusal)}"]

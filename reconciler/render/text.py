@@ -92,6 +92,7 @@ def render_text(plan: Plan, *, color: bool = False, redactor: Redactor | None = 
         terminal_safe(f"Target: {portal} at {target.api_url} (API {target.api_version})"),
         f"Checksum: {plan.checksum}",
     ]
+    lines.extend(terminal_safe(f"Note: {note}") for note in plan.notes)
     if plan.implied:
         n = len(plan.implied)
         lines.append(

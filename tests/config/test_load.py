@@ -30,6 +30,7 @@ WEBSITE = {
     "legal_basis_explanation": "Signed up on the website",
 }
 CAROL = {
+    "last_line": 22,
     "resubscribe": True,
     "consented_at": datetime(2026, 9, 1, tzinfo=UTC),
     "legal_basis": "LEGITIMATE_INTEREST_CLIENT",
@@ -43,7 +44,7 @@ DECLARED: list[tuple[str, str, Status, str, int, dict[str, Any]]] = [
     ("alice@example.com", "103", Status.NOT_SPECIFIED, "events", 11, WEBSITE),
     ("bob@example.com", "101", Status.UNSUBSCRIBED, "newsletter", 14, WEBSITE),
     ("carol@example.com", "101", Status.SUBSCRIBED, "newsletter", 17, CAROL),
-    ("dan@example.com", "103", Status.SUBSCRIBED, "events", 24, WEBSITE),
+    ("dan@example.com", "103", Status.SUBSCRIBED, "events", 24, {**WEBSITE, "last_line": 24}),
 ]
 
 
@@ -401,9 +402,15 @@ def test_ids_are_normalised(project: Path) -> None:
 
 
 def test_public_api_is_curated() -> None:
-    """reconciler.config exports exactly its four functions, sorted."""
+    """reconciler.config exports exactly its five functions, sorted."""
     import reconciler.config as config
 
-    assert config.__all__ == ["check", "check_definitions", "load", "resolve_aliases"]
+    assert config.__all__ == [
+        "check",
+        "check_definitions",
+        "date_declarations",
+        "load",
+        "resolve_aliases",
+    ]
     for name in config.__all__:
         assert callable(getattr(config, name))
