@@ -173,6 +173,11 @@ class DesiredStatus:
     last_line: int = 0
     set_location: Location | None = None
     declared_at: datetime | None = None
+    # Which legal fields the setting wrote itself (False: inherited from defaults); two
+    # declarations of one pair may differ only in inherited ones, and only when the
+    # value is not subscribed (docs/config.md#precedence-and-conflicts).
+    basis_written: bool = False
+    explanation_written: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,14 +52,47 @@ def parse_when(text: str) -> datetime | None:
     return datetime(value.year, value.month, value.day, tzinfo=UTC)
 
 
-def _evidence(want: DesiredStatus) -> tuple[object, ...]:
-    return (
-        want.status,
-        want.resubscribe,
-        want.consented_at,
-        want.legal_basis,
-        want.legal_basis_explanation,
-    )
+def _difference(new: DesiredStatus, old: DesiredStatus) -> tuple[str, str, str] | None:
+    """The first field in which two declarations of one pair really differ, with both
+    values (new, old); None when they agree.
+
+    The status, ``resubscribe`` and ``consented_at`` always count. A legal basis or
+    explanation counts when either declaration wrote it itself, or when the value is
+    subscribed; for unsubscribed and not_specified an inherited one (from ``defaults``)
+    is a formality that may differ between files, and the first file's is sent.
+    """
+    if new.status is not old.status:
+        return "status", _word(new.status), _word(old.status)
+    if new.resubscribe is not old.resubscribe:
+        return "resubscribe", str(new.resubscribe).lower(), str(old.resubscribe).lower()
+    if new.consented_at != old.consented_at:
+        return "consented_at", _when(new.consented_at), _when(old.consented_at)
+    subscribed = new.status is Status.SUBSCRIBED
+    for name, mine, theirs, written in (
+        (
+            "legal_basis",
+            new.legal_basis,
+            old.legal_basis,
+            new.basis_written or old.basis_written,
+        ),
+        (
+            "legal_basis_explanation",
+            new.legal_basis_explanation,
+            old.legal_basis_explanation,
+            new.explanation_written or old.explanation_written,
+        ),
+    ):
+        if mine != theirs and (subscribed or written):
+            return name, _value(mine), _value(theirs)
+    return None
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.isoformat().replace("+00:00", "Z") if moment is not None else "(none)"
+
+
+def _value(text: str | None) -> str:
+    return quote(text, 60) if text is not None else "(none)"
 
 
 def _word(status: Status) -> str:
@@ -85,14 +118,20 @@ class Claims:
     def entry(self, want: DesiredStatus) -> None:
         """A subscriber's own entry sets a status."""
         before = self.entries.setdefault(want.key, want)
-        if before is not want and _evidence(before) != _evidence(want):
-            self._conflict(want.location, _status_clash(want, "", before, ""))
+        if before is not want:
+            clash = _difference(want, before)
+            if clash is not None:
+                self._conflict(want.location, _status_clash(want, "", before, "", clash))
 
     def group(self, want: DesiredStatus, label: str) -> None:
         """A group sets a status for one of its members."""
         before = self.groups.setdefault(want.key, (want, label))
-        if before[0] is not want and _evidence(before[0]) != _evidence(want):
-            self._conflict(want.location, _status_clash(want, label, before[0], before[1]))
+        if before[0] is not want:
+            clash = _difference(want, before[0])
+            if clash is not None:
+                self._conflict(
+                    want.location, _status_clash(want, label, before[0], before[1], clash)
+                )
 
     def entry_opt_out(self, want: DesiredOptOut) -> None:
         """A subscriber's own entry declares ``unsubscribe_all``."""
@@ -153,17 +192,24 @@ def _place(want: DesiredStatus | DesiredOptOut, label: str) -> str:
     return f"{where} ({label})" if label else where
 
 
-def _status_clash(new: DesiredStatus, label: str, old: DesiredStatus, old_label: str) -> str:
+def _status_clash(
+    new: DesiredStatus,
+    label: str,
+    old: DesiredStatus,
+    old_label: str,
+    clash: tuple[str, str, str],
+) -> str:
     key = new.key
     subject = f"{key.email} {quote(new.alias or '', 40)} (business unit {key.brand})"
     here = f"here ({label})" if label else "here"
-    if new.status is old.status:
-        detail = (
-            f"{_word(new.status)} {here} and {_place(old, old_label)}, but with a different "
-            "resubscribe, consented_at, legal basis or explanation"
-        )
+    name, mine, theirs = clash
+    if name == "status":
+        detail = f"{mine} {here}, {theirs} {_place(old, old_label)}"
     else:
-        detail = f"{_word(new.status)} {here}, {_word(old.status)} {_place(old, old_label)}"
+        detail = (
+            f"{_word(new.status)} in both places, but {name} is {mine} {here} and {theirs} "
+            f"{_place(old, old_label)}"
+        )
     return f"conflicting settings for {subject}: {detail}; set it in one place"
 
 

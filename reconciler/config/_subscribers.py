@@ -76,6 +76,8 @@ class Setting:
     # long form (its lines all declare it).
     as_of: datetime | None = None
     last_line: int = 0
+    basis_written: bool = False
+    explanation_written: bool = False
 
 
 @dataclass(slots=True)
@@ -198,6 +200,8 @@ def _status(
         as_of=s.as_of,
         last_line=s.last_line,
         set_location=set_at,
+        basis_written=s.basis_written,
+        explanation_written=s.explanation_written,
     )
 
 
@@ -316,6 +320,8 @@ def _setting(
         own,
         as_of,
         last,
+        own_basis is not None,
+        own_text is not None,
     )
     _gdpr(ctx, setting, aline, acol)
     if resubscribe:

@@ -1,6 +1,10 @@
 """The plan as Markdown for pull-request comments.
 
-A summary table, then collapsible sections. The output is capped below GitHub's
+A summary table (with the mass-change guard's verdict and the plan's notes), then
+collapsible sections carrying the consent evidence as the text plan does: every change
+with the legal basis its write sends and where it is declared (so a pair declared in two
+files shows whose basis is sent), resubscribes marked and listed with their evidence,
+blocked pairs with their reason and where they are declared. The output is capped below GitHub's
 65,536-character comment limit: rows that do not fit are left out and a closing line
 says how many and how to see them all. Text from the config or from HubSpot goes into a
 table cell only through :func:`markdown_cell`, so a live string cannot break the layout.
@@ -8,7 +12,7 @@ table cell only through :func:`markdown_cell`, so a live string cannot break the
 
 from __future__ import annotations
 
-from reconciler.plan import Plan, guard_refusal, subscription_label
+from reconciler.plan import Change, Plan, guard_refusal, iso, subscription_label
 from reconciler.redact import Redactor
 from reconciler.render.text import describe_call
 
@@ -81,12 +85,39 @@ def render_markdown(
             else:
                 what = markdown_cell(subscription_label(c.alias, c.subscription_id))
                 move = f"{c.before.value} → {c.after.value}"
+                if c.resubscribe:
+                    move += " **(resubscribe)**"
             email = markdown_cell(mask.email(c.email))
-            rows.append(f"| {c.brand} | {email} | {what} | {move} |")
+            basis = markdown_cell(c.legal_basis) if c.legal_basis and c.subscription_id else ""
+            where = markdown_cell(c.location or "")
+            rows.append(f"| {c.brand} | {email} | {what} | {move} | {basis} | {where} |")
         sections.append(
             (
                 f"Changes ({len(plan.changes)})",
-                ["| brand | subscriber | subscription | change |", "|---:|---|---|---|"],
+                [
+                    "| brand | subscriber | subscription | change | legal basis sent "
+                    "| declared at |",
+                    "|---:|---|---|---|---|---|",
+                ],
+                rows,
+            )
+        )
+    resubscribes = [c for c in plan.changes if c.resubscribe]
+    if resubscribes:
+        rows = []
+        for c in resubscribes:
+            email = markdown_cell(mask.email(c.email))
+            what = markdown_cell(subscription_label(c.alias, c.subscription_id))
+            why = markdown_cell(mask.text(_evidence(c)))
+            where = markdown_cell(c.location or "")
+            rows.append(f"| {c.brand} | {email} | {what} | {where} | {why} |")
+        sections.append(
+            (
+                f"Resubscribes ({len(resubscribes)}): moves away from an opt-out, with evidence",
+                [
+                    "| brand | subscriber | subscription | declared at | evidence |",
+                    "|---:|---|---|---|---|",
+                ],
                 rows,
             )
         )
@@ -96,19 +127,20 @@ def render_markdown(
             what = (
                 "*unsubscribe_all: false*"
                 if b.subscription_id is None
-                else subscription_label(b.alias, b.subscription_id)
+                else markdown_cell(subscription_label(b.alias, b.subscription_id))
             )
             email = markdown_cell(mask.email(b.email))
             rows.append(
-                f"| {b.brand} | {email} | {markdown_cell(what)} | {b.live} "
-                f"| {b.wanted} | {markdown_cell(mask.text(b.reason))} |"
+                f"| {b.brand} | {email} | {what} | {b.live} "
+                f"| {b.wanted} | {markdown_cell(mask.text(b.reason))} "
+                f"| {markdown_cell(b.location or '')} |"
             )
         sections.append(
             (
                 f"Blocked ({len(plan.blocked)}): reported, never sent",
                 [
-                    "| brand | subscriber | subscription | live | wanted | reason |",
-                    "|---:|---|---|---|---|---|",
+                    "| brand | subscriber | subscription | live | wanted | reason | declared at |",
+                    "|---:|---|---|---|---|---|---|",
                 ],
                 rows,
             )
@@ -127,6 +159,16 @@ def render_markdown(
         limit,
         "run `hsprefs plan --format json` for the full plan.",
     )
+
+
+def _evidence(change: Change) -> str:
+    """The consent evidence a resubscribe carries: its basis, explanation and time."""
+    parts = [f"legal basis {change.legal_basis or '(none)'}"]
+    if change.legal_basis_explanation:
+        parts.append(f"explanation: {change.legal_basis_explanation}")
+    if change.consented_at is not None:
+        parts.append(f"consented at {iso(change.consented_at)}")
+    return "; ".join(parts)
 
 
 def fit_sections(head: str, sections: list[tuple[str, list[str]]], limit: int, full: str) -> str:

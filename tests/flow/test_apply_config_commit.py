@@ -115,9 +115,7 @@ def test_journal_marks_an_uncommitted_config_edit(
 ) -> None:
     """Through the CLI: the project committed, then a config edit left uncommitted; the
     journal's config_commit is HEAD+dirty."""
-    git(project, "init", "-q")
-    git(project, "add", ".")
-    git(project, "commit", "-q", "-m", "config")
+    # The project fixture is a committed git repository already.
     head = git(project, "rev-parse", "HEAD")
     assert COMMIT.fullmatch(head)
     customers = project / "subscribers" / "customers.yaml"

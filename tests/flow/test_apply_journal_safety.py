@@ -259,7 +259,7 @@ def test_a_cut_short_last_line_is_ended_before_appending(hub: Hub, project: Path
     _saved_plan(hub, project)
     whole = (json.dumps(EARLIER_LINE) + "\n").encode("utf-8")
     cut = whole[:40]
-    (project / JOURNAL).parent.mkdir()
+    (project / JOURNAL).parent.mkdir(exist_ok=True)  # the plan's blame cache may be there
     (project / JOURNAL).write_bytes(whole + cut)
     result = hub.hsprefs("apply", "--plan", "plan.json")
     assert result.code == 0, result.err

@@ -159,7 +159,7 @@ def test_markdown_blocked_row_with_hostile_live_source() -> None:
         "from alias-101 since 2026-10-02T08:30:00Z (source: &lt;/details&gt;&lt;!-- x --&gt; "
         "&lt;script&gt;alert(1)&lt;/script&gt; \\`rm\\` \\| a &amp; b \\[l\\](http://e) \\\\ "
         "end next); set resubscribe: true with legal\\_basis and legal\\_basis\\_explanation "
-        "to re-subscribe |"
+        "to re-subscribe |  |"
     ]
 
 
@@ -223,3 +223,53 @@ def test_a_plan_the_guard_passes_says_nothing_of_it() -> None:
     plan = every_kind_plan()
     assert "Guard:" not in render_text(plan)
     assert "Mass-change guard" not in render_markdown(plan)
+
+
+def _resubscribe_plan() -> Plan:
+    erin = type(want(S))(
+        key=want(S, email="erin@example.com").key,
+        status=S,
+        alias="newsletter",
+        resubscribe=True,
+        consented_at=at("2026-09-01"),
+        legal_basis="CONSENT_WITH_NOTICE",
+        legal_basis_explanation="Re-opted in at the 2026 conference, form #88",
+        own_evidence=True,
+        location=Location("subscribers/customers.yaml", 18, 5),
+    )
+    current = live(live_status(U, email="erin@example.com", when="2026-06-01"))
+    return diff(desired(erin), current, Policy(), target=TARGET)
+
+
+RESUBSCRIBE_ROW = (
+    "| 0 | erin@example.com | newsletter (101) | subscribers/customers.yaml:18:5 | legal basis "
+    "CONSENT\\_WITH\\_NOTICE; explanation: Re-opted in at the 2026 conference, form #88; "
+    "consented at 2026-09-01T00:00:00Z |"
+)
+
+
+def test_markdown_marks_resubscribes_with_basis_place_and_evidence() -> None:
+    """A resubscribe is marked in the changes, with the legal basis sent, and listed with
+    where it is declared and its evidence."""
+    text = render_markdown(_resubscribe_plan())
+    assert (
+        "| 0 | erin@example.com | newsletter (101) | UNSUBSCRIBED → SUBSCRIBED **(resubscribe)** "
+        "| CONSENT\\_WITH\\_NOTICE | subscribers/customers.yaml:18:5 |"
+    ) in text.splitlines()
+    assert "<details><summary>Resubscribes (1): moves away from an opt-out, with evidence" in text
+    assert RESUBSCRIBE_ROW in text.splitlines()
+
+
+def test_markdown_evidence_is_redacted() -> None:
+    """--redact masks the address and the explanation's addresses in the evidence rows."""
+    plan = _resubscribe_plan()
+    text = render_markdown(plan, redactor=Redactor(enabled=True))
+    assert "erin@example.com" not in text
+    assert "consented at 2026-09-01T00:00:00Z" in text
+
+
+def test_markdown_blocked_rows_say_where_they_are_declared() -> None:
+    """Each blocked pair's row ends with its file:line:column."""
+    text = render_markdown(every_kind_plan())
+    row = next(line for line in text.splitlines() if line.startswith("| 0 | frank@"))
+    assert row.endswith("| subscribers/customers.yaml:27:5 |")
