@@ -25,7 +25,7 @@ from enum import StrEnum
 from typing import Any
 
 from reconciler.diff import diff
-from reconciler.model import DesiredState, LiveState
+from reconciler.model import Counts, DesiredState, LiveState
 from reconciler.plan import Blocked, Change, ChangeKind, Target, iso
 
 __all__ = [
@@ -183,6 +183,7 @@ class AuditReport:
     target: Target = field(default_factory=Target)
     config_digest: str = ""
     read_calls: int = 0
+    counts: Counts | None = None  # the config's, as validate and plan say them
 
     @property
     def totals(self) -> Totals:
@@ -292,6 +293,7 @@ def audit(
         target=target or Target(portal_id=desired.portal.id),
         config_digest=desired.digest,
         read_calls=read_calls,
+        counts=desired.counts(),
     )
 
 

@@ -158,6 +158,7 @@ def diff(
         read_calls=read_calls,
         policy=policy,
         notes=desired.notes,
+        counts=desired.counts(),
     )
 
 

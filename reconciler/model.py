@@ -18,7 +18,10 @@ from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
 
+from reconciler.words import plural
+
 __all__ = [
+    "Counts",
     "Definition",
     "DesiredOptOut",
     "DesiredState",
@@ -189,6 +192,31 @@ class DesiredOptOut:
     location: Location | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """What a config manages, in the words every command uses
+    (docs/plan-and-apply.md#counts): subscribers (addresses, once whatever their
+    brands), managed statuses (declared subscriber, brand and subscription) and opt-out
+    flags (declared ``unsubscribe_all``, true or false, per subscriber and brand)."""
+
+    subscribers: int = 0
+    statuses: int = 0
+    opt_out_flags: int = 0
+
+    @property
+    def managed(self) -> int:
+        """Managed statuses and opt-out flags: what the mass-change guard counts against."""
+        return self.statuses + self.opt_out_flags
+
+    def line(self) -> str:
+        """``10 subscribers, 12 managed statuses, 3 opt-out flags``."""
+        return (
+            f"{plural(self.subscribers, 'subscriber')}, "
+            f"{plural(self.statuses, 'managed status', 'managed statuses')}, "
+            f"{plural(self.opt_out_flags, 'opt-out flag')}"
+        )
+
+
 def _frozen(mapping: Mapping[object, object] | None) -> Mapping[object, object]:
     if isinstance(mapping, MappingProxyType):
         # Already frozen (by a value this module made, over a copy of its own):
@@ -228,6 +256,11 @@ class DesiredState:
         object.__setattr__(self, "opt_outs", _frozen(self.opt_outs))  # type: ignore[arg-type]
         object.__setattr__(self, "subscriptions", _frozen(self.subscriptions))  # type: ignore[arg-type]
         object.__setattr__(self, "declared", _frozen(self.declared))  # type: ignore[arg-type]
+
+    def counts(self) -> Counts:
+        """Subscribers, managed statuses and opt-out flags (:class:`Counts`)."""
+        emails = {key.email for key in self.statuses} | {key.email for key in self.opt_outs}
+        return Counts(len(emails), len(self.statuses), len(self.opt_outs))
 
     def subscribers(self) -> dict[int, list[str]]:
         """Declared subscribers per brand, each list sorted: the set that plan reads."""

@@ -23,7 +23,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from reconciler.model import PairKey, Policy, Status, StatusWrite, SubscriberKey
+from reconciler.model import Counts, PairKey, Policy, Status, StatusWrite, SubscriberKey
 
 __all__ = [
     "PLAN_FORMAT_VERSION",
@@ -355,6 +355,8 @@ class Plan:
     policy: Policy = field(default_factory=Policy)
     # What the plan says once (declarations that could not be dated); not checksummed.
     notes: tuple[str, ...] = ()
+    # The config's subscribers, managed statuses and opt-out flags (informational).
+    counts: Counts | None = None
     calls: tuple[Call, ...] = field(init=False)
     checksum: str = field(init=False)
 
@@ -489,8 +491,8 @@ def policy_violations(plan: Plan, policy: Policy) -> list[str]:
         if percent > policy.max_change_percent:
             allowed = math.floor(plan.managed * policy.max_change_percent / 100.0)
             problems.append(
-                f"{changes} changes are {percent:.1f}% of {plan.managed} managed statuses, "
-                f"over max_change_percent {policy.max_change_percent:g}% "
+                f"{changes} changes are {percent:.1f}% of {plan.managed} managed statuses "
+                f"and opt-out flags, over max_change_percent {policy.max_change_percent:g}% "
                 f"(at most {allowed} allowed, {changes - allowed} over)"
             )
     unsub_all = plan.summary.unsubscribe_all
@@ -517,7 +519,7 @@ def guard_refusal(plan: Plan) -> str | None:
         if percent > policy.max_change_percent:
             parts.append(
                 f"{changes} changes are {percent:.1f}% of {plan.managed} managed statuses "
-                f"(max_change_percent {policy.max_change_percent:g})"
+                f"and opt-out flags (max_change_percent {policy.max_change_percent:g})"
             )
     unsub_all = plan.summary.unsubscribe_all
     if unsub_all > policy.max_unsubscribe_all:

@@ -24,7 +24,7 @@ import orjson
 from reconciler import __version__
 from reconciler.config._schema import BASE_URI, compiled
 from reconciler.errors import PlanFileError
-from reconciler.model import PairKey
+from reconciler.model import Counts, PairKey
 from reconciler.outfile import write_output
 from reconciler.plan import (
     PLAN_FORMAT_VERSION,
@@ -94,6 +94,18 @@ def plan_document(
         ],
         "calls": [call.to_dict() for call in plan.calls],
         "notes": list(plan.notes),
+        "counts": _counts(plan),
+    }
+
+
+def _counts(plan: Plan) -> dict[str, int] | None:
+    counts = plan.counts
+    if counts is None:
+        return None
+    return {
+        "subscribers": counts.subscribers,
+        "managed_statuses": counts.statuses,
+        "opt_out_flags": counts.opt_out_flags,
     }
 
 
@@ -121,6 +133,7 @@ def plan_from_document(document: Any, *, name: str = "plan") -> Plan:
         read_calls=document["read_calls"],
         policy=policy_from_dict(document["policy"]),
         notes=tuple(document.get("notes", ())),
+        counts=_counts_from(document.get("counts")),
     )
     if plan.checksum != document["checksum"]:
         raise PlanFileError(
@@ -151,6 +164,12 @@ def _check_schema(document: Any, name: str) -> None:
             f"{name} is not a valid hsprefs plan: at {where}: {error.message[:200]}",
             hint="create it again with 'hsprefs plan -o FILE'",
         )
+
+
+def _counts_from(data: Any) -> Counts | None:
+    if not isinstance(data, dict):
+        return None
+    return Counts(data["subscribers"], data["managed_statuses"], data["opt_out_flags"])
 
 
 def render_json(

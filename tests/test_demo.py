@@ -22,7 +22,7 @@ def test_demo_runs_the_whole_story() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
     milestones = [
-        "ok: 4 files, 10 subscribers, 12 managed statuses",
+        "ok: 4 files, 10 subscribers, 12 managed statuses, 3 opt-out flags",
         "Plan: 4 to subscribe, 2 to unsubscribe, 1 to not-specified, 1 unsubscribe-all, "
         "1 blocked, 6 unchanged",
         "Applied and verified: 8 of 8 changes (2 calls).",

@@ -73,7 +73,10 @@ def test_hidden_options_are_still_accepted(
     monkeypatch.chdir(ROOT / "examples")
     code = run(["validate", "--rate-limit", "5", "--batch-size", "3", "--concurrency", "2"])
     assert code == 0
-    assert capsys.readouterr().out == "ok: 4 files, 10 subscribers, 12 managed statuses\n"
+    assert (
+        capsys.readouterr().out
+        == "ok: 4 files, 10 subscribers, 12 managed statuses, 3 opt-out flags\n"
+    )
 
 
 def example_of(*path: str) -> list[str]:

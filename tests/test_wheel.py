@@ -97,7 +97,7 @@ def test_wheel_installs_and_loads_schemas(wheel: Path, tmp_path: Path) -> None:
         check=False,
     )
     assert (checked.returncode, checked.stderr) == (0, "")
-    assert checked.stdout == "ok: 4 files, 10 subscribers, 12 managed statuses\n"
+    assert checked.stdout == "ok: 4 files, 10 subscribers, 12 managed statuses, 3 opt-out flags\n"
 
 
 def test_wheel_carries_the_full_license_and_notice(wheel: Path) -> None:

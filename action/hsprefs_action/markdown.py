@@ -127,7 +127,8 @@ def guard_problems(doc: dict[str, Any]) -> list[str]:
         if percent > policy["max_change_percent"]:
             allowed = math.floor(managed * policy["max_change_percent"] / 100.0)
             problems.append(
-                f"{changes} changes are {percent:.1f}% of {managed} managed statuses, "
+                f"{changes} changes are {percent:.1f}% of {managed} managed statuses "
+                "and opt-out flags, "
                 f"over max_change_percent {policy['max_change_percent']:g}% "
                 f"(at most {allowed} allowed, {changes - allowed} over)"
             )

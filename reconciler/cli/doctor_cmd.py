@@ -42,12 +42,12 @@ def _load(paths: tuple[Path, ...]) -> tuple[CheckResult, DesiredState | None, st
             "config", CheckStatus.FAIL, exc.one_line(), "run 'hsprefs validate' and fix the files"
         )
         return check, None, "the config is invalid"
-    people = sum(len(emails) for emails in desired.subscribers().values())
     n_files = len(desired.files)
     brands = len(desired.subscribers())
+    # The counts every command says the same way (docs/plan-and-apply.md#counts).
     detail = (
         f"{n_files} {'file' if n_files == 1 else 'files'} valid: {len(desired.subscriptions)} "
-        f"aliases, {people} declared subscribers in {brands} "
+        f"aliases, {desired.counts().line()} in {brands} "
         f"{'business unit' if brands == 1 else 'business units'}"
     )
     return CheckResult("config", CheckStatus.OK, detail), desired, ""

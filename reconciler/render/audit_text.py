@@ -76,6 +76,8 @@ def render_audit_text(
         f"Audit: {totals.line()}",
         terminal_safe(f"Target: {portal} at {target.api_url} (API {target.api_version})"),
     ]
+    if report.counts is not None:
+        lines.append(f"Managed: {report.counts.line()}")
     if report.items:
         lines += ["", "By brand:"]
         lines += [_totals_line(f"brand {b.brand}", b.totals.line()) for b in report.brands()]

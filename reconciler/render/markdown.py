@@ -70,6 +70,8 @@ def render_markdown(
         f"Portal `{target.portal_id}` · API `{target.api_version}` at `{target.api_url}` · "
         f"checksum `{plan.checksum}`",
     ]
+    if plan.counts is not None:
+        head += ["", f"Managed: {plan.counts.line()}"]
     head += [f"\n**Note:** {markdown_cell(note)}" for note in plan.notes]
     refusal = guard_refusal(plan)
     if refusal is not None:

@@ -92,6 +92,8 @@ def render_text(plan: Plan, *, color: bool = False, redactor: Redactor | None = 
         terminal_safe(f"Target: {portal} at {target.api_url} (API {target.api_version})"),
         f"Checksum: {plan.checksum}",
     ]
+    if plan.counts is not None:
+        lines.append(f"Managed: {plan.counts.line()}")
     lines.extend(terminal_safe(f"Note: {note}") for note in plan.notes)
     if plan.implied:
         n = len(plan.implied)
@@ -118,6 +120,9 @@ def render_text(plan: Plan, *, color: bool = False, redactor: Redactor | None = 
         lines.append("")
         lines.append(f"API calls ({len(plan.calls)}):")
         lines.extend(f"  {i + 1}. {describe_call(plan, i)}" for i in range(len(plan.calls)))
+    elif plan.blocked:
+        lines.append("")
+        lines.append("No changes to apply: the blocked pairs above stay as HubSpot has them.")
     else:
         lines.append("")
         lines.append("No changes. HubSpot matches the config.")

@@ -27,7 +27,8 @@ def _counts(findings: Sequence[Finding]) -> tuple[int, int]:
 
 
 def summary(state: DesiredState | None, findings: Sequence[Finding]) -> str:
-    """``ok: 3 files, 12 subscribers, 20 managed statuses`` or ``2 errors in 1 file``."""
+    """``ok: 3 files, 12 subscribers, 20 managed statuses, 2 opt-out flags`` or ``2 errors
+    in 1 file``."""
     errors, warnings = _counts(findings)
     if state is None or errors:
         files = len({f.file for f in findings})
@@ -35,11 +36,7 @@ def summary(state: DesiredState | None, findings: Sequence[Finding]) -> str:
         if warnings:
             parts.append(plural(warnings, "warning"))
         return f"{', '.join(parts)} in {plural(files, 'file')}"
-    emails = {key.email for key in state.statuses} | {key.email for key in state.opt_outs}
-    text = (
-        f"ok: {plural(len(state.files), 'file')}, {plural(len(emails), 'subscriber')}, "
-        f"{plural(len(state.statuses), 'managed status', 'managed statuses')}"
-    )
+    text = f"ok: {plural(len(state.files), 'file')}, {state.counts().line()}"
     if warnings:
         text += f", {plural(warnings, 'warning')}"
     return text

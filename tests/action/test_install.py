@@ -132,4 +132,4 @@ def test_install_then_run_a_step_with_the_installed_hsprefs(tmp_path: Path) -> N
         check=False,
     )
     assert step.returncode == 0, step.stdout + step.stderr
-    assert step.stdout == "ok: 4 files, 10 subscribers, 12 managed statuses\n"
+    assert step.stdout == "ok: 4 files, 10 subscribers, 12 managed statuses, 3 opt-out flags\n"

@@ -44,9 +44,13 @@ def test_validate_ok(runner: FakeRunner) -> None:
     run = runner.step("run", {"command": "validate"})
     assert run.code == 0, run.out + run.err
     assert run.outputs["exit-code"] == "0"
-    assert run.outputs["summary"] == "ok: 4 files, 10 subscribers, 12 managed statuses"
+    assert (
+        run.outputs["summary"]
+        == "ok: 4 files, 10 subscribers, 12 managed statuses, 3 opt-out flags"
+    )
     assert run.summary == (
-        "### hsprefs validate\n\n**ok: 4 files, 10 subscribers, 12 managed statuses**\n"
+        "### hsprefs validate\n\n"
+        "**ok: 4 files, 10 subscribers, 12 managed statuses, 3 opt-out flags**\n"
     )
 
 

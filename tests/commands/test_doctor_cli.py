@@ -47,7 +47,8 @@ def test_all_checks_pass(limited: Hub, configured: Path) -> None:
     result = limited.hsprefs("doctor")
     assert (result.code, result.err) == (0, "")
     assert result.out.splitlines() == [
-        "ok    config: 2 files valid: 5 aliases, 2 declared subscribers in 1 business unit",
+        "ok    config: 2 files valid: 5 aliases, 2 subscribers, 1 managed status, 1 opt-out flag "
+        "in 1 business unit",
         "ok    API reachable: http://127.0.0.1 (API 2026-03) answered",
         "ok    token accepted: portal 4242",
         "ok    read scope: GET /definitions answered",

@@ -31,6 +31,8 @@ WEBSITE = {
 }
 CAROL = {
     "last_line": 22,
+    "basis_written": True,
+    "explanation_written": True,
     "resubscribe": True,
     "consented_at": datetime(2026, 9, 1, tzinfo=UTC),
     "legal_basis": "LEGITIMATE_INTEREST_CLIENT",

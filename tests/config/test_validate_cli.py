@@ -39,7 +39,7 @@ def test_valid_config_text(project: Path, capsys: pytest.CaptureFixture[str]) ->
     write(project, {"subscribers/b.yaml": BROKEN["subscribers/b.yaml"]})
     assert hsprefs(capsys, "validate") == (
         0,
-        "ok: 2 files, 1 subscriber, 1 managed status\n",
+        "ok: 2 files, 1 subscriber, 1 managed status, 0 opt-out flags\n",
         "",
     )
 
@@ -200,7 +200,7 @@ def test_online_examples_bind(
     monkeypatch.chdir(ROOT)
     assert hsprefs(capsys, "validate", "--online", "examples", **emulator) == (
         0,
-        "ok: 4 files, 10 subscribers, 12 managed statuses\n",
+        "ok: 4 files, 10 subscribers, 12 managed statuses, 3 opt-out flags\n",
         "",
     )
 
@@ -235,7 +235,7 @@ def test_online_warnings_alone_pass(
         0,
         "hsprefs.yaml:3:3: warning: definition 104 ('Print Catalogue') of the alias 'catalogue' "
         "is not active in HubSpot\n"
-        "ok: 1 file, 0 subscribers, 0 managed statuses, 1 warning\n",
+        "ok: 1 file, 0 subscribers, 0 managed statuses, 0 opt-out flags, 1 warning\n",
         "",
     )
 
@@ -283,7 +283,7 @@ def test_validate_examples_passes(
     monkeypatch.chdir(ROOT)
     assert hsprefs(capsys, "validate", "examples/") == (
         0,
-        "ok: 4 files, 10 subscribers, 12 managed statuses\n",
+        "ok: 4 files, 10 subscribers, 12 managed statuses, 3 opt-out flags\n",
         "",
     )
 

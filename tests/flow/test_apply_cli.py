@@ -162,9 +162,9 @@ def test_mass_change_guard_refuses(hub: Hub, project: Path) -> None:
     result = hub.hsprefs("apply", "--auto-approve")
     assert result.code == 1
     assert result.err == (
-        "hsprefs: error: refusing to apply: 8 changes are 53.3% of 15 managed statuses, over "
-        "max_change_percent 20% (at most 3 allowed, 5 over) (review the plan; if the change "
-        "is intended, re-run with --allow-mass-change)\n"
+        "hsprefs: error: refusing to apply: 8 changes are 53.3% of 15 managed statuses and "
+        "opt-out flags, over max_change_percent 20% (at most 3 allowed, 5 over) (review the "
+        "plan; if the change is intended, re-run with --allow-mass-change)\n"
     )
     assert write_calls(hub) == {"statuses.batch.write": 0, "statuses.batch.unsubscribe_all": 0}
 

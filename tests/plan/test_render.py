@@ -192,8 +192,8 @@ def _guarded_plan() -> Plan:
 
 GUARD = (
     "apply will refuse this plan without --allow-mass-change: 68 changes are 32.2% of 211 "
-    "managed statuses (max_change_percent 30); 2 unsubscribe-all are more than "
-    "max_unsubscribe_all 1"
+    "managed statuses and opt-out flags (max_change_percent 30); 2 unsubscribe-all are "
+    "more than max_unsubscribe_all 1"
 )
 
 
