@@ -96,13 +96,15 @@ bench: $(INSTALL)
 bench-quick: $(INSTALL)
 	$(BIN)/python bench/suite.py --quick --check-baseline bench/baseline.json
 
-## bench-components: the per-component benchmarks (emulator, export, client, plan, validate)
+## bench-components: the per-component benchmarks (emulator, export, client, plan, validate,
+## history)
 bench-components: $(INSTALL)
 	$(BIN)/python bench/bench_emulator.py
 	$(BIN)/python bench/bench_export.py
 	$(BIN)/python bench/bench_client.py
 	$(BIN)/python bench/bench_plan.py
 	$(BIN)/python bench/bench_validate.py
+	$(BIN)/python bench/bench_history.py
 
 clean:
 	rm -rf .venv .venv-tools .venv-latest .venv-lowest build dist .pytest_cache .mypy_cache .ruff_cache .hsprefs

@@ -76,6 +76,7 @@ def _register() -> None:
         doctor_cmd,
         emulator_cmd,
         export_cmd,
+        history_cmd,
         init_cmd,
         plan_cmd,
         validate_cmd,
@@ -90,6 +91,7 @@ def _register() -> None:
         definitions_cmd,
         doctor_cmd,
         init_cmd,
+        history_cmd,
         emulator_cmd,
     ):
         cli.add_command(module.command)
