@@ -48,6 +48,7 @@ from reconciler.engine import check_portal, prepare_desired
 from reconciler.errors import ConfigError, Finding, UsageError
 from reconciler.exportfile import (
     NOTHING_TO_MANAGE,
+    ONLY_UNSET,
     Basis,
     ExportStats,
     export_subscribers,
@@ -68,6 +69,7 @@ if TYPE_CHECKING:
 __all__ = [
     "LIST_HINT",
     "NOTHING_TO_MANAGE",
+    "ONLY_UNSET",
     "BrandExport",
     "ExportStats",
     "aliases_of",
@@ -166,12 +168,24 @@ def aliases_of(desired: DesiredState, brand: int) -> dict[str, str]:
     return found
 
 
-def _header(portal_id: int, brand: int, count: int, note: Sequence[str]) -> list[str]:
+def _header(
+    portal_id: int, brand: int, count: int, note: Sequence[str], *, include_unset: bool
+) -> list[str]:
     return [
         f"Exported by hsprefs from portal {portal_id}, business unit "
         f"{brand}: {plural(count, 'subscriber')}.",
-        "Every status HubSpot lists is here, not_specified included; delete the lines",
-        "hsprefs should not manage. Opted out of all email: unsubscribe_all: true.",
+        *(
+            [
+                "Every status HubSpot lists is here, not_specified included; delete the lines",
+                "hsprefs should not manage. Opted out of all email: unsubscribe_all: true.",
+            ]
+            if include_unset
+            else [
+                "Every subscribed and unsubscribed status HubSpot lists is here (not_specified",
+                "ones are left out: --include-unset writes them); delete the lines hsprefs",
+                "should not manage. Opted out of all email: unsubscribe_all: true.",
+            ]
+        ),
         *note,
     ]
 
@@ -210,6 +224,7 @@ async def run_export(
     open_output: Callable[[], AbstractContextManager[TextIO]],
     chunk_size: int = 800,
     modeline: str | None = None,
+    include_unset: bool = False,
 ) -> ExportStats:
     """Export ``emails`` (sorted, unique) of ``brand``: the header, then every entry.
 
@@ -227,11 +242,12 @@ async def run_export(
         definitions = [d for d in await client.definitions(business_unit=brand) if d.brand == brand]
         aliases = suggest_aliases(definitions)
         note = _pasted(definitions, aliases)
-    header = _header(portal_id, brand, len(emails), note)
+    header = _header(portal_id, brand, len(emails), note, include_unset=include_unset)
     with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
         stats, shared = await read_entries(
-            client, emails, spool, brand=brand, aliases=aliases, chunk_size=chunk_size
-        )
+            client, emails, spool, brand=brand, aliases=aliases, chunk_size=chunk_size,
+            include_unset=include_unset,
+        )  # fmt: skip
         spool.seek(0)
         with open_output() as stream:
             write_entries(
@@ -271,6 +287,7 @@ async def run_export_all(
     open_output: Callable[[Path], AbstractContextManager[TextIO]],
     chunk_size: int = 800,
     modeline: Callable[[Path], str | None] = lambda _path: None,
+    include_unset: bool = False,
 ) -> list[BrandExport]:
     """Export ``emails`` of every brand, one file per brand in ``folder``.
 
@@ -312,12 +329,14 @@ async def run_export_all(
             spooled: IO[str] = stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8"))
             stats, shared = await read_entries(
                 client, emails, spooled, brand=brand, aliases=per_brand[brand],
-                chunk_size=chunk_size,
+                chunk_size=chunk_size, include_unset=include_unset,
             )  # fmt: skip
             spools.append((brand, spooled, stats, shared))
         for brand, spool, stats, shared in spools:
             path = folder / brand_file(brand, names)
-            header = _header(portal_id, brand, len(emails), notes[brand])
+            header = _header(
+                portal_id, brand, len(emails), notes[brand], include_unset=include_unset
+            )
             spool.seek(0)
             with open_output(path) as stream:
                 write_entries(
@@ -404,6 +423,11 @@ def summary_lines(stats: ExportStats, brand: int, where: str | None) -> list[str
         lines.append(
             f"Left out {plural(n, 'status', 'statuses')} of subscriptions without an alias "
             f"for business unit {brand}: {ids} (add aliases to {PROJECT_FILE} to export them)."
+        )
+    if stats.unset:
+        lines.append(
+            f"Left out {plural(stats.unset, 'not_specified status', 'not_specified statuses')} "
+            "(--include-unset writes them)."
         )
     if stats.no_legal_basis:
         has = "has" if stats.no_legal_basis == 1 else "have"

@@ -11,7 +11,10 @@ opted out of all email of the brand (their per-subscription statuses follow from
 opt-out); else every status HubSpot lists under its alias, a SUBSCRIBED one in long
 form with HubSpot's legal basis unless it is the file's default (one without is marked
 with a comment); a subscriber HubSpot lists nothing for gets a comment line (an entry
-cannot be empty), or is left out of a file of several brands.
+cannot be empty), or is left out of a file of several brands. ``not_specified`` statuses
+are written only with ``include_unset``: declaring "never asked" would keep someone
+there, and block their own later subscribe as a newer change
+(docs/plan-and-apply.md#consent-rules); they are counted instead.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "NOTHING_TO_MANAGE",
+    "ONLY_UNSET",
     "Basis",
     "ExportStats",
     "export_subscribers",
@@ -43,6 +47,11 @@ __all__ = [
 
 NOTHING_TO_MANAGE = "HubSpot lists no status and no opt-out for this subscriber"
 """The comment written for a subscriber with nothing to export (an entry cannot be empty)."""
+
+ONLY_UNSET = (
+    "HubSpot lists only not_specified statuses for this subscriber (--include-unset writes them)"
+)
+"""The comment written for a subscriber whose statuses are all left out as not_specified."""
 
 
 @dataclass(slots=True)
@@ -55,6 +64,7 @@ class ExportStats:
     nothing: int = 0
     statuses: int = 0
     no_legal_basis: int = 0
+    unset: int = 0  # not_specified statuses left out (no include_unset)
     left_out: dict[str, int] = field(default_factory=dict)  # subscription id -> statuses
 
 
@@ -74,6 +84,7 @@ async def export_subscribers(
     chunk_size: int = 800,
     skip_nothing: bool = False,
     modeline: str | None = None,
+    include_unset: bool = False,
 ) -> ExportStats:
     """Read ``emails`` (sorted, unique) chunk by chunk and write the subscriber file to ``out``.
 
@@ -87,8 +98,9 @@ async def export_subscribers(
     """
     with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
         stats, shared = await read_entries(
-            client, emails, spool, brand=brand, aliases=aliases, chunk_size=chunk_size
-        )
+            client, emails, spool, brand=brand, aliases=aliases, chunk_size=chunk_size,
+            include_unset=include_unset,
+        )  # fmt: skip
         spool.seek(0)
         write_entries(
             out, spool, stats, brand=brand, header=header, shared=shared,
@@ -108,6 +120,7 @@ async def read_entries(
     brand: int,
     aliases: Mapping[str, str],
     chunk_size: int = 800,
+    include_unset: bool = False,
 ) -> tuple[ExportStats, Basis | None]:
     """The first pass: read ``emails`` of ``brand`` chunk by chunk, one JSON line per
     subscriber into ``spool``; the counts and the legal basis most entries share.
@@ -128,13 +141,18 @@ async def read_entries(
         by_email = _statuses_by_email(live, brand)
         for email in chunk:
             opted_out = live.opted_out(SubscriberKey(brand, email))
-            entry = _entry(email, opted_out, by_email.get(email, ()), aliases, stats)
+            unset_before = stats.unset
+            entry = _entry(
+                email, opted_out, by_email.get(email, ()), aliases, stats,
+                include_unset=include_unset,
+            )  # fmt: skip
             for _alias, word, basis, why in entry or ():
                 if word == "subscribed":
                     subscribed += 1
                     if basis and why:
                         counts[(basis, why)] += 1
-            spool.write(json.dumps([email, opted_out, entry]) + "\n")
+            only_unset = entry is None and stats.unset > unset_before
+            spool.write(json.dumps([email, opted_out, entry, only_unset]) + "\n")
     shared: Basis | None = None
     if counts:
         (top, n), *_ = counts.most_common(1)
@@ -168,17 +186,31 @@ def write_entries(
             f"  legal_basis_explanation: {yaml_scalar(shared[1], always_quote=True)}\n"
         )
     opened = False
+    waiting: list[str] = []
     for line in spool:
-        email, opted_out, entry = json.loads(line)
+        email, opted_out, entry, only_unset = json.loads(line)
         lines = _entry_lines(email, opted_out, entry, shared)
-        if not lines and skip_nothing:
+        if not lines:
+            if skip_nothing:
+                continue
+            why = ONLY_UNSET if only_unset else NOTHING_TO_MANAGE
+            comment = f"  # {yaml_scalar(email)}: {why}\n"
+            if opened:
+                out.write(comment)
+            else:
+                # Kept until the mapping opens: a comment above 'subscribers:' would sit
+                # outside the section it is about.
+                waiting.append(comment)
             continue
-        if lines and not opened:
+        if not opened:
             out.write("subscribers:\n")
+            out.writelines(waiting)
+            waiting.clear()
             opened = True
-        out.writelines(lines or [f"  # {yaml_scalar(email)}: {NOTHING_TO_MANAGE}\n"])
+        out.writelines(lines)
     if not opened:
         out.write("subscribers: {}\n")
+        out.writelines(waiting)
 
 
 def _read_failed(exc: ApiError, brand: int, done: int, total: int) -> ApiError:
@@ -212,6 +244,8 @@ def _entry(
     statuses: Sequence[LiveStatus],
     aliases: Mapping[str, str],
     stats: ExportStats,
+    *,
+    include_unset: bool = False,
 ) -> list[Setting] | None:
     """A subscriber's settings, sorted by alias; ``[]`` for an opt-out of all (it has
     none), None when there is nothing to write."""
@@ -225,6 +259,9 @@ def _entry(
         if alias is None:
             sub_id = status.key.subscription_id
             stats.left_out[sub_id] = stats.left_out.get(sub_id, 0) + 1
+            continue
+        if status.status is Status.NOT_SPECIFIED and not include_unset:
+            stats.unset += 1
             continue
         word = status.status.value.lower()
         if status.status is Status.SUBSCRIBED:

@@ -1,7 +1,8 @@
 """``hsprefs export``: write the live statuses of listed subscribers as a subscriber file.
 
-``hsprefs export [PATH...] --subscribers FILE|- [--business-unit N] [-o FILE]``. PATH is
-the project (as for ``plan``); without one, ``./hsprefs.yaml`` is used when it exists.
+``hsprefs export [PATH...] --subscribers FILE|- [--business-unit N|all] [--include-unset]
+[-o FILE|DIR]``. PATH is the project (as for ``plan``); without one, ``./hsprefs.yaml``
+is used when it exists.
 :func:`reconciler.export.run_export` does the work (the aliases, the header, the file);
 this command reads the list (a file or stdin), opens the output and prints the summary.
 """
@@ -98,6 +99,12 @@ def _brand_or_all(_ctx: click.Context, _param: click.Parameter, value: str) -> i
     help="Write the subscriber file here instead of stdout (- is stdout); with "
     "--business-unit all, the folder of the files (default: subscribers/ of the project).",
 )
+@click.option(
+    "--include-unset",
+    is_flag=True,
+    help="Write not_specified statuses too (left out by default: declaring 'never asked' "
+    "would keep people there).",
+)
 @api_options
 @common_options
 def command(
@@ -105,6 +112,7 @@ def command(
     subscribers: str,
     business_unit: int | str,
     out_file: Path | None,
+    include_unset: bool,
     **options: object,
 ) -> int:
     """Write the live statuses of the listed subscribers as a subscriber file (YAML).
@@ -112,7 +120,7 @@ def command(
     A plan right after, with the file included in the project, shows no changes.
     """
     if business_unit == "all":
-        return _export_all(paths, subscribers, out_file, options)
+        return _export_all(paths, subscribers, out_file, options, include_unset=include_unset)
     assert isinstance(business_unit, int)
     if is_stdout(out_file):
         out_file = None  # -o -: standard output
@@ -135,6 +143,7 @@ def command(
             open_output=lambda: output(out_file),
             chunk_size=settings.batch_size * settings.concurrency,
             modeline=schema_modeline(out_file, desired) if out_file is not None else None,
+            include_unset=include_unset,
         ),
     )
     where = str(out_file) if out_file is not None else None
@@ -144,7 +153,12 @@ def command(
 
 
 def _export_all(
-    paths: tuple[Path, ...], subscribers: str, out_dir: Path | None, options: dict[str, object]
+    paths: tuple[Path, ...],
+    subscribers: str,
+    out_dir: Path | None,
+    options: dict[str, object],
+    *,
+    include_unset: bool,
 ) -> int:
     if out_dir is not None and (is_stdout(out_dir) or (out_dir.exists() and not out_dir.is_dir())):
         raise UsageError(
@@ -174,6 +188,7 @@ def _export_all(
             open_output=open_file,
             chunk_size=settings.batch_size * settings.concurrency,
             modeline=lambda path: schema_modeline(path, desired),
+            include_unset=include_unset,
         ),
     )
     for item in done:

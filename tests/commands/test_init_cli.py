@@ -120,14 +120,16 @@ def test_init_then_export_all_plans_no_changes(hub: Hub, env: Path) -> None:
     result = hub.hsprefs("export", "--business-unit", "all", "--subscribers", "contacts.csv")
     assert (result.code, result.out) == (0, "")
     assert result.err == (
-        "Exported 4 subscribers of business unit 0 to subscribers/account.yaml: 3 with 6 "
-        "statuses, 1 opted out of all, 0 with nothing to manage.\n"
-        "Exported 4 subscribers of business unit 7 to subscribers/trail.yaml: 3 with 6 "
-        "statuses, 1 opted out of all, 0 with nothing to manage.\n"
+        "Exported 4 subscribers of business unit 0 to subscribers/account.yaml: 2 with 4 "
+        "statuses, 1 opted out of all, 1 with nothing to manage.\n"
+        "Left out 2 not_specified statuses (--include-unset writes them).\n"
+        "Exported 4 subscribers of business unit 7 to subscribers/trail.yaml: 1 with 2 "
+        "statuses, 1 opted out of all, 2 with nothing to manage.\n"
+        "Left out 4 not_specified statuses (--include-unset writes them).\n"
     )
     trail = (env / "subscribers" / "trail.yaml").read_text("utf-8")
     assert trail.startswith("# yaml-language-server: $schema=../schemas/subscribers.schema.json\n")
     plan = hub.hsprefs("plan", "--detailed-exitcode")
     assert (plan.code, plan.err) == (0, "")
-    assert plan.out.splitlines()[0].endswith("0 blocked, 14 unchanged")
+    assert plan.out.splitlines()[0].endswith("0 blocked, 8 unchanged")
     assert hub.hsprefs("validate").code == 0
