@@ -242,6 +242,8 @@ class DesiredState:
     files: tuple[str, ...] = ()
     digest: str = ""
     unresolved: frozenset[str] = frozenset()
+    # The project's ``brands:`` names by brand id (reports show them beside the ids).
+    brand_names: Mapping[int, str] = field(default_factory=dict)
     # When git says the statuses were declared (the newer-change rule), from
     # :func:`reconciler.config.date_declarations`: a time, or None when the history
     # cannot tell (a shallow clone); a status not listed counts as declared now. Kept
@@ -252,6 +254,7 @@ class DesiredState:
     notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "brand_names", _frozen(self.brand_names))  # type: ignore[arg-type]
         object.__setattr__(self, "statuses", _frozen(self.statuses))  # type: ignore[arg-type]
         object.__setattr__(self, "opt_outs", _frozen(self.opt_outs))  # type: ignore[arg-type]
         object.__setattr__(self, "subscriptions", _frozen(self.subscriptions))  # type: ignore[arg-type]

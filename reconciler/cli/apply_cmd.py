@@ -271,6 +271,6 @@ def command(
         click.echo("The plan has no changes: nothing to apply.")
     elif report is not None and not report.items and report.already_applied:
         n = len(report.already_applied)
-        shown = "the plan's one change" if n == 1 else f"all {n} changes of the plan"
-        click.echo(f"Already applied: HubSpot shows {shown}; nothing was written.")
+        which = "the plan's one change" if n == 1 else f"all {n} changes of the plan"
+        click.echo(f"Already applied: HubSpot shows {which}; nothing was written.")
     return 0
