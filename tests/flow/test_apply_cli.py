@@ -343,12 +343,15 @@ def test_journal_is_appended_not_replaced(hub: Hub, project: Path) -> None:
 
 
 def test_no_changes_apply_writes_nothing(hub: Hub, project: Path) -> None:
-    """Applying when HubSpot already matches makes no write call."""
+    """Applying when HubSpot already matches (but for a blocked pair) makes no write call,
+    and does not claim HubSpot matches the config."""
     assert hub.hsprefs("apply", "--auto-approve").code == 0
     hub.reset_counts()
     result = hub.hsprefs("apply", "--auto-approve")
     assert result.code == 0
-    assert result.out.endswith("No changes. HubSpot matches the config.\n")
+    assert result.out.endswith(
+        "No changes to apply: the blocked pairs above stay as HubSpot has them.\n"
+    )
     assert write_calls(hub) == {"statuses.batch.write": 0, "statuses.batch.unsubscribe_all": 0}
 
 

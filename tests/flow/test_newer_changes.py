@@ -256,7 +256,7 @@ def test_outside_a_git_repository_plan_says_so_once(
     subscribe_through_a_form(hub, "zoe@example.com")
     plan = hub.hsprefs("plan")
     lines = plan.out.splitlines()
-    assert lines[3] == (
+    assert lines[4] == (
         "Note: the config is not in a git repository, so the newer-change rule cannot date "
         "its declarations: each counts as made now"
     )
