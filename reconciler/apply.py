@@ -274,6 +274,7 @@ async def apply_plan(
     stop: asyncio.Event | None = None,
     on_progress: Callable[[int], None] | None = None,
     on_verify: Callable[[int], None] | None = None,
+    hurry: asyncio.Event | None = None,
 ) -> ApplyReport:
     """Send the plan's calls wave by wave, journal each result, then verify by reading back.
 
@@ -283,6 +284,11 @@ async def apply_plan(
     ``on_progress(n)`` is called as each call's answer arrives, with the number of
     changes it carried; ``on_verify(n)`` once before the read-back, with the number of
     subscribers to read.
+
+    The read-back waits for the rate limit like any read, unless the caller is in a
+    hurry: a ``stop`` set while it runs, or ``hurry`` (a second Ctrl-C) after a ``stop``
+    set while sending, ends its waits at once, and what it did not read is unknown (the
+    next apply settles it from the journal).
     """
     run = _Run(plan, client, journal, stop or asyncio.Event(), on_progress)
     for _kind, calls in plan.waves():
@@ -303,8 +309,10 @@ async def apply_plan(
         touched = subscribers_of(plan.changes[i] for i in sent)
         if on_verify is not None:
             on_verify(sum(len(emails) for emails in touched.values()))
+        # A stop that comes now has nothing left to stop but the waits of the read-back.
+        impatient = hurry if run.stop.is_set() else run.stop
         try:
-            live = await client.read(touched)
+            live = await client.read(touched, hurry=impatient)
         except ApiError as exc:
             # Everything sent is journalled; without a read-back nothing counts as applied.
             # The error's hint is advice for a plan's read, so only its facts are kept.

@@ -150,9 +150,13 @@ class ApplyEvents:
     def journal_repaired(self, path: Path) -> None:
         """The journal's last line was cut short by a killed run; a newline ended it."""
 
-    def stoppable(self, stop: asyncio.Event) -> AbstractContextManager[Sequence[str]]:
-        """Held around the sending: what may set ``stop`` meanwhile (the CLI: Ctrl-C and
-        SIGTERM). Yields a sequence that receives the name of the signal that set it."""
+    def stoppable(
+        self, stop: asyncio.Event, hurry: asyncio.Event | None = None
+    ) -> AbstractContextManager[Sequence[str]]:
+        """Held around the sending and the read-back: what may set ``stop`` meanwhile
+        (the CLI: Ctrl-C and SIGTERM), and ``hurry`` when ``stop`` is set already (a
+        second signal: no more waiting for HubSpot). Yields a sequence that receives the
+        name of the signal that set ``stop``."""
         return contextlib.nullcontext(())
 
     def finished(self, report: ApplyReport, *, signal: str) -> None:
@@ -276,6 +280,7 @@ async def _send(
     """Open the journal, send, journal, verify; the report, or ApplyError."""
     events.applying(plan)
     stop = asyncio.Event()
+    hurry = asyncio.Event()
     context = JournalContext(plan.checksum, plan.target.portal_id, commit)
     # Opening the journal is the append test (a regular file, with room for the plan's
     # lines): it fails here, before anything is sent.
@@ -283,7 +288,7 @@ async def _send(
         if journal.repaired:
             events.journal_repaired(path)
         events.phase("Applying", len(plan.changes), reads=False)
-        with events.stoppable(stop) as caught:
+        with events.stoppable(stop, hurry) as caught:
             report = await apply_plan(
                 plan,
                 client,
@@ -291,6 +296,7 @@ async def _send(
                 stop=stop,
                 on_progress=events.sent,
                 on_verify=lambda total: events.phase("Verifying", total, reads=True),
+                hurry=hurry,
             )
     events.phase_done()
     signal = caught[0] if caught else "SIGINT"

@@ -29,7 +29,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import httpx
 
@@ -162,6 +162,35 @@ async def _until_stopped(
     return task if kept else None
 
 
+def _either(events: list[asyncio.Event]) -> asyncio.Event:
+    """One event for several: the first one, or a new one set when any of them is set."""
+    if len(events) == 1:
+        return events[0]
+    both = _AnyEvent(events)
+    return both
+
+
+class _AnyEvent(asyncio.Event):
+    """Set when any of its events is; waiting on it waits for the first of them."""
+
+    def __init__(self, events: list[asyncio.Event]) -> None:
+        super().__init__()
+        self._events = events
+
+    def is_set(self) -> bool:
+        return any(e.is_set() for e in self._events)
+
+    async def wait(self) -> Literal[True]:
+        waiters = [asyncio.ensure_future(e.wait()) for e in self._events]
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+            await asyncio.gather(*waiters, return_exceptions=True)
+        return True
+
+
 class Sender:
     """Sends requests with bounded concurrency, the rate limiter and the retry policy."""
 
@@ -192,6 +221,7 @@ class Sender:
         body: Any = None,
         stop: asyncio.Event | None = None,
         effort: Effort | None = None,
+        hurry: asyncio.Event | None = None,
     ) -> httpx.Response:
         """Send one request until it succeeds (any status below 400) or must give up.
 
@@ -207,6 +237,12 @@ class Sender:
         and the waits for the rate limiter and between retries end at once: the call
         raises :class:`NotSent` when no attempt so far can have reached HubSpot, and
         :class:`NotRetried` when one may have.
+
+        ``hurry`` is gentler: attempts may still leave once it is set, but no wait does
+        (for the rate limiter, a ``Retry-After`` hold, or between retries). A call that
+        would have to wait raises :class:`NotSent` before its first attempt and gives up
+        with its last failure after one (the read-back of an apply whose user asked it to
+        stop uses it).
         """
         what = f"{method} {path}"
         effort = effort if effort is not None else Effort()
@@ -224,10 +260,16 @@ class Sender:
                     params,
                     body,
                     stop=stop,
+                    hurry=hurry,
                     effort=effort,
                     retry=attempt > 1,
                 )
             except NotSent:
+                if attempt > 1 and hurry is not None and hurry.is_set():
+                    # In a hurry and no turn free: give up with the last attempt's failure.
+                    error = self._give_up(what, attempt - 1, response, failure)
+                    error.may_have_applied = reached
+                    raise error from failure
                 # Stopped while this attempt waited for its turn: the earlier ones decide.
                 raise self._stopped(what, attempt - 1, response, failure, reached) from None
             except ApiError as exc:
@@ -243,10 +285,17 @@ class Sender:
             except ApiError as exc:
                 exc.may_have_applied = reached
                 raise
-            if not self._retry.should_retry(attempt, effort, delay):
-                error = self._give_up(what, attempt, response, failure)
+            if not self._retry.should_retry(attempt, effort, delay) or (
+                hurry is not None and hurry.is_set()
+            ):
+                error = self._give_up(what, attempt, response, failure, waited=delay)
                 error.may_have_applied = reached
                 raise error from failure
+            if response is not None and response.status_code == 429:
+                # Everyone waits, not only this request: the budget is shared. Only a wait
+                # the policy accepts is held (a Retry-After beyond it gave up just above),
+                # so no hold outlives the retry budget.
+                self._limiter.hold(delay)
             reached = reached or may_have_reached(response, failure)
             if stop is not None and stop.is_set():
                 raise self._stopped(what, attempt, response, failure, reached)
@@ -258,7 +307,7 @@ class Sender:
                 response.status_code if response is not None else type(failure).__name__,
             )
             effort.spent += delay
-            await self._pause(delay, stop)
+            await self._pause(delay, stop, hurry)
 
     def _stopped(
         self,
@@ -283,13 +332,18 @@ class Sender:
         log.info("not retrying %s: stopped, and an earlier attempt may have been applied", what)
         return NotRetried(error)
 
-    async def _pause(self, delay: float, stop: asyncio.Event | None) -> None:
-        """The wait before a retry; it ends early when ``stop`` is set (Ctrl-C must not
-        wait out a whole rate-limit window)."""
-        if stop is None:
+    async def _pause(
+        self, delay: float, stop: asyncio.Event | None, hurry: asyncio.Event | None = None
+    ) -> None:
+        """The wait before a retry; it ends early when ``stop`` or ``hurry`` is set (Ctrl-C
+        must not wait out a whole rate-limit window)."""
+        events = [e for e in (stop, hurry) if e is not None]
+        if not events:
             await self._retry.sleep(delay)
-        elif not stop.is_set():
-            await _until_stopped(self._retry.sleep(delay), stop)
+            return
+        if any(e.is_set() for e in events):
+            return
+        await _until_stopped(self._retry.sleep(delay), _either(events))
 
     async def _attempt(
         self,
@@ -302,17 +356,23 @@ class Sender:
         stop: asyncio.Event | None,
         effort: Effort,
         retry: bool,
+        hurry: asyncio.Event | None = None,
     ) -> tuple[httpx.Response | None, Exception | None]:
         async with self._slots:
-            if stop is None:
+            if hurry is not None and hurry.is_set() and self._limiter.time_until_free() > 0:
+                raise NotSent
+            events = [e for e in (stop, hurry) if e is not None]
+            if not events:
                 sent_at = await self._limiter.acquire()
             else:
-                if stop.is_set():
+                if stop is not None and stop.is_set():
                     raise NotSent
                 # The wait for the budget may be a whole window after a 429: a stop set
                 # meanwhile ends it, and a slot taken at that very moment is given back.
                 taken = await _until_stopped(
-                    self._limiter.acquire(), stop, undo=lambda _at: self._limiter.forgo()
+                    self._limiter.acquire(),
+                    _either(events),
+                    undo=lambda _at: self._limiter.forgo(),
                 )
                 if taken is None:
                     raise NotSent
@@ -365,8 +425,6 @@ class Sender:
                 delay = max(self._limiter.time_until_window_frees(), self._retry.backoff(attempt))
             else:
                 delay = asked
-            # Everyone waits, not only this request: the budget is shared.
-            self._limiter.hold(delay)
             return delay
         if code >= 500:
             return self._retry.backoff(attempt)
@@ -378,9 +436,21 @@ class Sender:
         attempts: int,
         response: httpx.Response | None,
         failure: Exception | None,
+        *,
+        waited: float | None = None,
     ) -> ApiError:
         if response is not None:
-            return error_from_response(response, what=what, scrub=self._scrub, attempts=attempts)
+            # HubSpot may ask for a wait longer than a request may spend: no one waits it
+            # out (the limiter is not held for it either), and the error says so.
+            budget = self._retry.max_total
+            too_long = (
+                (waited, budget)
+                if response.status_code == 429 and waited is not None and waited > budget
+                else None
+            )
+            return error_from_response(
+                response, what=what, scrub=self._scrub, attempts=attempts, too_long=too_long
+            )
         kind = type(failure).__name__
         detail = self._scrub(" ".join(str(failure).split())) if failure is not None else ""
         tried = f" after {attempts} attempts" if attempts > 1 else ""

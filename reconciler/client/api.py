@@ -233,10 +233,18 @@ class HubSpotClient:
         body: Any = None,
         stop: asyncio.Event | None = None,
         effort: Effort | None = None,
+        hurry: asyncio.Event | None = None,
     ) -> tuple[dict[str, Any], str | None]:
         """Send and return the JSON object body and the correlationId (if any)."""
         response = await self._sender.send(
-            operation, method, path, params=params, body=body, stop=stop, effort=effort
+            operation,
+            method,
+            path,
+            params=params,
+            body=body,
+            stop=stop,
+            effort=effort,
+            hurry=hurry,
         )
         data = json_body(response)
         if data is None:
@@ -296,12 +304,19 @@ class HubSpotClient:
 
     # -- reads -----------------------------------------------------------------------
 
-    async def read(self, subscribers: Mapping[int, Sequence[str]]) -> LiveState:
+    async def read(
+        self,
+        subscribers: Mapping[int, Sequence[str]],
+        *,
+        hurry: asyncio.Event | None = None,
+    ) -> LiveState:
         """Statuses and opt-outs of every subscriber, per brand, with the fewest calls.
 
         Per brand: ``ceil(N / batch)`` status reads and as many wide-status reads, all
         chunks of all brands at once. Raises :class:`~reconciler.errors.ApiError` when any
         subscriber could not be read or was not confirmed; its ``unread`` names them.
+        Once ``hurry`` is set no read waits (for the rate limit or a retry): one that
+        would have to is not made, and its subscribers count as not read.
         """
         jobs: list[Coroutine[Any, Any, ChunkRead]] = []
         brands: list[int] = []
@@ -310,7 +325,7 @@ class HubSpotClient:
             unique = list(dict.fromkeys(normalise_email(e) for e in emails))
             total += len(unique)
             for chunk_emails in _chunks(unique, self._batch):
-                jobs.append(self._read_chunk(brand, chunk_emails))
+                jobs.append(self._read_chunk(brand, chunk_emails, hurry))
                 brands.append(brand)
         chunks = await _run_all(jobs)
         statuses: dict[PairKey, LiveStatus] = {}
@@ -328,18 +343,27 @@ class HubSpotClient:
             raise read_error(unread, total, first)
         return LiveState(statuses=statuses, opt_outs=opt_outs)
 
-    async def _read_chunk(self, brand: int, emails: Sequence[str]) -> ChunkRead:
+    async def _read_chunk(
+        self, brand: int, emails: Sequence[str], hurry: asyncio.Event | None = None
+    ) -> ChunkRead:
         status_part, wide_part = await _run_all(
             [
-                self._read_part("read_statuses", "statuses/batch/read", brand, emails),
-                self._read_part("read_wide", "statuses/batch/unsubscribe-all/read", brand, emails),
+                self._read_part("read_statuses", "statuses/batch/read", brand, emails, hurry),
+                self._read_part(
+                    "read_wide", "statuses/batch/unsubscribe-all/read", brand, emails, hurry
+                ),
             ]
         )
         self._progress(len(emails))
         return ChunkRead(tuple(emails), status_part, wide_part)
 
     async def _read_part(
-        self, operation: str, endpoint: str, brand: int, emails: Sequence[str]
+        self,
+        operation: str,
+        endpoint: str,
+        brand: int,
+        emails: Sequence[str],
+        hurry: asyncio.Event | None = None,
     ) -> ReadPart:
         path = f"{self._prefix}/{endpoint}"
         what = f"POST {path}"
@@ -356,6 +380,15 @@ class HubSpotClient:
                     params=self._params(brand),
                     body={"inputs": list(emails)},
                     effort=effort,
+                    hurry=hurry,
+                )
+            except NotSent:
+                return ReadPart(
+                    frozenset(),
+                    failure=ApiError(
+                        f"{what}: not read: the run was asked to stop while it waited "
+                        "for HubSpot's rate limit"
+                    ),
                 )
             except ApiError as exc:
                 if is_fatal(exc):
@@ -366,7 +399,9 @@ class HubSpotClient:
                 break
             # Not final yet. Asking again is only a read, so it is safe; bounded as retries.
             delay = self._retry.backoff(attempt)
-            if not self._retry.should_retry(attempt, effort, delay):
+            if not self._retry.should_retry(attempt, effort, delay) or (
+                hurry is not None and hurry.is_set()
+            ):
                 return ReadPart(
                     frozenset(),
                     failure=ApiError(

@@ -149,7 +149,9 @@ class _StillOptedOut:
     ) -> list[WriteResult]:
         return [WriteResult(w, Outcome.FAILED, error="refused") for w in writes]
 
-    async def read(self, subscribers: Mapping[int, Sequence[str]]) -> LiveState:
+    async def read(
+        self, subscribers: Mapping[int, Sequence[str]], *, hurry: object = None
+    ) -> LiveState:
         return live(live_status(S), opted_out={(0, EMAIL): "2026-07-01"})
 
 

@@ -95,7 +95,9 @@ class _ReadBackFails:
             WriteResult(w, Outcome.CONFIRMED, reason="REQUESTED_CHANGE_OCCURRED") for w in writes
         ]
 
-    async def read(self, subscribers: Mapping[int, Sequence[str]]) -> LiveState:
+    async def read(
+        self, subscribers: Mapping[int, Sequence[str]], *, hurry: object = None
+    ) -> LiveState:
         raise TransportError("POST statuses/batch/read: no answer after 6 attempts")
 
 
@@ -236,7 +238,9 @@ class _RefusesWrites:
             "the token lacks scopes for POST statuses/batch/write", correlation_id="c-1"
         )
 
-    async def read(self, subscribers: Mapping[int, Sequence[str]]) -> LiveState:
+    async def read(
+        self, subscribers: Mapping[int, Sequence[str]], *, hurry: object = None
+    ) -> LiveState:
         return LiveState()
 
 

@@ -170,7 +170,9 @@ class _RefusedAfterADrop:
             may_have_applied=True,
         )
 
-    async def read(self, subscribers: Mapping[int, Sequence[str]]) -> LiveState:
+    async def read(
+        self, subscribers: Mapping[int, Sequence[str]], *, hurry: object = None
+    ) -> LiveState:
         return live()
 
 
