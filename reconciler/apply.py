@@ -33,6 +33,7 @@ from reconciler.errors import (
     PolicyError,
     PortalMismatchError,
     StalePlanError,
+    TransportError,
 )
 from reconciler.journal import Journal, Verification, Verified
 from reconciler.model import DesiredStatus, LiveState, Outcome, Status, WriteResult
@@ -128,6 +129,9 @@ class ApplyReport:
             and not self.implied_missing
         )
 
+
+# Why the inputs of a call no attempt of which got a connection were not sent.
+_UNREACHED = "not sent: HubSpot could not be reached"
 
 # How the error line names the signal that interrupted a run.
 _STOPPED_BY = {"SIGINT": "interrupted (Ctrl-C)", "SIGTERM": "terminated (SIGTERM)"}
@@ -438,6 +442,16 @@ def _refused(changes: Sequence[Change], error: ApiError) -> list[WriteResult]:
     correlationId per input; the advice (the hint) is for the person running apply, in
     the error line.
     """
+    if isinstance(error, TransportError) and error.never_connected:
+        # No attempt got a connection: nothing was carried, so nothing was sent.
+        return [
+            WriteResult(
+                change.to_write() if change.pair else change.subscriber,
+                Outcome.NOT_SENT,
+                error=f"{_UNREACHED}: {error.message}",
+            )
+            for change in changes
+        ]
     if error.may_have_applied:
         # The client's wording for the same case (a retry refused after such an attempt).
         outcome = Outcome.UNCONFIRMED
@@ -462,6 +476,8 @@ def _unsent(stopped: str, why: str | None) -> str:
     retry of a call whose attempts HubSpot did not act on (``why`` says what they got)."""
     if why is None:
         return f"{stopped} before it was sent"
+    if why.startswith(_UNREACHED):
+        return why
     return f"{stopped} before a retry; {why}"
 
 

@@ -53,6 +53,44 @@ T = TypeVar("T")
 # Failures of a request that cannot have reached HubSpot: no connection carried it.
 _NEVER_CONNECTED = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
+#: The longest one attempt may take, from the moment it leaves until its whole answer
+#: is in (the per-read timeout alone lets a server that drips a byte at a time keep a
+#: request open for ever).
+DEADLINE = 60.0
+#: The largest answer read (its body, decoded): HubSpot's biggest answers, a batch read
+#: of many subscribers with many subscriptions, are a few MiB.
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
+# Headers that no longer describe a body that was read and decoded here.
+_BODY_HEADERS = (b"content-encoding", b"content-length", b"transfer-encoding")
+
+
+class DeadlinePassed(httpx.TimeoutException):
+    """An attempt's whole answer did not arrive within the deadline."""
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1024 * 1024):g} MiB"
+
+
+def _redirect(response: httpx.Response, what: str, scrub: Scrubber) -> ApiError:
+    """The error of a 3xx: never followed (the token goes to --api-url only)."""
+    location = response.headers.get("Location")
+    target = ""
+    if location:
+        try:
+            url = httpx.URL(location)
+            where = f"{url.scheme}://{url.host}{f':{url.port}' if url.port else ''}{url.path}"
+        except (httpx.InvalidURL, ValueError):
+            where = "an address that is not a URL"
+        target = f" to {scrub(' '.join(where.split()))}" if where else ""
+    return ApiError(
+        f"{what}: HubSpot answered {response.status_code}, a redirect{target}; hsprefs does "
+        "not follow redirects, so the token goes nowhere but --api-url",
+        status_code=response.status_code,
+        correlation_id=correlation_id(None, response.headers),
+        hint="check --api-url: HubSpot's API answers at https://api.hubapi.com",
+    )
+
 
 @dataclass(slots=True)
 class ClientStats:
@@ -203,7 +241,11 @@ class Sender:
         concurrency: int,
         stats: ClientStats,
         scrub: Scrubber,
+        deadline: float = DEADLINE,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
     ) -> None:
+        self._deadline = deadline
+        self._max_answer = max_answer_bytes
         self._http = http
         self._limiter = limiter
         self._retry = retry
@@ -273,8 +315,12 @@ class Sender:
                 # Stopped while this attempt waited for its turn: the earlier ones decide.
                 raise self._stopped(what, attempt - 1, response, failure, reached) from None
             except ApiError as exc:
-                exc.may_have_applied = reached
+                exc.may_have_applied = reached or exc.may_have_applied
                 raise
+            if response is not None and 300 <= response.status_code < 400:
+                error = _redirect(response, what, self._scrub)
+                error.may_have_applied = reached
+                raise error
             if response is not None and response.status_code < 400:
                 return response
             try:
@@ -290,6 +336,10 @@ class Sender:
             ):
                 error = self._give_up(what, attempt, response, failure, waited=delay)
                 error.may_have_applied = reached
+                if isinstance(error, TransportError) and not (
+                    reached or may_have_reached(response, failure)
+                ):
+                    error.never_connected = True
                 raise error from failure
             if response is not None and response.status_code == 429:
                 # Everyone waits, not only this request: the budget is shared. Only a wait
@@ -386,7 +436,7 @@ class Sender:
             began = time.monotonic()
             left = self._retry.clock()  # the retry bound counts from here, not the queue
             try:
-                response = await self._http.request(method, path, params=params, json=body)
+                response = await self._exchange(method, path, params, body)
             except httpx.UnsupportedProtocol as exc:
                 # A wrong URL scheme will not fix itself: no retries.
                 raise TransportError(f"{method} {path}: {exc}", hint="check --api-url") from exc
@@ -408,6 +458,58 @@ class Sender:
             f" [correlationId {cid}]" if (cid := correlation_id(None, response.headers)) else "",
         )
         return response, None
+
+    async def _exchange(
+        self, method: str, path: str, params: Mapping[str, str | int] | None, body: Any
+    ) -> httpx.Response:
+        """One request and its whole answer, within the deadline and the size cap.
+
+        Raises :class:`DeadlinePassed` (a timeout: retried, and it may have been applied)
+        when the answer is not all in within the deadline, and a
+        :class:`~reconciler.errors.TransportError` naming the cap (not retried: the same
+        server would send the same) when the body is larger.
+        """
+        request = self._http.build_request(method, path, params=params, json=body)
+        try:
+            async with asyncio.timeout(self._deadline):
+                response = await self._http.send(request, stream=True)
+                try:
+                    content = await self._read_capped(response, f"{method} {path}")
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            raise DeadlinePassed(
+                f"no whole answer within the deadline of {self._deadline:g} s", request=request
+            ) from None
+        headers = [(k, v) for k, v in response.headers.raw if k.lower() not in _BODY_HEADERS]
+        return httpx.Response(
+            response.status_code, headers=headers, content=content, request=request
+        )
+
+    async def _read_capped(self, response: httpx.Response, what: str) -> bytes:
+        cap = self._max_answer
+        declared = response.headers.get("Content-Length", "").strip()
+        if declared.isdigit() and int(declared) > cap:
+            raise self._too_large(what, response, f"it declared {int(declared):,} bytes")
+        parts: list[bytes] = []
+        size = 0
+        async for part in response.aiter_bytes():
+            size += len(part)
+            if size > cap:
+                raise self._too_large(what, response, "hsprefs stopped reading it")
+            parts.append(part)
+        return b"".join(parts)
+
+    def _too_large(self, what: str, response: httpx.Response, how: str) -> TransportError:
+        return TransportError(
+            f"{what}: HubSpot's answer ({response.status_code}) is larger than the cap of "
+            f"{_mib(self._max_answer)} ({how})",
+            status_code=0,
+            correlation_id=correlation_id(None, response.headers),
+            hint="check --api-url: HubSpot's answers are far smaller",
+            # An answer came: the request reached the server, which may have acted on it.
+            may_have_applied=True,
+        )
 
     def _judge(self, response: httpx.Response, what: str, attempt: int) -> float:
         """The wait before retrying an error answer; raises when it is not worth retrying."""

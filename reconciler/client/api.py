@@ -25,7 +25,14 @@ import httpx
 
 from reconciler import __version__
 from reconciler.client._errors import Scrubber, correlation_id, json_body
-from reconciler.client._http import ClientStats, NotRetried, NotSent, Sender
+from reconciler.client._http import (
+    DEADLINE,
+    MAX_ANSWER_BYTES,
+    ClientStats,
+    NotRetried,
+    NotSent,
+    Sender,
+)
 from reconciler.client._match import (
     match_opt_outs,
     match_writes,
@@ -48,6 +55,7 @@ from reconciler.errors import (
     AuthError,
     RateLimitError,
     ScopeError,
+    TransportError,
     UsageError,
 )
 from reconciler.model import (
@@ -79,6 +87,12 @@ def is_fatal(error: BaseException) -> bool:
     if isinstance(error, AuthError | ScopeError):
         return True
     return isinstance(error, RateLimitError) and error.policy_name == "DAILY"
+
+
+def stops_writes(error: BaseException) -> bool:
+    """Errors that stop every write: the fatal ones, and HubSpot unreachable (no attempt
+    of a call got a connection, so the next call would not get one either)."""
+    return is_fatal(error) or (isinstance(error, TransportError) and error.never_connected)
 
 
 def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
@@ -120,6 +134,8 @@ class HubSpotClient:
         limiter: RateLimiter,
         retry: RetryPolicy,
         on_progress: Callable[[int], None] | None = None,
+        deadline: float = DEADLINE,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
     ) -> None:
         self._http = http
         self._settings = settings
@@ -138,6 +154,8 @@ class HubSpotClient:
             concurrency=settings.concurrency,
             stats=self.stats,
             scrub=self._scrub,
+            deadline=deadline,
+            max_answer_bytes=max_answer_bytes,
         )
 
     @classmethod
@@ -150,12 +168,16 @@ class HubSpotClient:
         on_progress: Callable[[int], None] | None = None,
         limiter: RateLimiter | None = None,
         timeout: httpx.Timeout | None = None,
+        deadline: float = DEADLINE,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
     ) -> HubSpotClient:
         """A client for ``settings``; ``transport`` replaces the network (tests, emulator).
 
         ``retry`` and ``limiter`` replace the default policy and limiter (the limiter
         then ignores ``settings.rate_limit``); ``timeout`` the default timeouts (10 s to
-        connect, 30 s otherwise). Refuses plain ``http://`` to anything but loopback, and
+        connect, 30 s otherwise); ``deadline`` the most one attempt may take until its
+        whole answer is in (60 s), and ``max_answer_bytes`` the largest answer read
+        (64 MiB). Refuses plain ``http://`` to anything but loopback, and
         a token that cannot travel in a header (see :func:`~reconciler.settings.check_token`).
         """
         base_url = check_api_url(settings.api_url)
@@ -189,6 +211,8 @@ class HubSpotClient:
             limiter=limiter or RateLimiter(max_requests=settings.rate_limit),
             retry=retry or RetryPolicy(),
             on_progress=on_progress,
+            deadline=deadline,
+            max_answer_bytes=max_answer_bytes,
         )
 
     @property
@@ -433,7 +457,8 @@ class HubSpotClient:
         """Send status writes in batches (input order kept); one result per input.
 
         Chunks may run concurrently. Raises only for errors that stop everything (401,
-        403, the daily limit); such an error has ``may_have_applied`` set when an
+        403, the daily limit, and HubSpot unreachable: no attempt of a call connected, a
+        :class:`~reconciler.errors.TransportError` with ``never_connected`` set); such an error has ``may_have_applied`` set when an
         earlier attempt of the call may have been applied. Any other failure of a whole
         call makes its inputs FAILED (HubSpot refused the batch, and no earlier attempt
         may have been applied) or UNCONFIRMED (it may or may not have happened).
@@ -468,7 +493,7 @@ class HubSpotClient:
         except NotRetried as stopped:
             results = not_retried(chunk, stopped.error)
         except ApiError as exc:
-            if is_fatal(exc):
+            if stops_writes(exc):
                 raise
             results = whole_call_failed(chunk, exc)
         else:
@@ -519,7 +544,7 @@ class HubSpotClient:
         except NotRetried as stopped:
             results = not_retried(chunk, stopped.error)
         except ApiError as exc:
-            if is_fatal(exc):
+            if stops_writes(exc):
                 raise
             results = whole_call_failed(chunk, exc)
         else:
