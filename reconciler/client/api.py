@@ -459,9 +459,10 @@ class HubSpotClient:
         Chunks may run concurrently. Raises only for errors that stop everything (401,
         403, the daily limit, and HubSpot unreachable: no attempt of a call connected, a
         :class:`~reconciler.errors.TransportError` with ``never_connected`` set); such an
-        error has ``may_have_applied`` set when an earlier attempt of the call may have been applied. Any other failure of a whole
-        call makes its inputs FAILED (HubSpot refused the batch, and no earlier attempt
-        may have been applied) or UNCONFIRMED (it may or may not have happened).
+        error has ``may_have_applied`` set when an earlier attempt of the call may have
+        been applied. Any other failure of a whole call makes its inputs FAILED (HubSpot
+        refused the batch, and no earlier attempt may have been applied) or UNCONFIRMED
+        (it may or may not have happened).
 
         Once ``stop`` is set no further call or retry leaves, and the waits for the rate
         limit and between retries end; calls on the wire are seen through. The inputs of
