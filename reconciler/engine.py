@@ -32,11 +32,27 @@ from reconciler.apply import (
     failure_line,
 )
 from reconciler.diff import diff
-from reconciler.errors import ApplyError, PortalMismatchError
-from reconciler.journal import Journal, JournalContext, check_journal, config_commit
+from reconciler.errors import ApiError, ApplyError, PortalMismatchError
+from reconciler.journal import (
+    Intent,
+    Journal,
+    JournalContext,
+    Verified,
+    check_journal,
+    config_commit,
+    unfinished,
+)
 from reconciler.lock import journal_lock
-from reconciler.model import DesiredState, LiveState
+from reconciler.model import (
+    DesiredState,
+    LiveState,
+    PairKey,
+    Status,
+    SubscriberKey,
+    normalise_email,
+)
 from reconciler.plan import Plan, Target
+from reconciler.words import plural
 
 if TYPE_CHECKING:
     from reconciler.client import HubSpotClient
@@ -50,6 +66,7 @@ __all__ = [
     "check_portal",
     "prepare_desired",
     "read_state",
+    "settle",
 ]
 
 
@@ -150,6 +167,11 @@ class ApplyEvents:
     def journal_repaired(self, path: Path) -> None:
         """The journal's last line was cut short by a killed run; a newline ended it."""
 
+    def settled(self, path: Path, applied: int, not_applied: int) -> None:
+        """The journal held inputs an earlier run sent without recording the answer (it
+        was killed meanwhile); they were read back and a ``recover`` line journalled for
+        each: ``applied`` of them show in HubSpot, ``not_applied`` do not."""
+
     def stoppable(
         self, stop: asyncio.Event, hurry: asyncio.Event | None = None
     ) -> AbstractContextManager[Sequence[str]]:
@@ -198,6 +220,7 @@ async def apply_saved(
         files=None,
     )
     with journal_lock(journal):
+        await settle(journal, client, shown)
         portal_id = await client.portal_id()
         settings = client.settings
         check_target(plan, portal_id, settings.api_url, settings.api_version)
@@ -237,6 +260,7 @@ async def apply_fresh(
         files=files,
     )
     with journal_lock(journal):
+        await settle(journal, client, shown)
         shown.phase("Reading HubSpot", _count(desired.subscribers()), reads=True)
         plan = await build_plan(desired, client)
         shown.phase_done()
@@ -249,6 +273,79 @@ async def apply_fresh(
                 raise ApplyError("apply cancelled; nothing was written")
             await _recheck(plan, client, shown)
         return await _send(plan, client, journal, commit, shown)
+
+
+async def settle(path: Path, client: HubSpotClient, events: ApplyEvents | None = None) -> int:
+    """Finish the evidence of earlier runs: the journal's unfinished intents (``sending``
+    lines no answer followed: the run was killed while their call was in flight) are read
+    back and a ``recover`` line is journalled for each, before anything new is read for a
+    plan or sent. Returns how many were settled.
+
+    Refuses (nothing is sent) when the intents are another portal's than the token's, when
+    the read-back fails, or when the recover lines cannot be written.
+    """
+    intents = unfinished(path)
+    if not intents:
+        return 0
+    shown = events or ApplyEvents()
+    portal_id = await client.portal_id()
+    others = sorted({p for i in intents if (p := i.line.get("portal_id")) not in (None, portal_id)})
+    if others:
+        raise ApplyError(
+            f"journal {path} holds {plural(len(intents), 'input')} an earlier apply sent to "
+            f"portal {others[0]} without recording HubSpot's answer, but the token belongs to "
+            f"portal {portal_id}",
+            hint=f"run apply once with the token of portal {others[0]} to settle them, or "
+            "pass another --journal; nothing was sent",
+        )
+    subscribers: dict[int, list[str]] = {}
+    for intent in intents:
+        emails = subscribers.setdefault(int(intent.line["brand"]), [])
+        emails.append(str(intent.line["subscriber"]))
+    shown.phase("Settling an earlier run", _count(subscribers), reads=True)
+    try:
+        live = await client.read(subscribers)
+    except ApiError as exc:
+        raise ApplyError(
+            f"cannot settle the {plural(len(intents), 'input')} an earlier apply sent without "
+            f"recording HubSpot's answer (journal {path}): {exc.message}",
+            hint="try again when HubSpot answers; nothing was sent",
+        ) from exc
+    finally:
+        shown.phase_done()
+    settled = [(intent, *observe_intent(intent, live)) for intent in intents]
+    context = JournalContext("", portal_id)
+    with Journal(path, context) as journal:
+        if journal.repaired:
+            shown.journal_repaired(path)
+        journal.recovered(settled)
+        if journal.failure is not None:
+            raise ApplyError(
+                f"cannot write journal {path}: {journal.failure}; the earlier run's inputs "
+                "were read back but their recover lines could not be written",
+                hint="free some space or fix the file; nothing was sent",
+            )
+    applied = sum(1 for _i, verified, _o in settled if verified is Verified.APPLIED)
+    shown.settled(path, applied, len(settled) - applied)
+    return len(settled)
+
+
+def observe_intent(intent: Intent, live: LiveState) -> tuple[Verified, str]:
+    """Whether the read-back shows an unfinished intent applied, and what it shows."""
+    line = intent.line
+    subscriber = SubscriberKey(int(line["brand"]), normalise_email(str(line["subscriber"])))
+    opted_out = live.opted_out(subscriber)
+    subscription = line.get("subscription_id")
+    if subscription is None:
+        shown = "opted out of all" if opted_out else "not opted out of all"
+        return (Verified.APPLIED if opted_out else Verified.NOT_APPLIED), shown
+    status = live.status_of(PairKey(subscriber.brand, subscriber.email, str(subscription)))
+    reached = status.value == line.get("after")
+    shown = status.value
+    if reached and status is Status.SUBSCRIBED and opted_out:
+        reached = False
+        shown += f", still opted out of all email of brand {subscriber.brand}"
+    return (Verified.APPLIED if reached else Verified.NOT_APPLIED), shown
 
 
 def _prepare_journal(
@@ -301,6 +398,14 @@ async def _send(
     events.phase_done()
     signal = caught[0] if caught else "SIGINT"
     events.finished(report, signal=signal)
+    if report.journal_error is not None and not report.unjournalled:
+        raise ApplyError(
+            f"cannot write journal {path}: {report.journal_error}; the apply stopped "
+            "sending before the next call left (every call is journalled before it leaves)",
+            hint="free some space or fix the file, then make a new plan with "
+            "'hsprefs plan -o FILE' for what is left",
+            report=report,
+        )
     if report.journal_error is not None:
         missing = len(report.unjournalled)
         raise ApplyError(

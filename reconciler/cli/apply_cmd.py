@@ -176,6 +176,16 @@ class _Terminal(ApplyEvents):
             err=True,
         )
 
+    def settled(self, path: Path, applied: int, not_applied: int) -> None:
+        total = applied + not_applied
+        click.echo(
+            f"hsprefs: note: journal {path} held {plural(total, 'input')} an earlier apply "
+            f"sent without recording HubSpot's answer (it was stopped while "
+            f"{'its call was' if total == 1 else 'their calls were'} in flight); read back: "
+            f"{applied} applied, {not_applied} not applied, journalled as recover lines",
+            err=True,
+        )
+
     def stoppable(
         self, stop: asyncio.Event, hurry: asyncio.Event | None = None
     ) -> contextlib.AbstractContextManager[list[str]]:

@@ -264,6 +264,7 @@ class Sender:
         stop: asyncio.Event | None = None,
         effort: Effort | None = None,
         hurry: asyncio.Event | None = None,
+        on_leave: Callable[[], bool] | None = None,
     ) -> httpx.Response:
         """Send one request until it succeeds (any status below 400) or must give up.
 
@@ -285,6 +286,10 @@ class Sender:
         would have to wait raises :class:`NotSent` before its first attempt and gives up
         with its last failure after one (the read-back of an apply whose user asked it to
         stop uses it).
+
+        ``on_leave`` is called once, when the first attempt has its turn and is about to
+        leave (apply journals the call's inputs as being sent then); when it returns
+        False nothing leaves and the call raises :class:`NotSent`.
         """
         what = f"{method} {path}"
         effort = effort if effort is not None else Effort()
@@ -305,6 +310,7 @@ class Sender:
                     hurry=hurry,
                     effort=effort,
                     retry=attempt > 1,
+                    on_leave=on_leave if attempt == 1 else None,
                 )
             except NotSent:
                 if attempt > 1 and hurry is not None and hurry.is_set():
@@ -407,6 +413,7 @@ class Sender:
         effort: Effort,
         retry: bool,
         hurry: asyncio.Event | None = None,
+        on_leave: Callable[[], bool] | None = None,
     ) -> tuple[httpx.Response | None, Exception | None]:
         async with self._slots:
             if hurry is not None and hurry.is_set() and self._limiter.time_until_free() > 0:
@@ -427,6 +434,15 @@ class Sender:
                 if taken is None:
                     raise NotSent
                 sent_at = taken.result()
+            # After the wait for a turn, before the request: a stop that came meanwhile
+            # must keep it (and its journal lines) from leaving.
+            if stop is not None and stop.is_set():
+                self._limiter.forgo()
+                raise NotSent
+            if on_leave is not None and not on_leave():
+                # What leaves must be journalled first; the journal refused, so nothing does.
+                self._limiter.forgo()
+                raise NotSent("the journal could not be written")
             stats = self._stats
             if retry:
                 stats.retries += 1

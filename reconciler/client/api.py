@@ -77,6 +77,8 @@ __all__ = ["HubSpotClient"]
 log = logging.getLogger("reconciler.client")
 
 T = TypeVar("T")
+#: Told the inputs (indices) a call carries just before it first leaves; False keeps it.
+OnLeave = Callable[[Sequence[int]], bool]
 
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 ACCOUNT_INFO = "/account-info/v3/details"
@@ -258,6 +260,7 @@ class HubSpotClient:
         stop: asyncio.Event | None = None,
         effort: Effort | None = None,
         hurry: asyncio.Event | None = None,
+        on_leave: Callable[[], bool] | None = None,
     ) -> tuple[dict[str, Any], str | None]:
         """Send and return the JSON object body and the correlationId (if any)."""
         response = await self._sender.send(
@@ -269,6 +272,7 @@ class HubSpotClient:
             stop=stop,
             effort=effort,
             hurry=hurry,
+            on_leave=on_leave,
         )
         data = json_body(response)
         if data is None:
@@ -452,7 +456,11 @@ class HubSpotClient:
     # -- writes ----------------------------------------------------------------------
 
     async def write(
-        self, writes: Sequence[StatusWrite], *, stop: asyncio.Event | None = None
+        self,
+        writes: Sequence[StatusWrite],
+        *,
+        stop: asyncio.Event | None = None,
+        on_leave: OnLeave | None = None,
     ) -> list[WriteResult]:
         """Send status writes in batches (input order kept); one result per input.
 
@@ -470,11 +478,22 @@ class HubSpotClient:
         answered 429 or never connected) come back NOT_SENT; those of a call stopped
         before a retry after an attempt that may have been applied come back
         UNCONFIRMED, for the read-back to decide.
+
+        ``on_leave(indices)`` is called once per call, just before its first attempt
+        leaves, with the indices (into ``writes``) of the inputs it carries: the moment
+        apply journals them as being sent. When it returns False (the journal could not
+        be written) the call does not leave and its inputs come back NOT_SENT.
         """
         bodies = [write_input(w) for w in writes]
         path = f"{self._prefix}/statuses/batch/write"
         jobs = [
-            self._write_chunk(chunk, bodies[start : start + len(chunk)], path, stop)
+            self._write_chunk(
+                chunk,
+                bodies[start : start + len(chunk)],
+                path,
+                stop,
+                _leaving(on_leave, range(start, start + len(chunk))),
+            )
             for start, chunk in _indexed_chunks(writes, self._batch)
         ]
         return [result for part in await _run_all(jobs) for result in part]
@@ -485,10 +504,13 @@ class HubSpotClient:
         inputs: list[dict[str, Any]],
         path: str,
         stop: asyncio.Event | None,
+        leave: Callable[[], bool] | None = None,
     ) -> list[WriteResult]:
         # Retrying a write batch is safe: it sets statuses, so sending it twice is a no-op.
         try:
-            data, cid = await self._call("write", "POST", path, body={"inputs": inputs}, stop=stop)
+            data, cid = await self._call(
+                "write", "POST", path, body={"inputs": inputs}, stop=stop, on_leave=leave
+            )
         except NotSent as unsent:
             return [WriteResult(target, Outcome.NOT_SENT, error=unsent.reason) for target in chunk]
         except NotRetried as stopped:
@@ -505,18 +527,29 @@ class HubSpotClient:
         return results
 
     async def unsubscribe_all(
-        self, subscribers: Sequence[SubscriberKey], *, stop: asyncio.Event | None = None
+        self,
+        subscribers: Sequence[SubscriberKey],
+        *,
+        stop: asyncio.Event | None = None,
+        on_leave: OnLeave | None = None,
     ) -> list[WriteResult]:
         """Opt subscribers out of all email of their brand; one result per input, in order.
 
-        Grouped per brand: ``ceil(N_b / batch)`` calls each. Errors and ``stop`` as for
-        :meth:`write`.
+        Grouped per brand: ``ceil(N_b / batch)`` calls each. Errors, ``stop`` and
+        ``on_leave`` (with indices into ``subscribers``) as for :meth:`write`.
         """
         by_brand: dict[int, dict[str, SubscriberKey]] = {}
-        for key in subscribers:
+        positions: dict[SubscriberKey, list[int]] = {}
+        for index, key in enumerate(subscribers):
             by_brand.setdefault(key.brand, {}).setdefault(normalise_email(key.email), key)
+            positions.setdefault(norm_key(key), []).append(index)
         jobs = [
-            self._opt_out_chunk(brand, chunk, stop)
+            self._opt_out_chunk(
+                brand,
+                chunk,
+                stop,
+                _leaving(on_leave, [i for key in chunk for i in positions[norm_key(key)]]),
+            )
             for brand, keys in by_brand.items()
             for chunk in _chunks(list(keys.values()), self._batch)
         ]
@@ -528,7 +561,11 @@ class HubSpotClient:
         return [retarget(found[norm_key(key)], key) for key in subscribers]
 
     async def _opt_out_chunk(
-        self, brand: int, chunk: Sequence[SubscriberKey], stop: asyncio.Event | None
+        self,
+        brand: int,
+        chunk: Sequence[SubscriberKey],
+        stop: asyncio.Event | None,
+        leave: Callable[[], bool] | None = None,
     ) -> list[WriteResult]:
         # Retrying is safe: opting someone out twice leaves them opted out.
         path = f"{self._prefix}/statuses/batch/unsubscribe-all"
@@ -538,7 +575,13 @@ class HubSpotClient:
         params = {**self._params(brand), "verbose": "true"}
         try:
             data, cid = await self._call(
-                "unsubscribe_all", "POST", path, params=params, body=body, stop=stop
+                "unsubscribe_all",
+                "POST",
+                path,
+                params=params,
+                body=body,
+                stop=stop,
+                on_leave=leave,
             )
         except NotSent as unsent:
             return [WriteResult(key, Outcome.NOT_SENT, error=unsent.reason) for key in chunk]
@@ -554,6 +597,14 @@ class HubSpotClient:
             )
         self._progress(len(chunk))
         return results
+
+
+def _leaving(on_leave: OnLeave | None, indices: Sequence[int]) -> Callable[[], bool] | None:
+    """The one-call hook of ``on_leave`` for a call carrying ``indices``."""
+    if on_leave is None:
+        return None
+    chosen = list(indices)
+    return lambda: on_leave(chosen)
 
 
 def _indexed_chunks(items: Sequence[T], size: int) -> list[tuple[int, Sequence[T]]]:
