@@ -42,6 +42,7 @@ from reconciler.client._errors import (
 )
 from reconciler.client._ratelimit import RateLimiter
 from reconciler.client._retry import Effort, RetryPolicy
+from reconciler.client._wire import AnswerTooLarge
 from reconciler.errors import ApiError, TransportError
 
 __all__ = ["ClientStats", "NotRetried", "NotSent", "Sender", "may_have_reached"]
@@ -453,6 +454,13 @@ class Sender:
             left = self._retry.clock()  # the retry bound counts from here, not the queue
             try:
                 response = await self._exchange(method, path, params, body)
+            except AnswerTooLarge as big:
+                how = (
+                    f"it declared {big.size:,} bytes"
+                    if big.size is not None
+                    else "hsprefs stopped reading it"
+                )
+                raise self._too_large(f"{method} {path}", None, how) from None
             except httpx.UnsupportedProtocol as exc:
                 # A wrong URL scheme will not fix itself: no retries.
                 raise TransportError(f"{method} {path}: {exc}", hint="check --api-url") from exc
@@ -516,12 +524,13 @@ class Sender:
             parts.append(part)
         return b"".join(parts)
 
-    def _too_large(self, what: str, response: httpx.Response, how: str) -> TransportError:
+    def _too_large(self, what: str, response: httpx.Response | None, how: str) -> TransportError:
+        status = f" ({response.status_code})" if response is not None else ""
         return TransportError(
-            f"{what}: HubSpot's answer ({response.status_code}) is larger than the cap of "
+            f"{what}: HubSpot's answer{status} is larger than the cap of "
             f"{_mib(self._max_answer)} ({how})",
             status_code=0,
-            correlation_id=correlation_id(None, response.headers),
+            correlation_id=correlation_id(None, response.headers) if response else None,
             hint="check --api-url: HubSpot's answers are far smaller",
             # An answer came: the request reached the server, which may have acted on it.
             may_have_applied=True,

@@ -194,7 +194,8 @@ class HubSpotClient:
             raise UsageError("batch size and concurrency must be at least 1")
         http = httpx.AsyncClient(
             base_url=base_url,
-            transport=transport or WireTransport(max_idle=settings.concurrency),
+            transport=transport
+            or WireTransport(max_idle=settings.concurrency, max_body=max_answer_bytes),
             headers={
                 "Authorization": f"Bearer {settings.token}",
                 "User-Agent": f"hsprefs/{__version__}",

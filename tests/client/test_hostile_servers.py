@@ -29,9 +29,15 @@ A = StatusWrite(0, "a@example.com", "101", Status.UNSUBSCRIBED)
 ACCOUNT = "GET /account-info/v3/details"
 
 
+@pytest.fixture(autouse=True)
+def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The client's own transport, straight to the hostile server."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+
 def _client(url: str, **kw: Any) -> HubSpotClient:
     values: dict[str, Any] = {
-        "transport": httpx.AsyncHTTPTransport(),
         "retry": RetryPolicy(max_attempts=3, base_delay=0.01, max_total=3.0, jitter=0.0),
         "deadline": 1.0,
         "max_answer_bytes": 1024 * 1024,
@@ -91,8 +97,7 @@ def test_an_endless_chunked_answer_is_cut_at_the_default_cap() -> None:
     )
     line = _one_line(error)
     assert line.startswith(
-        f"{ACCOUNT}: HubSpot's answer (200) is larger than the cap of 64 MiB "
-        "(hsprefs stopped reading it)"
+        f"{ACCOUNT}: HubSpot's answer is larger than the cap of 64 MiB (hsprefs stopped reading it)"
     )
     assert len(server.seen) == 1
     assert took < 20.0
@@ -101,7 +106,7 @@ def test_an_endless_chunked_answer_is_cut_at_the_default_cap() -> None:
 def test_a_huge_declared_length_is_refused_before_reading() -> None:
     error, took, _server = _against(h.huge_length, _portal)
     assert _one_line(error).startswith(
-        f"{ACCOUNT}: HubSpot's answer (200) is larger than the cap of 1 MiB "
+        f"{ACCOUNT}: HubSpot's answer is larger than the cap of 1 MiB "
         "(it declared 400,000,000 bytes)"
     )
     assert took < 3.0
@@ -204,3 +209,21 @@ def test_a_server_that_is_gone_leaves_writes_not_sent() -> None:
     assert not error.may_have_applied
     assert "no answer from HubSpot (ConnectError" in _one_line(error)
     assert time.monotonic() - began < 5.0
+
+
+def test_the_cap_holds_over_any_transport_and_for_a_compressed_body() -> None:
+    """Over httpx's own transport too (the one tests and proxies use), the decoded body
+    counts: a small gzip bomb of 4 MiB of spaces is cut at a 1 MiB cap."""
+    import gzip
+
+    bomb = gzip.compress(b" " * (4 * 1024 * 1024))
+    data = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
+        + f"Content-Length: {len(bomb)}\r\n\r\n".encode()
+        + bomb
+    )
+    error, _took, _server = _against(h.fixed(data), _portal, transport=httpx.AsyncHTTPTransport())
+    assert _one_line(error).startswith(
+        f"{ACCOUNT}: HubSpot's answer (200) is larger than the cap of 1 MiB "
+        "(hsprefs stopped reading it)"
+    )
