@@ -42,7 +42,7 @@ from reconciler.journal import (
     config_commit,
     unfinished,
 )
-from reconciler.lock import journal_lock
+from reconciler.lock import journal_lock, portal_lock
 from reconciler.model import (
     DesiredState,
     LiveState,
@@ -167,6 +167,10 @@ class ApplyEvents:
     def journal_repaired(self, path: Path) -> None:
         """The journal's last line was cut short by a killed run; a newline ended it."""
 
+    def lock_taken_over(self, portal_id: int, pid: int) -> None:
+        """The portal's lock was left by an apply (``pid``) that is no longer running; it
+        was taken over."""
+
     def settled(self, path: Path, applied: int, not_applied: int) -> None:
         """The journal held inputs an earlier run sent without recording the answer (it
         was killed meanwhile); they were read back and a ``recover`` line journalled for
@@ -219,7 +223,7 @@ async def apply_saved(
         folder=folder if folder.is_dir() else folder.parent,
         files=None,
     )
-    with journal_lock(journal):
+    with journal_lock(journal), await _portal_locked(journal, client, shown):
         await settle(journal, client, shown)
         portal_id = await client.portal_id()
         settings = client.settings
@@ -259,7 +263,7 @@ async def apply_fresh(
         folder=folder if folder.is_dir() else folder.parent,
         files=files,
     )
-    with journal_lock(journal):
+    with journal_lock(journal), await _portal_locked(journal, client, shown):
         await settle(journal, client, shown)
         shown.phase("Reading HubSpot", _count(desired.subscribers()), reads=True)
         plan = await build_plan(desired, client)
@@ -273,6 +277,21 @@ async def apply_fresh(
                 raise ApplyError("apply cancelled; nothing was written")
             await _recheck(plan, client, shown)
         return await _send(plan, client, journal, commit, shown)
+
+
+async def _portal_locked(
+    journal: Path, client: HubSpotClient, events: ApplyEvents
+) -> AbstractContextManager[Path]:
+    """The per-portal lock (:func:`reconciler.lock.portal_lock`) of the token's portal at
+    the client's API address: read the portal id (the one account-info call every apply
+    makes anyway) and return the lock, not yet taken."""
+    portal_id = await client.portal_id()
+    return portal_lock(
+        portal_id,
+        client.settings.api_url,
+        journal,
+        on_takeover=lambda pid: events.lock_taken_over(portal_id, pid),
+    )
 
 
 async def settle(path: Path, client: HubSpotClient, events: ApplyEvents | None = None) -> int:

@@ -176,6 +176,13 @@ class _Terminal(ApplyEvents):
             err=True,
         )
 
+    def lock_taken_over(self, portal_id: int, pid: int) -> None:
+        click.echo(
+            f"hsprefs: note: the lock of portal {portal_id} was left by an apply that is no "
+            f"longer running (pid {pid}); taken over",
+            err=True,
+        )
+
     def settled(self, path: Path, applied: int, not_applied: int) -> None:
         total = applied + not_applied
         click.echo(
