@@ -19,12 +19,13 @@ def test_sigkill_while_a_call_is_in_flight(tmp_path: Path) -> None:
     assert counts["intents"] >= 4
 
 
+@pytest.mark.slow
 def test_sigkill_in_the_middle_of_the_writes(tmp_path: Path) -> None:
     counts = crash.kill_round(tmp_path, 60.0, latency_ms=300, at_sending=12)
     assert counts["intents"] >= 4
 
 
-@pytest.mark.parametrize("delay", [0.2, 1.0, 2.5])
+@pytest.mark.parametrize("delay", [0.3, 1.5])
 def test_sigkill_at_a_point_in_time(tmp_path: Path, delay: float) -> None:
     """Before, during or after the run, whatever it was doing then."""
     crash.kill_round(tmp_path, delay)
