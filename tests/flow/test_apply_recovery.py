@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from reconciler.emulator import DEFAULT_TOKEN
 from tests.flow.apply_support import JOURNAL, journal_all, write_calls
 from tests.flow.conftest import Hub
 
@@ -56,6 +57,7 @@ def test_a_fresh_apply_settles_the_intents_a_killed_run_left(hub: Hub, project: 
         assert line["outcome"] == "unconfirmed"
         assert line["error"].startswith("no answer was journalled")
     assert write_calls(hub) == {"statuses.batch.write": 0, "statuses.batch.unsubscribe_all": 0}
+    assert DEFAULT_TOKEN not in result.out + result.err + (project / JOURNAL).read_text()
     # settled once: the next apply finds nothing unfinished
     again = hub.hsprefs("apply", "--auto-approve")
     assert (again.code, again.err) == (0, "")
