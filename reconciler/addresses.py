@@ -86,7 +86,8 @@ def read_addresses(lines: Iterable[str]) -> Iterator[Address | Problem]:
     first = source.significant()
     if first is None:
         return
-    header = _record(first, source)
+    delimiter = _delimiter(first)
+    header = _record(first, source, delimiter)
     if isinstance(header, Problem):
         yield header
         return
@@ -103,15 +104,27 @@ def read_addresses(lines: Iterable[str]) -> Iterator[Address | Problem]:
         )
         return
     if emails:
-        yield from _csv(source, names.index("email"))
+        yield from _csv(source, names.index("email"), delimiter)
         return
     if len(header) > 1:
         shown = ", ".join(_quote(cell.text) for cell in header[:5])
+        address = next((c for c in header if "@" in c.text and " " not in c.text.strip()), None)
+        if address is not None:
+            yield Problem(
+                address.line,
+                address.column,
+                f"the first row holds the address {_quote(address.text.strip())} and "
+                f"{_DELIMITER_NAMES[delimiter]}: a CSV file needs a first row naming its "
+                "columns, one of them 'email' (Email;Name); a plain list has one address "
+                "per line",
+                fatal=True,
+            )
+            return
         yield Problem(
             header[0].line,
             1,
-            f"the CSV header has no 'email' column (found {shown}); "
-            "name the column of addresses 'email'",
+            f"the CSV header has no 'email' column (found {shown}, separated by "
+            f"{_DELIMITER_NAMES[delimiter]}); name the column of addresses 'email'",
             fatal=True,
         )
         return
@@ -155,7 +168,22 @@ class _Cell:
     column: int
 
 
-def _record(text: str, source: _Lines) -> list[_Cell] | Problem:
+_DELIMITER_NAMES = {",": "commas (',')", ";": "semicolons (';')", "\t": "tabs"}
+
+
+def _delimiter(header: str) -> str:
+    """The delimiter of a CSV file, told from its header row: the one of comma, semicolon
+    and tab that makes a column named ``email`` (European spreadsheets write ``;``);
+    else the one the row holds most of, comma on a tie or when it holds none."""
+    for candidate in (",", ";", "\t"):
+        if "email" in (cell.strip().strip('"').strip().lower() for cell in header.split(candidate)):
+            return candidate
+    counts = {d: header.count(d) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > counts[","] else ","
+
+
+def _record(text: str, source: _Lines, delimiter: str = ",") -> list[_Cell] | Problem:
     """One CSV record starting with the line ``text``; a quoted cell may take more lines."""
     line = source.number
     cells: list[_Cell] = []
@@ -195,7 +223,7 @@ def _record(text: str, source: _Lines) -> list[_Cell] | Problem:
                 rest += 1
             if rest == len(text):
                 return cells
-            if text[rest] != ",":
+            if text[rest] != delimiter:
                 return Problem(
                     line,
                     rest + 1,
@@ -206,7 +234,7 @@ def _record(text: str, source: _Lines) -> list[_Cell] | Problem:
                 )
             pos = rest + 1
         else:
-            comma = text.find(",", pos)
+            comma = text.find(delimiter, pos)
             end = len(text) if comma < 0 else comma
             cell = text[pos:end]
             lead = len(cell) - len(cell.lstrip())
@@ -216,10 +244,10 @@ def _record(text: str, source: _Lines) -> list[_Cell] | Problem:
             pos = comma + 1
 
 
-def _csv(source: _Lines, index: int) -> Iterator[Address | Problem]:
+def _csv(source: _Lines, index: int, delimiter: str = ",") -> Iterator[Address | Problem]:
     while (text := source.significant()) is not None:
         start = source.number
-        record = _record(text, source)
+        record = _record(text, source, delimiter)
         if isinstance(record, Problem):
             yield record
             return

@@ -55,6 +55,17 @@ def test_a_row_without_an_address_names_the_line_its_record_starts_on() -> None:
     ]
 
 
+def test_a_semicolon_roster_from_european_excel() -> None:
+    """Email;Name with a byte-order mark and CRLF: the delimiter is told from the header."""
+    text = '\ufeffEmail;Name\r\nann@example.com;Ann\r\n"bob@example.com";"Bob; Jr"\r\n'
+    assert read(text) == [Address("ann@example.com", 2, 1), Address("bob@example.com", 3, 1)]
+
+
+def test_a_tab_separated_roster() -> None:
+    """A tab-separated export reads the same way."""
+    assert read("name\temail\nAnn\tann@example.com\n") == [Address("ann@example.com", 2, 5)]
+
+
 def test_an_all_blank_record_is_a_blank_line() -> None:
     """A row of empty cells is skipped like a blank line, not reported."""
     assert read("email,name\n,\n , \nann@example.com,A\n") == [Address("ann@example.com", 4, 1)]
@@ -74,12 +85,33 @@ def test_an_all_blank_record_is_a_blank_line() -> None:
             ),
         ),
         (
+            "Mail;Name\nann@example.com;Ann\n",
+            Problem(
+                1,
+                1,
+                "the CSV header has no 'email' column (found 'Mail', 'Name', separated by "
+                "semicolons (';')); name the column of addresses 'email'",
+                fatal=True,
+            ),
+        ),
+        (
+            "ann@example.com;Ann\nbob@example.com;Bob\n",
+            Problem(
+                1,
+                1,
+                "the first row holds the address 'ann@example.com' and semicolons (';'): a "
+                "CSV file needs a first row naming its columns, one of them 'email' "
+                "(Email;Name); a plain list has one address per line",
+                fatal=True,
+            ),
+        ),
+        (
             "name,mail\nZed,zed@example.com\n",
             Problem(
                 1,
                 1,
-                "the CSV header has no 'email' column (found 'name', 'mail'); "
-                "name the column of addresses 'email'",
+                "the CSV header has no 'email' column (found 'name', 'mail', separated by "
+                "commas (',')); name the column of addresses 'email'",
                 fatal=True,
             ),
         ),
@@ -104,7 +136,14 @@ def test_an_all_blank_record_is_a_blank_line() -> None:
             ),
         ),
     ],
-    ids=["two-email-columns", "no-email-column", "unterminated-quote", "text-after-quote"],
+    ids=[
+        "two-email-columns",
+        "semicolon-no-email-column",
+        "semicolon-no-header",
+        "no-email-column",
+        "unterminated-quote",
+        "text-after-quote",
+    ],
 )
 def test_broken_structure_ends_the_reading(text: str, problem: Problem) -> None:
     """Nothing after a structural problem is read: it is the only item."""

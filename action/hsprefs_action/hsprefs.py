@@ -39,7 +39,7 @@ _ERROR_PREFIXES = (
 
 class EmailMask:
     """Masks email addresses as hsprefs's ``--redact`` does
-    (``subscriber-3f2a9c1b@example.com``: a keyed hash, the domain kept), for output that
+    (``subscriber-3f2a9c1b@redacted``: a keyed hash, the domain masked too), for output that
     hsprefs cannot redact itself (apply's report). ``enabled=False`` changes nothing."""
 
     def __init__(self, *, enabled: bool) -> None:
@@ -50,8 +50,7 @@ class EmailMask:
         if not self.enabled:
             return address
         digest = hmac.new(self._key, address.lower().encode(), hashlib.sha256).hexdigest()
-        domain = address.rsplit("@", 1)[1] if "@" in address else "redacted"
-        return f"subscriber-{digest[:8]}@{domain}"
+        return f"subscriber-{digest[:8]}@redacted"
 
     def text(self, text: str) -> str:
         if not self.enabled:

@@ -148,10 +148,42 @@ def validate(doc: Document, uri: str) -> list[Finding]:
     findings: list[Finding] = []
     for path, instance, sub_uri in failing:
         for error in _errors(sub_uri, instance):
-            for where, message in _messages(error, root, path):
+            for where, said in _messages(error, root, path):
                 line, column = where
+                message = (
+                    _bool_hint(said, doc.file, line, column) if said.endswith(_YAML_BOOL) else said
+                )
                 findings.append(Finding(doc.file, line, column, message, code="schema"))
     return findings
+
+
+# A status written as yes/no/on/off/true/false: YAML read a boolean. The marker ends the
+# message _alternatives words for it; _bool_hint names what was written.
+_YAML_BOOL = " [yaml-bool]"
+_STATUS_WORDS = ("subscribed", "unsubscribed", "not_specified")
+
+
+def _bool_hint(message: str, file: str, line: int, column: int) -> str:
+    """The message with the word as written (read back from the file, since YAML has
+    already turned it into true or false) and what to write instead."""
+    message = message.removesuffix(_YAML_BOOL)
+    written = None
+    try:
+        with open(file, encoding="utf-8", errors="replace") as handle:
+            for number, text in enumerate(handle, 1):
+                if number == line:
+                    written = re.split(r"[\s,#}\]]", text[column - 1 :], maxsplit=1)[0]
+                    break
+    except OSError:
+        pass
+    value = message.rsplit(" ", 1)[-1]
+    if written and written.lower() != value:
+        said: str | None = f"{written!r}, which YAML reads as {value}"
+    else:
+        said = f"{value} (a yes/no value)" if written else None
+    if said:
+        message = message.rsplit(" not ", 1)[0] + f" not {said}"
+    return message + "; write subscribed or unsubscribed"
 
 
 def position(root: Any, path: Sequence[str | int], *, key: bool = False) -> tuple[int, int]:
@@ -299,6 +331,8 @@ def _messages(
     elif word == "enum":
         options = join_or(str(v) for v in value)
         hint = suggest(instance, [str(v) for v in value]) if isinstance(instance, str) else ""
+        if isinstance(instance, bool) and all(w in value for w in _STATUS_WORDS):
+            hint = _YAML_BOOL
         yield at, f"{subject} must be {options}, not {describe(instance)}{hint}"
     elif word == "const":
         whole = _whole_hint(instance) if type(value) is int and instance == value else None
@@ -382,7 +416,12 @@ def _alternatives(
             yield at, f"{subject} must be a whole number: {whole}"
             return
         expected = ", or ".join(w for w in words if w) or "a different kind of value"
-        yield at, f"{subject} must be {expected}, not {describe(error.instance)}"
+        marker = (
+            _YAML_BOOL
+            if isinstance(error.instance, bool) and all(w in expected for w in _STATUS_WORDS)
+            else ""
+        )
+        yield at, f"{subject} must be {expected}, not {describe(error.instance)}{marker}"
         return
     fitting_errors = [by_branch.get(i, []) for i in fitting]
     if all(errs and all(e.validator == "required" for e in errs) for errs in fitting_errors):

@@ -77,6 +77,10 @@ def suggest(word: str, choices: Iterable[str]) -> str:
 
 @lru_cache(maxsize=4096)
 def _suggest(word: str, options: tuple[str, ...]) -> str:
+    # Another case first: SUBSCRIBED, the spelling every plan prints, is subscribed.
+    same = [o for o in options if o.casefold() == word.casefold() and o != word]
+    if same:
+        return f" (did you mean {quote(same[0])}?)"
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.75)
     return f" (did you mean {quote(close[0])}?)" if close else ""
 

@@ -20,7 +20,7 @@ from typing import Any
 from reconciler import __version__
 from reconciler.aliases import one_line
 from reconciler.history import Event, History
-from reconciler.model import LiveStatus, PairKey, SubscriberKey
+from reconciler.model import LiveStatus, PairKey, Status, SubscriberKey
 from reconciler.plan import iso, subscription_label
 from reconciler.render.markdown import markdown_cell
 from reconciler.render.safe import terminal_safe
@@ -133,6 +133,8 @@ def _id_order(key: PairKey) -> tuple[int, str]:
 
 def _live_status(status: LiveStatus) -> str:
     name = f"{one_line(status.subscription_name)} " if status.subscription_name else ""
+    if status.status is Status.NOT_SPECIFIED and status.source in (None, "DEFAULT"):
+        return f"{name}({status.key.subscription_id}): never set"
     text = f"{name}({status.key.subscription_id}): {status.status.value}"
     if status.timestamp is not None:
         text += f" since {iso(status.timestamp)}"
@@ -156,7 +158,8 @@ def render_history_text(history: History) -> str:
     out: list[str] = []
     for email in history.emails:
         events = history.events.get(email, [])
-        where = f"{plural(len(history.files), 'journal')} ({history.lines_read} lines read)"
+        read = plural(history.lines_read, "line")
+        where = f"{plural(len(history.files), 'journal')} ({read} read)"
         out.append(f"History of {email}: {plural(len(events), 'journal line')} in {where}")
         if not events:
             out.append("  hsprefs has made no change for this person in these journals.")
@@ -256,7 +259,7 @@ def render_history_markdown(history: History) -> str:
     out.append(
         f"From {plural(len(history.files), 'journal')}: "
         + ", ".join(f"`{markdown_cell(f)}`" for f in history.files)
-        + f" ({history.lines_read} lines read)."
+        + f" ({plural(history.lines_read, 'line')} read)."
     )
     for email in history.emails:
         events = history.events.get(email, [])

@@ -261,7 +261,7 @@ def test_redact_masks_every_email_in_every_format(fmt: str) -> None:
     report = audit(desired, current, target=TARGET)
     out = RENDERERS[fmt](report, Redactor(key=b"k" * 32))
     assert "frank@example.com" not in out
-    assert re.search(r"subscriber-[0-9a-f]{8}@example\.com", out)
+    assert re.search(r"subscriber-[0-9a-f]{8}@redacted", out)
 
 
 def test_redact_masks_an_address_inside_a_reason_in_text() -> None:

@@ -222,7 +222,7 @@ def test_csv_without_an_email_column(hub: Hub, env: Path) -> None:
     assert result.code == 1
     assert result.err == (
         "hsprefs: error: <stdin>:1:1: the CSV header has no 'email' column (found 'name', "
-        "'address'); name the column of addresses 'email'\n"
+        "'address', separated by commas (',')); name the column of addresses 'email'\n"
     )
 
 

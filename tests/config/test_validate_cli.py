@@ -141,7 +141,8 @@ def test_github_annotations(project: Path, capsys: pytest.CaptureFixture[str]) -
         "::error file=sub%2Cscribers/a%3Ab.yaml,line=3,col=19::unknown subscription alias "
         "'nope'; declare it under 'subscriptions' in hsprefs.yaml\n"
         "::error file=sub%2Cscribers/a%3Ab.yaml,line=3,col=25::'nope' must be subscribed, "
-        "unsubscribed or not_specified, or a mapping, not true\n"
+        "unsubscribed or not_specified, or a mapping, not 'on', which YAML reads as true; "
+        "write subscribed or unsubscribed\n"
         "2 errors in 1 file\n",
         "",
     )

@@ -28,6 +28,7 @@ CONTACTS = ROOT / "tests" / "fixtures" / "adopting-contacts.csv"
 
 def _same(text: str) -> str:
     text = re.sub(r"\[correlationId [^\]]*\]", "[correlationId ...]", text)
+    text = re.sub(r"correlationId [0-9a-f-]{36}", "correlationId ID", text)
     text = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", "TIME", text)
     text = re.sub(r"\b20\d\d-\d\d-\d\d\b", "DATE", text)
     text = re.sub(r"sha256:[0-9a-f]{6,64}…?", "sha256:CHECKSUM", text)

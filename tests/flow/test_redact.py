@@ -25,7 +25,7 @@ def test_audit_redact_masks_addresses_in_the_error_line(hub: Hub, project: Path)
     assert "bob@example.com" not in result.err
     assert result.err.startswith("hsprefs: error: subscribers/customers.yaml:14:5: subscriber-")
     assert result.err.endswith(
-        "@example.com is subscribed to 'events' but has unsubscribe_all: "
+        "@redacted is subscribed to 'events' but has unsubscribe_all: "
         "true at subscribers/customers.yaml:13:5 (business unit 0); an "
         "opt-out of all cannot go with a subscribed status: remove one\n"
     )
@@ -52,3 +52,19 @@ def test_plan_redact_masks_addresses_in_the_error_line(hub: Hub, project: Path) 
     assert result.code == 1
     assert "is subscribed to 'events' but has unsubscribe_all" in result.err
     assert "bob@example.com" not in result.err
+
+
+def test_the_domain_is_masked_too() -> None:
+    """A one-person company's domain names its owner: the mask hides it as well."""
+    from reconciler.redact import Redactor
+
+    mask = Redactor(key=b"k" * 32)
+    shown = mask.text(
+        "refused for jo@jo-smith-consulting.example (again: jo@jo-smith-consulting.example)"
+    )
+    assert "jo-smith" not in shown
+    assert shown == (
+        f"refused for {mask.email('jo@jo-smith-consulting.example')} (again: "
+        f"{mask.email('jo@jo-smith-consulting.example')})"
+    )
+    assert mask.email("jo@jo-smith-consulting.example").endswith("@redacted")

@@ -109,7 +109,7 @@ def test_redaction_hides_every_address_stably(render: object) -> None:
     for name in ("alice", "bob", "carol", "frank", "ivan"):
         assert f"{name}@" not in text
     mask = redactor.email("alice@example.com")
-    assert mask == "subscriber-" + mask.split("-")[1].split("@")[0] + "@example.com"
+    assert mask == "subscriber-" + mask.split("-")[1].split("@")[0] + "@redacted"
     assert mask in text
     assert render(every_kind_plan(), redactor=redactor) == text  # type: ignore[operator]
     assert redactor.email("alice@example.com") == mask != redactor.email("bob@example.com")
