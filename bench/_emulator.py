@@ -15,8 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def start_emulator(*flags: str) -> tuple[subprocess.Popen[str], str, str]:
     """Start the emulator with ``flags`` on a free port; return the process, URL and token.
 
-    Waits (120 s at most: a 100,000-subscriber seed takes a while to load on a busy
-    machine) for the two contract lines it prints once the port is bound. What it says on
+    Waits (15 minutes at most: a 1,000,000-subscriber seed takes minutes to load on a
+    busy machine) for the two contract lines it prints once the port is bound. What it says on
     stderr goes to a temporary file, quoted if it stops first.
     """
     command = [sys.executable, "-m", "reconciler", "emulator", "serve", "--port", "0", *flags]
@@ -31,7 +31,7 @@ def start_emulator(*flags: str) -> tuple[subprocess.Popen[str], str, str]:
 
     threading.Thread(target=read_contract_lines, daemon=True).start()
     try:
-        values = dict(lines.get(timeout=120).split("=", 1) for _ in range(2))
+        values = dict(lines.get(timeout=900).split("=", 1) for _ in range(2))
     except (queue.Empty, ValueError):
         proc.kill()
         proc.wait()

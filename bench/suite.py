@@ -19,7 +19,8 @@ At ``--baseline-size`` it also runs (in a thread, while the larger sizes are mea
 it waits on the rate limit, not on CPU) the way a user scripts this today, one SDK call per
 subscriber and per change (bench/_baseline.py), under the same rate limit, and reports
 the ratios of calls and of wall time. The table goes to standard output; ``--json`` and
-``--results`` (default bench/RESULTS.md) keep it.
+``--results`` (default bench/RESULTS.md) keep it; ``bench/notes.md`` (what the figures
+mean, which target is missed and why) is appended to the results.
 
 ``--quick`` is what .ci/run runs: 10,000 subscribers, local cost and calls only. With
 ``--check-baseline FILE`` the run fails when CPU or peak memory grew more than 50 % over
@@ -354,6 +355,10 @@ def write_results(path: Path, rows: list[str], notes: list[str], extra: list[str
         "",
         *extra,
     ]
+    # What the figures mean, which target is missed and why: kept by hand in notes.md.
+    notes_file = HERE / "notes.md"
+    if notes_file.is_file():
+        text += ["", notes_file.read_text(encoding="utf-8").rstrip()]
     path.write_text("\n".join(text) + "\n", encoding="utf-8")
 
 

@@ -21,6 +21,7 @@ re-run converges.
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -33,6 +34,7 @@ from reconciler.errors import (
     PolicyError,
     PortalMismatchError,
     StalePlanError,
+    TransportError,
 )
 from reconciler.journal import Journal, Verification, Verified
 from reconciler.model import DesiredStatus, LiveState, Outcome, Status, WriteResult
@@ -132,6 +134,9 @@ class ApplyReport:
             and not self.implied_missing
         )
 
+
+# Why the inputs of a call no attempt of which got a connection were not sent.
+_UNREACHED = "not sent: HubSpot could not be reached"
 
 # How the error line names the signal that interrupted a run.
 _STOPPED_BY = {"SIGINT": "interrupted (Ctrl-C)", "SIGTERM": "terminated (SIGTERM)"}
@@ -317,6 +322,7 @@ async def apply_plan(
     stop: asyncio.Event | None = None,
     on_progress: Callable[[int], None] | None = None,
     on_verify: Callable[[int], None] | None = None,
+    hurry: asyncio.Event | None = None,
 ) -> ApplyReport:
     """Send the plan's calls wave by wave, journal each result, then verify by reading back.
 
@@ -326,6 +332,11 @@ async def apply_plan(
     ``on_progress(n)`` is called as each call's answer arrives, with the number of
     changes it carried; ``on_verify(n)`` once before the read-back, with the number of
     subscribers to read.
+
+    The read-back waits for the rate limit like any read, unless the caller is in a
+    hurry: a ``stop`` set while it runs, or ``hurry`` (a second Ctrl-C) after a ``stop``
+    set while sending, ends its waits at once, and what it did not read is unknown (the
+    next apply settles it from the journal).
     """
     run = _Run(plan, client, journal, stop or asyncio.Event(), on_progress)
     for _kind, calls in plan.waves():
@@ -346,8 +357,10 @@ async def apply_plan(
         touched = subscribers_of(plan.changes[i] for i in sent)
         if on_verify is not None:
             on_verify(sum(len(emails) for emails in touched.values()))
+        # A stop that comes now has nothing left to stop but the waits of the read-back.
+        impatient = hurry if run.stop.is_set() else run.stop
         try:
-            live = await client.read(touched)
+            live = await client.read(touched, hurry=impatient)
         except ApiError as exc:
             # Everything sent is journalled; without a read-back nothing counts as applied.
             # The error's hint is advice for a plan's read, so only its facts are kept.
@@ -355,7 +368,9 @@ async def apply_plan(
             if exc.correlation_id:
                 read_back_error += f" [correlationId {exc.correlation_id}]"
     checks = {
-        index: _verify(plan.changes[index], run.results[index], live, read_back_error)
+        index: _verify(
+            plan.changes[index], run.results[index], live, read_back_error, run.call_ids[index]
+        )
         for index in sent
     }
     journal.verified([checks[index] for index in sent])
@@ -411,6 +426,10 @@ class _Run:
         # change index -> why a call HubSpot answered without acting on it was not retried
         self.unsent: dict[int, str] = {}
         self.calls_made = 0
+        # Names this run's calls in the journal (``call_id``): the run, then the call.
+        self.run_id = secrets.token_hex(6)
+        self.call_ids: dict[int, str] = {}  # change index -> the call that carried it
+        self.call_ids_made: list[str] = []
         self.stopped_by: ApiError | None = None
         # The run set ``stop`` itself (a refusal, a failed journal write) before the
         # caller did: then the run was not interrupted, whatever came after.
@@ -425,14 +444,30 @@ class _Run:
     async def send(self, call: Call) -> None:
         """Send one call (unless ``stop`` is set before it leaves) and journal its answer."""
         changes = [self.plan.changes[i] for i in call.changes]
+        call_id = f"{self.run_id}-{len(self.call_ids_made) + 1}"
+        self.call_ids_made.append(call_id)
+        left: set[int] = set()  # positions (in ``changes``) journalled as being sent
+
+        def on_leave(positions: Sequence[int]) -> bool:
+            # Written ahead, fsynced, before the call leaves: a run killed while the call
+            # is in flight leaves these lines for the next apply to settle.
+            ok = self.journal.sending([changes[p] for p in positions], call.operation, call_id)
+            if ok:
+                left.update(positions)
+            else:
+                self.halt()
+            return ok
+
         answers: Sequence[WriteResult]
         try:
             if call.operation is CallOperation.UNSUBSCRIBE_ALL:
                 answers = await self.client.unsubscribe_all(
-                    [c.subscriber for c in changes], stop=self.stop
+                    [c.subscriber for c in changes], stop=self.stop, on_leave=on_leave
                 )
             else:
-                answers = await self.client.write([c.to_write() for c in changes], stop=self.stop)
+                answers = await self.client.write(
+                    [c.to_write() for c in changes], stop=self.stop, on_leave=on_leave
+                )
         except ApiError as exc:
             # The client raises only for a refusal that stops everything (401, 403, the
             # daily cap). Stop every call still waiting, and journal each input of this
@@ -451,10 +486,22 @@ class _Run:
             for index, answer in zip(call.changes, answers, strict=True)
             if answer.outcome is Outcome.NOT_SENT and answer.error
         )
+        # Inputs journalled as being sent that HubSpot cannot have acted on after all
+        # (answered 429 or never connected, then stopped) close their intent as not sent.
+        closed = [
+            (change, answer)
+            for position, (change, answer) in enumerate(zip(changes, answers, strict=True))
+            if answer.outcome is Outcome.NOT_SENT and position in left
+        ]
+        if closed:
+            self.journal.record(closed, call.operation, call_id)
         if not sent:
             return
         self.calls_made += 1
-        self.journal.record([(change, answer) for _i, change, answer in sent], call.operation)
+        self.call_ids.update((index, call_id) for index, _c, _a in sent)
+        self.journal.record(
+            [(change, answer) for _i, change, answer in sent], call.operation, call_id
+        )
         if self.journal.failure is not None:
             # The evidence trail broke (a full disk): send nothing more. What this call
             # got back is kept as the journal's unwritten lines, for the caller to show.
@@ -473,6 +520,16 @@ def _refused(changes: Sequence[Change], error: ApiError) -> list[WriteResult]:
     correlationId per input; the advice (the hint) is for the person running apply, in
     the error line.
     """
+    if isinstance(error, TransportError) and error.never_connected:
+        # No attempt got a connection: nothing was carried, so nothing was sent.
+        return [
+            WriteResult(
+                change.to_write() if change.pair else change.subscriber,
+                Outcome.NOT_SENT,
+                error=f"{_UNREACHED}: {error.message}",
+            )
+            for change in changes
+        ]
     if error.may_have_applied:
         # The client's wording for the same case (a retry refused after such an attempt).
         outcome = Outcome.UNCONFIRMED
@@ -497,6 +554,8 @@ def _unsent(stopped: str, why: str | None) -> str:
     retry of a call whose attempts HubSpot did not act on (``why`` says what they got)."""
     if why is None:
         return f"{stopped} before it was sent"
+    if why.startswith(_UNREACHED):
+        return why
     return f"{stopped} before a retry; {why}"
 
 
@@ -517,13 +576,19 @@ def _observe(change: Change, live: LiveState) -> tuple[bool, str]:
 
 
 def _verify(
-    change: Change, result: WriteResult, live: LiveState | None, read_back_error: str | None
+    change: Change,
+    result: WriteResult,
+    live: LiveState | None,
+    read_back_error: str | None,
+    call_id: str | None = None,
 ) -> Verification:
     if live is None:
-        return Verification(change, result, Verified.UNKNOWN, error=read_back_error)
+        return Verification(
+            change, result, Verified.UNKNOWN, error=read_back_error, call_id=call_id
+        )
     reached, shown = _observe(change, live)
     verified = Verified.APPLIED if reached else Verified.NOT_APPLIED
-    return Verification(change, result, verified, observed=shown)
+    return Verification(change, result, verified, observed=shown, call_id=call_id)
 
 
 def _judge(check: Verification) -> ItemReport:

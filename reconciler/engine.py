@@ -33,11 +33,27 @@ from reconciler.apply import (
     failure_line,
 )
 from reconciler.diff import diff
-from reconciler.errors import ApplyError, PortalMismatchError
-from reconciler.journal import Journal, JournalContext, check_journal, config_commit
-from reconciler.lock import journal_lock
-from reconciler.model import DesiredState, LiveState
+from reconciler.errors import ApiError, ApplyError, PortalMismatchError
+from reconciler.journal import (
+    Intent,
+    Journal,
+    JournalContext,
+    Verified,
+    check_journal,
+    config_commit,
+    unfinished,
+)
+from reconciler.lock import journal_lock, portal_lock
+from reconciler.model import (
+    DesiredState,
+    LiveState,
+    PairKey,
+    Status,
+    SubscriberKey,
+    normalise_email,
+)
 from reconciler.plan import Change, Plan, Target
+from reconciler.words import plural
 
 if TYPE_CHECKING:
     from reconciler.client import HubSpotClient
@@ -52,6 +68,7 @@ __all__ = [
     "date_differing",
     "prepare_desired",
     "read_state",
+    "settle",
 ]
 
 
@@ -171,9 +188,22 @@ class ApplyEvents:
     def journal_repaired(self, path: Path) -> None:
         """The journal's last line was cut short by a killed run; a newline ended it."""
 
-    def stoppable(self, stop: asyncio.Event) -> AbstractContextManager[Sequence[str]]:
-        """Held around the sending: what may set ``stop`` meanwhile (the CLI: Ctrl-C and
-        SIGTERM). Yields a sequence that receives the name of the signal that set it."""
+    def lock_taken_over(self, portal_id: int, pid: int) -> None:
+        """The portal's lock was left by an apply (``pid``) that is no longer running; it
+        was taken over."""
+
+    def settled(self, path: Path, applied: int, not_applied: int) -> None:
+        """The journal held inputs an earlier run sent without recording the answer (it
+        was killed meanwhile); they were read back and a ``recover`` line journalled for
+        each: ``applied`` of them show in HubSpot, ``not_applied`` do not."""
+
+    def stoppable(
+        self, stop: asyncio.Event, hurry: asyncio.Event | None = None
+    ) -> AbstractContextManager[Sequence[str]]:
+        """Held around the sending and the read-back: what may set ``stop`` meanwhile
+        (the CLI: Ctrl-C and SIGTERM), and ``hurry`` when ``stop`` is set already (a
+        second signal: no more waiting for HubSpot). Yields a sequence that receives the
+        name of the signal that set ``stop``."""
         return contextlib.nullcontext(())
 
     def finished(self, report: ApplyReport, *, signal: str) -> None:
@@ -216,7 +246,8 @@ async def apply_saved(
         folder=folder if folder.is_dir() else folder.parent,
         files=None,
     )
-    with journal_lock(journal):
+    with journal_lock(journal), await _portal_locked(journal, client, shown):
+        await settle(journal, client, shown)
         portal_id = await client.portal_id()
         settings = client.settings
         check_target(plan, portal_id, settings.api_url, settings.api_version)
@@ -259,7 +290,8 @@ async def apply_fresh(
         folder=folder if folder.is_dir() else folder.parent,
         files=files,
     )
-    with journal_lock(journal):
+    with journal_lock(journal), await _portal_locked(journal, client, shown):
+        await settle(journal, client, shown)
         shown.phase("Reading HubSpot", _count(desired.subscribers()), reads=True)
         plan = await build_plan(desired, client)
         shown.phase_done()
@@ -279,6 +311,94 @@ async def apply_fresh(
         return await _send(
             plan, plan, done=(), client=client, path=journal, commit=commit, events=shown
         )
+
+
+async def _portal_locked(
+    journal: Path, client: HubSpotClient, events: ApplyEvents
+) -> AbstractContextManager[Path]:
+    """The per-portal lock (:func:`reconciler.lock.portal_lock`) of the token's portal at
+    the client's API address: read the portal id (the one account-info call every apply
+    makes anyway) and return the lock, not yet taken."""
+    portal_id = await client.portal_id()
+    return portal_lock(
+        portal_id,
+        client.settings.api_url,
+        journal,
+        on_takeover=lambda pid: events.lock_taken_over(portal_id, pid),
+    )
+
+
+async def settle(path: Path, client: HubSpotClient, events: ApplyEvents | None = None) -> int:
+    """Finish the evidence of earlier runs: the journal's unfinished intents (``sending``
+    lines no answer followed: the run was killed while their call was in flight) are read
+    back and a ``recover`` line is journalled for each, before anything new is read for a
+    plan or sent. Returns how many were settled.
+
+    Refuses (nothing is sent) when the intents are another portal's than the token's, when
+    the read-back fails, or when the recover lines cannot be written.
+    """
+    intents = unfinished(path)
+    if not intents:
+        return 0
+    shown = events or ApplyEvents()
+    portal_id = await client.portal_id()
+    others = sorted({p for i in intents if (p := i.line.get("portal_id")) not in (None, portal_id)})
+    if others:
+        raise ApplyError(
+            f"journal {path} holds {plural(len(intents), 'input')} an earlier apply sent to "
+            f"portal {others[0]} without recording HubSpot's answer, but the token belongs to "
+            f"portal {portal_id}",
+            hint=f"run apply once with the token of portal {others[0]} to settle them, or "
+            "pass another --journal; nothing was sent",
+        )
+    subscribers: dict[int, list[str]] = {}
+    for intent in intents:
+        emails = subscribers.setdefault(int(intent.line["brand"]), [])
+        emails.append(str(intent.line["subscriber"]))
+    shown.phase("Settling an earlier run", _count(subscribers), reads=True)
+    try:
+        live = await client.read(subscribers)
+    except ApiError as exc:
+        raise ApplyError(
+            f"cannot settle the {plural(len(intents), 'input')} an earlier apply sent without "
+            f"recording HubSpot's answer (journal {path}): {exc.message}",
+            hint="try again when HubSpot answers; nothing was sent",
+        ) from exc
+    finally:
+        shown.phase_done()
+    settled = [(intent, *observe_intent(intent, live)) for intent in intents]
+    context = JournalContext("", portal_id)
+    with Journal(path, context) as journal:
+        if journal.repaired:
+            shown.journal_repaired(path)
+        journal.recovered(settled)
+        if journal.failure is not None:
+            raise ApplyError(
+                f"cannot write journal {path}: {journal.failure}; the earlier run's inputs "
+                "were read back but their recover lines could not be written",
+                hint="free some space or fix the file; nothing was sent",
+            )
+    applied = sum(1 for _i, verified, _o in settled if verified is Verified.APPLIED)
+    shown.settled(path, applied, len(settled) - applied)
+    return len(settled)
+
+
+def observe_intent(intent: Intent, live: LiveState) -> tuple[Verified, str]:
+    """Whether the read-back shows an unfinished intent applied, and what it shows."""
+    line = intent.line
+    subscriber = SubscriberKey(int(line["brand"]), normalise_email(str(line["subscriber"])))
+    opted_out = live.opted_out(subscriber)
+    subscription = line.get("subscription_id")
+    if subscription is None:
+        shown = "opted out of all" if opted_out else "not opted out of all"
+        return (Verified.APPLIED if opted_out else Verified.NOT_APPLIED), shown
+    status = live.status_of(PairKey(subscriber.brand, subscriber.email, str(subscription)))
+    reached = status.value == line.get("after")
+    shown = status.value
+    if reached and status is Status.SUBSCRIBED and opted_out:
+        reached = False
+        shown += f", still opted out of all email of brand {subscriber.brand}"
+    return (Verified.APPLIED if reached else Verified.NOT_APPLIED), shown
 
 
 def _prepare_journal(
@@ -326,6 +446,7 @@ async def _send(
         events.skipping(reviewed, done)
     events.applying(reviewed)
     stop = asyncio.Event()
+    hurry = asyncio.Event()
     context = JournalContext(reviewed.checksum, plan.target.portal_id, commit)
     # Opening the journal is the append test (a regular file, with room for the plan's
     # lines): it fails here, before anything is sent.
@@ -333,7 +454,7 @@ async def _send(
         if journal.repaired:
             events.journal_repaired(path)
         events.phase("Applying", len(plan.changes), reads=False)
-        with events.stoppable(stop) as caught:
+        with events.stoppable(stop, hurry) as caught:
             report = await apply_plan(
                 plan,
                 client,
@@ -341,11 +462,20 @@ async def _send(
                 stop=stop,
                 on_progress=events.sent,
                 on_verify=lambda total: events.phase("Verifying", total, reads=True),
+                hurry=hurry,
             )
     events.phase_done()
     report = replace(report, already_applied=done)
     signal = caught[0] if caught else "SIGINT"
     events.finished(report, signal=signal)
+    if report.journal_error is not None and not report.unjournalled:
+        raise ApplyError(
+            f"cannot write journal {path}: {report.journal_error}; the apply stopped "
+            "sending before the next call left (every call is journalled before it leaves)",
+            hint="free some space or fix the file, then make a new plan with "
+            "'hsprefs plan -o FILE' for what is left",
+            report=report,
+        )
     if report.journal_error is not None:
         missing = len(report.unjournalled)
         raise ApplyError(

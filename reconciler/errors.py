@@ -192,4 +192,10 @@ class RateLimitError(ApiError):
 
 
 class TransportError(ApiError):
-    """No usable answer from HubSpot: network failure, timeout or 5xx after retries."""
+    """No usable answer from HubSpot: network failure, timeout or 5xx after retries.
+
+    ``never_connected`` is set when no attempt of the call got a connection (HubSpot is
+    unreachable): nothing was carried, so its inputs were not sent.
+    """
+
+    never_connected: bool = False

@@ -2,11 +2,20 @@
 
 Its fields are a contract (docs/architecture.md#the-journal).
 
-One line per input sent (an unsubscribe-all is one line), written and fsynced as the
-results of each call arrive, so a run that is killed leaves a true record of what was
-sent. An input that was never sent (the run stopped before its call left, or before a
-retry of a call HubSpot had not acted on: answered 429, or never connected) gets no
-line: the journal records only what HubSpot may have acted on.
+It is written ahead: just before a call leaves, each input it carries gets a
+``sending`` line (its ``outcome``), fsynced, naming the call by ``call_id``; when the
+answer arrives each input gets its result line (``confirmed``, ``failed``,
+``unconfirmed``, or ``not_sent`` when no attempt of the call can have reached HubSpot
+after all: answered 429 or never connected, then stopped), with the same ``call_id``. So
+a run killed at any point leaves every input HubSpot may have acted on in the journal.
+An input whose call never left (the run stopped first) gets no line.
+
+A ``sending`` line with no result line after it is an *unfinished intent*: its run
+ended while the call was in flight. The next apply with this journal finds them
+(:func:`unfinished`), reads those subscribers back before anything else, and appends a
+``recover`` line for each (:meth:`Journal.recovered`): ``verified`` applied or
+not_applied, with what the read showed, so the evidence is complete before anything new
+is sent.
 
 After the read-back, a ``verify`` line is appended for every sent input whose read-back
 tells something its send line does not: a confirmed write the read-back does not show,
@@ -39,6 +48,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -55,12 +65,14 @@ from reconciler.plan import CallOperation, Change, iso
 
 __all__ = [
     "VERIFIED_STATES",
+    "Intent",
     "Journal",
     "JournalContext",
     "Verification",
     "Verified",
     "check_journal",
     "config_commit",
+    "unfinished",
 ]
 
 
@@ -75,7 +87,12 @@ class Verified(StrEnum):
 VERIFIED_STATES = tuple(Verified)
 # The ``operation`` of a line: a call's operation, or a read-back's.
 VERIFY = "verify"
-OPERATIONS = (*(op.value for op in CallOperation), VERIFY)
+RECOVER = "recover"
+OPERATIONS = (*(op.value for op in CallOperation), VERIFY, RECOVER)
+# The ``outcome`` of a line written just before its call leaves.
+SENDING = "sending"
+# What a recover line says of the answer (none was journalled).
+_NO_ANSWER = "no answer was journalled: the run that sent it ended before the answer came"
 # How much of an existing journal is read to tell it is one (its first line).
 _HEAD = 1 << 16
 # Room kept per line beyond its known fields: HubSpot's reason or error, a correlationId.
@@ -105,6 +122,7 @@ class Verification:
     verified: Verified
     observed: str | None = None
     error: str | None = None
+    call_id: str | None = None
 
     @property
     def agrees(self) -> bool:
@@ -121,7 +139,9 @@ class Journal:
     ``expect`` (the plan's changes) sizes the free-space check made on opening. After a
     failed write, :attr:`failure` holds the OS error and :attr:`unwritten` every line
     that did not reach the disk (ASCII JSON, one object each); :attr:`lines` counts the
-    lines written and fsynced; :attr:`repaired` says a cut-short last line was ended.
+    lines written and fsynced but the ``sending`` ones, which :attr:`intents` counts
+    (a report's "N lines written" is the answers and what became of them);
+    :attr:`repaired` says a cut-short last line was ended.
     """
 
     def __init__(
@@ -130,6 +150,7 @@ class Journal:
         self.path = path
         self.context = context
         self.lines = 0
+        self.intents = 0
         self.repaired = False
         self.failure: str | None = None
         self.unwritten: list[str] = []
@@ -180,7 +201,8 @@ class Journal:
                 hint="free some space or pass --journal FILE with a writable path; "
                 "nothing was sent",
             ) from None
-        needed = sum(self._room(change) for change in self._expect)
+        # Two lines per input: ``sending``, then its result.
+        needed = 2 * sum(self._room(change) for change in self._expect)
         try:
             free = shutil.disk_usage(self.path.parent).free
         except OSError:
@@ -202,16 +224,78 @@ class Journal:
         )
         return len(json.dumps(line, ensure_ascii=False).encode("utf-8")) + _LINE_SLACK
 
-    def record(self, pairs: Sequence[tuple[Change, WriteResult]], operation: CallOperation) -> None:
-        """Append one line per input of a finished call, then flush to disk.
-
-        Refuses a NOT_SENT result: an input that never left has no place here. A write
-        that fails does not raise: see :attr:`failure` and :attr:`unwritten`.
-        """
-        if any(result.outcome is Outcome.NOT_SENT for _change, result in pairs):
-            raise ValueError("the journal records only inputs that were sent")
+    def sending(self, changes: Sequence[Change], operation: CallOperation, call_id: str) -> bool:
+        """Append a ``sending`` line per input of a call about to leave, then flush to
+        disk. False when they did not all reach the disk (the call must not leave)."""
         now = iso(datetime.now(UTC))
-        self._write([self._line(now, operation, change, result) for change, result in pairs])
+        before = self.failure
+        kept = len(self.unwritten)
+        self._write(
+            intents=True,
+            lines=[
+                self._line(
+                    now,
+                    operation,
+                    change,
+                    WriteResult(
+                        change.to_write() if change.pair else change.subscriber, Outcome.UNCONFIRMED
+                    ),
+                    call_id=call_id,
+                    outcome=SENDING,
+                )
+                for change in changes
+            ],
+        )
+        if before is None and self.failure is None:
+            return True
+        # The call will not leave: lines for it are no evidence of anything, so they are
+        # not kept to be shown (one that did reach the disk is settled by the next run).
+        del self.unwritten[kept:]
+        return False
+
+    def record(
+        self,
+        pairs: Sequence[tuple[Change, WriteResult]],
+        operation: CallOperation,
+        call_id: str | None = None,
+    ) -> None:
+        """Append one line per input of a finished call (its result; ``not_sent`` for an
+        input whose ``sending`` line was written but which HubSpot cannot have acted
+        on), then flush to disk. A write that fails does not raise: see :attr:`failure`
+        and :attr:`unwritten`. Refuses a NOT_SENT result without ``call_id``: an input
+        that never left has a line only to close its ``sending`` line.
+        """
+        if call_id is None and any(r.outcome is Outcome.NOT_SENT for _c, r in pairs):
+            raise ValueError("the journal records a not-sent input only after its sending line")
+        now = iso(datetime.now(UTC))
+        self._write(
+            [
+                self._line(now, operation, change, result, call_id=call_id)
+                for change, result in pairs
+            ]
+        )
+
+    def recovered(self, settled: Sequence[tuple[Intent, Verified, str | None]]) -> None:
+        """Append a ``recover`` line per unfinished intent of an earlier run: what the
+        read-back showed of it (applied or not_applied, and in words), then flush."""
+        now = iso(datetime.now(UTC))
+        lines = []
+        for intent, verified, observed in settled:
+            line = {key: intent.line.get(key) for key in _FIELDS}
+            line.update(
+                time=now,
+                operation=RECOVER,
+                outcome=Outcome.UNCONFIRMED.value,
+                result=None,
+                error=_NO_ANSWER,
+                correlation_id=None,
+                verified=str(verified),
+                observed=observed,
+                verification_error=None,
+                call_id=intent.call_id,
+            )
+            lines.append(line)
+        self._write(lines)
 
     def verified(self, checks: Sequence[Verification]) -> None:
         """Append a ``verify`` line for each check that does not merely agree with its
@@ -227,13 +311,14 @@ class Journal:
                     verified=check.verified,
                     observed=check.observed,
                     verification_error=check.error,
+                    call_id=check.call_id,
                 )
                 for check in checks
                 if not check.agrees
             ]
         )
 
-    def _write(self, lines: Sequence[dict[str, Any]]) -> None:
+    def _write(self, lines: Sequence[dict[str, Any]], *, intents: bool = False) -> None:
         if self._fd is None:
             raise RuntimeError("journal is not open")
         if not lines:
@@ -261,7 +346,10 @@ class Journal:
                 # twice is better than a line lost).
                 self._fail(exc)
                 done = 0
-        self.lines += done
+        if intents:
+            self.intents += done
+        else:
+            self.lines += done
         self.unwritten.extend(_ascii(line) for line in lines[done:])
 
     def _append(self, data: bytes) -> None:
@@ -286,6 +374,8 @@ class Journal:
         verified: str | None = None,
         observed: str | None = None,
         verification_error: str | None = None,
+        call_id: str | None = None,
+        outcome: str | None = None,
     ) -> dict[str, Any]:
         # The field names are a contract (docs/architecture.md#the-journal): add, never
         # rename. A send line carries null in the verification fields; a verify line
@@ -302,7 +392,7 @@ class Journal:
             "after": change.after.value,
             "legal_basis": change.legal_basis,
             "legal_basis_explanation": change.legal_basis_explanation,
-            "outcome": result.outcome.value,
+            "outcome": outcome or result.outcome.value,
             "result": result.reason,
             "error": result.error,
             "correlation_id": result.correlation_id,
@@ -312,7 +402,104 @@ class Journal:
             "verified": str(verified) if verified is not None else None,
             "observed": observed,
             "verification_error": verification_error,
+            "call_id": call_id,
         }
+
+
+# Every field of a line, in the order lines are written (recover lines copy them).
+_FIELDS = (
+    "time",
+    "operation",
+    "subscriber",
+    "brand",
+    "subscription_id",
+    "subscription",
+    "before",
+    "after",
+    "legal_basis",
+    "legal_basis_explanation",
+    "outcome",
+    "result",
+    "error",
+    "correlation_id",
+    "plan_checksum",
+    "portal_id",
+    "config_commit",
+    "verified",
+    "observed",
+    "verification_error",
+    "call_id",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """A ``sending`` line no result or recover line followed: an input an earlier run may
+    have sent, with no record of what became of it. ``line`` is the line itself."""
+
+    line: dict[str, Any]
+
+    @property
+    def call_id(self) -> str:
+        return str(self.line["call_id"])
+
+    @property
+    def operation(self) -> str:
+        return str(self.line["operation"])
+
+    @property
+    def key(self) -> tuple[str, str, int, str | None]:
+        """What identifies the input within its call."""
+        return (
+            self.call_id,
+            str(self.line["subscriber"]),
+            int(self.line["brand"]),
+            self.line.get("subscription_id"),
+        )
+
+
+# Cheap looks at a line before parsing it: only lines of a call matter here.
+_CALL_ID = re.compile(rb'"call_id": "([^"]+)"')
+
+
+def unfinished(path: Path) -> list[Intent]:
+    """The unfinished intents of earlier runs in the journal at ``path``, in order.
+
+    An intent is finished by a later line of the same call and input whose outcome is a
+    result (or a ``recover`` line). Lines that are not JSON (one cut short by a crash)
+    are skipped: a ``sending`` line is fsynced before its call leaves, so a cut one
+    belongs to a call that never left. No journal yet: none.
+    """
+    open_intents: dict[tuple[str, str, int, str | None], Intent] = {}
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise HsprefsError(
+            f"cannot read journal {path}: {_why(exc)}",
+            hint="pass --journal FILE with a path you can read and write; nothing was sent",
+        ) from None
+    with handle:
+        for raw in handle:
+            if _CALL_ID.search(raw) is None:
+                continue
+            try:
+                line = json.loads(raw)
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                continue
+            if not isinstance(line, dict) or not isinstance(line.get("call_id"), str):
+                continue
+            try:
+                intent = Intent(line)
+                key = intent.key
+            except (TypeError, ValueError, KeyError):
+                continue
+            if line.get("outcome") == SENDING and line.get("operation") != RECOVER:
+                open_intents[key] = intent
+            else:
+                open_intents.pop(key, None)
+    return list(open_intents.values())
 
 
 def _ascii(line: dict[str, Any]) -> str:

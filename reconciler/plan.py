@@ -15,9 +15,10 @@ checksum is taken over the same dicts.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -395,19 +396,46 @@ class Plan:
                 yield kind, calls
 
     def _checksum(self) -> str:
-        """sha256 over what the plan would do and what it was computed from."""
-        body = {
-            "version": PLAN_FORMAT_VERSION,
-            "target": self.target.to_dict(),
-            "batch_size": self.batch_size,
-            "changes": [change.to_dict() for change in self.changes],
-            "blocked": [item.to_dict() for item in self.blocked],
-            "implied": [[k.brand, k.email, k.subscription_id] for k in self.implied],
-            "policy": policy_dict(self.policy),
-            "managed": self.managed,
+        """sha256 over what the plan would do and what it was computed from: the canonical
+        JSON (sorted keys, no spaces, ASCII) of those parts, hashed as it is written, a
+        thousand changes at a time, so a million-change plan never exists as one string."""
+        lists: dict[str, Callable[[], Iterator[Any]]] = {
+            "blocked": lambda: (item.to_dict() for item in self.blocked),
+            "changes": lambda: (change.to_dict() for change in self.changes),
+            "implied": lambda: ([k.brand, k.email, k.subscription_id] for k in self.implied),
         }
-        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-        return "sha256:" + hashlib.sha256(canonical.encode("ascii")).hexdigest()
+        scalars: dict[str, Any] = {
+            "batch_size": self.batch_size,
+            "managed": self.managed,
+            "policy": policy_dict(self.policy),
+            "target": self.target.to_dict(),
+            "version": PLAN_FORMAT_VERSION,
+        }
+        digest = hashlib.sha256()
+        separator = "{"
+        for key in sorted([*lists, *scalars]):
+            digest.update(f"{separator}{json.dumps(key)}:".encode("ascii"))
+            separator = ","
+            if key in scalars:
+                digest.update(_canonical(scalars[key]).encode("ascii"))
+                continue
+            digest.update(b"[")
+            items = lists[key]()
+            comma = ""
+            while chunk := list(itertools.islice(items, _CHUNK)):
+                digest.update((comma + _canonical(chunk)[1:-1]).encode("ascii"))
+                comma = ","
+            digest.update(b"]")
+        digest.update(b"}")
+        return "sha256:" + digest.hexdigest()
+
+
+# Items per piece when a plan's long lists are hashed or written a part at a time.
+_CHUNK = 1000
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
 def subscribers_of(changes: Iterable[Change]) -> dict[int, list[str]]:

@@ -14,7 +14,9 @@ into in place, see :mod:`reconciler.outfile`).
 
 from __future__ import annotations
 
+import itertools
 import json
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,7 @@ from reconciler import __version__
 from reconciler.config._schema import BASE_URI, compiled
 from reconciler.errors import PlanFileError
 from reconciler.model import Counts, PairKey
-from reconciler.outfile import write_output
+from reconciler.outfile import open_output
 from reconciler.plan import (
     PLAN_FORMAT_VERSION,
     Blocked,
@@ -56,22 +58,33 @@ def plan_document(
     plan: Plan, *, created_at: datetime | None = None, redactor: Redactor | None = None
 ) -> dict[str, Any]:
     """The plan as a JSON-ready dict (``redactor`` masks emails; saved plans never use it)."""
+    return {
+        key: list(value) if isinstance(value, Iterator) else value
+        for key, value in _document(plan, created_at, redactor).items()
+    }
+
+
+def _document(plan: Plan, created_at: datetime | None, redactor: Redactor | None) -> dict[str, Any]:
+    """The document with its four long lists as iterators, made one item at a time."""
     mask = redactor or Redactor(enabled=False)
-    changes = []
-    for change in plan.changes:
-        item = change.to_dict()
-        item["email"] = mask.email(change.email)
-        if change.legal_basis_explanation:
-            item["legal_basis_explanation"] = mask.text(change.legal_basis_explanation)
-        changes.append(item)
-    blocked = []
-    for entry in plan.blocked:
-        item = entry.to_dict()
-        item["email"] = mask.email(entry.email)
-        item["reason"] = mask.text(entry.reason)
-        if entry.live_source:
-            item["live_source"] = mask.text(entry.live_source)
-        blocked.append(item)
+
+    def changes() -> Iterator[dict[str, Any]]:
+        for change in plan.changes:
+            item = change.to_dict()
+            item["email"] = mask.email(change.email)
+            if change.legal_basis_explanation:
+                item["legal_basis_explanation"] = mask.text(change.legal_basis_explanation)
+            yield item
+
+    def blocked() -> Iterator[dict[str, Any]]:
+        for entry in plan.blocked:
+            item = entry.to_dict()
+            item["email"] = mask.email(entry.email)
+            item["reason"] = mask.text(entry.reason)
+            if entry.live_source:
+                item["live_source"] = mask.text(entry.live_source)
+            yield item
+
     return {
         "format": "hsprefs-plan",
         "version": PLAN_FORMAT_VERSION,
@@ -86,13 +99,13 @@ def plan_document(
         "managed": plan.managed,
         "policy": policy_dict(plan.policy),
         "read_calls": plan.read_calls,
-        "changes": changes,
-        "blocked": blocked,
-        "implied": [
+        "changes": changes(),
+        "blocked": blocked(),
+        "implied": (
             {"brand": k.brand, "email": mask.email(k.email), "subscription_id": k.subscription_id}
             for k in plan.implied
-        ],
-        "calls": [call.to_dict() for call in plan.calls],
+        ),
+        "calls": (call.to_dict() for call in plan.calls),
         "notes": list(plan.notes),
         "counts": _counts(plan),
     }
@@ -181,25 +194,57 @@ def render_json(
 
 
 def plan_text(plan: Plan, *, created_at: datetime) -> str:
-    """The saved plan document as the text written to a plan file (ASCII JSON).
-
-    orjson writes it about ten times faster than the standard library, in the same
-    layout (two-space indent, ``": "`` after keys); a document with a character beyond
-    ASCII (an address or an explanation) is written by the standard library instead,
-    which escapes it, so the file is the same bytes either way.
-    """
-    document = plan_document(plan, created_at=created_at)
-    text = orjson.dumps(document, option=orjson.OPT_INDENT_2).decode("utf-8")
-    if not text.isascii():
-        text = json.dumps(document, indent=2)
-    return text + "\n"
+    """The saved plan document as the text written to a plan file (ASCII JSON)."""
+    return "".join(_pieces(_document(plan, created_at, None))) + "\n"
 
 
 def save_plan(plan: Plan, path: Path, *, created_at: datetime) -> None:
     """Write the plan whole or not at all: a new or regular file is replaced atomically
     (temp file + rename, readable by the owner only); a device or FIFO is written into.
+    The document is written a thousand changes at a time, never held whole in memory.
     Raises :class:`HsprefsError` naming the path and the OS error."""
-    write_output(path, plan_text(plan, created_at=created_at), what="plan file")
+    with open_output(path, what="plan file") as stream:
+        for piece in _pieces(_document(plan, created_at, None)):
+            stream.write(piece)
+        stream.write("\n")
+
+
+# Items per piece of a long list.
+_CHUNK = 1000
+
+
+def _pieces(document: dict[str, Any]) -> Iterator[str]:
+    """``json.dumps(document, indent=2)`` in pieces: the same text, a top-level value or a
+    thousand items of a long list at a time (the lists are iterators)."""
+    yield "{"
+    separator = "\n"
+    for key, value in document.items():
+        yield f"{separator}  {json.dumps(key)}: "
+        separator = ",\n"
+        if not isinstance(value, Iterator):
+            yield _indented(value, 1)
+            continue
+        comma = ""
+        while chunk := list(itertools.islice(value, _CHUNK)):
+            # A list at depth one is "[\n    item,\n    item\n  ]": keep its items.
+            yield comma if comma else "["
+            yield _indented(chunk, 1)[1:-4]
+            comma = ","
+        yield "\n  ]" if comma else "[]"
+    yield "\n}"
+
+
+def _indented(value: Any, depth: int) -> str:
+    """``value`` as ``json.dumps(indent=2)`` writes it ``depth`` levels down (ASCII).
+
+    orjson writes it about ten times faster in the same layout; a value with a character
+    beyond ASCII (an address or an explanation) is written by the standard library,
+    which escapes it, so the text is the same either way.
+    """
+    text = orjson.dumps(value, option=orjson.OPT_INDENT_2).decode("utf-8")
+    if not text.isascii():
+        text = json.dumps(value, indent=2)
+    return text.replace("\n", "\n" + "  " * depth) if depth else text
 
 
 def load_plan(path: Path) -> Plan:

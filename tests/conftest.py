@@ -23,3 +23,10 @@ settings.register_profile(
     "soak", max_examples=5000, deadline=None, suppress_health_check=list(HealthCheck)
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+@pytest.fixture(autouse=True)
+def _lock_folder(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets a folder of its own for apply's per-portal locks: the emulators of
+    tests running side by side share a portal id and an address, but are not one portal."""
+    monkeypatch.setenv("HSPREFS_LOCK_DIR", str(tmp_path_factory.mktemp("locks")))

@@ -135,7 +135,8 @@ def test_the_examples_run(demo: Hub) -> None:
             result = demo.hsprefs(*args)
             assert result.code in (0, 2), f"{line}: {result.err}"
     assert Path("plan.json").exists()
-    assert len(Path("journal.jsonl").read_text("utf-8").splitlines()) == 8
+    # a sending line ahead of each call, and an answer line, per change
+    assert len(Path("journal.jsonl").read_text("utf-8").splitlines()) == 16
     assert Path("audit.html").read_text("utf-8").startswith("<!DOCTYPE html>")
     assert Path("partners.yaml").exists()
     assert sorted(p.name for p in Path("exported").iterdir()) == ["account.yaml", "outdoor.yaml"]

@@ -87,10 +87,11 @@ def _catch(
 
 
 @contextlib.contextmanager
-def _signals_stop(stop: asyncio.Event) -> Iterator[list[str]]:
+def _signals_stop(stop: asyncio.Event, hurry: asyncio.Event | None = None) -> Iterator[list[str]]:
     """While applying, Ctrl-C (SIGINT) and SIGTERM set ``stop``: the calls on the wire
     finish and are journalled, and no new call leaves (instead of the signal killing
-    them). Yields a list that receives the name of the first signal caught."""
+    them). A signal after that sets ``hurry``: the read-back waits no more. Yields a list
+    that receives the name of the first signal caught."""
     loop = asyncio.get_running_loop()
     caught: list[str] = []
 
@@ -98,6 +99,13 @@ def _signals_stop(stop: asyncio.Event) -> Iterator[list[str]]:
         if not stop.is_set():
             click.echo(
                 f"hsprefs: stopping after the calls in flight ({_SIGNAL_NAMES[name]})", err=True
+            )
+        elif hurry is not None and not hurry.is_set():
+            hurry.set()
+            click.echo(
+                f"hsprefs: not waiting for HubSpot any longer ({_SIGNAL_NAMES[name]}); "
+                "the journal keeps what was sent",
+                err=True,
             )
         if not caught:
             caught.append(name)
@@ -175,8 +183,27 @@ class _Terminal(ApplyEvents):
             err=True,
         )
 
-    def stoppable(self, stop: asyncio.Event) -> contextlib.AbstractContextManager[list[str]]:
-        return _signals_stop(stop)
+    def lock_taken_over(self, portal_id: int, pid: int) -> None:
+        click.echo(
+            f"hsprefs: note: the lock of portal {portal_id} was left by an apply that is no "
+            f"longer running (pid {pid}); taken over",
+            err=True,
+        )
+
+    def settled(self, path: Path, applied: int, not_applied: int) -> None:
+        total = applied + not_applied
+        click.echo(
+            f"hsprefs: note: journal {path} held {plural(total, 'input')} an earlier apply "
+            f"sent without recording HubSpot's answer (it was stopped while "
+            f"{'its call was' if total == 1 else 'their calls were'} in flight); read back: "
+            f"{applied} applied, {not_applied} not applied, journalled as recover lines",
+            err=True,
+        )
+
+    def stoppable(
+        self, stop: asyncio.Event, hurry: asyncio.Event | None = None
+    ) -> contextlib.AbstractContextManager[list[str]]:
+        return _signals_stop(stop, hurry)
 
     def finished(self, report: ApplyReport, *, signal: str) -> None:
         click.echo(render_apply_report(report, str(self._journal), signal=signal), nl=False)

@@ -23,7 +23,7 @@ from reconciler.cli._common import (
 )
 from reconciler.config import PROJECT_FILE
 from reconciler.doctor import CheckResult, CheckStatus, diagnose, failed_check, summary_line
-from reconciler.errors import ConfigError, UsageError
+from reconciler.errors import ConfigError, HsprefsError, UsageError
 from reconciler.model import DesiredState
 from reconciler.settings import ApiSettings
 
@@ -70,7 +70,8 @@ def _run(settings: ApiSettings, desired: DesiredState | None, why: str) -> list[
 def command(paths: tuple[Path, ...], **options: object) -> int:
     """Preflight: API reachable, token valid, scopes, portal id, aliases, rate budget.
 
-    Exit 0 when no check failed, 1 otherwise.
+    Exit 0 when no check failed, 1 otherwise (with an error line on stderr naming the
+    failed checks).
     """
     project, desired, why = _load(paths)
     checks = [project]
@@ -83,4 +84,13 @@ def command(paths: tuple[Path, ...], **options: object) -> int:
     for check in checks:
         click.echo(check.line())
     click.echo(summary_line(checks))
-    return 1 if any(c.status is CheckStatus.FAIL for c in checks) else 0
+    failed = [c.name for c in checks if c.status is CheckStatus.FAIL]
+    if failed:
+        # The checks are on stdout; the error line on stderr says the run failed, as
+        # every other command's does.
+        raise HsprefsError(
+            f"doctor: {len(failed)} of {len(checks)} {'check' if len(checks) == 1 else 'checks'} "
+            f"failed ({', '.join(failed)})",
+            hint="see the checks above",
+        )
+    return 0

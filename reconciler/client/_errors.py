@@ -242,7 +242,12 @@ def _status_label(response: httpx.Response) -> str:
 
 
 def error_from_response(
-    response: httpx.Response, *, what: str, scrub: Scrubber, attempts: int = 1
+    response: httpx.Response,
+    *,
+    what: str,
+    scrub: Scrubber,
+    attempts: int = 1,
+    too_long: tuple[float, float] | None = None,
 ) -> ApiError:
     """The exception for an error answer to ``what`` (e.g. ``"POST /statuses/batch/read"``)."""
     body = json_body(response)
@@ -293,6 +298,15 @@ def error_from_response(
                 hint="wait for the daily limit to reset, or lower the number of calls",
                 **common,
             )
+        if too_long is not None:
+            asked, budget = too_long
+            return RateLimitError(
+                f"HubSpot answered 429 to {what}{retried} and asked to wait {_secs(asked)}, "
+                f"more than the retry budget of {_secs(budget)}: {detail}",
+                policy_name=policy,
+                hint="try again later; other apps may be using the portal's budget",
+                **common,
+            )
         return RateLimitError(
             f"HubSpot kept answering 429 to {what}{retried}: {detail}",
             policy_name=policy,
@@ -313,3 +327,11 @@ def error_from_response(
             **common,
         )
     return ApiError(f"{what} was refused: {detail}", **common)
+
+
+def _secs(value: float) -> str:
+    """Seconds for an error line: whole numbers as such, huge ones without a flood of
+    digits."""
+    if value >= 1e9:
+        return f"{value:.3g} s"
+    return f"{value:.0f} s" if value == int(value) else f"{value:.2f} s"

@@ -29,7 +29,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import httpx
 
@@ -42,6 +42,7 @@ from reconciler.client._errors import (
 )
 from reconciler.client._ratelimit import RateLimiter
 from reconciler.client._retry import Effort, RetryPolicy
+from reconciler.client._wire import AnswerTooLarge
 from reconciler.errors import ApiError, TransportError
 
 __all__ = ["ClientStats", "NotRetried", "NotSent", "Sender", "may_have_reached"]
@@ -52,6 +53,44 @@ T = TypeVar("T")
 
 # Failures of a request that cannot have reached HubSpot: no connection carried it.
 _NEVER_CONNECTED = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+#: The longest one attempt may take, from the moment it leaves until its whole answer
+#: is in (the per-read timeout alone lets a server that drips a byte at a time keep a
+#: request open for ever).
+DEADLINE = 60.0
+#: The largest answer read (its body, decoded): HubSpot's biggest answers, a batch read
+#: of many subscribers with many subscriptions, are a few MiB.
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
+# Headers that no longer describe a body that was read and decoded here.
+_BODY_HEADERS = (b"content-encoding", b"content-length", b"transfer-encoding")
+
+
+class DeadlinePassed(httpx.TimeoutException):
+    """An attempt's whole answer did not arrive within the deadline."""
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1024 * 1024):g} MiB"
+
+
+def _redirect(response: httpx.Response, what: str, scrub: Scrubber) -> ApiError:
+    """The error of a 3xx: never followed (the token goes to --api-url only)."""
+    location = response.headers.get("Location")
+    target = ""
+    if location:
+        try:
+            url = httpx.URL(location)
+            where = f"{url.scheme}://{url.host}{f':{url.port}' if url.port else ''}{url.path}"
+        except (httpx.InvalidURL, ValueError):
+            where = "an address that is not a URL"
+        target = f" to {scrub(' '.join(where.split()))}" if where else ""
+    return ApiError(
+        f"{what}: HubSpot answered {response.status_code}, a redirect{target}; hsprefs does "
+        "not follow redirects, so the token goes nowhere but --api-url",
+        status_code=response.status_code,
+        correlation_id=correlation_id(None, response.headers),
+        hint="check --api-url: HubSpot's API answers at https://api.hubapi.com",
+    )
 
 
 @dataclass(slots=True)
@@ -162,6 +201,35 @@ async def _until_stopped(
     return task if kept else None
 
 
+def _either(events: list[asyncio.Event]) -> asyncio.Event:
+    """One event for several: the first one, or a new one set when any of them is set."""
+    if len(events) == 1:
+        return events[0]
+    both = _AnyEvent(events)
+    return both
+
+
+class _AnyEvent(asyncio.Event):
+    """Set when any of its events is; waiting on it waits for the first of them."""
+
+    def __init__(self, events: list[asyncio.Event]) -> None:
+        super().__init__()
+        self._events = events
+
+    def is_set(self) -> bool:
+        return any(e.is_set() for e in self._events)
+
+    async def wait(self) -> Literal[True]:
+        waiters = [asyncio.ensure_future(e.wait()) for e in self._events]
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+            await asyncio.gather(*waiters, return_exceptions=True)
+        return True
+
+
 class Sender:
     """Sends requests with bounded concurrency, the rate limiter and the retry policy."""
 
@@ -174,7 +242,11 @@ class Sender:
         concurrency: int,
         stats: ClientStats,
         scrub: Scrubber,
+        deadline: float = DEADLINE,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
     ) -> None:
+        self._deadline = deadline
+        self._max_answer = max_answer_bytes
         self._http = http
         self._limiter = limiter
         self._retry = retry
@@ -192,6 +264,8 @@ class Sender:
         body: Any = None,
         stop: asyncio.Event | None = None,
         effort: Effort | None = None,
+        hurry: asyncio.Event | None = None,
+        on_leave: Callable[[], bool] | None = None,
     ) -> httpx.Response:
         """Send one request until it succeeds (any status below 400) or must give up.
 
@@ -207,6 +281,16 @@ class Sender:
         and the waits for the rate limiter and between retries end at once: the call
         raises :class:`NotSent` when no attempt so far can have reached HubSpot, and
         :class:`NotRetried` when one may have.
+
+        ``hurry`` is gentler: attempts may still leave once it is set, but no wait does
+        (for the rate limiter, a ``Retry-After`` hold, or between retries). A call that
+        would have to wait raises :class:`NotSent` before its first attempt and gives up
+        with its last failure after one (the read-back of an apply whose user asked it to
+        stop uses it).
+
+        ``on_leave`` is called once, when the first attempt has its turn and is about to
+        leave (apply journals the call's inputs as being sent then); when it returns
+        False nothing leaves and the call raises :class:`NotSent`.
         """
         what = f"{method} {path}"
         effort = effort if effort is not None else Effort()
@@ -224,15 +308,26 @@ class Sender:
                     params,
                     body,
                     stop=stop,
+                    hurry=hurry,
                     effort=effort,
                     retry=attempt > 1,
+                    on_leave=on_leave if attempt == 1 else None,
                 )
             except NotSent:
+                if attempt > 1 and hurry is not None and hurry.is_set():
+                    # In a hurry and no turn free: give up with the last attempt's failure.
+                    error = self._give_up(what, attempt - 1, response, failure)
+                    error.may_have_applied = reached
+                    raise error from failure
                 # Stopped while this attempt waited for its turn: the earlier ones decide.
                 raise self._stopped(what, attempt - 1, response, failure, reached) from None
             except ApiError as exc:
-                exc.may_have_applied = reached
+                exc.may_have_applied = reached or exc.may_have_applied
                 raise
+            if response is not None and 300 <= response.status_code < 400:
+                error = _redirect(response, what, self._scrub)
+                error.may_have_applied = reached
+                raise error
             if response is not None and response.status_code < 400:
                 return response
             try:
@@ -243,10 +338,21 @@ class Sender:
             except ApiError as exc:
                 exc.may_have_applied = reached
                 raise
-            if not self._retry.should_retry(attempt, effort, delay):
-                error = self._give_up(what, attempt, response, failure)
+            if not self._retry.should_retry(attempt, effort, delay) or (
+                hurry is not None and hurry.is_set()
+            ):
+                error = self._give_up(what, attempt, response, failure, waited=delay)
                 error.may_have_applied = reached
+                if isinstance(error, TransportError) and not (
+                    reached or may_have_reached(response, failure)
+                ):
+                    error.never_connected = True
                 raise error from failure
+            if response is not None and response.status_code == 429:
+                # Everyone waits, not only this request: the budget is shared. Only a wait
+                # the policy accepts is held (a Retry-After beyond it gave up just above),
+                # so no hold outlives the retry budget.
+                self._limiter.hold(delay)
             reached = reached or may_have_reached(response, failure)
             if stop is not None and stop.is_set():
                 raise self._stopped(what, attempt, response, failure, reached)
@@ -258,7 +364,7 @@ class Sender:
                 response.status_code if response is not None else type(failure).__name__,
             )
             effort.spent += delay
-            await self._pause(delay, stop)
+            await self._pause(delay, stop, hurry)
 
     def _stopped(
         self,
@@ -283,13 +389,18 @@ class Sender:
         log.info("not retrying %s: stopped, and an earlier attempt may have been applied", what)
         return NotRetried(error)
 
-    async def _pause(self, delay: float, stop: asyncio.Event | None) -> None:
-        """The wait before a retry; it ends early when ``stop`` is set (Ctrl-C must not
-        wait out a whole rate-limit window)."""
-        if stop is None:
+    async def _pause(
+        self, delay: float, stop: asyncio.Event | None, hurry: asyncio.Event | None = None
+    ) -> None:
+        """The wait before a retry; it ends early when ``stop`` or ``hurry`` is set (Ctrl-C
+        must not wait out a whole rate-limit window)."""
+        events = [e for e in (stop, hurry) if e is not None]
+        if not events:
             await self._retry.sleep(delay)
-        elif not stop.is_set():
-            await _until_stopped(self._retry.sleep(delay), stop)
+            return
+        if any(e.is_set() for e in events):
+            return
+        await _until_stopped(self._retry.sleep(delay), _either(events))
 
     async def _attempt(
         self,
@@ -302,21 +413,37 @@ class Sender:
         stop: asyncio.Event | None,
         effort: Effort,
         retry: bool,
+        hurry: asyncio.Event | None = None,
+        on_leave: Callable[[], bool] | None = None,
     ) -> tuple[httpx.Response | None, Exception | None]:
         async with self._slots:
-            if stop is None:
+            if hurry is not None and hurry.is_set() and self._limiter.time_until_free() > 0:
+                raise NotSent
+            events = [e for e in (stop, hurry) if e is not None]
+            if not events:
                 sent_at = await self._limiter.acquire()
             else:
-                if stop.is_set():
+                if stop is not None and stop.is_set():
                     raise NotSent
                 # The wait for the budget may be a whole window after a 429: a stop set
                 # meanwhile ends it, and a slot taken at that very moment is given back.
                 taken = await _until_stopped(
-                    self._limiter.acquire(), stop, undo=lambda _at: self._limiter.forgo()
+                    self._limiter.acquire(),
+                    _either(events),
+                    undo=lambda _at: self._limiter.forgo(),
                 )
                 if taken is None:
                     raise NotSent
                 sent_at = taken.result()
+            # After the wait for a turn, before the request: a stop that came meanwhile
+            # must keep it (and its journal lines) from leaving.
+            if stop is not None and stop.is_set():
+                self._limiter.forgo()
+                raise NotSent
+            if on_leave is not None and not on_leave():
+                # What leaves must be journalled first; the journal refused, so nothing does.
+                self._limiter.forgo()
+                raise NotSent("the journal could not be written")
             stats = self._stats
             if retry:
                 stats.retries += 1
@@ -326,7 +453,14 @@ class Sender:
             began = time.monotonic()
             left = self._retry.clock()  # the retry bound counts from here, not the queue
             try:
-                response = await self._http.request(method, path, params=params, json=body)
+                response = await self._exchange(method, path, params, body)
+            except AnswerTooLarge as big:
+                how = (
+                    f"it declared {big.size:,} bytes"
+                    if big.size is not None
+                    else "hsprefs stopped reading it"
+                )
+                raise self._too_large(f"{method} {path}", None, how) from None
             except httpx.UnsupportedProtocol as exc:
                 # A wrong URL scheme will not fix itself: no retries.
                 raise TransportError(f"{method} {path}: {exc}", hint="check --api-url") from exc
@@ -349,6 +483,59 @@ class Sender:
         )
         return response, None
 
+    async def _exchange(
+        self, method: str, path: str, params: Mapping[str, str | int] | None, body: Any
+    ) -> httpx.Response:
+        """One request and its whole answer, within the deadline and the size cap.
+
+        Raises :class:`DeadlinePassed` (a timeout: retried, and it may have been applied)
+        when the answer is not all in within the deadline, and a
+        :class:`~reconciler.errors.TransportError` naming the cap (not retried: the same
+        server would send the same) when the body is larger.
+        """
+        request = self._http.build_request(method, path, params=params, json=body)
+        try:
+            async with asyncio.timeout(self._deadline):
+                response = await self._http.send(request, stream=True)
+                try:
+                    content = await self._read_capped(response, f"{method} {path}")
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            raise DeadlinePassed(
+                f"no whole answer within the deadline of {self._deadline:g} s", request=request
+            ) from None
+        headers = [(k, v) for k, v in response.headers.raw if k.lower() not in _BODY_HEADERS]
+        return httpx.Response(
+            response.status_code, headers=headers, content=content, request=request
+        )
+
+    async def _read_capped(self, response: httpx.Response, what: str) -> bytes:
+        cap = self._max_answer
+        declared = response.headers.get("Content-Length", "").strip()
+        if declared.isdigit() and int(declared) > cap:
+            raise self._too_large(what, response, f"it declared {int(declared):,} bytes")
+        parts: list[bytes] = []
+        size = 0
+        async for part in response.aiter_bytes():
+            size += len(part)
+            if size > cap:
+                raise self._too_large(what, response, "hsprefs stopped reading it")
+            parts.append(part)
+        return b"".join(parts)
+
+    def _too_large(self, what: str, response: httpx.Response | None, how: str) -> TransportError:
+        status = f" ({response.status_code})" if response is not None else ""
+        return TransportError(
+            f"{what}: HubSpot's answer{status} is larger than the cap of "
+            f"{_mib(self._max_answer)} ({how})",
+            status_code=0,
+            correlation_id=correlation_id(None, response.headers) if response else None,
+            hint="check --api-url: HubSpot's answers are far smaller",
+            # An answer came: the request reached the server, which may have acted on it.
+            may_have_applied=True,
+        )
+
     def _judge(self, response: httpx.Response, what: str, attempt: int) -> float:
         """The wait before retrying an error answer; raises when it is not worth retrying."""
         code = response.status_code
@@ -365,8 +552,6 @@ class Sender:
                 delay = max(self._limiter.time_until_window_frees(), self._retry.backoff(attempt))
             else:
                 delay = asked
-            # Everyone waits, not only this request: the budget is shared.
-            self._limiter.hold(delay)
             return delay
         if code >= 500:
             return self._retry.backoff(attempt)
@@ -378,9 +563,21 @@ class Sender:
         attempts: int,
         response: httpx.Response | None,
         failure: Exception | None,
+        *,
+        waited: float | None = None,
     ) -> ApiError:
         if response is not None:
-            return error_from_response(response, what=what, scrub=self._scrub, attempts=attempts)
+            # HubSpot may ask for a wait longer than a request may spend: no one waits it
+            # out (the limiter is not held for it either), and the error says so.
+            budget = self._retry.max_total
+            too_long = (
+                (waited, budget)
+                if response.status_code == 429 and waited is not None and waited > budget
+                else None
+            )
+            return error_from_response(
+                response, what=what, scrub=self._scrub, attempts=attempts, too_long=too_long
+            )
         kind = type(failure).__name__
         detail = self._scrub(" ".join(str(failure).split())) if failure is not None else ""
         tried = f" after {attempts} attempts" if attempts > 1 else ""

@@ -18,7 +18,10 @@ with one write per request and a plain pool of idle connections:
   connection was made (nothing can have reached HubSpot), :class:`httpx.WriteError`,
   :class:`httpx.ReadTimeout`, :class:`httpx.ReadError` and
   :class:`httpx.RemoteProtocolError` once the request may have left;
-* the timeouts of the request (``connect``, ``read``, ``write``).
+* the timeouts of the request (``connect``, ``read``, ``write``);
+* a cap on the body (``max_body``): a larger ``Content-Length`` is refused before the
+  body is read, and a chunked or unbounded body when it passes the cap, with
+  :class:`AnswerTooLarge`, so a hostile answer never takes more memory than the cap.
 
 Proxies are not its business: with ``trust_env`` httpx mounts its own proxy transports
 for the URLs a proxy variable names, and only the rest come here. Tests that hand in a
@@ -33,10 +36,20 @@ from collections import deque
 
 import httpx
 
-__all__ = ["WireTransport"]
+__all__ = ["AnswerTooLarge", "WireTransport"]
 
 _MAX_HEAD = 64 * 1024
 _NO_BODY = frozenset({204, 304})
+
+
+class AnswerTooLarge(httpx.TransportError):
+    """The answer's body is larger than the transport's cap (``size`` says what is known:
+    the declared length, or None when it was cut while reading)."""
+
+    def __init__(self, cap: int, size: int | None) -> None:
+        super().__init__(f"the answer is larger than {cap} bytes")
+        self.cap = cap
+        self.size = size
 
 
 class _Connection:
@@ -56,7 +69,14 @@ class _Connection:
 class WireTransport(httpx.AsyncBaseTransport):
     """An ``httpx`` transport speaking HTTP/1.1 over asyncio streams (see the module)."""
 
-    def __init__(self, *, max_idle: int = 32, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        max_idle: int = 32,
+        ssl_context: ssl.SSLContext | None = None,
+        max_body: int | None = None,
+    ) -> None:
+        self._max_body = max_body
         self._idle: dict[tuple[str, str, int], deque[_Connection]] = {}
         self._max_idle = max_idle
         self._ssl = ssl_context
@@ -125,7 +145,7 @@ class WireTransport(httpx.AsyncBaseTransport):
             try:
                 async with asyncio.timeout(timeouts.get("read")):
                     status, headers, content, keep = await _read_answer(
-                        connection.reader, request.method
+                        connection.reader, request.method, self._max_body
                     )
             except TimeoutError:
                 raise httpx.ReadTimeout("waiting for the answer timed out") from None
@@ -177,7 +197,7 @@ def _request_head(request: httpx.Request, body: bytes) -> bytes:
 
 
 async def _read_answer(
-    reader: asyncio.StreamReader, method: str
+    reader: asyncio.StreamReader, method: str, cap: int | None = None
 ) -> tuple[int, list[tuple[bytes, bytes]], bytes, bool]:
     """Status, headers, body and whether the connection may carry another request."""
     while True:
@@ -210,16 +230,30 @@ async def _read_answer(
     if method == "HEAD" or status in _NO_BODY or 100 <= status < 200:
         return status, headers, b"", not close
     if chunked:
-        return status, headers, await _chunks(reader), not close
+        return status, headers, await _chunks(reader, cap), not close
     if length is not None:
         if length < 0:
             raise httpx.RemoteProtocolError("a negative Content-Length")
+        if cap is not None and length > cap:
+            raise AnswerTooLarge(cap, length)
         return status, headers, await reader.readexactly(length), not close
-    return status, headers, await reader.read(), False
+    return status, headers, await _to_the_end(reader, cap), False
 
 
-async def _chunks(reader: asyncio.StreamReader) -> bytes:
+async def _to_the_end(reader: asyncio.StreamReader, cap: int | None) -> bytes:
     parts: list[bytes] = []
+    size = 0
+    while part := await reader.read(65536):
+        size += len(part)
+        if cap is not None and size > cap:
+            raise AnswerTooLarge(cap, None)
+        parts.append(part)
+    return b"".join(parts)
+
+
+async def _chunks(reader: asyncio.StreamReader, cap: int | None = None) -> bytes:
+    parts: list[bytes] = []
+    total = 0
     while True:
         size_line = await reader.readuntil(b"\r\n")
         size = int(size_line.split(b";", 1)[0].strip(), 16)
@@ -228,6 +262,9 @@ async def _chunks(reader: asyncio.StreamReader) -> bytes:
             while await reader.readuntil(b"\r\n") != b"\r\n":
                 pass
             return b"".join(parts)
+        total += size
+        if cap is not None and total > cap:
+            raise AnswerTooLarge(cap, None)
         parts.append(await reader.readexactly(size))
         if await reader.readexactly(2) != b"\r\n":
             raise httpx.RemoteProtocolError("a chunk without its line end")

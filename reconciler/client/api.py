@@ -25,7 +25,14 @@ import httpx
 
 from reconciler import __version__
 from reconciler.client._errors import Scrubber, correlation_id, json_body
-from reconciler.client._http import ClientStats, NotRetried, NotSent, Sender
+from reconciler.client._http import (
+    DEADLINE,
+    MAX_ANSWER_BYTES,
+    ClientStats,
+    NotRetried,
+    NotSent,
+    Sender,
+)
 from reconciler.client._match import (
     match_opt_outs,
     match_writes,
@@ -49,6 +56,7 @@ from reconciler.errors import (
     AuthError,
     RateLimitError,
     ScopeError,
+    TransportError,
     UsageError,
 )
 from reconciler.model import (
@@ -70,6 +78,8 @@ __all__ = ["HubSpotClient"]
 log = logging.getLogger("reconciler.client")
 
 T = TypeVar("T")
+#: Told the inputs (indices) a call carries just before it first leaves; False keeps it.
+OnLeave = Callable[[Sequence[int]], bool]
 
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 ACCOUNT_INFO = "/account-info/v3/details"
@@ -80,6 +90,12 @@ def is_fatal(error: BaseException) -> bool:
     if isinstance(error, AuthError | ScopeError):
         return True
     return isinstance(error, RateLimitError) and error.policy_name == "DAILY"
+
+
+def stops_writes(error: BaseException) -> bool:
+    """Errors that stop every write: the fatal ones, and HubSpot unreachable (no attempt
+    of a call got a connection, so the next call would not get one either)."""
+    return is_fatal(error) or (isinstance(error, TransportError) and error.never_connected)
 
 
 def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
@@ -121,6 +137,8 @@ class HubSpotClient:
         limiter: RateLimiter,
         retry: RetryPolicy,
         on_progress: Callable[[int], None] | None = None,
+        deadline: float = DEADLINE,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
     ) -> None:
         self._http = http
         self._settings = settings
@@ -139,6 +157,8 @@ class HubSpotClient:
             concurrency=settings.concurrency,
             stats=self.stats,
             scrub=self._scrub,
+            deadline=deadline,
+            max_answer_bytes=max_answer_bytes,
         )
 
     @classmethod
@@ -151,12 +171,16 @@ class HubSpotClient:
         on_progress: Callable[[int], None] | None = None,
         limiter: RateLimiter | None = None,
         timeout: httpx.Timeout | None = None,
+        deadline: float = DEADLINE,
+        max_answer_bytes: int = MAX_ANSWER_BYTES,
     ) -> HubSpotClient:
         """A client for ``settings``; ``transport`` replaces the network (tests, emulator).
 
         ``retry`` and ``limiter`` replace the default policy and limiter (the limiter
         then ignores ``settings.rate_limit``); ``timeout`` the default timeouts (10 s to
-        connect, 30 s otherwise). Refuses plain ``http://`` to anything but loopback, and
+        connect, 30 s otherwise); ``deadline`` the most one attempt may take until its
+        whole answer is in (60 s), and ``max_answer_bytes`` the largest answer read
+        (64 MiB). Refuses plain ``http://`` to anything but loopback, and
         a token that cannot travel in a header (see :func:`~reconciler.settings.check_token`).
         """
         base_url = check_api_url(settings.api_url)
@@ -170,7 +194,8 @@ class HubSpotClient:
             raise UsageError("batch size and concurrency must be at least 1")
         http = httpx.AsyncClient(
             base_url=base_url,
-            transport=transport or WireTransport(max_idle=settings.concurrency),
+            transport=transport
+            or WireTransport(max_idle=settings.concurrency, max_body=max_answer_bytes),
             headers={
                 "Authorization": f"Bearer {settings.token}",
                 "User-Agent": f"hsprefs/{__version__}",
@@ -190,6 +215,8 @@ class HubSpotClient:
             limiter=limiter or RateLimiter(max_requests=settings.rate_limit),
             retry=retry or RetryPolicy(),
             on_progress=on_progress,
+            deadline=deadline,
+            max_answer_bytes=max_answer_bytes,
         )
 
     @property
@@ -234,10 +261,20 @@ class HubSpotClient:
         body: Any = None,
         stop: asyncio.Event | None = None,
         effort: Effort | None = None,
+        hurry: asyncio.Event | None = None,
+        on_leave: Callable[[], bool] | None = None,
     ) -> tuple[dict[str, Any], str | None]:
         """Send and return the JSON object body and the correlationId (if any)."""
         response = await self._sender.send(
-            operation, method, path, params=params, body=body, stop=stop, effort=effort
+            operation,
+            method,
+            path,
+            params=params,
+            body=body,
+            stop=stop,
+            effort=effort,
+            hurry=hurry,
+            on_leave=on_leave,
         )
         data = json_body(response)
         if data is None:
@@ -297,12 +334,19 @@ class HubSpotClient:
 
     # -- reads -----------------------------------------------------------------------
 
-    async def read(self, subscribers: Mapping[int, Sequence[str]]) -> LiveState:
+    async def read(
+        self,
+        subscribers: Mapping[int, Sequence[str]],
+        *,
+        hurry: asyncio.Event | None = None,
+    ) -> LiveState:
         """Statuses and opt-outs of every subscriber, per brand, with the fewest calls.
 
         Per brand: ``ceil(N / batch)`` status reads and as many wide-status reads, all
         chunks of all brands at once. Raises :class:`~reconciler.errors.ApiError` when any
         subscriber could not be read or was not confirmed; its ``unread`` names them.
+        Once ``hurry`` is set no read waits (for the rate limit or a retry): one that
+        would have to is not made, and its subscribers count as not read.
         """
         jobs: list[Coroutine[Any, Any, ChunkRead]] = []
         brands: list[int] = []
@@ -311,7 +355,7 @@ class HubSpotClient:
             unique = list(dict.fromkeys(normalise_email(e) for e in emails))
             total += len(unique)
             for chunk_emails in _chunks(unique, self._batch):
-                jobs.append(self._read_chunk(brand, chunk_emails))
+                jobs.append(self._read_chunk(brand, chunk_emails, hurry))
                 brands.append(brand)
         chunks = await _run_all(jobs)
         statuses: dict[PairKey, LiveStatus] = {}
@@ -329,18 +373,27 @@ class HubSpotClient:
             raise read_error(unread, total, first)
         return LiveState(statuses=statuses, opt_outs=opt_outs)
 
-    async def _read_chunk(self, brand: int, emails: Sequence[str]) -> ChunkRead:
+    async def _read_chunk(
+        self, brand: int, emails: Sequence[str], hurry: asyncio.Event | None = None
+    ) -> ChunkRead:
         status_part, wide_part = await _run_all(
             [
-                self._read_part("read_statuses", "statuses/batch/read", brand, emails),
-                self._read_part("read_wide", "statuses/batch/unsubscribe-all/read", brand, emails),
+                self._read_part("read_statuses", "statuses/batch/read", brand, emails, hurry),
+                self._read_part(
+                    "read_wide", "statuses/batch/unsubscribe-all/read", brand, emails, hurry
+                ),
             ]
         )
         self._progress(len(emails))
         return ChunkRead(tuple(emails), status_part, wide_part)
 
     async def _read_part(
-        self, operation: str, endpoint: str, brand: int, emails: Sequence[str]
+        self,
+        operation: str,
+        endpoint: str,
+        brand: int,
+        emails: Sequence[str],
+        hurry: asyncio.Event | None = None,
     ) -> ReadPart:
         path = f"{self._prefix}/{endpoint}"
         what = f"POST {path}"
@@ -357,6 +410,15 @@ class HubSpotClient:
                     params=self._params(brand),
                     body={"inputs": list(emails)},
                     effort=effort,
+                    hurry=hurry,
+                )
+            except NotSent:
+                return ReadPart(
+                    frozenset(),
+                    failure=ApiError(
+                        f"{what}: not read: the run was asked to stop while it waited "
+                        "for HubSpot's rate limit"
+                    ),
                 )
             except ApiError as exc:
                 if is_fatal(exc):
@@ -367,7 +429,9 @@ class HubSpotClient:
                 break
             # Not final yet. Asking again is only a read, so it is safe; bounded as retries.
             delay = self._retry.backoff(attempt)
-            if not self._retry.should_retry(attempt, effort, delay):
+            if not self._retry.should_retry(attempt, effort, delay) or (
+                hurry is not None and hurry.is_set()
+            ):
                 return ReadPart(
                     frozenset(),
                     failure=ApiError(
@@ -394,15 +458,21 @@ class HubSpotClient:
     # -- writes ----------------------------------------------------------------------
 
     async def write(
-        self, writes: Sequence[StatusWrite], *, stop: asyncio.Event | None = None
+        self,
+        writes: Sequence[StatusWrite],
+        *,
+        stop: asyncio.Event | None = None,
+        on_leave: OnLeave | None = None,
     ) -> list[WriteResult]:
         """Send status writes in batches (input order kept); one result per input.
 
         Chunks may run concurrently. Raises only for errors that stop everything (401,
-        403, the daily limit); such an error has ``may_have_applied`` set when an
-        earlier attempt of the call may have been applied. Any other failure of a whole
-        call makes its inputs FAILED (HubSpot refused the batch, and no earlier attempt
-        may have been applied) or UNCONFIRMED (it may or may not have happened).
+        403, the daily limit, and HubSpot unreachable: no attempt of a call connected, a
+        :class:`~reconciler.errors.TransportError` with ``never_connected`` set); such an
+        error has ``may_have_applied`` set when an earlier attempt of the call may have
+        been applied. Any other failure of a whole call makes its inputs FAILED (HubSpot
+        refused the batch, and no earlier attempt may have been applied) or UNCONFIRMED
+        (it may or may not have happened).
 
         Once ``stop`` is set no further call or retry leaves, and the waits for the rate
         limit and between retries end; calls on the wire are seen through. The inputs of
@@ -410,11 +480,22 @@ class HubSpotClient:
         answered 429 or never connected) come back NOT_SENT; those of a call stopped
         before a retry after an attempt that may have been applied come back
         UNCONFIRMED, for the read-back to decide.
+
+        ``on_leave(indices)`` is called once per call, just before its first attempt
+        leaves, with the indices (into ``writes``) of the inputs it carries: the moment
+        apply journals them as being sent. When it returns False (the journal could not
+        be written) the call does not leave and its inputs come back NOT_SENT.
         """
         bodies = [write_input(w) for w in writes]
         path = f"{self._prefix}/statuses/batch/write"
         jobs = [
-            self._write_chunk(chunk, bodies[start : start + len(chunk)], path, stop)
+            self._write_chunk(
+                chunk,
+                bodies[start : start + len(chunk)],
+                path,
+                stop,
+                _leaving(on_leave, range(start, start + len(chunk))),
+            )
             for start, chunk in _indexed_chunks(writes, self._batch)
         ]
         return [result for part in await _run_all(jobs) for result in part]
@@ -425,16 +506,19 @@ class HubSpotClient:
         inputs: list[dict[str, Any]],
         path: str,
         stop: asyncio.Event | None,
+        leave: Callable[[], bool] | None = None,
     ) -> list[WriteResult]:
         # Retrying a write batch is safe: it sets statuses, so sending it twice is a no-op.
         try:
-            data, cid = await self._call("write", "POST", path, body={"inputs": inputs}, stop=stop)
+            data, cid = await self._call(
+                "write", "POST", path, body={"inputs": inputs}, stop=stop, on_leave=leave
+            )
         except NotSent as unsent:
             return [WriteResult(target, Outcome.NOT_SENT, error=unsent.reason) for target in chunk]
         except NotRetried as stopped:
             results = not_retried(chunk, stopped.error)
         except ApiError as exc:
-            if is_fatal(exc):
+            if stops_writes(exc):
                 raise
             results = whole_call_failed(chunk, exc)
         else:
@@ -445,18 +529,29 @@ class HubSpotClient:
         return results
 
     async def unsubscribe_all(
-        self, subscribers: Sequence[SubscriberKey], *, stop: asyncio.Event | None = None
+        self,
+        subscribers: Sequence[SubscriberKey],
+        *,
+        stop: asyncio.Event | None = None,
+        on_leave: OnLeave | None = None,
     ) -> list[WriteResult]:
         """Opt subscribers out of all email of their brand; one result per input, in order.
 
-        Grouped per brand: ``ceil(N_b / batch)`` calls each. Errors and ``stop`` as for
-        :meth:`write`.
+        Grouped per brand: ``ceil(N_b / batch)`` calls each. Errors, ``stop`` and
+        ``on_leave`` (with indices into ``subscribers``) as for :meth:`write`.
         """
         by_brand: dict[int, dict[str, SubscriberKey]] = {}
-        for key in subscribers:
+        positions: dict[SubscriberKey, list[int]] = {}
+        for index, key in enumerate(subscribers):
             by_brand.setdefault(key.brand, {}).setdefault(normalise_email(key.email), key)
+            positions.setdefault(norm_key(key), []).append(index)
         jobs = [
-            self._opt_out_chunk(brand, chunk, stop)
+            self._opt_out_chunk(
+                brand,
+                chunk,
+                stop,
+                _leaving(on_leave, [i for key in chunk for i in positions[norm_key(key)]]),
+            )
             for brand, keys in by_brand.items()
             for chunk in _chunks(list(keys.values()), self._batch)
         ]
@@ -468,7 +563,11 @@ class HubSpotClient:
         return [retarget(found[norm_key(key)], key) for key in subscribers]
 
     async def _opt_out_chunk(
-        self, brand: int, chunk: Sequence[SubscriberKey], stop: asyncio.Event | None
+        self,
+        brand: int,
+        chunk: Sequence[SubscriberKey],
+        stop: asyncio.Event | None,
+        leave: Callable[[], bool] | None = None,
     ) -> list[WriteResult]:
         # Retrying is safe: opting someone out twice leaves them opted out.
         path = f"{self._prefix}/statuses/batch/unsubscribe-all"
@@ -478,14 +577,20 @@ class HubSpotClient:
         params = {**self._params(brand), "verbose": "true"}
         try:
             data, cid = await self._call(
-                "unsubscribe_all", "POST", path, params=params, body=body, stop=stop
+                "unsubscribe_all",
+                "POST",
+                path,
+                params=params,
+                body=body,
+                stop=stop,
+                on_leave=leave,
             )
         except NotSent as unsent:
             return [WriteResult(key, Outcome.NOT_SENT, error=unsent.reason) for key in chunk]
         except NotRetried as stopped:
             results = not_retried(chunk, stopped.error)
         except ApiError as exc:
-            if is_fatal(exc):
+            if stops_writes(exc):
                 raise
             results = whole_call_failed(chunk, exc)
         else:
@@ -494,6 +599,14 @@ class HubSpotClient:
             )
         self._progress(len(chunk))
         return results
+
+
+def _leaving(on_leave: OnLeave | None, indices: Sequence[int]) -> Callable[[], bool] | None:
+    """The one-call hook of ``on_leave`` for a call carrying ``indices``."""
+    if on_leave is None:
+        return None
+    chosen = list(indices)
+    return lambda: on_leave(chosen)
 
 
 def _indexed_chunks(items: Sequence[T], size: int) -> list[tuple[int, Sequence[T]]]:

@@ -116,12 +116,13 @@ def test_apply_exit_codes_journal_and_report(runner: FakeRunner) -> None:
     assert run.outputs["exit-code"] == "0"
     assert run.outputs["summary"] == "Applied and verified: 8 of 8 changes (2 calls)."
     journal = Path(run.outputs["journal-path"])
-    assert len(journal.read_text("utf-8").splitlines()) == 8
+    # a sending line written ahead of each call, and an answer line, per change
+    assert len(journal.read_text("utf-8").splitlines()) == 16
     report = Path(run.outputs["report-path"]).read_text("utf-8")
     assert "alice@example.com" in report
     assert "alice@example.com" not in run.out
     assert "alice@example.com" not in run.summary
-    assert "Journal: 8 lines in the artifact `hsprefs-apply`" in run.summary
+    assert "Journal: 16 lines in the artifact `hsprefs-apply`" in run.summary
     no_token_anywhere(run, journal.parent)
 
 
@@ -313,7 +314,7 @@ def test_apply_then_journal_commit(runner: FakeRunner, origin: Path) -> None:
     assert git(origin, "log", "-1", "--format=%s", "main").strip() == (
         f"hsprefs journal: plan {checksum}"
     )
-    assert "Journal committed: 8 lines appended to" in done.summary
+    assert "Journal committed: 16 lines appended to" in done.summary
     no_token_anywhere(done)
 
 

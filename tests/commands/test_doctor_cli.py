@@ -178,7 +178,11 @@ def test_no_token(limited: Hub, env: Path, monkeypatch: pytest.MonkeyPatch) -> N
     """No token at all: a failed settings check that says how to give one; exit 1."""
     monkeypatch.delenv("HUBSPOT_ACCESS_TOKEN")
     result = limited.hsprefs("doctor")
-    assert (result.code, result.err) == (1, "")
+    assert (result.code, result.err) == (
+        1,
+        "hsprefs: error: doctor: 1 of 2 checks failed (connection settings) "
+        "(see the checks above)\n",
+    )
     assert result.out.splitlines()[1:] == [
         "fail  connection settings: no HubSpot token; set HUBSPOT_ACCESS_TOKEN or pass "
         "--token-file FILE",

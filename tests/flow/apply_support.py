@@ -46,11 +46,31 @@ def write_calls(hub: Hub) -> dict[str, int]:
 
 
 def journal(project: Path, name: str = JOURNAL) -> list[dict[str, Any]]:
-    """The journal's lines, each checked against schemas/journal.schema.json."""
+    """The journal's lines but the ``sending`` ones (written ahead of each call: see
+    :func:`journal_all`), each checked against schemas/journal.schema.json."""
+    return [line for line in journal_all(project, name) if line["outcome"] != "sending"]
+
+
+def answer_lines(path: Path) -> list[dict[str, Any]]:
+    """The lines of the journal at ``path`` but the ``sending`` ones (no schema check)."""
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    return [line for line in lines if line["outcome"] != "sending"]
+
+
+def journal_all(project: Path, name: str = JOURNAL) -> list[dict[str, Any]]:
+    """Every line of the journal, each checked against schemas/journal.schema.json, and
+    checked to be written ahead: each answer line of a call follows a ``sending`` line of
+    the same call and input."""
     validator = jsonschema.Draft202012Validator(load_schema("journal.schema.json"))
     lines = [json.loads(line) for line in (project / name).read_text().splitlines()]
+    sending: set[tuple[Any, ...]] = set()
     for line in lines:
         validator.validate(line)
+        key = (line.get("call_id"), line["subscriber"], line["brand"], line["subscription_id"])
+        if line["outcome"] == "sending":
+            sending.add(key)
+        elif line["operation"] in ("write", "unsubscribe-all") and line.get("call_id"):
+            assert key in sending, f"an answer line with no sending line before it: {line}"
     return lines
 
 

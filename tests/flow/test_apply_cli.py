@@ -15,7 +15,9 @@ from tests.flow.apply_support import (
     JOURNAL,
     NEXT_STEP,
     allow_requests,
+    answer_lines,
     journal,
+    journal_all,
     masked,
     write_calls,
 )
@@ -320,10 +322,17 @@ def test_journal_lines(hub: Hub, project: Path) -> None:
         "time", "operation", "subscriber", "brand", "subscription_id", "subscription",
         "before", "after", "legal_basis", "legal_basis_explanation", "outcome", "result",
         "error", "correlation_id", "plan_checksum", "portal_id", "config_commit",
-        "verified", "observed", "verification_error",
+        "verified", "observed", "verification_error", "call_id",
     }  # fmt: skip
     # every input was confirmed and the read-back shows it: no verify line
     assert len(lines) == 8
+    # written ahead: each answer follows a sending line of its call (journal_all checks
+    # the order), one per input, and the two calls have two ids of one run
+    every = journal_all(project, "j.jsonl")
+    assert [line["outcome"] for line in every].count("sending") == 8
+    calls = sorted({str(line["call_id"]) for line in every})
+    assert len(calls) == 2
+    assert len({call.split("-")[0] for call in calls}) == 1
     assert all(line["verified"] is None for line in lines)
     assert first["legal_basis"] == "CONSENT_WITH_NOTICE"
     assert first["legal_basis_explanation"] == "Signed up on the website"
@@ -501,7 +510,7 @@ def test_inputs_refused_for_a_missing_scope_are_journalled(
     finally:
         hub.app = original
         other.state.emulator.close()
-    lines = [json.loads(x) for x in (project / ".hsprefs/journal.jsonl").read_text().splitlines()]
+    lines = answer_lines(project / ".hsprefs/journal.jsonl")
     assert [(x["operation"], x["subscriber"], x["outcome"]) for x in lines] == [
         ("unsubscribe-all", "bob@example.com", "failed")
     ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -145,11 +145,19 @@ class _StillOptedOut:
     """A client whose writes fail and whose read-back shows the subscriber still opted out."""
 
     async def write(
-        self, writes: Sequence[StatusWrite], *, stop: asyncio.Event | None = None
+        self,
+        writes: Sequence[StatusWrite],
+        *,
+        stop: asyncio.Event | None = None,
+        on_leave: Callable[[Sequence[int]], bool] | None = None,
     ) -> list[WriteResult]:
+        if on_leave is not None:
+            on_leave(range(len(writes)))
         return [WriteResult(w, Outcome.FAILED, error="refused") for w in writes]
 
-    async def read(self, subscribers: Mapping[int, Sequence[str]]) -> LiveState:
+    async def read(
+        self, subscribers: Mapping[int, Sequence[str]], *, hurry: object = None
+    ) -> LiveState:
         return live(live_status(S), opted_out={(0, EMAIL): "2026-07-01"})
 
 

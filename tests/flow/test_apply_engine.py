@@ -4,8 +4,7 @@ part-way, progress, verification."""
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -19,7 +18,7 @@ from reconciler.errors import ScopeError, TransportError
 from reconciler.journal import Journal, JournalContext
 from reconciler.model import LiveState, Outcome, Status, StatusWrite, WriteResult
 from reconciler.settings import ApiSettings
-from tests.flow.apply_support import WRITE_PATH, HookedTransport, bulk_project
+from tests.flow.apply_support import WRITE_PATH, HookedTransport, answer_lines, bulk_project
 from tests.plan.builders import S, U, desired, live, live_status, want
 
 SETTINGS = ApiSettings(
@@ -58,7 +57,11 @@ def _plan_and_apply(
 
     try:
         report = asyncio.run(go())
-        lines = (tmp_path / "j.jsonl").read_text().splitlines()
+        lines = [
+            line
+            for line in (tmp_path / "j.jsonl").read_text().splitlines()
+            if '"outcome": "sending"' not in line
+        ]
     finally:
         app.state.emulator.close()
     return report, lines
@@ -89,13 +92,21 @@ class _ReadBackFails:
     """Writes succeed; the verification read fails for good."""
 
     async def write(
-        self, writes: Sequence[StatusWrite], *, stop: asyncio.Event | None = None
+        self,
+        writes: Sequence[StatusWrite],
+        *,
+        stop: asyncio.Event | None = None,
+        on_leave: Callable[[Sequence[int]], bool] | None = None,
     ) -> list[WriteResult]:
+        if on_leave is not None:
+            on_leave(range(len(writes)))
         return [
             WriteResult(w, Outcome.CONFIRMED, reason="REQUESTED_CHANGE_OCCURRED") for w in writes
         ]
 
-    async def read(self, subscribers: Mapping[int, Sequence[str]]) -> LiveState:
+    async def read(
+        self, subscribers: Mapping[int, Sequence[str]], *, hurry: object = None
+    ) -> LiveState:
         raise TransportError("POST statuses/batch/read: no answer after 6 attempts")
 
 
@@ -110,7 +121,7 @@ def test_failed_read_back_reports_unconfirmed_instead_of_crashing(tmp_path: Path
     ]
     assert report.read_back_error == "POST statuses/batch/read: no answer after 6 attempts"
     assert not report.ok
-    lines = [json.loads(line) for line in (tmp_path / "j.jsonl").read_text().splitlines()]
+    lines = answer_lines(tmp_path / "j.jsonl")
     assert [
         (line["operation"], line["verified"], line["verification_error"]) for line in lines
     ] == [
@@ -173,7 +184,7 @@ def _wave(
         report = asyncio.run(go())
     finally:
         app.state.emulator.close()
-    lines = [json.loads(line) for line in (root / "j.jsonl").read_text().splitlines()]
+    lines = answer_lines(root / "j.jsonl")
     return report, lines, writes, progress, verify
 
 
@@ -220,8 +231,14 @@ class _RefusesWrites:
         self.calls: list[str] = []
 
     async def unsubscribe_all(
-        self, subscribers: Sequence[Any], *, stop: asyncio.Event | None = None
+        self,
+        subscribers: Sequence[Any],
+        *,
+        stop: asyncio.Event | None = None,
+        on_leave: Callable[[Sequence[int]], bool] | None = None,
     ) -> list[WriteResult]:
+        if on_leave is not None:
+            on_leave(range(len(subscribers)))
         self.calls.append("unsubscribe-all")
         return [
             WriteResult(k, Outcome.CONFIRMED, reason="UNSUBSCRIBE_FROM_ALL_OCCURRED")
@@ -229,14 +246,22 @@ class _RefusesWrites:
         ]
 
     async def write(
-        self, writes: Sequence[StatusWrite], *, stop: asyncio.Event | None = None
+        self,
+        writes: Sequence[StatusWrite],
+        *,
+        stop: asyncio.Event | None = None,
+        on_leave: Callable[[Sequence[int]], bool] | None = None,
     ) -> list[WriteResult]:
+        if on_leave is not None:
+            on_leave(range(len(writes)))
         self.calls.append("write")
         raise ScopeError(
             "the token lacks scopes for POST statuses/batch/write", correlation_id="c-1"
         )
 
-    async def read(self, subscribers: Mapping[int, Sequence[str]]) -> LiveState:
+    async def read(
+        self, subscribers: Mapping[int, Sequence[str]], *, hurry: object = None
+    ) -> LiveState:
         return LiveState()
 
 
@@ -260,7 +285,7 @@ def test_refusal_that_stops_everything_sends_no_further_wave(tmp_path: Path) -> 
         ("s@example.com", "not_sent", "the apply stopped before it was sent"),
         ("u@example.com", "failed", "the token lacks scopes for POST statuses/batch/write"),
     ]
-    lines = [json.loads(line) for line in (tmp_path / "j.jsonl").read_text().splitlines()]
+    lines = answer_lines(tmp_path / "j.jsonl")
     assert [
         (line["operation"], line["subscriber"], line["outcome"], line["error"]) for line in lines
     ] == [

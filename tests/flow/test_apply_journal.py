@@ -89,16 +89,18 @@ def test_verify_line_fields(tmp_path: Path) -> None:
         "verified": "not_applied",
         "observed": "NOT_SPECIFIED",
         "verification_error": None,
+        "call_id": None,
     }
     assert (send["operation"], send["verified"], send["observed"]) == ("write", None, None)
     assert list(send) == list(verify)
 
 
 def test_an_input_never_sent_is_refused(tmp_path: Path) -> None:
-    """The journal records only what went to HubSpot: a NOT_SENT result is a bug."""
+    """The journal records only what went to HubSpot: a NOT_SENT result is a bug,
+    unless it closes the ``sending`` line of its call (a call_id)."""
     with (
         Journal(tmp_path / "j.jsonl", CONTEXT) as journal,
-        pytest.raises(ValueError, match="only inputs that were sent"),
+        pytest.raises(ValueError, match="only after its sending line"),
     ):
         journal.record([(CHANGE, answer(Outcome.NOT_SENT))], "write")
     assert (tmp_path / "j.jsonl").read_text() == ""

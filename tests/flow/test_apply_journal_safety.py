@@ -22,7 +22,7 @@ from reconciler.errors import HsprefsError
 from reconciler.journal import Journal
 from reconciler.lock import journal_lock
 from reconciler.resources import load_schema
-from tests.flow.apply_support import JOURNAL, NEXT_STEP, journal, write_calls
+from tests.flow.apply_support import JOURNAL, NEXT_STEP, journal, journal_all, write_calls
 from tests.flow.conftest import Hub
 
 ENOSPC = os.strerror(errno.ENOSPC)
@@ -95,7 +95,8 @@ def test_full_disk_mid_run_stops_sending_and_keeps_the_evidence(
     leaves, the report says what was sent, the line that could not be written is
     printed on stderr, and the error line names the journal and the OS error."""
     checksum = _saved_plan(hub, project)
-    _disk_full_after(monkeypatch, 2)
+    # sending bob, bob's answer, sending alice and ivan, alice's answer; not ivan's
+    _disk_full_after(monkeypatch, 5)
     result = hub.hsprefs("apply", "--plan", "plan.json")
     assert result.code == 1
     assert result.out == _applying(checksum) + (
@@ -136,7 +137,7 @@ def test_full_disk_at_the_first_line(
     """When not even the first line can be written, the first call's answer is printed
     on stderr and nothing else is sent."""
     _saved_plan(hub, project)
-    _disk_full_after(monkeypatch, 0)
+    _disk_full_after(monkeypatch, 1)  # the first call's sending line only
     result = hub.hsprefs("apply", "--plan", "plan.json")
     assert result.code == 1
     assert (
@@ -149,6 +150,30 @@ def test_full_disk_at_the_first_line(
         ("unsubscribe-all", "bob@example.com")
     ]
     assert write_calls(hub) == {"statuses.batch.write": 0, "statuses.batch.unsubscribe_all": 1}
+    # only the sending line, written before the call left; its answer was cut off
+    assert [(line["operation"], line["outcome"]) for line in journal_all(project)] == [
+        ("unsubscribe-all", "sending")
+    ]
+
+
+def test_full_disk_before_the_first_call_leaves(
+    hub: Hub, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When not even the first sending line can be written, no call leaves at all (a
+    call is journalled before it leaves), and nothing needs printing."""
+    _saved_plan(hub, project)
+    _disk_full_after(monkeypatch, 0)
+    result = hub.hsprefs("apply", "--plan", "plan.json")
+    assert result.code == 1
+    assert "Applied and verified: 0 of 8 changes (0 of 5 calls sent).\n" in result.out
+    assert f"Journal: {JOURNAL} (0 lines written), then a write failed: {ENOSPC}." in result.out
+    assert result.err == (
+        f"hsprefs: error: cannot write journal {JOURNAL}: {ENOSPC}; the apply stopped "
+        "sending before the next call left (every call is journalled before it leaves) "
+        "(free some space or fix the file, then make a new plan with 'hsprefs plan -o "
+        "FILE' for what is left)\n"
+    )
+    assert write_calls(hub) == NOTHING
     assert (project / JOURNAL).read_bytes() == b""
 
 
@@ -272,7 +297,7 @@ def test_a_cut_short_last_line_is_ended_before_appending(hub: Hub, project: Path
     # every line but the cut one is a journal line
     lines = text.decode("utf-8").splitlines()
     assert lines[1] == cut.decode("utf-8")
-    assert len(lines) == 2 + 8
+    assert len(lines) == 2 + 2 * 8  # a sending line and an answer line per change
     assert all(json.loads(line)["plan_checksum"] for line in [lines[0], *lines[2:]])
 
 
@@ -287,7 +312,7 @@ def test_a_journal_whose_only_line_was_cut_short_is_still_a_journal(
     assert "the last line of journal j.jsonl was incomplete" in result.err
     lines = (project / "j.jsonl").read_text().splitlines()
     assert lines[0] == '{"time": "2026-11-01T10:00:00.0'
-    assert len(lines) == 1 + 8
+    assert len(lines) == 1 + 2 * 8
     assert all(json.loads(line)["plan_checksum"] for line in lines[1:])
 
 

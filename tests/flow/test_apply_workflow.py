@@ -54,7 +54,9 @@ class Recorder(ApplyEvents):
     def applying(self, plan: Plan) -> None:
         self.seen.append("applying")
 
-    def stoppable(self, stop: asyncio.Event) -> contextlib.AbstractContextManager[Sequence[str]]:
+    def stoppable(
+        self, stop: asyncio.Event, hurry: asyncio.Event | None = None
+    ) -> contextlib.AbstractContextManager[Sequence[str]]:
         self.seen.append("stoppable")
         return contextlib.nullcontext(())
 

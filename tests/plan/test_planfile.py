@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import stat
 from datetime import UTC, datetime
@@ -209,3 +210,39 @@ def test_saved_plan_text_is_ascii_json_with_two_space_indent(explanation: str) -
     assert text == json.dumps(plan_document(plan, created_at=CREATED), indent=2) + "\n"
     assert text.isascii()
     assert json.loads(text)["changes"][0]["legal_basis_explanation"] == explanation
+
+
+def _long_plan() -> Plan:
+    """2,500 subscribes (three pieces of a thousand), one explanation beyond ASCII, and
+    an opt-out of all."""
+    wants = [
+        want(S, email=f"u{n:05d}@example.com", basis="CONSENT_WITH_NOTICE",
+             explanation="signé ✓" if n == 1500 else "web form")
+        for n in range(2500)
+    ]  # fmt: skip
+    return diff(desired(*wants, opt_outs={(0, "z@example.com"): True}), live())
+
+
+def test_long_plan_is_written_and_hashed_in_pieces_as_if_whole(tmp_path: Path) -> None:
+    """A plan of several pieces is saved as the same bytes json.dumps(indent=2) makes of
+    the whole document, and its checksum is the sha256 of the whole canonical JSON."""
+    plan = _long_plan()
+    assert len(plan.changes) == 2501
+    path = tmp_path / "plan.json"
+    save_plan(plan, path, created_at=CREATED)
+    document = plan_document(plan, created_at=CREATED)
+    assert path.read_text(encoding="ascii") == json.dumps(document, indent=2) + "\n"
+    assert plan_text(plan, created_at=CREATED) == path.read_text(encoding="ascii")
+    body = {
+        "version": document["version"],
+        "target": document["target"],
+        "batch_size": plan.batch_size,
+        "changes": [change.to_dict() for change in plan.changes],
+        "blocked": [entry.to_dict() for entry in plan.blocked],
+        "implied": [[k.brand, k.email, k.subscription_id] for k in plan.implied],
+        "policy": document["policy"],
+        "managed": plan.managed,
+    }
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    assert plan.checksum == "sha256:" + hashlib.sha256(canonical.encode("ascii")).hexdigest()
+    assert load_plan(path) == plan
