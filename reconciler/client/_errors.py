@@ -262,10 +262,18 @@ def error_from_response(
     if code == 403:
         scopes = missing_scopes(body)
         named = ", ".join(scopes) if scopes else "HubSpot did not say which"
+        if any("batch" in scope.lower() for scope in scopes):
+            hint = (
+                "HubSpot grants the batch scopes only to Marketing Hub Enterprise portals: "
+                "use --api-mode single (or auto), or add them to the Service Key or "
+                "private app and use its token"
+            )
+        else:
+            hint = "add the scopes to the Service Key or private app and use its token"
         return ScopeError(
             f"the token lacks scopes for {what}: {named} ({detail})",
             missing_scopes=scopes,
-            hint="add the scopes to the private app and use its token",
+            hint=hint,
             **common,
         )
     if code == 404:

@@ -64,7 +64,7 @@ def render_markdown(
         f"| {s.blocked} | {s.unchanged} |",
         "",
         f"Portal `{target.portal_id}` · API `{target.api_version}` at `{target.api_url}` · "
-        f"checksum `{plan.checksum}`",
+        f"{target.api_mode} mode · checksum `{plan.checksum}`",
     ]
     if not plan.changes and not plan.blocked:
         head += ["", "No changes. HubSpot matches the config."]

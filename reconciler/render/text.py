@@ -85,7 +85,10 @@ def render_text(plan: Plan, *, color: bool = False, redactor: Redactor | None = 
     portal = f"portal {target.portal_id}" if target.portal_id is not None else "portal (unknown)"
     lines = [
         f"Plan: {plan.summary.line()}",
-        terminal_safe(f"Target: {portal} at {target.api_url} (API {target.api_version})"),
+        terminal_safe(
+            f"Target: {portal} at {target.api_url} "
+            f"(API {target.api_version}, {target.api_mode} mode)"
+        ),
         f"Checksum: {plan.checksum}",
     ]
     if plan.implied:
