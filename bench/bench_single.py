@@ -64,28 +64,30 @@ async def measure(args: argparse.Namespace, url: str, token: str) -> dict[str, A
         api_mode="auto",
     )
     phases: dict[str, dict[str, Any]] = {}
-    async with httpx.AsyncClient(base_url=url) as admin:
-        async with HubSpotClient.from_settings(settings) as client:
+    async with (
+        httpx.AsyncClient(base_url=url) as admin,
+        HubSpotClient.from_settings(settings) as client,
+    ):
+        (await admin.delete("/_emulator/requests")).raise_for_status()
+        started = time.perf_counter()
+        live = await client.read({0: emails})
+        wall = time.perf_counter() - started
+        served = (await admin.get("/_emulator/requests")).json()
+        phases["read"] = {"wall": wall, "served": served, "minimum": 1 + 2 * len(emails)}
+        if len(live.opt_outs) != args.subscribers or client.api_mode != "single":
+            raise SystemExit(f"read {len(live.opt_outs)} subscribers in {client.api_mode}")
+        if args.writes:
+            # The client's window still holds the reads: wait it out, so the write
+            # phase starts with the whole budget, as an apply after a review does.
+            await asyncio.sleep(args.window_ms / 1000)
+            writes = [StatusWrite(0, e, "101", Status.UNSUBSCRIBED) for e in emails]
             (await admin.delete("/_emulator/requests")).raise_for_status()
             started = time.perf_counter()
-            live = await client.read({0: emails})
+            await client.write(writes)
             wall = time.perf_counter() - started
             served = (await admin.get("/_emulator/requests")).json()
-            phases["read"] = {"wall": wall, "served": served, "minimum": 1 + 2 * len(emails)}
-            if len(live.opt_outs) != args.subscribers or client.api_mode != "single":
-                raise SystemExit(f"read {len(live.opt_outs)} subscribers in {client.api_mode}")
-            if args.writes:
-                # The client's window still holds the reads: wait it out, so the write
-                # phase starts with the whole budget, as an apply after a review does.
-                await asyncio.sleep(args.window_ms / 1000)
-                writes = [StatusWrite(0, e, "101", Status.UNSUBSCRIBED) for e in emails]
-                (await admin.delete("/_emulator/requests")).raise_for_status()
-                started = time.perf_counter()
-                await client.write(writes)
-                wall = time.perf_counter() - started
-                served = (await admin.get("/_emulator/requests")).json()
-                phases["write"] = {"wall": wall, "served": served, "minimum": len(writes)}
-            stats = client.stats.as_dict()
+            phases["write"] = {"wall": wall, "served": served, "minimum": len(writes)}
+        stats = client.stats.as_dict()
     return {"phases": phases, "stats": stats}
 
 

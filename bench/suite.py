@@ -22,7 +22,10 @@ the ratios of calls and of wall time. The table goes to standard output; ``--jso
 
 ``--quick`` is what .ci/run runs: 10,000 subscribers, local cost and calls only. With
 ``--check-baseline FILE`` the run fails when CPU or peak memory grew more than 50 % over
-the figures recorded in FILE (``--record-baseline FILE`` writes them).
+the figures recorded in FILE (``--record-baseline FILE`` writes them). CPU is compared in
+units of a fixed pure-Python workload measured on the same machine (``calibrate``), so a
+slower or busier CI machine does not pass for a regression; a step that still looks
+grown is measured once more and the lower figure counts, as one noisy run is no trend.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import json
 import math
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -259,8 +263,37 @@ def growth(sizes: list[Size]) -> list[str]:
     return lines
 
 
-def check_baseline(sizes: list[Size], path: Path) -> list[str]:
-    """Figures that grew more than GROWTH_LIMIT times over the recorded ones."""
+CALIBRATION = """
+import json
+rows = [{"email": f"user{i}@example.com", "id": str(i % 50), "status": "SUBSCRIBED"}
+        for i in range(150_000)]
+text = json.dumps(rows)
+back = json.loads(text)
+ordered = sorted((row["email"], row["id"]) for row in back)
+counts = {}
+for email, key in ordered:
+    counts[key] = counts.get(key, 0) + len(email)
+"""
+
+
+def calibrate() -> float:
+    """CPU seconds of a fixed pure-Python workload in a child: this machine's speed now."""
+    code = f"{CALIBRATION}\nimport resource\nu = resource.getrusage(resource.RUSAGE_SELF)\n"
+    code += "print(u.ru_utime + u.ru_stime)"
+    runs = [
+        float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True).stdout)
+        for _ in range(3)
+    ]  # fmt: skip
+    return min(runs)
+
+
+def check_baseline(sizes: list[Size], path: Path, speed: float) -> list[str]:
+    """Figures that grew more than GROWTH_LIMIT times over the recorded ones.
+
+    CPU is scaled by ``speed``: the recorded calibration over this machine's, so that a
+    machine half as fast is allowed twice the seconds.
+    """
     recorded = json.loads(path.read_text(encoding="utf-8"))
     grown: list[str] = []
     for size in sizes:
@@ -270,6 +303,8 @@ def check_baseline(sizes: list[Size], path: Path) -> list[str]:
                 continue
             for what, noise in (("cpu", 0.25), ("peak_mb", 10.0)):
                 now, then = getattr(step, what), before[what]
+                if what == "cpu":
+                    now *= speed
                 # A small absolute slack keeps a busy machine's jitter on a short step
                 # (interpreter start-up is a third of validate at this size) from failing it.
                 if then and now > GROWTH_LIMIT * then and now - then > noise:
@@ -280,8 +315,9 @@ def check_baseline(sizes: list[Size], path: Path) -> list[str]:
     return grown
 
 
-def record_baseline(sizes: list[Size], path: Path) -> None:
-    figures = {
+def record_baseline(sizes: list[Size], path: Path, calibration: float) -> None:
+    figures: dict[str, Any] = {"calibration_cpu": round(calibration, 3)}
+    figures |= {
         str(size.subscribers): {
             name: {"cpu": round(step.cpu, 2), "peak_mb": round(step.peak_mb, 1)}
             for name, step in size.steps.items()
@@ -337,22 +373,50 @@ def main() -> int:
         numbers.append(1_000_000)
     if args.quick:
         numbers, args.floor_up_to, args.baseline_size = [10_000], 0, 0
+    temp_root = Path(tempfile.mkdtemp(prefix="hsprefs-bench-"))
+    try:
+        return measure_and_report(args, numbers, temp_root)
+    finally:
+        shutil.rmtree(temp_root, ignore_errors=True)
+
+
+def recheck(sizes: list[Size], path: Path, temp_root: Path, differ_every: int) -> list[str]:
+    """check_baseline, measuring a size again (the lower CPU counts) when it looks grown."""
+    recorded = json.loads(path.read_text(encoding="utf-8"))
+    speed = recorded.get("calibration_cpu", 0.0) / calibrate() or 1.0
+    grown = check_baseline(sizes, path, speed)
+    if not grown:
+        return []
+    print("bench: measuring again, as one run looked grown:", *grown, sep="\n  ", file=sys.stderr)
+    for size in sizes:
+        work = temp_root / f"{size.subscribers}-again"
+        work.mkdir()
+        portal = generate(work, size.subscribers, differ_every)
+        again = Size(size.subscribers, portal.changes)
+        local_cost(work, portal, again)
+        for name, step in again.steps.items():
+            mine = size.steps[name]
+            mine.cpu, mine.peak_mb = min(mine.cpu, step.cpu), min(mine.peak_mb, step.peak_mb)
+    speed = recorded.get("calibration_cpu", 0.0) / calibrate() or 1.0
+    return check_baseline(sizes, path, speed)
+
+
+def measure_and_report(args: argparse.Namespace, numbers: list[int], temp_root: Path) -> int:
     sizes: list[Size] = []
     extra: list[str] = []
     sdk: dict[str, Any] | None = None
-    with tempfile.TemporaryDirectory(prefix="hsprefs-bench-") as temp:
-        for number in numbers:
-            work = Path(temp) / str(number)
-            work.mkdir()
-            portal = generate(work, number, args.differ_every)
-            size = Size(number, portal.changes)
-            local_cost(work, portal, size)
-            if number <= args.floor_up_to:
-                at_the_floor(work, size, args.window_ms)
-            if number == args.baseline_size:
-                sdk = baseline(work, size, args.window_ms)
-            sizes.append(size)
-            print(f"measured {number:,} subscribers", file=sys.stderr, flush=True)
+    for number in numbers:
+        work = temp_root / str(number)
+        work.mkdir()
+        portal = generate(work, number, args.differ_every)
+        size = Size(number, portal.changes)
+        local_cost(work, portal, size)
+        if number <= args.floor_up_to:
+            at_the_floor(work, size, args.window_ms)
+        if number == args.baseline_size:
+            sdk = baseline(work, size, args.window_ms)
+        sizes.append(size)
+        print(f"measured {number:,} subscribers", file=sys.stderr, flush=True)
     rows = table(sizes)
     notes = targets(sizes)
     print("\n".join(rows))
@@ -381,10 +445,10 @@ def main() -> int:
     if not args.quick:
         write_results(args.results, rows, notes, extra)
     if args.record_baseline:
-        record_baseline(sizes, args.record_baseline)
+        record_baseline(sizes, args.record_baseline, calibrate())
     failed = [line for line in notes if "MISSED" in line and " calls " in line]
     if args.check_baseline:
-        failed += check_baseline(sizes, args.check_baseline)
+        failed += recheck(sizes, args.check_baseline, temp_root, args.differ_every)
     for line in failed:
         print(f"bench: {line}", file=sys.stderr)
     return 1 if failed else 0

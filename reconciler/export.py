@@ -5,11 +5,15 @@ What it writes, for one brand (``business_unit``), subscribers sorted by address
 * a subscriber opted out of all email of the brand: ``unsubscribe_all: true`` and
   nothing else (their per-subscription statuses follow from the opt-out, and declaring
   one as SUBSCRIBED would only be blocked);
-* anyone else: every status HubSpot lists for them (``subscribed``, ``unsubscribed``,
-  ``not_specified``), under its alias; a SUBSCRIBED status in long form with HubSpot's
-  legal basis and explanation when it has them, so the file validates on a portal with
-  data-privacy settings on (one without is marked with a comment);
-* someone HubSpot lists nothing for: a comment line, since an entry cannot be empty.
+* anyone else: every status HubSpot lists for them as ``subscribed`` or
+  ``unsubscribed``, under its alias (``not_specified`` ones only with ``include_unset``:
+  declaring "never asked" would keep someone there, and block their own later
+  subscribe as a newer change, docs/plan-and-apply.md#consent-rules); a SUBSCRIBED
+  status in long form with HubSpot's legal basis and explanation when it has them, so
+  the file validates on a portal with data-privacy settings on (one without is marked
+  with a comment);
+* someone HubSpot lists nothing for (or only not_specified statuses, left out): a comment
+  line, since an entry cannot be empty.
 
 Aliases (:func:`run_export`): with a project file, the project's own (statuses of
 subscriptions it has no alias for are left out and counted, since the project decides
@@ -58,6 +62,7 @@ if TYPE_CHECKING:
 __all__ = [
     "LIST_HINT",
     "NOTHING_TO_MANAGE",
+    "ONLY_UNSET",
     "ExportStats",
     "aliases_of",
     "export_subscribers",
@@ -70,6 +75,11 @@ __all__ = [
 NOTHING_TO_MANAGE = "HubSpot lists no status and no opt-out for this subscriber"
 """The comment written for a subscriber with nothing to export (an entry cannot be empty)."""
 
+ONLY_UNSET = (
+    "HubSpot lists only not_specified statuses for this subscriber (--include-unset writes them)"
+)
+"""The comment written for a subscriber whose statuses are all left out as not_specified."""
+
 
 @dataclass(slots=True)
 class ExportStats:
@@ -81,6 +91,7 @@ class ExportStats:
     nothing: int = 0
     statuses: int = 0
     no_legal_basis: int = 0
+    unset: int = 0  # not_specified statuses left out (no include_unset)
     left_out: dict[str, int] = field(default_factory=dict)  # subscription id -> statuses
 
 
@@ -168,12 +179,14 @@ async def export_subscribers(
     aliases: Mapping[str, str],
     header: Sequence[str] = (),
     chunk_size: int = 800,
+    include_unset: bool = False,
 ) -> ExportStats:
     """Read ``emails`` (sorted, unique) chunk by chunk and write the subscriber file to ``out``.
 
     ``aliases`` maps subscription id -> alias for ``brand``; statuses of other ids are
-    left out and counted. ``header`` lines are written as comments first. Each chunk is
-    one :meth:`HubSpotClient.read` (⌈chunk / batch⌉ status reads and as many wide
+    left out and counted, and so are NOT_SPECIFIED ones unless ``include_unset``.
+    ``header`` lines are written as comments first. Each chunk is one
+    :meth:`HubSpotClient.read` (⌈chunk / batch⌉ status reads and as many wide
     reads), so the calls are the minimal count of docs/architecture.md#minimal-calls
     when ``chunk_size`` is a multiple of the batch size.
     """
@@ -183,6 +196,7 @@ async def export_subscribers(
         out.write(f"# {one_line(line)}".rstrip() + "\n")
     out.write(f"version: 1\nbusiness_unit: {brand}\n")
     opened = False
+    waiting: list[str] = []
     done = 0
     for chunk in _chunks(emails, max(1, chunk_size)):
         try:
@@ -193,13 +207,34 @@ async def export_subscribers(
         by_email = _statuses_by_email(live, brand)
         for email in chunk:
             opted_out = live.opted_out(SubscriberKey(brand, email))
-            lines = _entry(email, opted_out, by_email.get(email, ()), aliases, stats)
-            if lines and not opened:
+            unset_before = stats.unset
+            lines = _entry(
+                email,
+                opted_out,
+                by_email.get(email, ()),
+                aliases,
+                stats,
+                include_unset=include_unset,
+            )
+            if not lines:
+                why = ONLY_UNSET if stats.unset > unset_before else NOTHING_TO_MANAGE
+                comment = f"  # {yaml_scalar(email)}: {why}\n"
+                if opened:
+                    out.write(comment)
+                else:
+                    # Kept until the mapping opens: a comment above 'subscribers:'
+                    # would sit outside the section it is about.
+                    waiting.append(comment)
+                continue
+            if not opened:
                 out.write("subscribers:\n")
+                out.writelines(waiting)
+                waiting.clear()
                 opened = True
-            out.writelines(lines or [f"  # {yaml_scalar(email)}: {NOTHING_TO_MANAGE}\n"])
+            out.writelines(lines)
     if not opened:
         out.write("subscribers: {}\n")
+        out.writelines(waiting)
     return stats
 
 
@@ -231,6 +266,8 @@ def _entry(
     statuses: Sequence[LiveStatus],
     aliases: Mapping[str, str],
     stats: ExportStats,
+    *,
+    include_unset: bool,
 ) -> list[str]:
     stats.subscribers += 1
     head = f"  {yaml_scalar(email)}:\n"
@@ -243,6 +280,9 @@ def _entry(
         if alias is None:
             sub_id = status.key.subscription_id
             stats.left_out[sub_id] = stats.left_out.get(sub_id, 0) + 1
+            continue
+        if status.status is Status.NOT_SPECIFIED and not include_unset:
+            stats.unset += 1
             continue
         body.append((alias, _setting(alias, status, stats)))
     if not body:
@@ -302,8 +342,10 @@ async def run_export(
     brand: int,
     open_output: Callable[[], AbstractContextManager[TextIO]],
     chunk_size: int = 800,
+    include_unset: bool = False,
 ) -> ExportStats:
-    """Export ``emails`` (sorted, unique) of ``brand``: the header, then every entry.
+    """Export ``emails`` (sorted, unique) of ``brand``: the header, then every entry
+    (``include_unset``: NOT_SPECIFIED statuses too).
 
     With a project (``desired``) the portal is checked and its aliases bound; without
     one, aliases are made from the brand's definitions and the header lists them.
@@ -333,14 +375,24 @@ async def run_export(
     header = [
         f"Exported by hsprefs from portal {portal_id}, business unit "
         f"{brand}: {plural(len(emails), 'subscriber')}.",
-        "Every status HubSpot lists is here, not_specified included; delete the lines",
-        "hsprefs should not manage. Opted out of all email: unsubscribe_all: true.",
+        *(
+            [
+                "Every status HubSpot lists is here, not_specified included; delete the lines",
+                "hsprefs should not manage. Opted out of all email: unsubscribe_all: true.",
+            ]
+            if include_unset
+            else [
+                "Every subscribed and unsubscribed status HubSpot lists is here (not_specified",
+                "ones are left out: --include-unset writes them); delete the lines hsprefs",
+                "should not manage. Opted out of all email: unsubscribe_all: true.",
+            ]
+        ),
         *note,
     ]
     with open_output() as stream:
         return await export_subscribers(
             client, emails, stream, brand=brand, aliases=aliases, header=header,
-            chunk_size=chunk_size,
+            chunk_size=chunk_size, include_unset=include_unset,
         )  # fmt: skip
 
 
@@ -359,6 +411,11 @@ def summary_lines(stats: ExportStats, brand: int, where: str | None) -> list[str
         lines.append(
             f"Left out {plural(n, 'status', 'statuses')} of subscriptions without an alias "
             f"for business unit {brand}: {ids} (add aliases to {PROJECT_FILE} to export them)."
+        )
+    if stats.unset:
+        lines.append(
+            f"Left out {plural(stats.unset, 'not_specified status', 'not_specified statuses')} "
+            "(--include-unset writes them)."
         )
     if stats.no_legal_basis:
         has = "has" if stats.no_legal_basis == 1 else "have"

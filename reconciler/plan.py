@@ -36,6 +36,7 @@ __all__ = [
     "Summary",
     "Target",
     "from_iso",
+    "guard_refusal",
     "iso",
     "minimal_write_calls",
     "policy_dict",
@@ -507,3 +508,31 @@ def policy_violations(plan: Plan, policy: Policy) -> list[str]:
             f"{policy.max_unsubscribe_all} ({unsub_all - policy.max_unsubscribe_all} over)"
         )
     return problems
+
+
+def guard_refusal(plan: Plan) -> str | None:
+    """What the plan's summary says when apply's mass-change guard will refuse it (the
+    same thresholds as :func:`policy_violations`, said in short), or None when it passes.
+
+    ``apply will refuse this plan without --allow-mass-change: 68 changes are 32.2% of
+    211 managed statuses (max_change_percent 30)``; reviewers learn it before the merge.
+    """
+    policy = plan.policy
+    parts: list[str] = []
+    changes = len(plan.changes)
+    if plan.managed >= policy.min_managed and plan.managed > 0:
+        percent = 100.0 * changes / plan.managed
+        if percent > policy.max_change_percent:
+            parts.append(
+                f"{changes} changes are {percent:.1f}% of {plan.managed} managed statuses "
+                f"(max_change_percent {policy.max_change_percent:g})"
+            )
+    unsub_all = plan.summary.unsubscribe_all
+    if unsub_all > policy.max_unsubscribe_all:
+        parts.append(
+            f"{unsub_all} unsubscribe-all are more than max_unsubscribe_all "
+            f"{policy.max_unsubscribe_all}"
+        )
+    if not parts:
+        return None
+    return "apply will refuse this plan without --allow-mass-change: " + "; ".join(parts)

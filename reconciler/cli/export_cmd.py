@@ -1,7 +1,8 @@
 """``hsprefs export``: write the live statuses of listed subscribers as a subscriber file.
 
-``hsprefs export [PATH...] --subscribers FILE|- [--business-unit N] [-o FILE]``. PATH is
-the project (as for ``plan``); without one, ``./hsprefs.yaml`` is used when it exists.
+``hsprefs export [PATH...] --subscribers FILE|- [--business-unit N] [--include-unset]
+[-o FILE]``. PATH is the project (as for ``plan``); without one, ``./hsprefs.yaml`` is
+used when it exists.
 :func:`reconciler.export.run_export` does the work (the aliases, the header, the file);
 this command reads the list (a file or stdin), opens the output and prints the summary.
 """
@@ -86,6 +87,12 @@ def _project(paths: tuple[Path, ...]) -> DesiredState | None:
     type=click.Path(dir_okay=False, readable=False, allow_dash=True, path_type=Path),
     help="Write the subscriber file here instead of stdout (- is stdout).",
 )
+@click.option(
+    "--include-unset",
+    is_flag=True,
+    help="Write not_specified statuses too (left out by default: declaring 'never asked' "
+    "would keep people there).",
+)
 @api_options
 @common_options
 def command(
@@ -93,6 +100,7 @@ def command(
     subscribers: str,
     business_unit: int,
     out_file: Path | None,
+    include_unset: bool,
     **options: object,
 ) -> int:
     """Write the live statuses of the listed subscribers as a subscriber file (YAML).
@@ -114,6 +122,7 @@ def command(
             brand=business_unit,
             open_output=lambda: output(out_file),
             chunk_size=settings.batch_size * settings.concurrency,
+            include_unset=include_unset,
         ),
     )
     quiet = current_state().quiet

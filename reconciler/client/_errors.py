@@ -155,6 +155,11 @@ _LIMIT = (
     r"maximum(?: of| is)?|limit(?: of| is)?|up to|between \d+ and)\s+(\d+)"
 )
 _LIMIT_OF_INPUTS = re.compile(_LIMIT + r"\s+(?:inputs|items|elements)\b", re.IGNORECASE)
+# HubSpot's own wording: "The maximum number of inputs supported in a batch request for
+# this endpoint is 100".
+_MAXIMUM_NUMBER = re.compile(
+    r"maximum number of (?:inputs|items|elements)\b[^.\d]{0,80}?\bis\s+(\d+)", re.IGNORECASE
+)
 _LIMIT_ANYWHERE = re.compile(_LIMIT, re.IGNORECASE)
 _ABOUT_BATCHES = re.compile(r"too many|batch|\bsize\b", re.IGNORECASE)
 
@@ -178,7 +183,7 @@ def batch_limit(body: Mapping[str, Any] | None) -> int | None:
     for text in texts:
         if not text:
             continue
-        match = _LIMIT_OF_INPUTS.search(text)
+        match = _MAXIMUM_NUMBER.search(text) or _LIMIT_OF_INPUTS.search(text)
         if match is None and _ABOUT_BATCHES.search(text):
             match = _LIMIT_ANYWHERE.search(text)
         if match is not None:

@@ -50,6 +50,7 @@ from reconciler.client._ratelimit import RateLimiter
 from reconciler.client._reads import ChunkRead, ReadPart, read_answer, read_error
 from reconciler.client._retry import Effort, RetryPolicy
 from reconciler.client._single import as_batch, names_batch_scope, subscriber_path, with_address
+from reconciler.client._wire import WireTransport
 from reconciler.errors import (
     ApiError,
     AuthError,
@@ -179,7 +180,7 @@ class HubSpotClient:
             raise UsageError("batch size and concurrency must be at least 1")
         http = httpx.AsyncClient(
             base_url=base_url,
-            transport=transport,
+            transport=transport or WireTransport(max_idle=settings.concurrency),
             headers={
                 "Authorization": f"Bearer {settings.token}",
                 "User-Agent": f"hsprefs/{__version__}",

@@ -30,10 +30,13 @@ __all__ = ["Compiled", "Unsupported", "compile_schema", "locate"]
 Check = Callable[[Any], bool]
 
 # "$id" is deliberately absent: the compiler tracks base URIs itself and would get a
-# schema that moves its base wrong, so such a schema is refused.
+# schema that moves its base wrong, so such a schema is refused (an "$id" equal to the
+# document's own address moves nothing and is accepted, see _Compiler.fill). "format" is
+# an annotation in 2020-12 unless a validator is given a format checker, which none is.
 _ANNOTATIONS = frozenset(
     {
         "$schema",
+        "format",
         "$defs",
         "$comment",
         "title",
@@ -224,6 +227,9 @@ class _Compiler:
         if not isinstance(schema, Mapping):
             raise Unsupported(f"schema {schema!r}")
         unknown = set(schema) - _SUPPORTED
+        document, fragment = urldefrag(node.uri)
+        if "$id" in schema and not fragment and urljoin(document, schema["$id"]) == document:
+            unknown.discard("$id")
         if unknown:
             raise Unsupported(", ".join(sorted(unknown)))
         uri = node.uri

@@ -8,7 +8,7 @@ table cell only through :func:`markdown_cell`, so a live string cannot break the
 
 from __future__ import annotations
 
-from reconciler.plan import Plan, subscription_label
+from reconciler.plan import Plan, guard_refusal, subscription_label
 from reconciler.redact import Redactor
 from reconciler.render.text import describe_call
 
@@ -66,6 +66,9 @@ def render_markdown(
         f"Portal `{target.portal_id}` · API `{target.api_version}` at `{target.api_url}` · "
         f"{target.api_mode} mode · checksum `{plan.checksum}`",
     ]
+    refusal = guard_refusal(plan)
+    if refusal is not None:
+        head += ["", f"**Mass-change guard:** {markdown_cell(refusal)}"]
     if not plan.changes and not plan.blocked:
         head += ["", "No changes. HubSpot matches the config."]
     sections: list[tuple[str, list[str], list[str]]] = []

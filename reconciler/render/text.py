@@ -16,6 +16,7 @@ from reconciler.plan import (
     Change,
     ChangeKind,
     Plan,
+    guard_refusal,
     subscription_label,
 )
 from reconciler.redact import Redactor
@@ -83,8 +84,11 @@ def render_text(plan: Plan, *, color: bool = False, redactor: Redactor | None = 
     mask = redactor or Redactor(enabled=False)
     target = plan.target
     portal = f"portal {target.portal_id}" if target.portal_id is not None else "portal (unknown)"
-    lines = [
-        f"Plan: {plan.summary.line()}",
+    lines = [f"Plan: {plan.summary.line()}"]
+    refusal = guard_refusal(plan)
+    if refusal is not None:
+        lines.append(paint(f"Guard: {refusal}", "red", color))
+    lines += [
         terminal_safe(
             f"Target: {portal} at {target.api_url} "
             f"(API {target.api_version}, {target.api_mode} mode)"

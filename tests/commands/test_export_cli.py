@@ -43,7 +43,7 @@ def test_round_trip_with_the_project(hub: Hub, adopted: Path) -> None:
     assert (plan.code, plan.err) == (0, "")
     assert plan.out.splitlines()[0] == (
         "Plan: 0 to subscribe, 0 to unsubscribe, 0 to not-specified, 0 unsubscribe-all, "
-        "0 blocked, 11 unchanged"
+        "0 blocked, 9 unchanged"
     )
     assert hub.hsprefs("audit").code == 0
 
@@ -53,6 +53,23 @@ def test_exported_file_with_the_project(hub: Hub, adopted: Path) -> None:
     result = hub.hsprefs("export", "--subscribers", "brand0.csv")
     assert result.code == 0
     check_golden("export-brand0-project.yaml", result.out)
+    assert result.err == (
+        "Exported 4 subscribers of business unit 0: 2 with 4 statuses, 1 opted out of all, "
+        "1 with nothing to manage.\n"
+        "Left out 2 not_specified statuses (--include-unset writes them).\n"
+    )
+
+
+def test_include_unset_writes_not_specified_statuses(hub: Hub, adopted: Path) -> None:
+    """--include-unset keeps the old behaviour: not_specified lines are written too."""
+    result = hub.hsprefs("export", "--subscribers", "brand0.csv", "--include-unset")
+    assert result.code == 0
+    assert "  zed@example.com:\n    newsletter: not_specified\n    product: not_specified\n" in (
+        result.out
+    )
+    assert result.out.splitlines()[1] == (
+        "# Every status HubSpot lists is here, not_specified included; delete the lines"
+    )
     assert result.err == (
         "Exported 4 subscribers of business unit 0: 3 with 6 statuses, 1 opted out of all, "
         "0 with nothing to manage.\n"
@@ -99,8 +116,9 @@ def test_reads_in_chunks_with_the_minimal_calls(hub: Hub, env: Path) -> None:
     emails = "".join(f"user{i:03d}@example.com\n" for i in range(25))
     hub.reset_counts()
     result = hub.hsprefs(
-        "export", "--subscribers", "-", "--batch-size", "4", "--concurrency", "2", stdin=emails
-    )
+        "export", "--subscribers", "-", "--batch-size", "4", "--concurrency", "2",
+        "--include-unset", stdin=emails,
+    )  # fmt: skip
     assert result.code == 0
     assert hub.counts() == {
         "account_info": 1,

@@ -177,7 +177,9 @@ def test_one_of_everything_is_singular(hub: Hub, project: Path) -> None:
     hub.admin("POST", "load", seed)
     text = PROJECT.replace('  newsletter: {id: "11"}\n', "")
     (project / "hsprefs.yaml").write_text(text, encoding="utf-8")
-    result = hub.hsprefs("export", "--subscribers", "-", stdin="kim@example.com\n")
+    result = hub.hsprefs(
+        "export", "--subscribers", "-", "--include-unset", stdin="kim@example.com\n"
+    )
     assert result.code == 0
     assert result.out.splitlines()[0] == (
         "# Exported by hsprefs from portal 4242, business unit 0: 1 subscriber."
@@ -202,8 +204,9 @@ def test_one_subscribed_status_is_singular(hub: Hub, env: Path) -> None:
     result = hub.hsprefs("export", "--subscribers", "-", stdin="kim@example.com\n")
     assert result.code == 0
     assert result.err == (
-        "Exported 1 subscriber of business unit 0: 1 with 2 statuses, 0 opted out of all, "
+        "Exported 1 subscriber of business unit 0: 1 with 1 status, 0 opted out of all, "
         "0 with nothing to manage.\n"
+        "Left out 1 not_specified status (--include-unset writes them).\n"
         "warning: 1 subscribed status has no complete legal basis in HubSpot (marked in the "
         "file); on a portal with data-privacy settings on, add legal_basis and "
         "legal_basis_explanation before the file validates.\n"

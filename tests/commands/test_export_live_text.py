@@ -55,8 +55,9 @@ def _seed() -> dict[str, Any]:
 
 EXPORTED = """\
 # Exported by hsprefs from portal 4242, business unit 0: 1 subscriber.
-# Every status HubSpot lists is here, not_specified included; delete the lines
-# hsprefs should not manage. Opted out of all email: unsubscribe_all: true.
+# Every subscribed and unsubscribed status HubSpot lists is here (not_specified
+# ones are left out: --include-unset writes them); delete the lines hsprefs
+# should not manage. Opted out of all email: unsubscribe_all: true.
 # No hsprefs.yaml was given: add these aliases to its `subscriptions:`
 #   a-b-c-q: {id: "11"}                  # "a\\nb # c \\"q\\""
 #   bell-and-31mred: {id: "14"}          # "Bell\\u0007 and \\u001b[31mred"
@@ -99,7 +100,7 @@ def test_the_exported_file_validates_and_plans_no_changes(hub: Hub, env: Path) -
     """A project made of the pasted alias lines and the file validates; plan shows nothing."""
     hub.admin("POST", "load", _seed())
     result = hub.hsprefs("export", "--subscribers", "-", stdin="kim@example.com\n")
-    pasted = [line[4:].split("  #")[0].rstrip() for line in result.out.splitlines()[4:11]]
+    pasted = [line[4:].split("  #")[0].rstrip() for line in result.out.splitlines()[5:12]]
     (env / "subscribers").mkdir()
     (env / "subscribers" / "kim.yaml").write_text(result.out, encoding="utf-8")
     lines = ["version: 1", "portal: {id: 4242, gdpr: true}", "subscriptions:"]

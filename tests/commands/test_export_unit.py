@@ -15,6 +15,7 @@ from reconciler.aliases import alias_line, one_line, slug, suggest_aliases, yaml
 from reconciler.errors import ApiError, UsageError
 from reconciler.export import (
     NOTHING_TO_MANAGE,
+    ONLY_UNSET,
     ExportStats,
     export_subscribers,
     read_subscriber_list,
@@ -241,12 +242,43 @@ def test_nobody_to_manage_writes_an_empty_mapping_and_comments() -> None:
     text, stats, _ = _export(LiveState(), ["a@example.com", "b@example.com"])
     assert text == (
         "version: 1\nbusiness_unit: 0\n"
+        "subscribers: {}\n"
         f"  # a@example.com: {NOTHING_TO_MANAGE}\n"
         f"  # b@example.com: {NOTHING_TO_MANAGE}\n"
-        "subscribers: {}\n"
     )
     assert yaml.safe_load(text) == {"version": 1, "business_unit": 0, "subscribers": {}}
     assert (stats.subscribers, stats.nothing) == (2, 2)
+
+
+def _unset_first() -> LiveState:
+    a = PairKey(0, "a@example.com", "11")
+    b = PairKey(0, "b@example.com", "11")
+    return LiveState(
+        statuses={
+            a: LiveStatus(a, Status.NOT_SPECIFIED),
+            b: LiveStatus(b, Status.UNSUBSCRIBED),
+        }
+    )
+
+
+def test_not_specified_is_left_out_and_its_comment_sits_inside_the_mapping() -> None:
+    """By default a NOT_SPECIFIED status is not written; its subscriber becomes a comment
+    under 'subscribers:', even when it comes first."""
+    text, stats, _ = _export(_unset_first(), ["a@example.com", "b@example.com"])
+    assert text == (
+        "version: 1\nbusiness_unit: 0\n"
+        "subscribers:\n"
+        f"  # a@example.com: {ONLY_UNSET}\n"
+        "  b@example.com:\n    news: unsubscribed\n"
+    )
+    assert (stats.unset, stats.nothing, stats.statuses) == (1, 1, 1)
+
+
+def test_include_unset_writes_not_specified() -> None:
+    """include_unset=True writes not_specified lines as before."""
+    text, stats, _ = _export(_unset_first(), ["a@example.com"], include_unset=True)
+    assert text.endswith("subscribers:\n  a@example.com:\n    news: not_specified\n")
+    assert stats.unset == 0
 
 
 def test_chunks_follow_the_sorted_list() -> None:

@@ -45,7 +45,9 @@ def test_every_write_carries_the_file_s_legal_basis(strict_hub: Hub, project: Pa
         "UNSUBSCRIBED",
         "NOT_SPECIFIED",
     }
-    assert all(w["input"].get("legalBasis") and w["input"].get("legalBasisExplanation") for w in sent)
+    assert all(
+        w["input"].get("legalBasis") and w["input"].get("legalBasisExplanation") for w in sent
+    )
 
 
 def test_a_refusal_for_a_missing_legal_basis_says_to_add_one(

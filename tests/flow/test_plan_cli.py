@@ -55,6 +55,7 @@ def test_plan_json_validates_against_schema(hub: Hub, project: Path) -> None:
         "unsubscribe_all": 1,
         "blocked": 1,
         "unchanged": 6,
+        "guard": None,
     }
     assert document["target"] == {
         "portal_id": 12345678,

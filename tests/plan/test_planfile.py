@@ -7,14 +7,20 @@ import json
 import stat
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import jsonschema
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reconciler.apply import check_consent
+from reconciler.config._schema import compiled
 from reconciler.diff import diff
 from reconciler.errors import PlanFileError
 from reconciler.plan import Plan
-from reconciler.planfile import load_plan, save_plan
+from reconciler.planfile import PLAN_SCHEMA, load_plan, plan_document, plan_text, save_plan
+from reconciler.resources import load_schema
 from tests.plan.builders import S, U, desired, live, live_status, want
 from tests.plan.test_render import every_kind_plan
 
@@ -134,3 +140,72 @@ def test_saved_resubscribe_on_inherited_evidence_is_refused_by_apply(tmp_path: P
         "legal_basis_explanation on the entry, not ones inherited from defaults "
         "(hsprefs plan never makes such a change; make a new plan from the config)"
     )
+
+
+def _paths(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [path]
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found += _paths(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _paths(value, (*path, index))
+    return found
+
+
+_PLAN_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(-2, 3), st.sampled_from([1.0, 2.5, -1.0]),
+    st.sampled_from(["", "x", "subscribe", "SUBSCRIBED", "2026-01-01T00:00:00Z", "101"]),
+    st.just([]), st.just({}), st.just({"x": 1}),
+)  # fmt: skip
+
+
+@given(data=st.data())
+def test_compiled_plan_check_agrees_with_jsonschema(data: st.DataObject) -> None:
+    """Loading a plan trusts the compiled acceptor's "valid" only where jsonschema agrees:
+    on a saved plan changed in one place (a value replaced, a key removed or added) it
+    says valid exactly when jsonschema does, except that it doubts a whole number written
+    as 5.0, which then gets jsonschema's own verdict."""
+    document = json.loads(plan_text(every_kind_plan(), created_at=CREATED))
+    path = data.draw(st.sampled_from(_paths(document)))
+    parent: Any = document
+    for step in path[:-1]:
+        parent = parent[step]
+    action = data.draw(st.sampled_from(["replace", "delete", "add"]))
+    if not path:
+        document = data.draw(_PLAN_VALUES)
+    elif action == "delete" and isinstance(parent, dict):
+        del parent[path[-1]]
+    elif action == "add" and isinstance(parent[path[-1]], dict):
+        parent[path[-1]][data.draw(st.sampled_from(["extra", "email", "kind"]))] = data.draw(
+            _PLAN_VALUES
+        )
+    else:
+        parent[path[-1]] = data.draw(_PLAN_VALUES)
+    acceptor = compiled(PLAN_SCHEMA)
+    assert acceptor is not None
+    valid = jsonschema.Draft202012Validator(load_schema("plan.schema.json")).is_valid(document)
+    if acceptor.check(document):
+        assert valid
+    elif valid:
+        assert any(type(v) is float for v in _leaves(document))
+
+
+def _leaves(node: Any) -> list[Any]:
+    if isinstance(node, dict):
+        return [leaf for value in node.values() for leaf in _leaves(value)]
+    if isinstance(node, list):
+        return [leaf for value in node for leaf in _leaves(value)]
+    return [node]
+
+
+@pytest.mark.parametrize("explanation", ["web form", "formulaire signé ✓"])
+def test_saved_plan_text_is_ascii_json_with_two_space_indent(explanation: str) -> None:
+    """The plan file is the standard library's indented ASCII JSON of the document, byte
+    for byte, whether the fast writer wrote it or (beyond ASCII) the standard one."""
+    entry = want(S, resubscribe=True, basis="CONSENT_WITH_NOTICE", explanation=explanation)
+    plan = diff(desired(entry), live(live_status(U)))
+    text = plan_text(plan, created_at=CREATED)
+    assert text == json.dumps(plan_document(plan, created_at=CREATED), indent=2) + "\n"
+    assert text.isascii()
+    assert json.loads(text)["changes"][0]["legal_basis_explanation"] == explanation

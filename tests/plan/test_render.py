@@ -177,3 +177,49 @@ def test_redacted_json_masks_addresses_inside_explanations() -> None:
     )
     out = render_json(diff(desired(entry), live()), redactor=Redactor(key=b"k" * 32))
     assert "pat@example.com" not in out
+
+
+def _guarded_plan() -> Plan:
+    """68 unsubscribes of 211 managed statuses (32.2%) and 2 unsubscribe-alls over a max of 1."""
+    statuses = [want(U, email=f"p{i:03d}@example.com", sub="101") for i in range(209)]
+    state = desired(*statuses, opt_outs={(0, "x@example.com"): True, (0, "y@example.com"): True})
+    current = live(
+        *(live_status(S, email=f"p{i:03d}@example.com", sub="101") for i in range(66)),
+        *(live_status(U, email=f"p{i:03d}@example.com", sub="101") for i in range(66, 209)),
+    )
+    return diff(state, current, Policy(max_unsubscribe_all=1), target=TARGET)
+
+
+GUARD = (
+    "apply will refuse this plan without --allow-mass-change: 68 changes are 32.2% of 211 "
+    "managed statuses (max_change_percent 30); 2 unsubscribe-all are more than "
+    "max_unsubscribe_all 1"
+)
+
+
+def test_text_plan_says_the_guard_will_refuse() -> None:
+    """The text plan's second line says what apply's guard will refuse, with the numbers."""
+    lines = render_text(_guarded_plan()).splitlines()
+    assert lines[1] == f"Guard: {GUARD}"
+
+
+def test_markdown_plan_says_the_guard_will_refuse() -> None:
+    """The Markdown plan says it under the summary table."""
+    text = render_markdown(_guarded_plan())
+    assert f"**Mass-change guard:** {markdown_cell(GUARD)}\n" in text
+    assert text.index("Mass-change guard") < text.index("<details>")
+
+
+def test_json_plan_says_the_guard_will_refuse() -> None:
+    """The JSON plan's summary carries the verdict; null when the guard passes."""
+    document = json.loads(render_json(_guarded_plan(), created_at=CREATED))
+    assert document["summary"]["guard"] == GUARD
+    quiet = json.loads(render_json(every_kind_plan(), created_at=CREATED))
+    assert quiet["summary"]["guard"] is None
+
+
+def test_a_plan_the_guard_passes_says_nothing_of_it() -> None:
+    """No Guard line and no Markdown verdict when apply would not refuse."""
+    plan = every_kind_plan()
+    assert "Guard:" not in render_text(plan)
+    assert "Mass-change guard" not in render_markdown(plan)
