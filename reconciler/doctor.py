@@ -391,6 +391,8 @@ def _budget_check(client: HubSpotClient, desired: DesiredState | None) -> CheckR
     batch = client.settings.batch_size
     single = client.api_mode == "single"
     needed = minimal_plan_calls(desired, batch, single=single) if desired is not None else None
+    if needed is not None and single and client.settings.api_mode == "auto":
+        needed += 1  # the batch read refused with 403 that settles auto on single
     parts: list[str] = []
     hints: list[str] = []
     if needed is not None:

@@ -49,6 +49,9 @@ def test_plan_in_auto_mode_probes_once_then_reads_each_subscriber(
     assert result.code == 0, result.err
     assert PLAN_LINE in result.out
     assert "(API 2026-03, single mode)" in result.out
+    assert "  1. POST statuses/{subscriber}/unsubscribe-all (brand 0): 1 subscriber\n" in result.out
+    assert "  2. POST statuses/{subscriber}: 1 status (1 unsubscribe)\n" in result.out
+    assert "statuses/batch" not in result.out
     pairs = _declared(project)
     assert small_hub.counts() == {
         "account_info": 1,
