@@ -18,14 +18,14 @@ import change. Totals come per brand and per subscription.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from reconciler.diff import diff
-from reconciler.model import DesiredState, LiveState
+from reconciler.model import DesiredState, LiveState, SubscriberKey
 from reconciler.plan import Blocked, Change, ChangeKind, Target, iso
 
 __all__ = [
@@ -85,6 +85,23 @@ class AuditItem:
     action: str | None = None
     reason: str | None = None
     location: str | None = None
+    live_legal_basis: str | None = None
+    live_legal_basis_explanation: str | None = None
+    wanted_legal_basis: str | None = None
+    wanted_legal_basis_explanation: str | None = None
+
+    @property
+    def never_set(self) -> bool:
+        """A status nobody ever set: NOT_SPECIFIED with HubSpot's "Not specified" source
+        (older emulators: ``DEFAULT``), or no record at all."""
+        return (
+            self.subscription_id is not None
+            and self.live == "NOT_SPECIFIED"
+            and (
+                self.live_source is None
+                or self.live_source.strip().lower() in ("not specified", "default", "")
+            )
+        )
 
     @property
     def sort_key(self) -> tuple[int, str, str]:
@@ -105,6 +122,11 @@ class AuditItem:
             "action": self.action,
             "reason": self.reason,
             "location": self.location,
+            "live_legal_basis": self.live_legal_basis,
+            "live_legal_basis_explanation": self.live_legal_basis_explanation,
+            "wanted_legal_basis": self.wanted_legal_basis,
+            "wanted_legal_basis_explanation": self.wanted_legal_basis_explanation,
+            "never_set": self.never_set,
         }
 
 
@@ -156,6 +178,10 @@ class BrandTotals:
     def to_dict(self) -> dict[str, Any]:
         return {"brand": self.brand, **self.totals.to_dict()}
 
+    def named(self, names: Mapping[int, str]) -> dict[str, Any]:
+        """:meth:`to_dict` with the brand's name from the project (None without one)."""
+        return {**self.to_dict(), "brand_name": names.get(self.brand)}
+
 
 @dataclass(frozen=True, slots=True)
 class SubscriptionTotals:
@@ -183,6 +209,7 @@ class AuditReport:
     target: Target = field(default_factory=Target)
     config_digest: str = ""
     read_calls: int = 0
+    brand_names: Mapping[int, str] = field(default_factory=dict)
 
     @property
     def totals(self) -> Totals:
@@ -258,6 +285,7 @@ def audit(
                 wanted=OPTED_OUT if flag.unsubscribe_all else NOT_OPTED_OUT,
                 live=OPTED_OUT if opted_out else NOT_OPTED_OUT,
                 live_timestamp=wide.timestamp if wide else None,
+                live_source=_opt_out_source(live, key) if opted_out else None,
                 live_scope=wide.wide_status_type if wide and opted_out else None,
                 action=action,
                 reason=reason,
@@ -283,6 +311,10 @@ def audit(
                 action=action,
                 reason=reason,
                 location=str(want.location) if want.location else None,
+                live_legal_basis=current.legal_basis if current else None,
+                live_legal_basis_explanation=current.legal_basis_explanation if current else None,
+                wanted_legal_basis=want.legal_basis,
+                wanted_legal_basis_explanation=want.legal_basis_explanation,
             )
         )
 
@@ -292,7 +324,24 @@ def audit(
         target=target or Target(portal_id=desired.portal.id),
         config_digest=desired.digest,
         read_calls=read_calls,
+        brand_names=dict(desired.brand_names),
     )
+
+
+def _opt_out_source(live: LiveState, key: SubscriberKey) -> str | None:
+    """Who or what opted the subscriber out of all, where HubSpot tells: the wide status
+    has no source, but an opt-out of all sets every subscription of the brand to
+    UNSUBSCRIBED, and the newest such status read carries it."""
+    newest: tuple[datetime, str] | None = None
+    for pair, status in live.statuses.items():
+        if pair.brand != key.brand or pair.email != key.email:
+            continue
+        if status.status.value != "UNSUBSCRIBED" or not status.source:
+            continue
+        when = status.timestamp or datetime.min.replace(tzinfo=UTC)
+        if newest is None or when > newest[0]:
+            newest = (when, status.source)
+    return newest[1] if newest else None
 
 
 def _verdict(

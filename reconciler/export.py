@@ -5,15 +5,11 @@ What it writes, for one brand (``business_unit``), subscribers sorted by address
 * a subscriber opted out of all email of the brand: ``unsubscribe_all: true`` and
   nothing else (their per-subscription statuses follow from the opt-out, and declaring
   one as SUBSCRIBED would only be blocked);
-* anyone else: every status HubSpot lists for them as ``subscribed`` or
-  ``unsubscribed``, under its alias (``not_specified`` ones only with ``include_unset``:
-  declaring "never asked" would keep someone there, and block their own later
-  subscribe as a newer change, docs/plan-and-apply.md#consent-rules); a SUBSCRIBED
-  status in long form with HubSpot's legal basis and explanation when it has them, so
-  the file validates on a portal with data-privacy settings on (one without is marked
-  with a comment);
-* someone HubSpot lists nothing for (or only not_specified statuses, left out): a comment
-  line, since an entry cannot be empty.
+* anyone else: every status HubSpot lists for them (``subscribed``, ``unsubscribed``,
+  ``not_specified``), under its alias; a SUBSCRIBED status in long form with HubSpot's
+  legal basis and explanation when it has them, so the file validates on a portal with
+  data-privacy settings on (one without is marked with a comment);
+* someone HubSpot lists nothing for: a comment line, since an entry cannot be empty.
 
 Aliases (:func:`run_export`): with a project file, the project's own (statuses of
 subscriptions it has no alias for are left out and counted, since the project decides
@@ -33,24 +29,35 @@ written one chunk at a time and never held for the whole list.
 
 from __future__ import annotations
 
-import copy
+import contextlib
 import io
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TextIO
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, TextIO
 
+from reconciler import config
 from reconciler.addresses import BadByte, Problem, decode, read_addresses
-from reconciler.aliases import alias_line, one_line, suggest_aliases, yaml_scalar
+from reconciler.aliases import alias_line, one_line, slug, suggest_aliases
 from reconciler.config import PROJECT_FILE
 from reconciler.engine import check_portal, prepare_desired
-from reconciler.errors import ApiError, UsageError
+from reconciler.errors import ConfigError, Finding, UsageError
+from reconciler.exportfile import (
+    NOTHING_TO_MANAGE,
+    ONLY_UNSET,
+    Basis,
+    ExportStats,
+    export_subscribers,
+    read_entries,
+    write_entries,
+)
 from reconciler.model import (
+    Definition,
     DesiredState,
-    LiveState,
-    LiveStatus,
-    Status,
-    SubscriberKey,
     normalise_email,
     valid_email,
 )
@@ -63,37 +70,23 @@ __all__ = [
     "LIST_HINT",
     "NOTHING_TO_MANAGE",
     "ONLY_UNSET",
+    "BrandExport",
     "ExportStats",
     "aliases_of",
+    "brand_file",
     "export_subscribers",
+    "finding_warnings",
+    "load_project",
+    "others_than",
+    "read_entries",
     "read_subscriber_data",
     "read_subscriber_list",
     "run_export",
+    "run_export_all",
+    "schema_modeline",
     "summary_lines",
+    "write_entries",
 ]
-
-NOTHING_TO_MANAGE = "HubSpot lists no status and no opt-out for this subscriber"
-"""The comment written for a subscriber with nothing to export (an entry cannot be empty)."""
-
-ONLY_UNSET = (
-    "HubSpot lists only not_specified statuses for this subscriber (--include-unset writes them)"
-)
-"""The comment written for a subscriber whose statuses are all left out as not_specified."""
-
-
-@dataclass(slots=True)
-class ExportStats:
-    """What an export wrote, for the summary the CLI prints."""
-
-    subscribers: int = 0
-    with_statuses: int = 0
-    opted_out: int = 0
-    nothing: int = 0
-    statuses: int = 0
-    no_legal_basis: int = 0
-    unset: int = 0  # not_specified statuses left out (no include_unset)
-    left_out: dict[str, int] = field(default_factory=dict)  # subscription id -> statuses
-
 
 # -- the subscriber list -------------------------------------------------------------------
 
@@ -162,165 +155,6 @@ def _short(value: str) -> str:
     return repr(text)
 
 
-# -- the export ---------------------------------------------------------------------------
-
-
-def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-async def export_subscribers(
-    client: HubSpotClient,
-    emails: Sequence[str],
-    out: TextIO,
-    *,
-    brand: int,
-    aliases: Mapping[str, str],
-    header: Sequence[str] = (),
-    chunk_size: int = 800,
-    include_unset: bool = False,
-) -> ExportStats:
-    """Read ``emails`` (sorted, unique) chunk by chunk and write the subscriber file to ``out``.
-
-    ``aliases`` maps subscription id -> alias for ``brand``; statuses of other ids are
-    left out and counted, and so are NOT_SPECIFIED ones unless ``include_unset``.
-    ``header`` lines are written as comments first. Each chunk is one
-    :meth:`HubSpotClient.read` (⌈chunk / batch⌉ status reads and as many wide
-    reads), so the calls are the minimal count of docs/architecture.md#minimal-calls
-    when ``chunk_size`` is a multiple of the batch size.
-    """
-    stats = ExportStats()
-    for line in header:
-        # one_line: a header line built from live text (a definition name) stays a comment.
-        out.write(f"# {one_line(line)}".rstrip() + "\n")
-    out.write(f"version: 1\nbusiness_unit: {brand}\n")
-    opened = False
-    waiting: list[str] = []
-    done = 0
-    for chunk in _chunks(emails, max(1, chunk_size)):
-        try:
-            live = await client.read({brand: list(chunk)})
-        except ApiError as exc:
-            raise _read_failed(exc, brand, done, len(emails)) from None
-        done += len(chunk)
-        by_email = _statuses_by_email(live, brand)
-        for email in chunk:
-            opted_out = live.opted_out(SubscriberKey(brand, email))
-            unset_before = stats.unset
-            lines = _entry(
-                email,
-                opted_out,
-                by_email.get(email, ()),
-                aliases,
-                stats,
-                include_unset=include_unset,
-            )
-            if not lines:
-                why = ONLY_UNSET if stats.unset > unset_before else NOTHING_TO_MANAGE
-                comment = f"  # {yaml_scalar(email)}: {why}\n"
-                if opened:
-                    out.write(comment)
-                else:
-                    # Kept until the mapping opens: a comment above 'subscribers:'
-                    # would sit outside the section it is about.
-                    waiting.append(comment)
-                continue
-            if not opened:
-                out.write("subscribers:\n")
-                out.writelines(waiting)
-                waiting.clear()
-                opened = True
-            out.writelines(lines)
-    if not opened:
-        out.write("subscribers: {}\n")
-        out.writelines(waiting)
-    return stats
-
-
-def _read_failed(exc: ApiError, brand: int, done: int, total: int) -> ApiError:
-    """The client's read error, reworded for export (the read's own hint is about plans).
-
-    The same class and fields (status, correlationId, the unread subscribers), so the CLI
-    reports it as it reports any API error.
-    """
-    where = f" after reading {done} of {plural(total, 'subscriber')}" if done else ""
-    failed = copy.copy(exc)
-    failed.message = f"export of business unit {brand} failed{where}: {exc.message}"
-    failed.args = (failed.message,)
-    failed.hint = "nothing was written; fix the cause and run export again"
-    return failed
-
-
-def _statuses_by_email(live: LiveState, brand: int) -> dict[str, list[LiveStatus]]:
-    found: dict[str, list[LiveStatus]] = {}
-    for key, status in live.statuses.items():
-        if key.brand == brand:
-            found.setdefault(key.email, []).append(status)
-    return found
-
-
-def _entry(
-    email: str,
-    opted_out: bool,
-    statuses: Sequence[LiveStatus],
-    aliases: Mapping[str, str],
-    stats: ExportStats,
-    *,
-    include_unset: bool,
-) -> list[str]:
-    stats.subscribers += 1
-    head = f"  {yaml_scalar(email)}:\n"
-    if opted_out:
-        stats.opted_out += 1
-        return [head, "    unsubscribe_all: true\n"]
-    body: list[tuple[str, list[str]]] = []
-    for status in statuses:
-        alias = aliases.get(status.key.subscription_id)
-        if alias is None:
-            sub_id = status.key.subscription_id
-            stats.left_out[sub_id] = stats.left_out.get(sub_id, 0) + 1
-            continue
-        if status.status is Status.NOT_SPECIFIED and not include_unset:
-            stats.unset += 1
-            continue
-        body.append((alias, _setting(alias, status, stats)))
-    if not body:
-        stats.nothing += 1
-        return []
-    stats.with_statuses += 1
-    stats.statuses += len(body)
-    lines = [head]
-    for _alias, setting in sorted(body):
-        lines.extend(setting)
-    return lines
-
-
-def _setting(alias: str, status: LiveStatus, stats: ExportStats) -> list[str]:
-    word = status.status.value.lower()
-    key = f"    {yaml_scalar(alias)}:"
-    if status.status is not Status.SUBSCRIBED:
-        return [f"{key} {word}\n"]
-    if not (status.legal_basis and status.legal_basis_explanation):
-        stats.no_legal_basis += 1
-    if not (status.legal_basis or status.legal_basis_explanation):
-        return [f"{key} {word}  # no legal basis in HubSpot\n"]
-    note = (
-        ""
-        if status.legal_basis and status.legal_basis_explanation
-        else "  # incomplete legal basis"
-    )
-    lines = [f"{key}{note}\n", f"      status: {word}\n"]
-    if status.legal_basis:
-        lines.append(f"      legal_basis: {yaml_scalar(status.legal_basis)}\n")
-    if status.legal_basis_explanation:
-        lines.append(
-            "      legal_basis_explanation: "
-            f"{yaml_scalar(status.legal_basis_explanation, always_quote=True)}\n"
-        )
-    return lines
-
-
 # -- the whole export: header, aliases, summary -------------------------------------------
 
 
@@ -334,47 +168,12 @@ def aliases_of(desired: DesiredState, brand: int) -> dict[str, str]:
     return found
 
 
-async def run_export(
-    client: HubSpotClient,
-    emails: Sequence[str],
-    *,
-    desired: DesiredState | None,
-    brand: int,
-    open_output: Callable[[], AbstractContextManager[TextIO]],
-    chunk_size: int = 800,
-    include_unset: bool = False,
-) -> ExportStats:
-    """Export ``emails`` (sorted, unique) of ``brand``: the header, then every entry
-    (``include_unset``: NOT_SPECIFIED statuses too).
-
-    With a project (``desired``) the portal is checked and its aliases bound; without
-    one, aliases are made from the brand's definitions and the header lists them.
-    ``open_output()`` is entered only once that is done, so a refusal leaves no output.
-    """
-    if desired is not None:
-        portal_id = await check_portal(desired, client)
-        aliases = aliases_of(await prepare_desired(desired, client), brand)
-        note = [
-            f"Subscriptions are named by the aliases of {PROJECT_FILE}; statuses of",
-            "subscriptions without one are left out.",
-        ]
-    else:
-        portal_id = await client.portal_id()
-        definitions = [d for d in await client.definitions(business_unit=brand) if d.brand == brand]
-        aliases = suggest_aliases(definitions)
-        by_id = {d.id: d for d in definitions}
-        pasted = [
-            (alias_line(alias, by_id[sub_id]), by_id[sub_id].name)
-            for sub_id, alias in sorted(aliases.items(), key=lambda kv: kv[1])
-        ]
-        width = max((len(line) for line, _ in pasted), default=0)
-        note = [
-            f"No {PROJECT_FILE} was given: add these aliases to its `subscriptions:`",
-            *(f"  {line.ljust(width)}  # {one_line(name)}" for line, name in pasted),
-        ]
-    header = [
+def _header(
+    portal_id: int, brand: int, count: int, note: Sequence[str], *, include_unset: bool
+) -> list[str]:
+    return [
         f"Exported by hsprefs from portal {portal_id}, business unit "
-        f"{brand}: {plural(len(emails), 'subscriber')}.",
+        f"{brand}: {plural(count, 'subscriber')}.",
         *(
             [
                 "Every status HubSpot lists is here, not_specified included; delete the lines",
@@ -389,11 +188,224 @@ async def run_export(
         ),
         *note,
     ]
-    with open_output() as stream:
-        return await export_subscribers(
-            client, emails, stream, brand=brand, aliases=aliases, header=header,
-            chunk_size=chunk_size, include_unset=include_unset,
+
+
+_PROJECT_NOTE = (
+    f"Subscriptions are named by the aliases of {PROJECT_FILE}; statuses of",
+    "subscriptions without one are left out.",
+)
+
+
+def _pasted(definitions: Sequence[Definition], aliases: Mapping[str, str]) -> list[str]:
+    """The header's alias lines to paste into the project file, names and ``(inactive)``
+    noted as ``hsprefs definitions`` notes them."""
+    by_id = {d.id: d for d in definitions}
+    pasted = [
+        (
+            alias_line(alias, by_id[sub_id]),
+            one_line(by_id[sub_id].name) + ("" if by_id[sub_id].is_active else " (inactive)"),
+        )
+        for sub_id, alias in sorted(aliases.items(), key=lambda kv: kv[1])
+        if sub_id in by_id
+    ]
+    width = max((len(line) for line, _ in pasted), default=0)
+    return [
+        f"No {PROJECT_FILE} was given: add these aliases to its `subscriptions:`",
+        *(f"  {line.ljust(width)}  # {name}" for line, name in pasted),
+    ]
+
+
+async def run_export(
+    client: HubSpotClient,
+    emails: Sequence[str],
+    *,
+    desired: DesiredState | None,
+    brand: int,
+    open_output: Callable[[], AbstractContextManager[TextIO]],
+    chunk_size: int = 800,
+    modeline: str | None = None,
+    include_unset: bool = False,
+) -> ExportStats:
+    """Export ``emails`` (sorted, unique) of ``brand``: the header, then every entry.
+
+    With a project (``desired``) the portal is checked and its aliases bound; without
+    one, aliases are made from the brand's definitions and the header lists them.
+    ``open_output()`` is entered only once everything is read, so a refusal or a failed
+    read leaves no output.
+    """
+    if desired is not None:
+        portal_id = await check_portal(desired, client)
+        aliases = aliases_of(await prepare_desired(desired, client), brand)
+        note: Sequence[str] = _PROJECT_NOTE
+    else:
+        portal_id = await client.portal_id()
+        definitions = [d for d in await client.definitions(business_unit=brand) if d.brand == brand]
+        aliases = suggest_aliases(definitions)
+        note = _pasted(definitions, aliases)
+    header = _header(portal_id, brand, len(emails), note, include_unset=include_unset)
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as spool:
+        stats, shared = await read_entries(
+            client, emails, spool, brand=brand, aliases=aliases, chunk_size=chunk_size,
+            include_unset=include_unset,
         )  # fmt: skip
+        spool.seek(0)
+        with open_output() as stream:
+            write_entries(
+                stream, spool, stats, brand=brand, header=header, shared=shared,
+                modeline=modeline,
+            )  # fmt: skip
+    return stats
+
+
+@dataclass(frozen=True, slots=True)
+class BrandExport:
+    """One file of ``export --business-unit all``."""
+
+    brand: int
+    path: Path
+    stats: ExportStats
+
+
+def brand_file(brand: int, names: Mapping[int, str]) -> str:
+    """The file name of a brand's export: its name's slug (``trail.yaml``; brand 0 is
+    ``Account`` unless the project names it) when no other brand's name gives the same
+    slug, else ``brand-<id>.yaml``."""
+    named = {0: "Account", **names}
+    slugs = [slug(name) for name in named.values()]
+    own = slug(named.get(brand, ""))
+    if own and re.search("[a-z]", own) and slugs.count(own) == 1 and own != "brand":
+        return f"{own}.yaml"
+    return f"brand-{brand}.yaml"
+
+
+async def run_export_all(
+    client: HubSpotClient,
+    emails: Sequence[str],
+    *,
+    desired: DesiredState | None,
+    folder: Path,
+    open_output: Callable[[Path], AbstractContextManager[TextIO]],
+    chunk_size: int = 800,
+    modeline: Callable[[Path], str | None] = lambda _path: None,
+    include_unset: bool = False,
+) -> list[BrandExport]:
+    """Export ``emails`` of every brand, one file per brand in ``folder``.
+
+    The brands are those the project has aliases for (with a project), else those
+    ``/definitions`` lists. Subscribers HubSpot lists nothing for in a brand are left
+    out of its file (counted). Every brand is read before any file is written, so a
+    failed read leaves every file as it was.
+    """
+    if desired is not None:
+        portal_id = await check_portal(desired, client)
+        bound = await prepare_desired(desired, client)
+        brands = sorted({ref.brand for ref in bound.subscriptions.values() if ref.id})
+        per_brand = {brand: aliases_of(bound, brand) for brand in brands}
+        notes: dict[int, Sequence[str]] = dict.fromkeys(brands, _PROJECT_NOTE)
+        names = dict(desired.brand_names)
+    else:
+        portal_id = await client.portal_id()
+        definitions = await client.definitions()
+        every = suggest_aliases(definitions)
+        brands = sorted({d.brand for d in definitions})
+        per_brand = {
+            brand: {d.id: every[d.id] for d in definitions if d.brand == brand} for brand in brands
+        }
+        notes = {
+            brand: _pasted([d for d in definitions if d.brand == brand], per_brand[brand])
+            for brand in brands
+        }
+        names = {}
+    if not brands:
+        raise UsageError(
+            "there is no subscription type to export",
+            hint=f"add aliases to {PROJECT_FILE} (hsprefs definitions lists them); "
+            "nothing was written",
+        )
+    done: list[BrandExport] = []
+    with contextlib.ExitStack() as stack:
+        spools: list[tuple[int, IO[str], ExportStats, Basis | None]] = []
+        for brand in brands:
+            spooled: IO[str] = stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8"))
+            stats, shared = await read_entries(
+                client, emails, spooled, brand=brand, aliases=per_brand[brand],
+                chunk_size=chunk_size, include_unset=include_unset,
+            )  # fmt: skip
+            spools.append((brand, spooled, stats, shared))
+        for brand, spool, stats, shared in spools:
+            path = folder / brand_file(brand, names)
+            header = _header(
+                portal_id, brand, len(emails), notes[brand], include_unset=include_unset
+            )
+            spool.seek(0)
+            with open_output(path) as stream:
+                write_entries(
+                    stream, spool, stats, brand=brand, header=header, shared=shared,
+                    skip_nothing=True, modeline=modeline(path),
+                )  # fmt: skip
+            done.append(BrandExport(brand, path, stats))
+    return done
+
+
+def load_project(paths: Sequence[Path]) -> tuple[DesiredState | None, list[Finding]]:
+    """The project for an export, and the findings of the other files.
+
+    Export needs only the project file (its aliases): that one must be valid. A finding
+    in a subscriber file does not stop the export: it is returned, for the caller to
+    drop those of the files it replaces (:func:`others_than`) and warn of the rest
+    (:func:`finding_warnings`). None without a project (no PATH and no
+    ``./hsprefs.yaml``).
+    """
+    if not paths and not Path(PROJECT_FILE).is_file():
+        return None, []
+    state, findings = config.check(paths, empty_includes=True, project_only=True)
+    if state is None:
+        raise ConfigError([f for f in findings if f.severity == "error"])
+    _all, everything = config.check(paths, empty_includes=True)
+    own = {(f.file, f.line, f.column, f.message) for f in findings}
+    return state, [f for f in everything if (f.file, f.line, f.column, f.message) not in own]
+
+
+def others_than(findings: Sequence[Finding], written: Sequence[Path]) -> list[Finding]:
+    """The findings of files other than those ``written`` (replaced by the export)."""
+    replaced = {os.path.realpath(p) for p in written}
+    return [f for f in findings if os.path.realpath(f.file) not in replaced]
+
+
+def finding_warnings(findings: Sequence[Finding]) -> list[str]:
+    """The ``warning:`` lines for findings in files an export did not write."""
+    if not findings:
+        return []
+    files = sorted({f.file for f in findings})
+    lines = [
+        f"warning: {f.file}:{f.line}:{f.column}: {f.message}" for f in findings[:_SHOWN_FINDINGS]
+    ]
+    if len(findings) > _SHOWN_FINDINGS:
+        lines.append(f"warning: ... and {len(findings) - _SHOWN_FINDINGS} more")
+    lines.append(
+        f"warning: {plural(len(findings), 'finding')} in {', '.join(files[:3])}"
+        f"{' and others' if len(files) > 3 else ''} (not written by this export): the export "
+        "went ahead; fix them before hsprefs plan (hsprefs validate lists them)."
+    )
+    return lines
+
+
+_SHOWN_FINDINGS = 5
+
+
+def schema_modeline(path: Path, desired: DesiredState | None) -> str | None:
+    """The editor comment's schema path for a subscriber file at ``path``: the project's
+    ``schemas/subscribers.schema.json`` (as ``hsprefs init`` copies it), relative to the
+    file; None when the project has none."""
+    if desired is None or not desired.files:
+        return None
+    schema = Path(desired.files[0]).parent / "schemas" / "subscribers.schema.json"
+    if not schema.is_file():
+        return None
+    try:
+        return Path(os.path.relpath(schema, path.parent)).as_posix()
+    except ValueError:  # another drive
+        return None
 
 
 def summary_lines(stats: ExportStats, brand: int, where: str | None) -> list[str]:

@@ -193,8 +193,11 @@ class DesiredState:
     files: tuple[str, ...] = ()
     digest: str = ""
     unresolved: frozenset[str] = frozenset()
+    # The project's ``brands:`` names by brand id (reports show them beside the ids).
+    brand_names: Mapping[int, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "brand_names", _frozen(self.brand_names))  # type: ignore[arg-type]
         object.__setattr__(self, "statuses", _frozen(self.statuses))  # type: ignore[arg-type]
         object.__setattr__(self, "opt_outs", _frozen(self.opt_outs))  # type: ignore[arg-type]
         object.__setattr__(self, "subscriptions", _frozen(self.subscriptions))  # type: ignore[arg-type]

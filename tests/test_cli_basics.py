@@ -39,6 +39,8 @@ def test_help_lists_every_contract_command() -> None:
         "export",
         "definitions",
         "doctor",
+        "init",
+        "history",
         "emulator",
     ]
 
@@ -170,6 +172,8 @@ CONTRACT: dict[tuple[str, ...], set[str]] = {
     ("export",): {"--subscribers", "--business-unit", "-o"} | API,
     ("definitions",): {"--business-unit", "--format"} | API,
     ("doctor",): API,
+    ("init",): {"--subscribers"} | API,
+    ("history",): {"--journal", "--live", "--format"} | API,
     ("emulator", "serve"): {
         "--host",
         "--port",
@@ -189,6 +193,7 @@ FORMATS = {
     "plan": ["text", "json", "markdown"],
     "audit": ["text", "json", "markdown", "html"],
     "definitions": ["text", "json"],
+    "history": ["text", "json", "markdown"],
 }
 
 

@@ -31,6 +31,8 @@ COMMANDS = [
     ("export",),
     ("definitions",),
     ("doctor",),
+    ("init",),
+    ("history",),
     ("emulator",),
     ("emulator", "serve"),
 ]
@@ -133,6 +135,9 @@ def test_the_examples_run(demo: Hub) -> None:
     assert len(Path("journal.jsonl").read_text("utf-8").splitlines()) == 8
     assert Path("audit.html").read_text("utf-8").startswith("<!DOCTYPE html>")
     assert Path("partners.yaml").exists()
+    assert sorted(p.name for p in Path("exported").iterdir()) == ["account.yaml", "outdoor.yaml"]
+    assert "erin@example.com" in Path("erin.md").read_text("utf-8")
+    assert Path("portal-config/hsprefs.yaml").read_text("utf-8").startswith("# yaml-language")
 
 
 def complete(env: dict[str, str]) -> str:

@@ -30,7 +30,18 @@ EXIT_CHANGES = 2
 # the help and exit 0 themselves (an empty tuple catches nothing).
 _NO_ARGS_IS_HELP: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
-COMMANDS = ("validate", "plan", "apply", "audit", "export", "definitions", "doctor", "emulator")
+COMMANDS = (
+    "validate",
+    "plan",
+    "apply",
+    "audit",
+    "export",
+    "definitions",
+    "doctor",
+    "init",
+    "history",
+    "emulator",
+)
 
 
 class _Group(click.Group):
@@ -65,6 +76,8 @@ def _register() -> None:
         doctor_cmd,
         emulator_cmd,
         export_cmd,
+        history_cmd,
+        init_cmd,
         plan_cmd,
         validate_cmd,
     )
@@ -77,6 +90,8 @@ def _register() -> None:
         export_cmd,
         definitions_cmd,
         doctor_cmd,
+        init_cmd,
+        history_cmd,
         emulator_cmd,
     ):
         cli.add_command(module.command)

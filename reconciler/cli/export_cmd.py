@@ -1,8 +1,8 @@
 """``hsprefs export``: write the live statuses of listed subscribers as a subscriber file.
 
-``hsprefs export [PATH...] --subscribers FILE|- [--business-unit N] [--include-unset]
-[-o FILE]``. PATH is the project (as for ``plan``); without one, ``./hsprefs.yaml`` is
-used when it exists.
+``hsprefs export [PATH...] --subscribers FILE|- [--business-unit N|all] [--include-unset]
+[-o FILE|DIR]``. PATH is the project (as for ``plan``); without one, ``./hsprefs.yaml``
+is used when it exists.
 :func:`reconciler.export.run_export` does the work (the aliases, the header, the file);
 this command reads the list (a file or stdin), opens the output and prints the summary.
 """
@@ -10,11 +10,12 @@ this command reads the list (a file or stdin), opens the output and prints the s
 from __future__ import annotations
 
 import sys
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import TextIO
 
 import click
 
-from reconciler import config
 from reconciler.cli._common import (
     api_options,
     api_settings,
@@ -25,15 +26,22 @@ from reconciler.cli._common import (
 )
 from reconciler.cli._output import is_stdout, output
 from reconciler.cli.plan_cmd import settings_for
-from reconciler.config import PROJECT_FILE
 from reconciler.errors import UsageError
-from reconciler.export import read_subscriber_data, run_export, summary_lines
-from reconciler.model import DesiredState
+from reconciler.export import (
+    finding_warnings,
+    load_project,
+    others_than,
+    read_subscriber_data,
+    run_export,
+    run_export_all,
+    schema_modeline,
+    summary_lines,
+)
 
-__all__ = ["command"]
+__all__ = ["command", "list_data"]
 
 
-def _list_data(name: str) -> tuple[bytes | str, str]:
+def list_data(name: str) -> tuple[bytes | str, str]:
     """The raw content of ``--subscribers`` (a file, or ``-`` for stdin) and its name."""
     if name == "-":
         binary = getattr(sys.stdin, "buffer", None)
@@ -48,20 +56,22 @@ def _list_data(name: str) -> tuple[bytes | str, str]:
         ) from None
 
 
-def _project(paths: tuple[Path, ...]) -> DesiredState | None:
-    # Export only needs the project's aliases, and often writes the first subscriber
-    # file of a new config repository: an include that matches nothing yet is fine.
-    if paths:
-        return config.load(paths, empty_includes=True)
-    if Path(PROJECT_FILE).is_file():
-        return config.load((), empty_includes=True)
-    return None
+def _brand_or_all(_ctx: click.Context, _param: click.Parameter, value: str) -> int | str:
+    """``--business-unit``: a business unit id (0 or more), or ``all``."""
+    text = str(value).strip()
+    if text == "all":
+        return text
+    if text.isascii() and text.isdigit():
+        return int(text)
+    raise click.BadParameter(f"{value!r} is not a business unit id (0 or more) or 'all'")
 
 
 @click.command(
     "export",
     epilog=example(
-        "hsprefs export examples/ --subscribers examples/subscribers/partners.csv -o partners.yaml"
+        "hsprefs export examples/ --subscribers examples/subscribers/partners.csv -o partners.yaml",
+        "hsprefs export examples/ --business-unit all "
+        "--subscribers examples/subscribers/partners.csv -o exported/",
     ),
 )
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
@@ -75,17 +85,19 @@ def _project(paths: tuple[Path, ...]) -> DesiredState | None:
 @click.option(
     "--business-unit",
     "business_unit",
-    type=click.IntRange(min=0),
-    default=0,
+    metavar="N|all",
+    callback=_brand_or_all,
+    default="0",
     show_default=True,
-    help="Brand (businessUnitId) to read and write the file for.",
+    help="Brand (businessUnitId) to read and write the file for; all: every brand, one file each.",
 )
 @click.option(
     "-o",
     "--out",
     "out_file",
-    type=click.Path(dir_okay=False, readable=False, allow_dash=True, path_type=Path),
-    help="Write the subscriber file here instead of stdout (- is stdout).",
+    type=click.Path(readable=False, allow_dash=True, path_type=Path),
+    help="Write the subscriber file here instead of stdout (- is stdout); with "
+    "--business-unit all, the folder of the files (default: subscribers/ of the project).",
 )
 @click.option(
     "--include-unset",
@@ -98,7 +110,7 @@ def _project(paths: tuple[Path, ...]) -> DesiredState | None:
 def command(
     paths: tuple[Path, ...],
     subscribers: str,
-    business_unit: int,
+    business_unit: int | str,
     out_file: Path | None,
     include_unset: bool,
     **options: object,
@@ -107,10 +119,18 @@ def command(
 
     A plan right after, with the file included in the project, shows no changes.
     """
+    if business_unit == "all":
+        return _export_all(paths, subscribers, out_file, options, include_unset=include_unset)
+    assert isinstance(business_unit, int)
     if is_stdout(out_file):
         out_file = None  # -o -: standard output
-    emails = read_subscriber_data(*_list_data(subscribers))
-    desired = _project(paths)
+    elif out_file is not None and out_file.is_dir():
+        raise UsageError(
+            f"-o {out_file} is a folder",
+            hint="give -o a file name, or use --business-unit all to write one file per brand",
+        )
+    emails = read_subscriber_data(*list_data(subscribers))
+    desired, findings = load_project(paths)
     settings = settings_for(desired, options) if desired is not None else api_settings(options)
     stats = with_client(
         settings,
@@ -122,12 +142,63 @@ def command(
             brand=business_unit,
             open_output=lambda: output(out_file),
             chunk_size=settings.batch_size * settings.concurrency,
+            modeline=schema_modeline(out_file, desired) if out_file is not None else None,
             include_unset=include_unset,
         ),
     )
-    quiet = current_state().quiet
     where = str(out_file) if out_file is not None else None
-    for line in summary_lines(stats, business_unit, where):
+    _say(summary_lines(stats, business_unit, where))
+    _say(finding_warnings(others_than(findings, [out_file] if out_file is not None else [])))
+    return 0
+
+
+def _export_all(
+    paths: tuple[Path, ...],
+    subscribers: str,
+    out_dir: Path | None,
+    options: dict[str, object],
+    *,
+    include_unset: bool,
+) -> int:
+    if out_dir is not None and (is_stdout(out_dir) or (out_dir.exists() and not out_dir.is_dir())):
+        raise UsageError(
+            f"-o {out_dir} is not a folder",
+            hint="with --business-unit all, -o names the folder of the files (one per brand)",
+        )
+    emails = read_subscriber_data(*list_data(subscribers))
+    desired, findings = load_project(paths)
+    if out_dir is None:
+        root = Path(desired.files[0]).parent if desired is not None and desired.files else Path()
+        out_dir = root / "subscribers"
+    settings = settings_for(desired, options) if desired is not None else api_settings(options)
+    folder = out_dir
+
+    def open_file(path: Path) -> AbstractContextManager[TextIO]:
+        folder.mkdir(parents=True, exist_ok=True)
+        return output(path)
+
+    done = with_client(
+        settings,
+        len(emails),
+        lambda client: run_export_all(
+            client,
+            emails,
+            desired=desired,
+            folder=folder,
+            open_output=open_file,
+            chunk_size=settings.batch_size * settings.concurrency,
+            modeline=lambda path: schema_modeline(path, desired),
+            include_unset=include_unset,
+        ),
+    )
+    for item in done:
+        _say(summary_lines(item.stats, item.brand, str(item.path)))
+    _say(finding_warnings(others_than(findings, [item.path for item in done])))
+    return 0
+
+
+def _say(lines: list[str]) -> None:
+    quiet = current_state().quiet
+    for line in lines:
         if not quiet or line.startswith("warning:"):
             click.echo(line, err=True)
-    return 0

@@ -11,6 +11,7 @@ no opt-out.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -150,23 +151,69 @@ def parse_envelope(body: Mapping[str, Any]) -> Envelope:
 
 def parse_status(raw: Mapping[str, Any], *, email: str | None, brand: int) -> LiveStatus:
     """One ``PublicStatus``: keyed by its own businessUnitId when present, else ``brand``."""
-    address = _str(raw.get("subscriberIdString")) or email
+    get = raw.get
+    address = _str(get("subscriberIdString")) or email
     if address is None:
         raise ShapeError("a status has no subscriberIdString")
     address = normalise_email(address)
-    where = f"the status of {address}"
-    if raw.get("subscriptionId") is None:
-        raise ShapeError(f"{where} has no subscriptionId")
-    sub_id = normalise_id(raw.get("subscriptionId"))
+    raw_id = get("subscriptionId")
+    if raw_id is None:
+        raise ShapeError(f"the status of {address} has no subscriptionId")
+    sub_id = _ids.get(raw_id) if type(raw_id) in (str, int) else None
+    if sub_id is None:
+        sub_id = sys.intern(normalise_id(raw_id))
+        if type(raw_id) in (str, int) and len(_ids) < _CACHE_MAX:
+            _ids[raw_id] = sub_id
+    value = get("status")
+    status = _STATUSES.get(value) if type(value) is str else None
+    if status is None:
+        status = _status(value, f"the status of {address} for subscription {sub_id}")
+    unit = get("businessUnitId")
     return LiveStatus(
-        key=PairKey(_brand(raw.get("businessUnitId"), brand), address, sub_id),
-        status=_status(raw.get("status"), f"{where} for subscription {sub_id}"),
-        timestamp=parse_timestamp(raw.get("timestamp")),
-        source=_str(raw.get("source")),
-        legal_basis=_str(raw.get("legalBasis")),
-        legal_basis_explanation=_str(raw.get("legalBasisExplanation")),
-        subscription_name=_str(raw.get("subscriptionName")),
+        key=PairKey(unit if type(unit) is int else _brand(unit, brand), address, sub_id),
+        status=status,
+        timestamp=_timestamp(get("timestamp")),
+        source=_text(get("source")),
+        legal_basis=_text(get("legalBasis")),
+        legal_basis_explanation=_text(get("legalBasisExplanation")),
+        subscription_name=_text(get("subscriptionName")),
     )
+
+
+# Big answers repeat the same few ids, timestamps, sources and legal bases thousands of
+# times: each distinct value is parsed once and shared (bounded, so a hostile server
+# cannot grow them without limit).
+_CACHE_MAX = 100_000
+_ids: dict[str | int, str] = {}
+_times: dict[str | int | float, datetime | None] = {}
+_texts: dict[str, str | None] = {}
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if value is None or type(value) not in (str, int, float):
+        return parse_timestamp(value)
+    try:
+        return _times[value]
+    except KeyError:
+        parsed = parse_timestamp(value)
+        if len(_times) < _CACHE_MAX:
+            _times[value] = parsed
+        return parsed
+
+
+def _text(value: Any) -> str | None:
+    """:func:`_str`, shared per distinct text."""
+    if type(value) is not str:
+        return _str(value)
+    try:
+        return _texts[value]
+    except KeyError:
+        text = _str(value)
+        if text is not None:
+            text = sys.intern(text)
+        if len(_texts) < _CACHE_MAX:
+            _texts[value] = text
+        return text
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,15 +39,19 @@ def check(
     *,
     today: datetime | None = None,
     empty_includes: bool = False,
+    project_only: bool = False,
 ) -> tuple[DesiredState | None, list[Finding]]:
     """Validate the config at ``paths`` (docs/architecture.md#config-language) without raising.
 
     Returns the desired state (None when any finding is an error) and every finding,
     sorted by file, line and column. ``today`` is "now" for the ``consented_at`` checks
     (naive means UTC; default: the clock). ``empty_includes`` accepts include patterns
-    that match no file yet (export bootstraps a new config repository).
+    that match no file yet (export bootstraps a new config repository);
+    ``project_only`` reads the project file alone (export needs only its aliases).
     """
-    return check_paths(paths, now_utc(today), empty_includes=empty_includes)
+    return check_paths(
+        paths, now_utc(today), empty_includes=empty_includes, project_only=project_only
+    )
 
 
 def load(

@@ -65,16 +65,23 @@ def _gc_paused() -> Iterator[None]:
 
 
 def check_paths(
-    paths: Sequence[Path | str], now: datetime, *, empty_includes: bool = False
+    paths: Sequence[Path | str],
+    now: datetime,
+    *,
+    empty_includes: bool = False,
+    project_only: bool = False,
 ) -> tuple[DesiredState | None, list[Finding]]:
     """Run the whole pipeline; the state is None when any finding is an error.
 
     ``empty_includes`` lets an include pattern match no file (export into a new config
     repository, whose subscriber files do not exist yet); otherwise that is an error.
+    ``project_only`` reads the project file alone (its includes are not read): a state
+    with its aliases, portal, policy and brand names, and no statuses.
     """
     with _gc_paused():
         run = _Run(now)
-        run.empty_includes = empty_includes
+        run.empty_includes = empty_includes or project_only
+        run.project_only = project_only
         state = run.go([Path(p) for p in paths])
     findings = _tidy(run.findings)
     if any(f.severity == "error" for f in findings):
@@ -103,6 +110,7 @@ class _Run:
         self.rosters: dict[Path, tuple[list[Member], str]] = {}
         self.used: list[str] = []  # files that make up the state, in reading order
         self.empty_includes = False
+        self.project_only = False
 
     def shown(self, path: Path) -> str:
         return display_path(path, self.cwd)
@@ -249,7 +257,7 @@ class _Run:
         self.used.append(doc.file)
         project = read_project(doc.root, doc.file)
         self.findings.extend(project.findings)
-        files = self.includes(project, project_path, selected)
+        files = [] if self.project_only else self.includes(project, project_path, selected)
         claims = Claims()
         when_cache: dict[str, datetime | None] = {}
         for path in files:
@@ -287,6 +295,7 @@ class _Run:
             files=tuple(dict.fromkeys(self.used)),
             digest=self.digest(),
             unresolved=frozenset(a for a, ref in project.aliases.items() if ref.id is None),
+            brand_names=project.brand_names,
         )
 
     def includes(
@@ -317,7 +326,8 @@ class _Run:
                 self.findings.append(
                     Finding(
                         *spot,
-                        f"include {pattern} matches no files; fix the pattern or remove it",
+                        f"include {pattern} matches no files; fix the pattern, or write the "
+                        "first subscriber file (hsprefs export writes one)",
                         code="include",
                     )
                 )

@@ -39,6 +39,7 @@ class Project:
     portal: PortalSettings = field(default_factory=PortalSettings)
     policy: Policy = field(default_factory=Policy)
     includes: list[Include] = field(default_factory=list)
+    brand_names: dict[int, str] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
 
 
@@ -92,6 +93,11 @@ def read_project(root: Any, file: str) -> Project:
         api_mode=api_mode if api_mode in ("auto", "batch", "single") else None,
     )
     project.policy = _policy(root.get("policy"))
+    brands = root.get("brands")
+    if isinstance(brands, dict):
+        for key, name in brands.items():
+            if isinstance(key, str) and key.isdigit() and isinstance(name, str) and name.strip():
+                project.brand_names[int(key)] = name.strip()
     _aliases(project, root.get("subscriptions"))
     includes = root.get("include")
     if isinstance(includes, YamlList):

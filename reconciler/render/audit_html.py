@@ -1,7 +1,11 @@
 """The audit report as one self-contained HTML file for a compliance officer.
 
 Summary, totals per brand and per subscription, and every managed pair in one table
-that a few lines of inline JavaScript filter by verdict. No external assets: styles and
+that a few lines of inline JavaScript filter by verdict. Each pair is said in plain
+words (:mod:`reconciler.render.audit_words`): the brand's name, what the config declares
+and what HubSpot holds as sentences, who set it and when, the legal basis on both
+sides, and what its verdict means. The pairs' table has fixed column widths and wraps
+long values, so no column is cut off on a 1,280-pixel screen. No external assets: styles and
 script are inline, and a Content-Security-Policy forbids the page to load anything else.
 Every value from the config or from HubSpot is HTML-escaped; the script reads no data
 from the page other than the verdict attribute of each row.
@@ -9,21 +13,31 @@ from the page other than the verdict attribute of each row.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from html import escape
 
 from reconciler import __version__
-from reconciler.audit import AuditItem, AuditReport, PairState, Totals, describe_action
+from reconciler.audit import AuditItem, AuditReport, PairState, Totals
 from reconciler.plan import iso, subscription_label
 from reconciler.redact import Redactor
-from reconciler.render.audit_text import drift_sentence, item_subject, wanted_live
+from reconciler.render.audit_text import drift_sentence, item_subject
+from reconciler.render.audit_words import (
+    brand_label,
+    config_words,
+    hubspot_words,
+    legal_basis_words,
+    meaning,
+    since_words,
+)
 
 __all__ = ["render_audit_html"]
 
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
 
 _STYLE = """
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem;color:#1f2328}
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem;color:#1f2328;
+max-width:100%;box-sizing:border-box}
 h1{font-size:1.5rem;margin:0 0 .25rem}h2{font-size:1.15rem;margin:2rem 0 .5rem}
 .meta{color:#57606a;margin:0 0 1rem}
 .verdict{padding:.6rem .9rem;border-radius:6px;font-weight:600;display:inline-block}
@@ -31,8 +45,11 @@ h1{font-size:1.5rem;margin:0 0 .25rem}h2{font-size:1.15rem;margin:2rem 0 .5rem}
 .cards{display:flex;gap:.75rem;margin:1rem 0;flex-wrap:wrap}
 .card{border:1px solid #d0d7de;border-radius:6px;padding:.5rem 1rem;min-width:7rem}
 .card b{display:block;font-size:1.4rem}
-table{border-collapse:collapse;width:100%;margin:.5rem 0}
-th,td{border:1px solid #d0d7de;padding:.3rem .5rem;text-align:left;vertical-align:top}
+table{border-collapse:collapse;width:100%;max-width:100%;margin:.5rem 0}
+#pairs{table-layout:fixed}
+th,td{border:1px solid #d0d7de;padding:.3rem .5rem;text-align:left;vertical-align:top;
+overflow-wrap:break-word}
+.tag{display:inline-block;min-width:4.2rem;color:#57606a;font-size:.85em}
 th{background:#f6f8fa}td.n{text-align:right;font-variant-numeric:tabular-nums}
 tr.in_sync td.state{color:#116329}tr.drifted td.state{color:#9a6700}
 tr.blocked td.state{color:#8250df}.filters button{margin-right:.4rem;padding:.25rem .7rem;
@@ -75,24 +92,38 @@ def _counts(t: Totals) -> str:
     return "".join(f'<td class="n">{n}</td>' for n in (t.managed, t.in_sync, t.drifted, t.blocked))
 
 
-def _pair_row(item: AuditItem, mask: Redactor) -> str:
-    wanted, live = wanted_live(item)
-    if item.state is PairState.DRIFTED:
-        note = describe_action(item.action)
-    elif item.state is PairState.BLOCKED:
-        note = mask.text(item.reason or "")
+def _pair_row(item: AuditItem, mask: Redactor, names: Mapping[int, str]) -> str:
+    if item.state is PairState.BLOCKED:
+        why = f'<div class="note">why: {_e(mask.text(item.reason or ""))}</div>'
     else:
-        note = ""
-    where = f'<div class="note">declared at {_e(item.location)}</div>' if item.location else ""
+        why = ""
+    since = since_words(item)
+    since_html = f'<div class="note">{_e(mask.text(since))}</div>' if since else ""
+    where = (
+        f'<div class="note">declared at {_e(item.location).replace("/", "/<wbr>")}</div>'
+        if item.location
+        else ""
+    )
+    if item.subscription_id is None:
+        basis = '<span class="note">not asked for an opt-out of all</span>'
+    else:
+        held = legal_basis_words(item.live_legal_basis, item.live_legal_basis_explanation)
+        declared = legal_basis_words(item.wanted_legal_basis, item.wanted_legal_basis_explanation)
+        if declared == held and held != "none":
+            declared = "the same"
+        basis = (
+            f'<div><span class="tag">HubSpot</span> {_e(mask.text(held))}</div>'
+            f'<div><span class="tag">config</span> {_e(mask.text(declared))}</div>'
+        )
     return (
         f'<tr class="{item.state.value}" data-state="{item.state.value}">'
-        f'<td class="n">{item.brand}</td><td>{_e(mask.email(item.email))}</td>'
+        f"<td>{_e(brand_label(item.brand, names))}</td><td>{_e(mask.email(item.email))}</td>"
         f"<td>{_e(item_subject(item))}</td>"
-        f'<td class="state">{_e(item.state.label)}</td>'
-        f"<td>{_e(wanted)}</td><td>{_e(live)}</td>"
-        f"<td>{_e(iso(item.live_timestamp) or '')}</td>"
-        f"<td>{_e(mask.text(item.live_source or ''))}</td><td>{_e(item.live_scope or '')}</td>"
-        f"<td>{_e(note)}{where}</td></tr>"
+        f'<td class="state"><b>{_e(item.state.label)}</b>'
+        f'<div class="note">{_e(meaning(item))}</div>{why}</td>'
+        f"<td>{_e(config_words(item, names))}{where}</td>"
+        f"<td>{_e(hubspot_words(item, names))}{since_html}</td>"
+        f"<td>{basis}</td></tr>"
     )
 
 
@@ -120,11 +151,13 @@ def render_audit_html(
             (totals.blocked, "blocked"),
         )
     )
+    names = report.brand_names
     brand_rows = "".join(
-        f'<tr><td class="n">{b.brand}</td>{_counts(b.totals)}</tr>' for b in report.brands()
+        f"<tr><td>{_e(brand_label(b.brand, names))}</td>{_counts(b.totals)}</tr>"
+        for b in report.brands()
     )
     sub_rows = "".join(
-        f'<tr><td class="n">{s.brand}</td><td>'
+        f"<tr><td>{_e(brand_label(s.brand, names))}</td><td>"
         + _e(
             "all email (unsubscribe_all)"
             if s.subscription_id is None
@@ -133,7 +166,7 @@ def render_audit_html(
         + f"</td>{_counts(s.totals)}</tr>"
         for s in report.subscriptions()
     )
-    pair_rows = "\n".join(_pair_row(item, mask) for item in report.items)
+    pair_rows = "\n".join(_pair_row(item, mask, names) for item in report.items)
     initial = "all" if report.in_sync else "drift"
     buttons = "".join(
         f'<button type="button" data-filter="{key}" aria-pressed="false">{label} ({n})</button>'
@@ -176,12 +209,15 @@ def render_audit_html(
 <h2>Managed pairs</h2>
 <p class="filters" data-initial="{initial}">{buttons}</p>
 <p class="note">Showing <span id="shown">{totals.managed}</span> of {totals.managed}. \
-Blocked pairs differ from the config, but the consent rules forbid the change \
-(for example the subscriber opted out). Source is who or what HubSpot says set the \
-live status.</p>
-<table id="pairs"><thead><tr><th>brand</th><th>subscriber</th><th>subscription</th>\
-<th>verdict</th><th>wanted</th><th>live</th><th>live since</th><th>source</th>\
-<th>opt-out scope</th><th>note</th></tr></thead>
+<b>In sync</b>: HubSpot holds what the config declares. <b>Drifted</b>: HubSpot differs \
+and the next apply will change it. <b>Blocked</b>: HubSpot differs, but the consent rules \
+forbid the change (for example the person opted out). "by ..." is who or what HubSpot \
+says set the status; "never set" means nobody has ever asked this person.</p>
+<table id="pairs"><colgroup><col style="width:8%"><col style="width:14%">\
+<col style="width:10%"><col style="width:19%"><col style="width:13%"><col style="width:14%">\
+<col style="width:22%"></colgroup><thead><tr><th>brand</th><th>subscriber</th>\
+<th>subscription</th><th>verdict</th><th>the config declares</th><th>HubSpot holds</th>\
+<th>legal basis</th></tr></thead>
 <tbody>
 {pair_rows}
 </tbody></table>

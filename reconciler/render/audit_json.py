@@ -14,6 +14,7 @@ from reconciler import __version__
 from reconciler.audit import AUDIT_FORMAT_VERSION, AuditReport
 from reconciler.plan import iso
 from reconciler.redact import Redactor
+from reconciler.render.audit_words import meaning
 
 __all__ = ["audit_document", "render_audit_json"]
 
@@ -30,6 +31,11 @@ def audit_document(
         entry["reason"] = mask.text(item.reason) if item.reason is not None else None
         if item.live_source is not None:
             entry["live_source"] = mask.text(item.live_source)
+        for name in ("live_legal_basis_explanation", "wanted_legal_basis_explanation"):
+            if entry[name] is not None:
+                entry[name] = mask.text(entry[name])
+        entry["brand_name"] = report.brand_names.get(item.brand)
+        entry["meaning"] = meaning(item)
         items.append(entry)
     return {
         "format": "hsprefs-audit",
@@ -42,7 +48,7 @@ def audit_document(
         "read_calls": report.read_calls,
         "in_sync": report.in_sync,
         "totals": report.totals.to_dict(),
-        "brands": [b.to_dict() for b in report.brands()],
+        "brands": [b.named(report.brand_names) for b in report.brands()],
         "subscriptions": [s.to_dict() for s in report.subscriptions()],
         "items": items,
     }

@@ -348,11 +348,13 @@ def test_markdown_cells_cannot_break_out_of_the_table() -> None:
     desired = state(want("a@example.com", "101", S))
     current = live(has("a@example.com", "101", U, source=evil))
     out = render_audit_markdown(audit(desired, current, target=TARGET))
-    row = next(line for line in out.splitlines() if line.startswith("| 0 | a@example.com"))
+    row = next(line for line in out.splitlines() if line.startswith("| brand 0 | a@example"))
     safe = r"&lt;/details&gt;&lt;!-- x --&gt; &lt;b&gt;\`\|\` &amp; \[link\]"
     assert row == (
-        f"| 0 | a@example.com | sub-101 (101) | SUBSCRIBED | UNSUBSCRIBED | "
-        f"2026-05-01T00:00:00Z | {safe} | unsubscribed from sub-101 since "
+        f"| brand 0 | a@example.com | sub-101 (101) | subscribed | unsubscribed, since "
+        f"2026-05-01 00:00 UTC, by {safe} | HubSpot: none; config: none | HubSpot differs "
+        "from the config, but the consent rules forbid the change, so apply sends nothing "
+        "for it. Why: unsubscribed from sub-101 since "
         f"2026-05-01T00:00:00Z (source: {safe}); set resubscribe: true with legal\\_basis "
         "and legal\\_basis\\_explanation to re-subscribe |"
     )

@@ -208,7 +208,8 @@ def test_invalid_config(limited: Hub, project: Path) -> None:
     lines = result.out.splitlines()
     assert lines[0] == (
         "fail  config: hsprefs.yaml:12:5: error: include 'subscribers/*.yaml' matches no "
-        "files; fix the pattern or remove it; run 'hsprefs validate' and fix the files"
+        "files; fix the pattern, or write the first subscriber file (hsprefs export writes "
+        "one); run 'hsprefs validate' and fix the files"
     )
     assert lines[2] == "ok    token accepted: portal 4242"
     assert lines[7] == "skip  portal id: not checked: the config is invalid"

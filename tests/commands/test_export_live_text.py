@@ -68,18 +68,15 @@ EXPORTED = """\
 #   uber-uns: {id: "16"}                 # Über uns
 version: 1
 business_unit: 0
+defaults:                 # the legal basis most subscribed statuses share
+  legal_basis: CONSENT_WITH_NOTICE
+  legal_basis_explanation: "Said \\"yes\\"\\n# at the desk: form #7\\ttwice"
 subscribers:
   kim@example.com:
-    a-b-c-q:
-      status: subscribed
-      legal_basis: CONSENT_WITH_NOTICE
-      legal_basis_explanation: "Said \\"yes\\"\\n# at the desk: form #7\\ttwice"
+    a-b-c-q: subscribed
     bell-and-31mred: unsubscribed
     key-value-not-a-comment: unsubscribed
-    nel-ls-ps-end:
-      status: subscribed
-      legal_basis: CONSENT_WITH_NOTICE
-      legal_basis_explanation: "Said \\"yes\\"\\n# at the desk: form #7\\ttwice"
+    nel-ls-ps-end: subscribed
     subscription-17: unsubscribed
     tab-here: unsubscribed
     uber-uns: unsubscribed
@@ -92,8 +89,7 @@ def test_export_writes_live_text_safely(hub: Hub, env: Path) -> None:
     result = hub.hsprefs("export", "--subscribers", "-", stdin="kim@example.com\n")
     assert (result.code, result.out) == (0, EXPORTED)
     document = yaml.safe_load(result.out)
-    explanation = document["subscribers"]["kim@example.com"]["a-b-c-q"]
-    assert explanation["legal_basis_explanation"] == WHY
+    assert document["defaults"]["legal_basis_explanation"] == WHY
 
 
 def test_the_exported_file_validates_and_plans_no_changes(hub: Hub, env: Path) -> None:

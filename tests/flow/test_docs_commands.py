@@ -163,6 +163,11 @@ BAD_LINE = {"list.txt": "ann@example.com\nbob at example.com\n"}
 TWO_EMAIL_COLUMNS = {"team.csv": "email,email\nann@example.com,ann@example.com\n"}
 UNCLOSED = {"team.csv": 'email,name\na@example.com,A\nb@example.com,B\nc@ex.co.uk,"C\n'}
 TWO = {"list.txt": "ann@example.com\nbob@example.com\n"}
+CONTACTS = {
+    "contacts.csv": (
+        "email\nalice@example.com\nbob@example.com\nivan@example.com\njudy@example.com\n"
+    )
+}
 
 
 def _export(name: str, files: dict[str, str], *more: str, stdin: str | None = None) -> Step:
@@ -201,6 +206,11 @@ CASES: list[tuple[str, Step]] = [
         "hsprefs export --subscribers list.txt --business-unit 9",
         _export("list.txt", TWO, "--business-unit", "9"),
     ),
+    (
+        "hsprefs export --business-unit all --subscribers contacts.csv",
+        _export("contacts.csv", CONTACTS, "--business-unit", "all"),
+    ),
+    ("hsprefs init", _hsprefs("init")),
     ("hsprefs audit", _hsprefs("audit")),
     (
         "hsprefs audit --format markdown --redact",
