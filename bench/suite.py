@@ -1,7 +1,8 @@
 """hsprefs at scale: the real CLI, as processes, against the emulator.
 
     python bench/suite.py [--sizes 1000,10000,100000] [--include-1m] [--quick]
-        [--window-ms 10000] [--baseline-size 10000] [--json FILE] [--results FILE]
+        [--window-ms 10000] [--baseline-size 10000] [--single-size 2000] [--json FILE]
+        [--results FILE]
         [--check-baseline FILE] [--record-baseline FILE]
 
 For every size it generates a config repository and a seed (bench/_portal.py), then:
@@ -14,6 +15,13 @@ For every size it generates a config repository and a seed (bench/_portal.py), t
 * **floor** (sizes up to 100,000): a fresh emulator with HubSpot's limit of 190 requests
   per rolling 10 s window and 100-300 ms of latency; plan and apply are timed against
   the fastest schedule the window allows for their calls, and their 429s counted.
+
+At ``--single-size`` (default 2,000; 0 skips it) it runs plan and apply in single mode
+(issue 14): an emulator portal below Marketing Hub Enterprise (``--tier professional``,
+no batch scopes) under the same limit; calls against the single-mode minimum (one probe,
+then a status and an opt-out read per subscriber; one call per change), 429s, and wall
+time against the floor (target ratio ≤ 1.05). ``bench/bench_single.py`` measures the
+client alone.
 
 At ``--baseline-size`` it also runs (in a thread, while the larger sizes are measured:
 it waits on the rate limit, not on CPU) the way a user scripts this today, one SDK call per
@@ -198,6 +206,49 @@ def baseline(work: Path, size: Size, window_ms: int) -> dict[str, Any]:
     return result
 
 
+def single_mode(root: Path, number: int, window_ms: int, differ_every: int) -> list[str]:
+    """plan and apply of ``number`` subscribers against a portal without batch scopes,
+    under HubSpot's limit: one line per step with calls, 429s and wall time to the floor."""
+    work = root / f"single-{number}"
+    work.mkdir()
+    portal = generate(work, number, differ_every)
+    low, high = LATENCY_MS
+    proc, url = serve(
+        work, "--tier", "professional", "--rate-limit", str(RATE),
+        "--rate-window-ms", str(window_ms), "--latency-ms", str(low),
+        "--latency-jitter-ms", str(high - low),
+    )  # fmt: skip
+    latency = (low + high) / 2000
+    lines: list[str] = []
+    try:
+        for name, args, minimum, phases in (
+            ("plan", ("plan", ".", "-o", "plan-single.json"), portal.plan_minimum(1) + 1, 3),
+            ("apply", ("apply", "--plan", "plan-single.json", "--journal", "single.jsonl"),
+             portal.apply_minimum(1), 5),
+        ):  # fmt: skip
+            admin(url, "DELETE", "requests")
+            _, wall = hsprefs(work, url, *args, "--rate-limit", str(RATE))
+            served = admin(url, "GET", "requests")
+            calls = int(served["total"])
+            limited = int(served["by_status"].get("429", 0))
+            floor = floor_seconds(calls, window_ms / 1000, latency, phases)
+            ratio = wall / floor if floor else math.inf
+            ok = calls == minimum
+            lines.append(
+                f"{number:>9,} single {name:<5} calls {calls} = minimum {minimum}: "
+                + ("met" if ok else "MISSED")
+            )
+            timely = ratio <= 1.05 and limited == 0
+            lines.append(
+                f"{number:>9,} single {name:<5} {wall:.1f} s = {ratio:.3f}x the {floor:.0f} s "
+                f"floor, {limited} 429s (target ≤ 1.05x, no 429): "
+                + ("met" if timely else "MISSED")
+            )
+    finally:
+        stop(proc)
+    return lines
+
+
 def targets(sizes: list[Size]) -> list[str]:
     """The issue's targets, each as a line that says met or missed and by how much."""
     lines: list[str] = []
@@ -371,6 +422,9 @@ def main() -> int:
     parser.add_argument("--differ-every", type=int, default=2, help="1 in N values differ")
     parser.add_argument("--floor-up-to", type=int, default=100_000)
     parser.add_argument("--baseline-size", type=int, default=10_000, help="0 skips it")
+    parser.add_argument(
+        "--single-size", type=int, default=2_000, help="single-mode run (0 skips it)"
+    )
     parser.add_argument("--json", type=Path)
     parser.add_argument("--results", type=Path, default=HERE / "RESULTS.md")
     parser.add_argument("--check-baseline", type=Path)
@@ -381,6 +435,7 @@ def main() -> int:
         numbers.append(1_000_000)
     if args.quick:
         numbers, args.floor_up_to, args.baseline_size = [10_000], 0, 0
+        args.single_size = 0
     temp_root = Path(tempfile.mkdtemp(prefix="hsprefs-bench-"))
     try:
         return measure_and_report(args, numbers, temp_root)
@@ -436,6 +491,10 @@ def measure_and_report(args: argparse.Namespace, numbers: list[int], temp_root: 
     background.shutdown()
     rows = table(sizes)
     notes = targets(sizes)
+    if args.single_size:
+        single = single_mode(temp_root, args.single_size, args.window_ms, args.differ_every)
+        print(f"measured {args.single_size:,} subscribers in single mode", file=sys.stderr)
+        notes += single
     print("\n".join(rows))
     print("\n".join(notes))
     if sdk is not None:

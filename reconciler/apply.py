@@ -21,6 +21,7 @@ re-run converges.
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -54,16 +55,19 @@ if TYPE_CHECKING:
     from reconciler.client import HubSpotClient
 
 __all__ = [
+    "LEGAL_BASIS_HINT",
     "ApplyReport",
     "ItemReport",
     "ItemState",
     "already_applied",
     "apply_plan",
     "check_consent",
+    "check_mode",
     "check_policy",
     "check_stale",
     "check_target",
     "failure_line",
+    "lacks_legal_basis",
 ]
 
 
@@ -169,6 +173,27 @@ def failure_line(report: ApplyReport, *, signal: str = "SIGINT") -> str:
     return f"{total - applied} of {total} changes did not reach their desired state: {listed}"
 
 
+# How HubSpot's refusal of a write for want of a legal basis reads ("legalBasis and
+# legalBasisExplanation are required", "A legal basis ... is required").
+_LEGAL_BASIS = re.compile(r"legal\s*basis", re.IGNORECASE)
+
+# What to do when HubSpot refused writes for want of a legal basis: a new plan of the same
+# config would be refused again.
+LEGAL_BASIS_HINT = (
+    "HubSpot requires a legal basis on these writes (the portal has data-privacy settings "
+    "on): add legal_basis and legal_basis_explanation to those entries, or defaults to "
+    "their files, then run apply again"
+)
+
+
+def lacks_legal_basis(report: ApplyReport) -> bool:
+    """Whether HubSpot refused some write of ``report`` for want of a legal basis."""
+    return any(
+        item.detail is not None and _LEGAL_BASIS.search(item.detail)
+        for item in report.of(ItemState.FAILED)
+    )
+
+
 def check_target(plan: Plan, portal_id: int, api_url: str, api_version: str) -> None:
     """Refuse a plan made for another portal or another API."""
     if plan.target.portal_id is not None and plan.target.portal_id != portal_id:
@@ -182,6 +207,16 @@ def check_target(plan: Plan, portal_id: int, api_url: str, api_version: str) -> 
             f"the plan was made against {plan.target.api_url} (API {plan.target.api_version}), "
             f"not {api_url} (API {api_version})",
             hint="apply it with the same --api-url and --api-version, or make a new plan",
+        )
+
+
+def check_mode(plan: Plan, api_mode: str) -> None:
+    """Refuse ``--api-mode batch|single`` (or ``HSPREFS_API_MODE``) that is not the mode the
+    plan was read in: its calls were packed for that mode."""
+    if api_mode not in ("auto", plan.target.api_mode):
+        raise PlanFileError(
+            f"the plan was made in {plan.target.api_mode} mode, but the API mode is {api_mode}",
+            hint="apply it without --api-mode (it uses the plan's mode), or make a new plan",
         )
 
 
@@ -209,6 +244,9 @@ def _drift(change: Change, live: LiveState) -> str | None:
     stamp = current.timestamp if current else None
     if status is not change.before:
         return f"planned from {change.before.value}, now {status.value}"
+    if current is not None and current.never_set:
+        # Still as nobody set it: its timestamp may be the moment of this very read.
+        return None
     if stamp != change.live_timestamp:
         return f"changed at {iso(stamp)} (planned from {iso(change.live_timestamp)})"
     return None

@@ -92,12 +92,15 @@ class AuditItem:
 
     @property
     def never_set(self) -> bool:
-        """A status nobody ever set: NOT_SPECIFIED with HubSpot's ``DEFAULT`` source (or
-        no record at all)."""
+        """A status nobody ever set: NOT_SPECIFIED with HubSpot's "Not specified" source
+        (older emulators: ``DEFAULT``), or no record at all."""
         return (
             self.subscription_id is not None
             and self.live == "NOT_SPECIFIED"
-            and (self.live_source in (None, "DEFAULT"))
+            and (
+                self.live_source is None
+                or self.live_source.strip().lower() in ("not specified", "default", "")
+            )
         )
 
     @property

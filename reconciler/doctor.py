@@ -6,13 +6,16 @@ Each check is a :class:`CheckResult`: ``ok``, ``fail`` (with what to do) or ``sk
 1. the API is reachable (any HTTP answer to the account-info call counts);
 2. the token is accepted (that call did not answer 401) and which portal it belongs to;
 3. the read scopes plan and apply need are granted, found by calling each read
-   operation once: ``GET /definitions`` and the batch status reads (a 403 names what is
-   missing). A write scope cannot be seen without writing, so it is reported as not
-   checked, unless a 403 of a read already named it as missing;
-4. the portal id matches ``portal.id`` of the project;
-5. every alias resolves: an id alias to a definition of its brand, a name alias
+   operation once: ``GET /definitions`` and the status reads of the API mode (in
+   ``auto`` the batch read is the probe: a 403 naming a batch scope means single mode,
+   which is not a failure). A write scope cannot be seen without writing, so it is
+   reported as not checked, unless a 403 of a read already named it as missing;
+4. the API mode the token allows, and what a plan of this config costs in each mode:
+   calls, and time at the rate limit (docs/client.md#api-modes);
+5. the portal id matches ``portal.id`` of the project;
+6. every alias resolves: an id alias to a definition of its brand, a name alias
    through ``/definitions`` exactly as plan resolves it;
-6. the remaining daily budget (HubSpot's rate-limit headers) covers the minimal calls
+7. the remaining daily budget (HubSpot's rate-limit headers) covers the minimal calls
    of a plan of this config (docs/architecture.md#minimal-calls), and how many rate
    windows that plan needs; the current window's remaining count
    (``X-HubSpot-RateLimit-Remaining``) is shown, and the check fails when other traffic
@@ -55,8 +58,11 @@ __all__ = [
 ]
 
 APPLY_WRITE_SCOPE = "communication_preferences.statuses.batch.write"
+SINGLE_WRITE_SCOPE = "communication_preferences.write"
 READ_SCOPE = "communication_preferences.read"
 BATCH_READ_SCOPE = "communication_preferences.statuses.batch.read"
+# Where to get a token, said in every hint about one.
+CREDENTIALS = "a Service Key (Settings > Integrations > Service Keys) or a private app's token"
 # Read when the config declares nobody: a read of an unknown address changes nothing.
 PROBE_EMAIL = "hsprefs-doctor-probe@example.com"
 
@@ -98,21 +104,37 @@ def summary_line(checks: Sequence[CheckResult]) -> str:
     )
 
 
-def minimal_plan_calls(desired: DesiredState, batch_size: int) -> int:
+def minimal_plan_calls(desired: DesiredState, batch_size: int, *, single: bool = False) -> int:
     """The calls of a plan of ``desired`` (docs/architecture.md#minimal-calls):
     account-info, one ``/definitions`` (every alias is checked against HubSpot's), and per
-    brand ⌈N/batch⌉ status reads and as many wide reads."""
-    reads = sum(
-        2 * math.ceil(len(emails) / batch_size) for emails in desired.subscribers().values()
-    )
+    brand ⌈N/batch⌉ status reads and as many wide reads; in single mode one status read
+    and one opt-out read per subscriber and brand (a batch of 1)."""
+    size = 1 if single else batch_size
+    reads = sum(2 * math.ceil(len(emails) / size) for emails in desired.subscribers().values())
     return 1 + (1 if desired.subscriptions else 0) + reads
+
+
+def floor_seconds(calls: int, max_requests: int, window: float) -> float:
+    """The least time ``calls`` take at ``max_requests`` per rolling ``window`` seconds:
+    a window's worth at once, the next when the oldest ages out."""
+    if calls <= 0 or max_requests <= 0:
+        return 0.0
+    return (calls - 1) // max_requests * window
 
 
 def _skip_all(names: Sequence[str], why: str) -> list[CheckResult]:
     return [CheckResult(name, CheckStatus.SKIP, why) for name in names]
 
 
-_LATER = ("read scope", "batch read scope", "write scope", "portal id", "aliases", "rate budget")
+_LATER = (
+    "read scope",
+    "batch read scope",
+    "API mode",
+    "write scope",
+    "portal id",
+    "aliases",
+    "rate budget",
+)
 
 
 async def diagnose(
@@ -147,8 +169,8 @@ async def diagnose(
                 "token accepted",
                 CheckStatus.FAIL,
                 exc.message,
-                "create or rotate the private app's token and set HUBSPOT_ACCESS_TOKEN "
-                "(or --token-file)",
+                f"create {CREDENTIALS} with the scopes of docs/client.md#api-modes, and set "
+                "HUBSPOT_ACCESS_TOKEN (or --token-file)",
             )
         )
         return checks + _skip_all(_LATER, "not checked: the token was refused")
@@ -167,8 +189,10 @@ async def diagnose(
         checks.append(_scope_failure("read scope", "GET /definitions", exc, missing))
     else:
         checks.append(CheckResult("read scope", CheckStatus.OK, "GET /definitions answered"))
-    checks.append(await _batch_read_check(client, desired, missing))
-    checks.append(_write_scope_check(missing))
+    reads = await _batch_read_check(client, desired, missing)
+    checks.append(reads)
+    checks.append(_mode_check(client, desired, reads_ok=reads.status is not CheckStatus.FAIL))
+    checks.append(_write_scope_check(client, missing))
     checks.append(_portal_check(desired, portal_id, no_project))
     checks.append(await _alias_check(client, desired, definitions, no_project))
     checks.append(_budget_check(client, desired))
@@ -183,7 +207,7 @@ def _scope_failure(name: str, what: str, error: ApiError, missing: set[str]) -> 
             name,
             CheckStatus.FAIL,
             f"{what} answered 403: the token lacks {scopes}",
-            "add the scope to the private app, then use its new token",
+            _scope_hint(error.missing_scopes),
         )
     return CheckResult(
         name,
@@ -193,41 +217,110 @@ def _scope_failure(name: str, what: str, error: ApiError, missing: set[str]) -> 
     )
 
 
+def _scope_hint(scopes: Sequence[str]) -> str:
+    if any("batch" in scope.lower() for scope in scopes):
+        return (
+            "HubSpot grants the batch scopes only to Marketing Hub Enterprise portals: use "
+            f"--api-mode auto or single, or add them to {CREDENTIALS}, then use its new token"
+        )
+    return f"add the scope to {CREDENTIALS}, then use its new token"
+
+
+_BATCH_READS = "POST /statuses/batch/read and /statuses/batch/unsubscribe-all/read"
+_SINGLE_READS = "GET /statuses/{email} and /statuses/{email}/unsubscribe-all"
+
+
 async def _batch_read_check(
     client: HubSpotClient, desired: DesiredState | None, missing: set[str]
 ) -> CheckResult:
     subscribers = desired.subscribers() if desired is not None else {}
     brand, emails = next(iter(subscribers.items()), (0, [PROBE_EMAIL]))
-    what = "POST /statuses/batch/read and /statuses/batch/unsubscribe-all/read"
     try:
         await client.read({brand: emails[:1]})
     except (ScopeError, AuthError, RateLimitError, TransportError) as exc:
-        return _scope_failure("batch read scope", what, exc, missing)
+        name, what = _read_check_names(client)
+        return _scope_failure(name, what, exc, missing)
     except ApiError as exc:
         # HubSpot looked at the request and answered (a per-item error, a 4xx other than
         # 401/403): the scope let it through.
+        name, what = _read_check_names(client)
+        return CheckResult(
+            name, CheckStatus.OK, f"{what} passed the scope check (HubSpot answered: {exc.message})"
+        )
+    refusal = client.probe_refusal
+    if refusal is not None:
+        missing.update(refusal.missing_scopes)
+        scopes = ", ".join(refusal.missing_scopes) or "HubSpot did not say which"
         return CheckResult(
             "batch read scope",
-            CheckStatus.OK,
-            f"{what} passed the scope check (HubSpot answered: {exc.message})",
+            CheckStatus.SKIP,
+            f"not granted: {_BATCH_READS} answered 403 naming {scopes} (HubSpot grants the "
+            f"batch scopes only to Marketing Hub Enterprise); single mode works: {_SINGLE_READS} "
+            "answered",
         )
-    return CheckResult("batch read scope", CheckStatus.OK, f"{what} answered")
+    name, what = _read_check_names(client)
+    return CheckResult(name, CheckStatus.OK, f"{what} answered")
 
 
-def _write_scope_check(missing: set[str]) -> CheckResult:
-    writes = sorted(scope for scope in missing if "write" in scope)
+def _read_check_names(client: HubSpotClient) -> tuple[str, str]:
+    """The read check's name and calls: batch reads, or (single mode) the single ones."""
+    if client.api_mode == "single":
+        return "status read scope", _SINGLE_READS
+    return "batch read scope", _BATCH_READS
+
+
+def _mode_check(
+    client: HubSpotClient, desired: DesiredState | None, *, reads_ok: bool
+) -> CheckResult:
+    """Which mode the token allows, and what a plan of this config costs in each."""
+    chosen = client.settings.api_mode
+    mode = client.api_mode
+    if mode == "auto" or not reads_ok:
+        return CheckResult("API mode", CheckStatus.SKIP, "not checked: the reads failed")
+    if chosen == "auto":
+        why = (
+            "the token has no batch scopes"
+            if mode == "single"
+            else "the token has the batch scopes"
+        )
+        detail = f"auto uses {mode} mode ({why})"
+    else:
+        detail = f"{mode} mode (--api-mode, HSPREFS_API_MODE or portal.api_mode)"
+    if desired is not None:
+        info = client.limiter.info()
+        costs = []
+        for name in ("batch", "single"):
+            calls = minimal_plan_calls(desired, client.settings.batch_size, single=name == "single")
+            if name == "single" and chosen == "auto":
+                calls += 1  # the probe refused with 403
+            seconds = floor_seconds(calls, info.max_requests, info.window)
+            took = f"about {seconds:.0f} s" if seconds else "within one window"
+            costs.append(f"{name} {calls} calls ({took})")
+        detail += (
+            f"; a plan of this config costs {' or '.join(costs)} at {info.max_requests} "
+            f"requests per {info.window:g} s"
+        )
+    return CheckResult("API mode", CheckStatus.OK, detail)
+
+
+def _write_scope_check(client: HubSpotClient, missing: set[str]) -> CheckResult:
+    single = client.api_mode == "single"
+    needed = SINGLE_WRITE_SCOPE if single else APPLY_WRITE_SCOPE
+    writes = sorted(
+        scope for scope in missing if "write" in scope and ("batch" in scope) is not single
+    )
     if writes:
         return CheckResult(
             "write scope",
             CheckStatus.FAIL,
             f"HubSpot named {', '.join(writes)} as missing",
-            "add it to the private app; apply cannot write without it",
+            f"add it to {CREDENTIALS}; apply cannot write without it",
         )
+    also = " (or communication_preferences.read_write)" if single else ""
     return CheckResult(
         "write scope",
         CheckStatus.SKIP,
-        f"not checked: only a write shows it; apply needs {APPLY_WRITE_SCOPE} "
-        "(plan and audit do not)",
+        f"not checked: only a write shows it; apply needs {needed}{also} (plan and audit do not)",
     )
 
 
@@ -296,7 +389,10 @@ async def _alias_check(
 def _budget_check(client: HubSpotClient, desired: DesiredState | None) -> CheckResult:
     info = client.limiter.info()
     batch = client.settings.batch_size
-    needed = minimal_plan_calls(desired, batch) if desired is not None else None
+    single = client.api_mode == "single"
+    needed = minimal_plan_calls(desired, batch, single=single) if desired is not None else None
+    if needed is not None and single and client.settings.api_mode == "auto":
+        needed += 1  # the batch read refused with 403 that settles auto on single
     parts: list[str] = []
     hints: list[str] = []
     if needed is not None:

@@ -23,14 +23,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reconciler.apply import (
+    LEGAL_BASIS_HINT,
     ApplyReport,
     already_applied,
     apply_plan,
     check_consent,
+    check_mode,
     check_policy,
     check_stale,
     check_target,
     failure_line,
+    lacks_legal_basis,
 )
 from reconciler.diff import diff
 from reconciler.errors import ApiError, ApplyError, PortalMismatchError
@@ -128,7 +131,8 @@ async def read_state(desired: DesiredState, client: HubSpotClient) -> Snapshot:
 
     Calls made (docs/architecture.md#minimal-calls): one account-info, one
     ``/definitions``, and per brand ⌈N/batch⌉ status reads plus ⌈N/batch⌉ wide-status
-    reads.
+    reads; in single mode one status read and one opt-out read per subscriber and brand,
+    after at most one batch read refused for want of the batch scopes (``auto``).
     """
     portal_id = await check_portal(desired, client)
     bound = await prepare_desired(desired, client)
@@ -136,7 +140,14 @@ async def read_state(desired: DesiredState, client: HubSpotClient) -> Snapshot:
     live = await client.read(bound.subscribers())
     bound = date_differing(bound, live)
     settings = client.settings
-    target = Target(portal_id=portal_id, api_url=settings.api_url, api_version=settings.api_version)
+    # "auto" is still unsettled only when nothing was read: no change can come of it.
+    mode = client.api_mode if client.api_mode != "auto" else "batch"
+    target = Target(
+        portal_id=portal_id,
+        api_url=settings.api_url,
+        api_version=settings.api_version,
+        api_mode=mode,
+    )
     return Snapshot(bound, live, target, client.stats.total_requests - before)
 
 
@@ -251,6 +262,9 @@ async def apply_saved(
         portal_id = await client.portal_id()
         settings = client.settings
         check_target(plan, portal_id, settings.api_url, settings.api_version)
+        check_mode(plan, settings.api_mode)
+        # The plan's mode, without a probe: it was settled when the plan was read.
+        client.use_mode(plan.target.api_mode)
         if not plan.has_changes:
             return None
         check_policy(plan, allow_mass_change=allow_mass_change)
@@ -491,9 +505,8 @@ async def _send(
         # straight away; the report says what happened before it.
         raise ApplyError(report.stopped_by.one_line(), report=report) from report.stopped_by
     if not report.ok:
-        raise ApplyError(
-            failure_line(report, signal=signal),
-            hint="see the report above and the journal",
-            report=report,
-        )
+        hint = "see the report above and the journal"
+        if lacks_legal_basis(report):
+            hint = LEGAL_BASIS_HINT
+        raise ApplyError(failure_line(report, signal=signal), hint=hint, report=report)
     return report

@@ -132,6 +132,7 @@ class PortalSettings:
     id: int | None = None
     gdpr: bool = False
     api_version: str | None = None
+    api_mode: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,6 +328,19 @@ class LiveStatus:
     legal_basis: str | None = None
     legal_basis_explanation: str | None = None
     subscription_name: str | None = None
+
+    @property
+    def never_set(self) -> bool:
+        """NOT_SPECIFIED as nobody ever set it: HubSpot's source for that is "Not
+        specified" (or none). Its timestamp means nothing HubSpot documents: it may be
+        a fixed date or the moment of the read, so nothing may depend on it."""
+        if self.status is not Status.NOT_SPECIFIED:
+            return False
+        return self.source is None or self.source.strip().lower() in _NEVER_SET_SOURCES
+
+
+# The sources HubSpot (and older emulators) give a status nobody set.
+_NEVER_SET_SOURCES = frozenset({"not specified", "default", ""})
 
 
 @dataclass(frozen=True, slots=True)

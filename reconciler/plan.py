@@ -293,23 +293,42 @@ class Call:
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """Where the plan applies: the portal and the API it was read from."""
+    """Where the plan applies: the portal, the API it was read from, and the API mode
+    (``batch`` or ``single``) its reads used, which its calls use too."""
 
     portal_id: int | None = None
     api_url: str = ""
     api_version: str = ""
+    api_mode: str = "batch"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "portal_id": self.portal_id,
             "api_url": self.api_url,
             "api_version": self.api_version,
+            "api_mode": self.api_mode,
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Target:
-        """The target :meth:`to_dict` wrote."""
-        return cls(data["portal_id"], data["api_url"], data["api_version"])
+        """The target :meth:`to_dict` wrote (a plan saved before API modes existed has no
+        ``api_mode``: it was made in batch mode)."""
+        return cls(
+            data["portal_id"], data["api_url"], data["api_version"], data.get("api_mode", "batch")
+        )
+
+    def checksum_dict(self) -> dict[str, Any]:
+        """What the checksum covers: :meth:`to_dict`, without ``api_mode`` in batch mode,
+        so a plan saved before API modes existed keeps its checksum."""
+        body = self.to_dict()
+        if self.api_mode == "batch":
+            del body["api_mode"]
+        return body
+
+    @property
+    def single(self) -> bool:
+        """One call per subscriber and change (docs/architecture.md#minimal-calls)."""
+        return self.api_mode == "single"
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,7 +381,10 @@ class Plan:
     checksum: str = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "calls", tuple(_pack_calls(self.changes, self.batch_size)))
+        # In single mode every call carries one change: the per-subscriber endpoints take
+        # one input each.
+        size = 1 if self.target.single else self.batch_size
+        object.__setattr__(self, "calls", tuple(_pack_calls(self.changes, size)))
         # Computed once: renderers, the saved plan and the journal all ask for it.
         object.__setattr__(self, "checksum", self._checksum())
 
@@ -408,7 +430,7 @@ class Plan:
             "batch_size": self.batch_size,
             "managed": self.managed,
             "policy": policy_dict(self.policy),
-            "target": self.target.to_dict(),
+            "target": self.target.checksum_dict(),
             "version": PLAN_FORMAT_VERSION,
         }
         digest = hashlib.sha256()
@@ -496,13 +518,14 @@ def _pack_calls(changes: Sequence[Change], batch_size: int) -> Iterator[Call]:
 
 
 def minimal_write_calls(plan: Plan) -> int:
-    """⌈writes / batch⌉ + per brand ⌈unsubscribe-alls / batch⌉: the count apply must meet."""
+    """⌈writes / batch⌉ + per brand ⌈unsubscribe-alls / batch⌉: the count apply must meet
+    (in single mode the batch is 1: one call per change)."""
     writes = sum(1 for c in plan.changes if c.kind is not ChangeKind.UNSUBSCRIBE_ALL)
     per_brand: dict[int, int] = {}
     for change in plan.changes:
         if change.kind is ChangeKind.UNSUBSCRIBE_ALL:
             per_brand[change.brand] = per_brand.get(change.brand, 0) + 1
-    size = plan.batch_size
+    size = 1 if plan.target.single else plan.batch_size
     return math.ceil(writes / size) + sum(math.ceil(n / size) for n in per_brand.values())
 
 

@@ -16,22 +16,27 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from reconciler.errors import UsageError
 
 __all__ = [
+    "API_MODES",
     "API_VERSIONS",
+    "API_VERSION_SUPPORT",
     "DEFAULT_API_URL",
     "DEFAULT_API_VERSION",
     "DEFAULT_CONCURRENCY",
     "ApiSettings",
+    "check_api_mode",
     "check_api_url",
     "check_api_version",
     "check_token",
     "read_token",
     "resolve_api_settings",
+    "version_warning",
 ]
 
 DEFAULT_API_URL = "https://api.hubapi.com"
@@ -41,6 +46,22 @@ DEFAULT_API_VERSION = "2026-03"
 # 1.6 s, where 8 would stop at about 400 ms.
 DEFAULT_CONCURRENCY = 32
 API_VERSIONS = ("2026-03", "v4", "2026-09")
+# How hsprefs talks to HubSpot (docs/client.md#api-modes): "batch" needs the batch scopes
+# (Marketing Hub Enterprise), "single" uses the per-subscriber endpoints every portal
+# has, "auto" picks batch when the token allows it.
+API_MODES = ("auto", "batch", "single")
+DEFAULT_API_MODE = "auto"
+# When each API version was released and until when HubSpot supports it. HubSpot ships a
+# date version every March and September and supports each for 18 months; v4 must be
+# left before 30 March 2027. HubSpot names no day for 2026-03, so the first of the month
+# is taken: the earlier end, so the warning never comes late.
+API_VERSION_SUPPORT: dict[str, tuple[date, date]] = {
+    "v4": (date(2024, 1, 1), date(2027, 3, 30)),
+    "2026-03": (date(2026, 3, 1), date(2027, 9, 1)),
+    "2026-09": (date(2026, 9, 8), date(2028, 3, 8)),
+}
+# A version this close to its end (or past it) is warned about once per run.
+VERSION_WARNING_DAYS = 90
 # A bearer token travels in an HTTP header: printable ASCII without spaces. HubSpot's
 # private app tokens ("pat-na1-...") are far inside that.
 _TOKEN = re.compile(r"[\x21-\x7e]+")
@@ -56,12 +77,13 @@ class ApiSettings:
     rate_limit: int | None
     batch_size: int = 100
     concurrency: int = DEFAULT_CONCURRENCY
+    api_mode: str = DEFAULT_API_MODE
 
     def __repr__(self) -> str:
         return (
             f"ApiSettings(api_url={self.api_url!r}, api_version={self.api_version!r}, "
             f"token=<redacted>, rate_limit={self.rate_limit}, batch_size={self.batch_size}, "
-            f"concurrency={self.concurrency})"
+            f"concurrency={self.concurrency}, api_mode={self.api_mode!r})"
         )
 
 
@@ -112,6 +134,45 @@ def check_api_version(version: str, source: str | None = None) -> str:
     if source is not None and not source.startswith("-"):
         hint = f"set {source} to one of {', '.join(API_VERSIONS)}, or unset it"
     raise UsageError(f"unsupported API version {version!r}{named}", hint=hint)
+
+
+def check_api_mode(mode: str, source: str | None = None) -> str:
+    """One of :data:`API_MODES` (case and surrounding whitespace ignored), else a
+    :class:`UsageError` naming ``source``, the flag or variable the value came from."""
+    cleaned = mode.strip().lower()
+    if cleaned in API_MODES:
+        return cleaned
+    named = f" in {source}" if source else ""
+    hint = f"use one of {', '.join(API_MODES)}"
+    if source is not None and not source.startswith("-"):
+        hint = f"set {source} to one of {', '.join(API_MODES)}, or unset it"
+    raise UsageError(f"unknown API mode {mode!r}{named}", hint=hint)
+
+
+def version_warning(version: str, today: date) -> str | None:
+    """The warning for an API version within :data:`VERSION_WARNING_DAYS` of the end of
+    HubSpot's support for it, or past it; None otherwise."""
+    support = API_VERSION_SUPPORT.get(version)
+    if support is None:
+        return None
+    end = support[1]
+    if today >= end:
+        return (
+            f"warning: HubSpot's support for API version {version} ended on {end.isoformat()}; "
+            f"use --api-version {_newest_version()}"
+        )
+    if end - today <= timedelta(days=VERSION_WARNING_DAYS):
+        left = (end - today).days
+        return (
+            f"warning: HubSpot supports API version {version} until {end.isoformat()} "
+            f"({left} {'day' if left == 1 else 'days'} left); move to --api-version "
+            f"{_newest_version()}"
+        )
+    return None
+
+
+def _newest_version() -> str:
+    return max(API_VERSION_SUPPORT, key=lambda v: API_VERSION_SUPPORT[v][0])
 
 
 def _is_loopback(host: str) -> bool:
@@ -239,6 +300,8 @@ def resolve_api_settings(
     concurrency: int | None,
     project_api_version: str | None = None,
     environ: Mapping[str, str] | None = None,
+    api_mode: str | None = None,
+    project_api_mode: str | None = None,
 ) -> ApiSettings:
     """Apply flag > environment > project file > default to the connection settings."""
     env = os.environ if environ is None else environ
@@ -255,6 +318,12 @@ def resolve_api_settings(
         version, version_source = env["HSPREFS_API_VERSION"], "HSPREFS_API_VERSION"
     else:
         version, version_source = project_api_version or DEFAULT_API_VERSION, None
+    if api_mode:
+        mode, mode_source = api_mode, "--api-mode"
+    elif env.get("HSPREFS_API_MODE", "").strip():
+        mode, mode_source = env["HSPREFS_API_MODE"], "HSPREFS_API_MODE"
+    else:
+        mode, mode_source = project_api_mode or DEFAULT_API_MODE, None
     return ApiSettings(
         api_url=check_api_url(url, source),
         api_version=check_api_version(version, version_source),
@@ -262,4 +331,5 @@ def resolve_api_settings(
         rate_limit=rate_limit,
         batch_size=batch_size or 100,
         concurrency=concurrency or DEFAULT_CONCURRENCY,
+        api_mode=check_api_mode(mode, mode_source),
     )

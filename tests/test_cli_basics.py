@@ -383,7 +383,8 @@ def test_a_path_prefix_is_kept() -> None:
         ("--formt", "No such option '--formt'. Did you mean '--format'?"),
         (
             "--api-ver",
-            "No such option '--api-ver'. (Did you mean one of: '--api-url', '--api-version'?)",
+            "No such option '--api-ver'. (Did you mean one of: '--api-mode', '--api-url', "
+            "'--api-version'?)",
         ),
     ],
 )

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from reconciler.errors import UsageError
-from reconciler.settings import ApiSettings, check_api_url, check_api_version, resolve_api_settings
+from reconciler.settings import (
+    API_VERSION_SUPPORT,
+    API_VERSIONS,
+    ApiSettings,
+    check_api_url,
+    check_api_version,
+    resolve_api_settings,
+    version_warning,
+)
 
 TOKEN = "pat-na1-settings-test"
 
@@ -213,3 +222,63 @@ def test_a_space_inside_the_url_names_the_variable() -> None:
         "the API URL in HSPREFS_API_URL holds a space or a control character (give a URL "
         "such as https://api.hubapi.com, without spaces)"
     )
+
+
+def test_api_mode_resolves_flag_then_environment_then_project_then_default() -> None:
+    """--api-mode beats HSPREFS_API_MODE, which beats portal.api_mode, which beats auto."""
+    env = {"HUBSPOT_ACCESS_TOKEN": TOKEN}
+    assert _resolve(env).api_mode == "auto"
+    assert _resolve(env, project_api_mode="single").api_mode == "single"
+    with_env = {**env, "HSPREFS_API_MODE": " Batch "}
+    assert _resolve(with_env, project_api_mode="single").api_mode == "batch"
+    assert _resolve(with_env, api_mode="single", project_api_mode="batch").api_mode == "single"
+    assert _resolve({**env, "HSPREFS_API_MODE": " "}, project_api_mode="single").api_mode == (
+        "single"
+    )
+
+
+def test_an_unknown_api_mode_from_the_environment_is_refused_naming_it() -> None:
+    """HSPREFS_API_MODE=bulk is one line naming the variable and the choices."""
+    with pytest.raises(UsageError) as caught:
+        _resolve({"HUBSPOT_ACCESS_TOKEN": TOKEN, "HSPREFS_API_MODE": "bulk"})
+    assert caught.value.one_line() == (
+        "unknown API mode 'bulk' in HSPREFS_API_MODE (set HSPREFS_API_MODE to one of auto, "
+        "batch, single, or unset it)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("version", "today", "expected"),
+    [
+        ("2026-03", date(2026, 12, 2), None),
+        (
+            "2026-03",
+            date(2027, 6, 10),
+            "warning: HubSpot supports API version 2026-03 until 2027-09-01 (83 days left); "
+            "move to --api-version 2026-09",
+        ),
+        (
+            "v4",
+            date(2027, 3, 29),
+            "warning: HubSpot supports API version v4 until 2027-03-30 (1 day left); move to "
+            "--api-version 2026-09",
+        ),
+        (
+            "v4",
+            date(2027, 3, 30),
+            "warning: HubSpot's support for API version v4 ended on 2027-03-30; use "
+            "--api-version 2026-09",
+        ),
+        ("2026-09", date(2027, 12, 8), None),
+    ],
+)
+def test_version_warning_within_90_days_of_the_end_of_support(
+    version: str, today: date, expected: str | None
+) -> None:
+    """A version within 90 days of its end of support, or past it, gets a warning."""
+    assert version_warning(version, today) == expected
+
+
+def test_every_api_version_has_a_support_entry() -> None:
+    """The table the warning and docs/client.md use covers every accepted version."""
+    assert set(API_VERSION_SUPPORT) == set(API_VERSIONS)

@@ -10,6 +10,7 @@ gets colour, a progress bar or progress lines is decided here.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import os
 import sys
 from collections.abc import Awaitable, Callable, Mapping
@@ -22,11 +23,13 @@ import click
 from reconciler.cli._progress_lines import ProgressLines
 from reconciler.client import HubSpotClient
 from reconciler.settings import (
+    API_MODES,
     API_VERSIONS,
     DEFAULT_API_URL,
     DEFAULT_CONCURRENCY,
     ApiSettings,
     resolve_api_settings,
+    version_warning,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -47,6 +50,8 @@ class State:
     # Set by commands given --redact: the error line is shown to people too, and config
     # findings and HubSpot's messages can name subscribers.
     redactor: Any = None
+    # The API-version warning is shown once per run, however many settings are resolved.
+    version_warned: bool = False
 
 
 def _set_state(name: str) -> Callable[[click.Context, click.Parameter, Any], Any]:
@@ -93,6 +98,13 @@ def api_options(func: F) -> F:
     """Options of every command that talks to HubSpot
     (docs/architecture.md#command-line-and-exit-codes)."""
     options = [
+        click.option(
+            "--api-mode",
+            type=click.Choice(API_MODES, case_sensitive=False),
+            default=None,
+            help="auto (default: batch when the token has the batch scopes), batch or "
+            "single (one call per subscriber) [HSPREFS_API_MODE].",
+        ),
         click.option(
             "--concurrency",
             type=click.IntRange(1, 64),
@@ -274,11 +286,15 @@ def api_settings(
     options: Mapping[str, Any],
     *,
     project_api_version: str | None = None,
+    project_api_mode: str | None = None,
     batch_size: int | None = None,
 ) -> ApiSettings:
     """Settings from a command's :func:`api_options` values (``batch_size`` overrides the
-    flag: a saved plan is applied with the batch size it was packed for)."""
-    return resolve_api_settings(
+    flag: a saved plan is applied with the batch size it was packed for).
+
+    Warns once per run, on stderr, when the API version is near or past the end of
+    HubSpot's support for it."""
+    settings = resolve_api_settings(
         api_url=options.get("api_url"),
         api_version=options.get("api_version"),
         token_file=options.get("token_file"),
@@ -286,4 +302,17 @@ def api_settings(
         batch_size=batch_size if batch_size is not None else options.get("batch_size"),
         concurrency=options.get("concurrency"),
         project_api_version=project_api_version,
+        api_mode=options.get("api_mode"),
+        project_api_mode=project_api_mode,
     )
+    state = current_state()
+    warning = version_warning(settings.api_version, today())
+    if warning is not None and not state.version_warned:
+        state.version_warned = True
+        click.echo(warning, err=True)
+    return settings
+
+
+def today() -> datetime.date:
+    """Today's date in UTC (the API-version warning's clock; tests replace it)."""
+    return datetime.datetime.now(datetime.UTC).date()

@@ -54,8 +54,11 @@ def _load(paths: tuple[Path, ...]) -> tuple[CheckResult, DesiredState | None, st
 
 
 def _settings(desired: DesiredState | None, options: dict[str, object]) -> ApiSettings:
+    portal = desired.portal if desired is not None else None
     return api_settings(
-        options, project_api_version=desired.portal.api_version if desired is not None else None
+        options,
+        project_api_version=portal.api_version if portal is not None else None,
+        project_api_mode=portal.api_mode if portal is not None else None,
     )
 
 

@@ -46,6 +46,30 @@ def _retry_after(_ctx: click.Context, _param: click.Parameter, value: str) -> fl
     return int(seconds) if seconds.is_integer() else seconds
 
 
+# The scope sets --token-scopes names; it also takes a comma-separated list of scopes.
+_SCOPE_PRESETS = ("all", "single")
+
+
+def _token_scopes(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> tuple[str, ...] | None:
+    """``--token-scopes``: ``all``, ``single`` (every scope but the batch ones) or a
+    comma-separated list of scope names."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text in _SCOPE_PRESETS:
+        from reconciler.emulator.operations import ALL_SCOPES, SINGLE_SCOPES
+
+        return ALL_SCOPES if text == "all" else SINGLE_SCOPES
+    scopes = tuple(dict.fromkeys(s.strip() for s in text.split(",") if s.strip()))
+    if not scopes:
+        raise click.BadParameter(
+            "give all, single (no batch scopes) or scope names separated by commas"
+        )
+    return scopes
+
+
 @command.command(
     "serve",
     epilog=example(
@@ -82,6 +106,21 @@ def _retry_after(_ctx: click.Context, _param: click.Parameter, value: str) -> fl
     help="Accept T as a token with every scope, and print it (default: the seed's token).",
 )
 @click.option(
+    "--token-scopes",
+    default=None,
+    metavar="all|single|SCOPES",
+    callback=_token_scopes,
+    help="Scopes of the printed token: all, single (no batch scopes) or a comma-separated "
+    "list (default: all, or the seed's).",
+)
+@click.option(
+    "--tier",
+    type=click.Choice(["free", "starter", "professional", "enterprise"]),
+    default=None,
+    help="Marketing Hub tier of the portal; below enterprise no token has the batch "
+    "scopes (default: the seed's, else enterprise).",
+)
+@click.option(
     "--rate-limit",
     type=click.IntRange(0),
     default=190,
@@ -98,7 +137,7 @@ def _retry_after(_ctx: click.Context, _param: click.Parameter, value: str) -> fl
 )  # fmt: skip
 @click.option(
     "--retry-after",
-    default="auto",
+    default="off",
     show_default=True,
     metavar="auto|off|SECONDS",
     callback=_retry_after,
@@ -139,6 +178,21 @@ def _retry_after(_ctx: click.Context, _param: click.Parameter, value: str) -> fl
     show_default=True,
     help="How a wide-status read answers for someone not opted out.",
 )
+@click.option(
+    "--never-set-dates",
+    type=click.Choice(["created", "request"]),
+    default="created",
+    show_default=True,
+    help="How a status nobody set is dated: the definition's creation, or each request.",
+)
+@click.option(
+    "--legal-basis-rule",
+    type=click.Choice(["subscribe", "every"]),
+    default="subscribe",
+    show_default=True,
+    help="On a GDPR portal, refuse without a legal basis only SUBSCRIBED writes, or every "
+    "status write.",
+)
 @click.option("--access-log", is_flag=True, help="Log every request on stderr.")
 def serve(**options: Any) -> int:
     """Serve the emulator over HTTP until Ctrl-C or SIGTERM."""
@@ -169,6 +223,10 @@ def serve(**options: Any) -> int:
         slow_ms=options["slow_ms"],
         retry_after=options["retry_after"],
         wide_status_style=options["wide_status"],
+        never_set_dates=options["never_set_dates"],
+        legal_basis_rule=options["legal_basis_rule"],
+        tier=options["tier"],
+        token_scopes=options["token_scopes"],
     )
 
     def ready(url: str, token: str, emulator: Any) -> None:

@@ -38,7 +38,11 @@ __all__ = ["command", "compute_plan", "settings_for"]
 
 def settings_for(desired: DesiredState, options: dict[str, object]) -> ApiSettings:
     """Resolve connection settings for a loaded config from the api_options values."""
-    return api_settings(options, project_api_version=desired.portal.api_version)
+    return api_settings(
+        options,
+        project_api_version=desired.portal.api_version,
+        project_api_mode=desired.portal.api_mode,
+    )
 
 
 def compute_plan(desired: DesiredState, settings: ApiSettings) -> Plan:

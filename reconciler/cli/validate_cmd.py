@@ -32,7 +32,11 @@ __all__ = ["command"]
 
 
 def _definitions(state: DesiredState, options: dict[str, Any]) -> list[Definition]:
-    settings = api_settings(options, project_api_version=state.portal.api_version)
+    settings = api_settings(
+        options,
+        project_api_version=state.portal.api_version,
+        project_api_mode=state.portal.api_mode,
+    )
     return with_client(settings, 0, lambda client: client.definitions())
 
 

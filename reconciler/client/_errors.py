@@ -165,6 +165,11 @@ _LIMIT = (
     r"maximum(?: of| is)?|limit(?: of| is)?|up to|between \d+ and)\s+(\d+)"
 )
 _LIMIT_OF_INPUTS = re.compile(_LIMIT + r"\s+(?:inputs|items|elements)\b", re.IGNORECASE)
+# HubSpot's own wording: "The maximum number of inputs supported in a batch request for
+# this endpoint is 100".
+_MAXIMUM_NUMBER = re.compile(
+    r"maximum number of (?:inputs|items|elements)\b[^.\d]{0,80}?\bis\s+(\d+)", re.IGNORECASE
+)
 _LIMIT_ANYWHERE = re.compile(_LIMIT, re.IGNORECASE)
 _ABOUT_BATCHES = re.compile(r"too many|batch|\bsize\b", re.IGNORECASE)
 
@@ -188,7 +193,7 @@ def batch_limit(body: Mapping[str, Any] | None) -> int | None:
     for text in texts:
         if not text:
             continue
-        match = _LIMIT_OF_INPUTS.search(text)
+        match = _MAXIMUM_NUMBER.search(text) or _LIMIT_OF_INPUTS.search(text)
         if match is None and _ABOUT_BATCHES.search(text):
             match = _LIMIT_ANYWHERE.search(text)
         if match is not None:
@@ -277,10 +282,18 @@ def error_from_response(
     if code == 403:
         scopes = missing_scopes(body)
         named = ", ".join(scopes) if scopes else "HubSpot did not say which"
+        if any("batch" in scope.lower() for scope in scopes):
+            hint = (
+                "HubSpot grants the batch scopes only to Marketing Hub Enterprise portals: "
+                "use --api-mode single (or auto), or add them to the Service Key or "
+                "private app and use its token"
+            )
+        else:
+            hint = "add the scopes to the Service Key or private app and use its token"
         return ScopeError(
             f"the token lacks scopes for {what}: {named} ({detail})",
             missing_scopes=scopes,
-            hint="add the scopes to the private app and use its token",
+            hint=hint,
             **common,
         )
     if code == 404:

@@ -5,6 +5,12 @@ calls (docs/architecture.md#minimal-calls), runs every chunk of every brand conc
 within ``concurrency`` and the rate limiter, and returns the model's frozen values,
 never raw dicts.
 
+In single mode (portals without the batch scopes, docs/client.md#api-modes) each
+subscriber is read with one status read and one opt-out read, and each change is its
+own call; the calls run concurrently in the same way, so the rolling window stays
+full. In ``auto`` mode the first read is sent alone: a 403 naming a batch scope switches
+the client to single mode, anything else settles it on batch.
+
 Reads are all-or-nothing: a plan must not be computed from a partial read, so any
 subscriber whose read failed or was not confirmed makes :meth:`HubSpotClient.read`
 raise. Writes are per input: :meth:`~HubSpotClient.write` and
@@ -50,6 +56,7 @@ from reconciler.client._parse import (
 from reconciler.client._ratelimit import RateLimiter
 from reconciler.client._reads import ChunkRead, ReadPart, read_answer, read_error
 from reconciler.client._retry import Effort, RetryPolicy
+from reconciler.client._single import as_batch, names_batch_scope, subscriber_path, with_address
 from reconciler.client._wire import WireTransport
 from reconciler.errors import (
     ApiError,
@@ -148,6 +155,9 @@ class HubSpotClient:
         self._on_progress = on_progress
         self._retry = retry
         self._portal_id: int | None = None
+        self._mode = settings.api_mode
+        # The 403 that switched an "auto" client to single mode, if one did.
+        self.probe_refusal: ScopeError | None = None
         self.limiter = limiter
         self.stats = ClientStats()
         self._sender = Sender(
@@ -218,6 +228,18 @@ class HubSpotClient:
             deadline=deadline,
             max_answer_bytes=max_answer_bytes,
         )
+
+    @property
+    def api_mode(self) -> str:
+        """``batch`` or ``single``; ``auto`` until the first read has settled it."""
+        return self._mode
+
+    def use_mode(self, mode: str) -> None:
+        """Use ``batch`` or ``single`` from now on, without probing (apply of a saved plan
+        uses the mode the plan was read in)."""
+        if mode not in ("batch", "single"):
+            raise UsageError(f"API mode must be batch or single, got {mode!r}")
+        self._mode = mode
 
     @property
     def settings(self) -> ApiSettings:
@@ -343,20 +365,28 @@ class HubSpotClient:
         """Statuses and opt-outs of every subscriber, per brand, with the fewest calls.
 
         Per brand: ``ceil(N / batch)`` status reads and as many wide-status reads, all
-        chunks of all brands at once. Raises :class:`~reconciler.errors.ApiError` when any
+        chunks of all brands at once; in single mode one status read and one opt-out read
+        per subscriber. In ``auto`` mode the first status read goes alone and settles the
+        mode (:attr:`api_mode`). Raises :class:`~reconciler.errors.ApiError` when any
         subscriber could not be read or was not confirmed; its ``unread`` names them.
         Once ``hurry`` is set no read waits (for the rate limit or a retry): one that
         would have to is not made, and its subscribers count as not read.
         """
+        wanted = {
+            brand: unique
+            for brand, emails in subscribers.items()
+            if (unique := list(dict.fromkeys(normalise_email(e) for e in emails)))
+        }
+        total = sum(len(emails) for emails in wanted.values())
+        probed = await self._probe(wanted) if self._mode == "auto" and wanted else None
         jobs: list[Coroutine[Any, Any, ChunkRead]] = []
         brands: list[int] = []
-        total = 0
-        for brand, emails in subscribers.items():
-            unique = list(dict.fromkeys(normalise_email(e) for e in emails))
-            total += len(unique)
-            for chunk_emails in _chunks(unique, self._batch):
-                jobs.append(self._read_chunk(brand, chunk_emails, hurry))
+        for brand, unique in wanted.items():
+            size = 1 if self._mode == "single" else self._batch
+            for chunk_emails in _chunks(unique, size):
+                jobs.append(self._read_chunk(brand, chunk_emails, probed, hurry))
                 brands.append(brand)
+                probed = None  # the probe answered the first chunk's status read
         chunks = await _run_all(jobs)
         statuses: dict[PairKey, LiveStatus] = {}
         opt_outs: dict[SubscriberKey, LiveOptOut] = {}
@@ -373,30 +403,55 @@ class HubSpotClient:
             raise read_error(unread, total, first)
         return LiveState(statuses=statuses, opt_outs=opt_outs)
 
+    async def _probe(self, wanted: Mapping[int, Sequence[str]]) -> ReadPart | None:
+        """Send the first status read alone and settle the mode: single after a 403 that
+        names a batch scope, else batch. The answer is kept (None after the 403)."""
+        brand, emails = next(iter(wanted.items()))
+        try:
+            part = await self._read_part(brand, emails[: self._batch], wide=False)
+        except ScopeError as exc:
+            if not names_batch_scope(exc):
+                raise
+            log.info("the token has no batch scopes (%s); using single mode", exc.missing_scopes)
+            self._mode, self.probe_refusal = "single", exc
+            return None
+        self._mode = "batch"
+        return part
+
     async def _read_chunk(
-        self, brand: int, emails: Sequence[str], hurry: asyncio.Event | None = None
+        self,
+        brand: int,
+        emails: Sequence[str],
+        statuses: ReadPart | None = None,
+        hurry: asyncio.Event | None = None,
     ) -> ChunkRead:
-        status_part, wide_part = await _run_all(
-            [
-                self._read_part("read_statuses", "statuses/batch/read", brand, emails, hurry),
-                self._read_part(
-                    "read_wide", "statuses/batch/unsubscribe-all/read", brand, emails, hurry
-                ),
-            ]
-        )
+        # The status read first, then the wide read (unless the probe read the statuses).
+        jobs = [self._read_part(brand, emails, wide=True, hurry=hurry)]
+        if statuses is None:
+            jobs.insert(0, self._read_part(brand, emails, wide=False, hurry=hurry))
+        parts = await _run_all(jobs)
         self._progress(len(emails))
-        return ChunkRead(tuple(emails), status_part, wide_part)
+        return ChunkRead(tuple(emails), statuses or parts[0], parts[-1])
 
     async def _read_part(
         self,
-        operation: str,
-        endpoint: str,
         brand: int,
         emails: Sequence[str],
+        *,
+        wide: bool,
         hurry: asyncio.Event | None = None,
     ) -> ReadPart:
-        path = f"{self._prefix}/{endpoint}"
-        what = f"POST {path}"
+        single = self._mode == "single"
+        operation = ("read_wide" if wide else "read_statuses") + ("_single" if single else "")
+        method = "GET" if single else "POST"
+        if single:
+            path = subscriber_path(self._prefix, emails[0], opt_out=wide)
+            body = None
+        else:
+            endpoint = "statuses/batch/unsubscribe-all/read" if wide else "statuses/batch/read"
+            path = f"{self._prefix}/{endpoint}"
+            body = {"inputs": list(emails)}
+        what = f"{method} {path}"
         # One bound for all the askings: their attempts and waits, not their queueing.
         effort = Effort()
         attempt = 0
@@ -405,10 +460,10 @@ class HubSpotClient:
             try:
                 data, cid = await self._call(
                     operation,
-                    "POST",
+                    method,
                     path,
                     params=self._params(brand),
-                    body={"inputs": list(emails)},
+                    body=body,
                     effort=effort,
                     hurry=hurry,
                 )
@@ -445,9 +500,11 @@ class HubSpotClient:
             log.info("%s answered %s; asking again in %.2f s", what, envelope.status, delay)
             effort.spent += delay
             await self._retry.sleep(delay)
+        if single:
+            envelope = as_batch(envelope, emails[0], "wideStatuses" if wide else "statuses")
         return read_answer(
             envelope,
-            wide=operation == "read_wide",
+            wide=wide,
             brand=brand,
             emails=emails,
             what=what,
@@ -487,16 +544,16 @@ class HubSpotClient:
         be written) the call does not leave and its inputs come back NOT_SENT.
         """
         bodies = [write_input(w) for w in writes]
-        path = f"{self._prefix}/statuses/batch/write"
+        single = self._mode == "single"
         jobs = [
             self._write_chunk(
                 chunk,
                 bodies[start : start + len(chunk)],
-                path,
                 stop,
                 _leaving(on_leave, range(start, start + len(chunk))),
+                single=single,
             )
-            for start, chunk in _indexed_chunks(writes, self._batch)
+            for start, chunk in _indexed_chunks(writes, 1 if single else self._batch)
         ]
         return [result for part in await _run_all(jobs) for result in part]
 
@@ -504,14 +561,22 @@ class HubSpotClient:
         self,
         chunk: Sequence[StatusWrite],
         inputs: list[dict[str, Any]],
-        path: str,
         stop: asyncio.Event | None,
         leave: Callable[[], bool] | None = None,
+        *,
+        single: bool,
     ) -> list[WriteResult]:
-        # Retrying a write batch is safe: it sets statuses, so sending it twice is a no-op.
+        # Retrying a write is safe: it sets statuses, so sending it twice is a no-op.
+        if single:
+            # The path names the subscriber; the body is the rest of the one input.
+            path = subscriber_path(self._prefix, chunk[0].email)
+            body: Any = {k: v for k, v in inputs[0].items() if k != "subscriberIdString"}
+        else:
+            path, body = f"{self._prefix}/statuses/batch/write", {"inputs": inputs}
+        operation = "write_single" if single else "write"
         try:
             data, cid = await self._call(
-                "write", "POST", path, body={"inputs": inputs}, stop=stop, on_leave=leave
+                operation, "POST", path, body=body, stop=stop, on_leave=leave
             )
         except NotSent as unsent:
             return [WriteResult(target, Outcome.NOT_SENT, error=unsent.reason) for target in chunk]
@@ -522,9 +587,10 @@ class HubSpotClient:
                 raise
             results = whole_call_failed(chunk, exc)
         else:
-            results = match_writes(
-                chunk, parse_envelope(data), correlation_id=cid, scrub=self._scrub
-            )
+            envelope = parse_envelope(data)
+            if single:
+                envelope = with_address(envelope, chunk[0].email)
+            results = match_writes(chunk, envelope, correlation_id=cid, scrub=self._scrub)
         self._progress(len(chunk))
         return results
 
@@ -537,9 +603,11 @@ class HubSpotClient:
     ) -> list[WriteResult]:
         """Opt subscribers out of all email of their brand; one result per input, in order.
 
-        Grouped per brand: ``ceil(N_b / batch)`` calls each. Errors, ``stop`` and
-        ``on_leave`` (with indices into ``subscribers``) as for :meth:`write`.
+        Grouped per brand: ``ceil(N_b / batch)`` calls each (one per subscriber in single
+        mode). Errors, ``stop`` and ``on_leave`` (with indices into ``subscribers``) as for
+        :meth:`write`.
         """
+        size = 1 if self._mode == "single" else self._batch
         by_brand: dict[int, dict[str, SubscriberKey]] = {}
         positions: dict[SubscriberKey, list[int]] = {}
         for index, key in enumerate(subscribers):
@@ -553,7 +621,7 @@ class HubSpotClient:
                 _leaving(on_leave, [i for key in chunk for i in positions[norm_key(key)]]),
             )
             for brand, keys in by_brand.items()
-            for chunk in _chunks(list(keys.values()), self._batch)
+            for chunk in _chunks(list(keys.values()), size)
         ]
         found: dict[SubscriberKey, WriteResult] = {}
         for part in await _run_all(jobs):
@@ -570,14 +638,19 @@ class HubSpotClient:
         leave: Callable[[], bool] | None = None,
     ) -> list[WriteResult]:
         # Retrying is safe: opting someone out twice leaves them opted out.
-        path = f"{self._prefix}/statuses/batch/unsubscribe-all"
-        body = {"inputs": [normalise_email(k.email) for k in chunk]}
+        single = self._mode == "single"
+        body: Any = None
+        if single:
+            path = subscriber_path(self._prefix, chunk[0].email, opt_out=True)
+        else:
+            path = f"{self._prefix}/statuses/batch/unsubscribe-all"
+            body = {"inputs": [normalise_email(k.email) for k in chunk]}
         # verbose=true makes HubSpot list the statuses it flipped, with their reasons,
         # so the journal records what the opt-out did.
         params = {**self._params(brand), "verbose": "true"}
         try:
             data, cid = await self._call(
-                "unsubscribe_all",
+                "unsubscribe_all_single" if single else "unsubscribe_all",
                 "POST",
                 path,
                 params=params,
@@ -594,9 +667,10 @@ class HubSpotClient:
                 raise
             results = whole_call_failed(chunk, exc)
         else:
-            results = match_opt_outs(
-                chunk, parse_envelope(data), correlation_id=cid, scrub=self._scrub
-            )
+            envelope = parse_envelope(data)
+            if single:
+                envelope = as_batch(envelope, chunk[0].email, "statuses")
+            results = match_opt_outs(chunk, envelope, correlation_id=cid, scrub=self._scrub)
         self._progress(len(chunk))
         return results
 

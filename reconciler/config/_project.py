@@ -85,10 +85,12 @@ def read_project(root: Any, file: str) -> Project:
     portal = root.get("portal")
     portal_id = _get(portal, "id", int)
     api_version = _get(portal, "api_version", str)
+    api_mode = _get(portal, "api_mode", str)
     project.portal = PortalSettings(
         id=portal_id if portal_id is not None and portal_id >= 1 else None,
         gdpr=_get(portal, "gdpr", bool) is True,
         api_version=api_version if api_version in ("2026-03", "v4", "2026-09") else None,
+        api_mode=api_mode if api_mode in ("auto", "batch", "single") else None,
     )
     project.policy = _policy(root.get("policy"))
     brands = root.get("brands")

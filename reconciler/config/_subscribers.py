@@ -96,6 +96,9 @@ class _File:
     def error(self, line: int, column: int, message: str, code: str) -> None:
         self.findings.append(Finding(self.file, line, column, message, code=code))
 
+    def warning(self, line: int, column: int, message: str, code: str) -> None:
+        self.findings.append(Finding(self.file, line, column, message, "warning", code))
+
 
 def _legal(mapping: Any) -> tuple[str | None, str | None]:
     if not isinstance(mapping, dict):
@@ -354,26 +357,37 @@ def _setting(
 
 
 def _gdpr(ctx: _File, setting: Setting, line: int, column: int) -> None:
-    if (
-        setting.status is Status.SUBSCRIBED
-        and ctx.project.portal.gdpr
-        and (setting.legal_basis is None or setting.explanation is None)
+    if not ctx.project.portal.gdpr or (
+        setting.legal_basis is not None and setting.explanation is not None
     ):
-        missing = [
-            name
-            for name, have in (
-                ("legal_basis", setting.legal_basis),
-                ("legal_basis_explanation", setting.explanation),
-            )
-            if have is None
-        ]
-        ctx.error(
+        return
+    if setting.status is not Status.SUBSCRIBED:
+        # HubSpot's guide asks for a legal basis on every status write while data-privacy
+        # settings are on; it may refuse this one (docs/plan-and-apply.md#legal-basis).
+        ctx.warning(
             line,
             column,
-            f"subscribed needs {' and '.join(missing)} because portal.gdpr is true; give "
-            "them in the long form, the group's defaults or the file's defaults",
-            "gdpr-legal-basis",
+            f"{setting.status.value.lower()} has no legal basis, and portal.gdpr is true: "
+            "HubSpot may refuse the write; give legal_basis and legal_basis_explanation in "
+            "the long form, the group's defaults or the file's defaults",
+            "gdpr-legal-basis-write",
         )
+        return
+    missing = [
+        name
+        for name, have in (
+            ("legal_basis", setting.legal_basis),
+            ("legal_basis_explanation", setting.explanation),
+        )
+        if have is None
+    ]
+    ctx.error(
+        line,
+        column,
+        f"subscribed needs {' and '.join(missing)} because portal.gdpr is true; give "
+        "them in the long form, the group's defaults or the file's defaults",
+        "gdpr-legal-basis",
+    )
 
 
 def _when(

@@ -17,7 +17,7 @@ from reconciler.emulator._yamlloc import load_located, position_of
 from reconciler.emulator.clock import format_ts, parse_ts
 from reconciler.emulator.emails import is_email
 from reconciler.emulator.knobs import is_bearer_token
-from reconciler.emulator.operations import ALL_SCOPES
+from reconciler.emulator.operations import ALL_SCOPES, SINGLE_SCOPES, TIERS
 from reconciler.emulator.seed import (
     DEFAULT_CREATED,
     DEFAULT_SOURCE,
@@ -132,7 +132,10 @@ class SeedChecker:
             self.fail(doc, "version", "version", "only version 1 exists")
         portal = (
             self.mapping(
-                doc, "portal", "portal", ("id", "gdpr", "created_at", "time_zone", "currency")
+                doc,
+                "portal",
+                "portal",
+                ("id", "gdpr", "created_at", "time_zone", "currency", "tier"),
             )
             if "portal" in doc
             else None
@@ -151,6 +154,9 @@ class SeedChecker:
         by_id = {d.id: d for d in definitions}
         statuses = self.statuses(doc, by_id, created)
         opt_outs = self.opt_outs(doc, brand_ids, by_id, statuses, created)
+        tier = self.text(portal, "tier", "portal", default="enterprise") or "enterprise"
+        if tier not in TIERS:
+            self.fail(portal, "tier", "portal.tier", f"must be one of {', '.join(TIERS)}")
         if portal_id is None:
             return None
         return Seed(
@@ -165,6 +171,7 @@ class SeedChecker:
             statuses=tuple(statuses)
             + self.implied_opt_out_statuses(definitions, statuses, opt_outs),
             opt_outs=tuple(opt_outs),
+            tier=tier if tier in TIERS else "enterprise",
         )
 
     def brands(self, doc: Mapping[str, Any]) -> list[BrandSeed]:
@@ -301,8 +308,15 @@ class SeedChecker:
         value = item.get("scopes", "all")
         if value == "all":
             return ALL_SCOPES
+        if value == "single":
+            return SINGLE_SCOPES
         if not isinstance(value, list) or not all(isinstance(s, str) and s for s in value):
-            self.fail(item, "scopes", f"{path}.scopes", "expected 'all' or a list of scope names")
+            self.fail(
+                item,
+                "scopes",
+                f"{path}.scopes",
+                "expected 'all', 'single' or a list of scope names",
+            )
             return None
         return tuple(dict.fromkeys(value))
 

@@ -166,7 +166,7 @@ class Operation:
         handled = False
         try:
             token, scopes = authenticate(request.headers.get("authorization"), emu.tokens)
-            decision = emu.limiter.hit(token, settings)
+            decision = emu.limiter.hit(token, settings, time_zone=emu.portal.view.seed.time_zone)
             headers = decision.headers
             if not decision.allowed:
                 assert decision.policy is not None
@@ -313,7 +313,7 @@ async def _unmatched(request: Request, exc: Exception) -> Response:
     if token is not None:
         # Any authenticated request counts against the budget and is headed, as on
         # HubSpot, whose gateway limits before it routes: past the limit, a 429.
-        decision = emu.limiter.hit(token, emu.settings)
+        decision = emu.limiter.hit(token, emu.settings, time_zone=emu.portal.view.seed.time_zone)
         headers = decision.headers
         if not decision.allowed:
             assert decision.policy is not None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from reconciler.emulator.operations import ALL_SCOPES, OperationSpec
+from reconciler.emulator.operations import ALL_SCOPES, BATCH_SCOPES, OperationSpec
 from reconciler.emulator.wire import HubSpotError
 
 __all__ = ["accepted_tokens", "authenticate", "authorize"]
@@ -19,18 +19,31 @@ _SCOPES_LINK = "https://developers.hubspot.com/scopes"
 
 
 def accepted_tokens(
-    seeded: Mapping[str, tuple[str, ...]], extra: str | None, default: str
+    seeded: Mapping[str, tuple[str, ...]],
+    extra: str | None,
+    default: str,
+    *,
+    scopes: tuple[str, ...] | None = None,
+    enterprise: bool = True,
 ) -> dict[str, frozenset[str]]:
     """Every token the emulator accepts, with its scopes.
 
     The seed's tokens, plus ``extra`` (``--token``) with every scope; when neither
-    names a token, the documented default token gets every scope.
+    names a token, the documented default token gets every scope. ``scopes``
+    (``--token-scopes``) replaces the scopes of the token the emulator prints: ``extra``,
+    else the seed's first, else the default. A portal below Marketing Hub Enterprise
+    (``enterprise`` false) has no batch scopes to grant: every token loses them.
     """
-    tokens = {token: frozenset(scopes) for token, scopes in seeded.items()}
+    tokens = {token: frozenset(held) for token, held in seeded.items()}
     if extra:
         tokens[extra] = frozenset(ALL_SCOPES)
     if not tokens:
         tokens[default] = frozenset(ALL_SCOPES)
+    if scopes is not None:
+        printed = extra or next(iter(tokens))
+        tokens[printed] = frozenset(scopes)
+    if not enterprise:
+        tokens = {token: held - BATCH_SCOPES for token, held in tokens.items()}
     return tokens
 
 
@@ -70,8 +83,9 @@ def authenticate(
 
 
 def authorize(scopes: frozenset[str], spec: OperationSpec) -> None:
-    """Pass when ``scopes`` hold every scope of one alternative of ``spec``; else a 403."""
-    if not spec.scopes or any(option <= scopes for option in spec.scopes):
+    """Pass when ``scopes`` hold every scope of one alternative of ``spec`` (or its
+    granular one); else a 403."""
+    if spec.allows(scopes):
         return
     required = spec.required_scopes()
     raise HubSpotError(

@@ -3,7 +3,8 @@
 Two sources, scripted first: faults queued through ``POST /_emulator/faults`` (the next
 matching requests get them, in order), then a random draw: with probability
 ``fault_rate`` a request gets one of the configured kinds that fits its operation
-("pending" only batch calls, "lie" only writes). The generator is seeded with
+("pending" only calls whose answer has a status, the batch and the single-subscriber
+status calls; "lie" only writes). The generator is seeded with
 ``fault_seed`` and makes exactly two draws per request, so the same sequence of
 requests meets the same faults.
 """
@@ -25,7 +26,7 @@ __all__ = ["FaultInjector", "ScriptedFault", "applies"]
 def applies(kind: str, spec: OperationSpec) -> bool:
     """Whether a fault kind makes sense for an operation."""
     if kind == "pending":
-        return spec.batch
+        return spec.batch or spec.name.startswith("statuses.")
     if kind == "lie":
         return spec.writes
     return True

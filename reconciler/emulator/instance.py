@@ -13,7 +13,7 @@ import asyncio
 import os
 import random
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -58,7 +58,15 @@ class Emulator:
         self.tokens = self._tokens()
 
     def _tokens(self) -> dict[str, frozenset[str]]:
-        return accepted_tokens(self.portal.view.tokens, self.settings.token, DEFAULT_TOKEN)
+        settings = self.settings
+        tier = settings.tier or self.portal.view.seed.tier
+        return accepted_tokens(
+            self.portal.view.tokens,
+            settings.token,
+            DEFAULT_TOKEN,
+            scopes=settings.token_scopes,
+            enterprise=tier == "enterprise",
+        )
 
     @property
     def token(self) -> str:
@@ -102,11 +110,14 @@ class Emulator:
         return format_ts(self.clock.now())
 
     def next_midnight(self) -> str:
-        """The next UTC midnight, when the daily cap resets."""
-        now = self.clock.now()
-        return format_ts(
-            (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-        )
+        """The next midnight in the portal's time zone, when the daily cap resets."""
+        try:
+            zone: Any = ZoneInfo(self.portal.view.seed.time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = UTC
+        now = self.clock.now().astimezone(zone)
+        midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+        return format_ts(midnight.astimezone(UTC))
 
     def utc_offset_ms(self) -> int:
         """The portal time zone's current UTC offset (0 when the zone is unknown here)."""

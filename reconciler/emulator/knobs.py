@@ -15,11 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reconciler.emulator.operations import TIERS
 from reconciler.errors import UsageError
 
 __all__ = [
     "DEFAULT_TOKEN",
     "FAULT_KINDS",
+    "LEGAL_BASIS_RULES",
+    "NEVER_SET_DATES",
     "RUNTIME_FIELDS",
     "WIDE_STATUS_STYLES",
     "EmulatorSettings",
@@ -39,6 +42,15 @@ FAULT_KINDS = ("500", "502", "503", "504", "429", "drop", "slow", "pending", "li
 # nothing, "explicit" lists a SUBSCRIBED entry. HubSpot's docs do not say which.
 WIDE_STATUS_STYLES = ("empty", "explicit")
 
+# How a status nobody ever set is dated: "created" (the definition's creation, stable)
+# or "request" (the moment of each read). HubSpot's docs show a timestamp without
+# saying which.
+NEVER_SET_DATES = ("created", "request")
+
+# Which writes a GDPR portal refuses without a legal basis: "subscribe" (only
+# SUBSCRIBED) or "every" (every status write, as HubSpot's guide may be read).
+LEGAL_BASIS_RULES = ("subscribe", "every")
+
 # The fields ``PATCH /_emulator/settings`` may change; db, seed and token are fixed.
 RUNTIME_FIELDS = (
     "rate_limit",
@@ -54,6 +66,8 @@ RUNTIME_FIELDS = (
     "retry_after",
     "wide_status_style",
     "error_context",
+    "never_set_dates",
+    "legal_basis_rule",
 )
 
 
@@ -104,9 +118,13 @@ class EmulatorSettings:
     faults: tuple[str, ...] = ()
     fault_seed: int | None = None
     slow_ms: int = 60_000
-    retry_after: float | str | None = "auto"
+    retry_after: float | str | None = None
     wide_status_style: str = "empty"
     error_context: bool = True
+    never_set_dates: str = "created"
+    legal_basis_rule: str = "subscribe"
+    tier: str | None = None
+    token_scopes: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "db", os.fspath(self.db))
@@ -156,6 +174,18 @@ class EmulatorSettings:
                 f"wide_status_style must be one of {', '.join(WIDE_STATUS_STYLES)}, "
                 f"got {self.wide_status_style!r}"
             )
+        if self.never_set_dates not in NEVER_SET_DATES:
+            raise UsageError(
+                f"never_set_dates must be one of {', '.join(NEVER_SET_DATES)}, "
+                f"got {self.never_set_dates!r}"
+            )
+        if self.legal_basis_rule not in LEGAL_BASIS_RULES:
+            raise UsageError(
+                f"legal_basis_rule must be one of {', '.join(LEGAL_BASIS_RULES)}, "
+                f"got {self.legal_basis_rule!r}"
+            )
+        if self.tier is not None and self.tier not in TIERS:
+            raise UsageError(f"tier must be one of {', '.join(TIERS)}, got {self.tier!r}")
         if not isinstance(self.error_context, bool):
             raise UsageError(f"error_context must be true or false, got {self.error_context!r}")
         if self.token is not None and (

@@ -1,12 +1,15 @@
-"""Per-token rate limits: a rolling window and a daily cap, with HubSpot's headers.
+"""Rate limits: a rolling window per token and a daily cap per portal, with HubSpot's
+headers.
 
 Every authenticated request counts. Over the window's limit the answer is a 429 with
-``policyName: TEN_SECONDLY_ROLLING``; over the daily cap, ``DAILY`` (the day is the UTC
-day). A refused request does not count, so a client that waits gets through. Headers
-``X-HubSpot-RateLimit-Max``, ``-Remaining`` and ``-Interval-Milliseconds`` are sent
-while the window limit is on, ``-Daily`` and ``-Daily-Remaining`` while the cap is on.
-Time comes from two replaceable clocks (``monotonic`` for the window, ``utcnow`` for
-the day), so tests roll a window or a day by moving a clock rather than by waiting.
+``policyName: TEN_SECONDLY_ROLLING``; over the daily cap, ``DAILY``. The daily cap
+counts every request to the portal, whichever token sent it, and resets at midnight in
+the portal's time zone (HubSpot's documented reset). A refused request does not count,
+so a client that waits gets through. Headers ``X-HubSpot-RateLimit-Max``, ``-Remaining``
+and ``-Interval-Milliseconds`` are sent while the window limit is on, ``-Daily`` and
+``-Daily-Remaining`` while the cap is on. Time comes from two replaceable clocks
+(``monotonic`` for the window, ``utcnow`` for the day), so tests roll a window or a day
+by moving a clock rather than by waiting.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from reconciler.emulator.knobs import EmulatorSettings
 from reconciler.emulator.wire import HubSpotError
@@ -40,6 +44,18 @@ class Decision:
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _zone(name: str) -> tzinfo:
+    """The portal's time zone; UTC when this machine does not know it."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+# The key of the daily count: one emulator is one portal.
+_PORTAL = "portal"
 
 
 class RateLimiter:
@@ -67,42 +83,45 @@ class RateLimiter:
             self._hits.clear()
             self._daily.clear()
 
-    def daily_used(self, token: str) -> int:
-        """Requests this token made today (UTC)."""
+    def daily_used(self, token: str, *, time_zone: str = "UTC") -> int:
+        """Requests made to the portal today, in its time zone (every token's: ``token``
+        is accepted for the callers' sake)."""
+        del token
         with self._lock:
-            day, used = self._daily.get(token, ("", 0))
-            return used if day == self._today() else 0
+            day, used = self._daily.get(_PORTAL, ("", 0))
+            return used if day == self._today(time_zone) else 0
 
-    def hit(self, token: str, settings: EmulatorSettings) -> Decision:
-        """Count one request of ``token``, or refuse it when a limit is reached."""
+    def hit(self, token: str, settings: EmulatorSettings, *, time_zone: str = "UTC") -> Decision:
+        """Count one request of ``token``, or refuse it when a limit is reached; the day
+        of the daily cap is the portal's (``time_zone``)."""
         now = self.monotonic()
         window = settings.rate_window_ms / 1000
-        today = self._today()
+        today = self._today(time_zone)
         with self._lock:
             hits = self._hits.setdefault(token, deque())
             while hits and hits[0] <= now - window:
                 hits.popleft()
-            day, used = self._daily.get(token, (today, 0))
+            day, used = self._daily.get(_PORTAL, (today, 0))
             if day != today:
                 used = 0
             policy: str | None = None
             wait = 0.0
             if settings.daily_limit and used >= settings.daily_limit:
-                policy, wait = DAILY, self._seconds_to_midnight()
+                policy, wait = DAILY, self._seconds_to_midnight(time_zone)
             elif settings.rate_limit and len(hits) >= settings.rate_limit:
                 policy, wait = ROLLING, max(hits[0] + window - now, 0.001)
             else:
                 hits.append(now)
                 used += 1
-                self._daily[token] = (today, used)
+                self._daily[_PORTAL] = (today, used)
             headers = _headers(settings, len(hits), used)
         return Decision(policy is None, headers, policy, wait)
 
-    def _today(self) -> str:
-        return self.utcnow().date().isoformat()
+    def _today(self, time_zone: str) -> str:
+        return self.utcnow().astimezone(_zone(time_zone)).date().isoformat()
 
-    def _seconds_to_midnight(self) -> float:
-        now = self.utcnow()
+    def _seconds_to_midnight(self, time_zone: str) -> float:
+        now = self.utcnow().astimezone(_zone(time_zone))
         midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
         return (midnight - now).total_seconds()
 

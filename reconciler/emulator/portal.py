@@ -24,8 +24,8 @@ __all__ = [
     "PortalView",
 ]
 
-# Source reported for a status nobody ever set (HubSpot's docs do not say).
-NOT_SET_SOURCE = "DEFAULT"
+# Source reported for a status nobody ever set: HubSpot's v4 guide shows "Not specified".
+NOT_SET_SOURCE = "Not specified"
 
 SUBSCRIBED = "SUBSCRIBED"
 UNSUBSCRIBED = "UNSUBSCRIBED"
@@ -76,10 +76,11 @@ class PortalView:
         return "PORTAL_WIDE" if brand == 0 and len(self.brands) == 1 else "BUSINESS_UNIT_WIDE"
 
 
-def _default_row(email: str, d: DefinitionSeed) -> StatusRow:
-    # A status nobody set reads as NOT_SPECIFIED with a stable timestamp (the
-    # definition's creation), so repeated reads of it never look like a change.
-    return StatusRow(email, d.id, NOT_SPECIFIED, d.created_at, NOT_SET_SOURCE)
+def _default_row(email: str, d: DefinitionSeed, at: str | None = None) -> StatusRow:
+    # A status nobody set reads as NOT_SPECIFIED dated at the definition's creation (so
+    # repeated reads never look like a change), or at ``at`` (the request: HubSpot's
+    # guide shows a timestamp without saying what it means).
+    return StatusRow(email, d.id, NOT_SPECIFIED, at or d.created_at, NOT_SET_SOURCE)
 
 
 class Portal:
@@ -104,14 +105,20 @@ class Portal:
         """The subscriptions a read lists: active ones, plus inactive ones with a status."""
         return [d for d in self.view.by_brand.get(brand, ()) if d.active or d.id in rows]
 
-    def read(self, emails: Sequence[str], brand: int) -> dict[str, list[StatusRow]]:
-        """Each subscriber's statuses in one brand; unknown pairs read NOT_SPECIFIED."""
+    def read(
+        self, emails: Sequence[str], brand: int | None, *, never_set_at: str | None = None
+    ) -> dict[str, list[StatusRow]]:
+        """Each subscriber's statuses in one brand (every brand when None); unknown pairs
+        read NOT_SPECIFIED, dated ``never_set_at`` when given."""
         stored = self.store.statuses(emails)
+        brands = [brand] if brand is not None else sorted(self.view.by_brand)
         out: dict[str, list[StatusRow]] = {}
         for email in emails:
             rows = stored.get(email, {})
             out[email] = [
-                rows.get(d.id) or _default_row(email, d) for d in self.listed(brand, rows)
+                rows.get(d.id) or _default_row(email, d, never_set_at)
+                for b in brands
+                for d in self.listed(b, rows)
             ]
         return out
 
@@ -163,8 +170,12 @@ class Portal:
         *,
         source: str,
         brand: int | None = None,
+        basis_for_every: bool = False,
     ) -> tuple[StatusRow, DefinitionSeed, str]:
-        """Set one status; returns the stored row, its definition and the success reason."""
+        """Set one status; returns the stored row, its definition and the success reason.
+
+        On a GDPR portal a SUBSCRIBED write needs a legal basis; with ``basis_for_every``
+        every write does."""
         d = self.definition(subscription_id, brand=brand)
         context = {"subscriberIdString": [email], "subscriptionId": [d.id]}
         if state not in STATUSES:
@@ -185,6 +196,12 @@ class Portal:
             raise ItemError(
                 "A legal basis (legalBasis and legalBasisExplanation) is required to subscribe "
                 "a contact while data privacy settings are on",
+                context=context,
+            )
+        if basis_for_every and self.gdpr and not has_basis:
+            raise ItemError(
+                "A legal basis (legalBasis and legalBasisExplanation) is required to update "
+                "a subscription status while data privacy settings are on",
                 context=context,
             )
         if state == SUBSCRIBED and opted_out and not has_basis:

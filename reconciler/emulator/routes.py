@@ -27,8 +27,8 @@ from reconciler.emulator.wire import (
 
 __all__ = ["API_SOURCE", "HANDLERS"]
 
-# The source HubSpot records for changes made through the API (the docs do not say).
-API_SOURCE = "Public API"
+# The source HubSpot records for changes made through this API (its own wording).
+API_SOURCE = "Public status API"
 
 
 # Versions whose spec declares no 207 for the batch reads: a partial failure is a 200.
@@ -66,6 +66,30 @@ def _batch_emails(call: Invocation, values: list[str]) -> tuple[list[str], list[
     return list(emails), errors
 
 
+def _never_set_at(call: Invocation) -> str | None:
+    """When a status nobody set is dated: at the request with ``never_set_dates:
+    request``, else (None) at its definition's creation."""
+    return call.emu.clock_now() if call.emu.settings.never_set_dates == "request" else None
+
+
+def _wide_results(call: Invocation, emails: list[str], brand: int | None) -> dict[str, list[Any]]:
+    """Each subscriber's wide statuses in one brand, or in every brand when None (a read
+    without businessUnitId covers all brands, as HubSpot's guide says)."""
+    portal = call.emu.portal
+    brands = [brand] if brand is not None else sorted(portal.view.brands)
+    style = call.emu.settings.wide_status_style
+    out: dict[str, list[Any]] = {email: [] for email in emails}
+    for b in brands:
+        wide_type = portal.view.wide_type(b)
+        for email, rows in portal.read_wide(emails, b, style).items():
+            out[email].extend(wide_status(r, wide_type) for r in rows)
+    return out
+
+
+def _basis_for_every(call: Invocation) -> bool:
+    return call.emu.settings.legal_basis_rule == "every"
+
+
 def definitions(call: Invocation) -> Reply:
     """``GET /definitions``: every brand's definitions, or one brand's with businessUnitId."""
     brand = call.brand(default=None)
@@ -80,12 +104,13 @@ def definitions(call: Invocation) -> Reply:
 
 
 def statuses_read(call: Invocation) -> Reply:
-    """``GET /statuses/{subscriberIdString}``: one subscriber's statuses in one brand."""
+    """``GET /statuses/{subscriberIdString}``: one subscriber's statuses in one brand, or
+    in every brand without businessUnitId."""
     call.channel()
-    brand = call.brand() or 0
+    brand = call.brand(default=None)
     email = call.email_param("subscriberIdString")
     view = call.emu.portal.view
-    rows = call.emu.portal.read([email], brand)[email]
+    rows = call.emu.portal.read([email], brand, never_set_at=_never_set_at(call))[email]
     return Reply(
         200, _done(call, [public_status(r, view.definitions[r.subscription_id]) for r in rows])
     )
@@ -105,7 +130,13 @@ def statuses_write(call: Invocation) -> Reply:
     logged = {"subscriberIdString": email, **dict(body)}
     try:
         row, d, reason = call.emu.portal.write(
-            email, sub_id, state, basis, explanation, source=API_SOURCE
+            email,
+            sub_id,
+            state,
+            basis,
+            explanation,
+            source=API_SOURCE,
+            basis_for_every=_basis_for_every(call),
         )
     except ItemError as exc:
         call.log_write(brand=None, input=logged, error=exc.message)
@@ -115,15 +146,13 @@ def statuses_write(call: Invocation) -> Reply:
 
 
 def unsubscribe_all_read(call: Invocation) -> Reply:
-    """``GET /statuses/{subscriberIdString}/unsubscribe-all``: one wide status."""
+    """``GET /statuses/{subscriberIdString}/unsubscribe-all``: one wide status (one per
+    brand without businessUnitId)."""
     call.channel()
-    brand = call.brand() or 0
+    brand = call.brand(default=None)
     call.flag("verbose")
     email = call.email_param("subscriberIdString")
-    portal = call.emu.portal
-    rows = portal.read_wide([email], brand, call.emu.settings.wide_status_style)[email]
-    wide_type = portal.view.wide_type(brand)
-    return Reply(200, _done(call, [wide_status(r, wide_type) for r in rows]))
+    return Reply(200, _done(call, _wide_results(call, [email], brand)[email]))
 
 
 def unsubscribe_all(call: Invocation) -> Reply:
@@ -141,10 +170,10 @@ def unsubscribe_all(call: Invocation) -> Reply:
 def batch_read(call: Invocation) -> Reply:
     """``POST /statuses/batch/read``: statuses of many subscribers in one brand."""
     call.channel()
-    brand = call.brand() or 0
+    brand = call.brand(default=None)
     emails, errors = _batch_emails(call, call.inputs(of=str))
     view = call.emu.portal.view
-    found = call.emu.portal.read(emails, brand)
+    found = call.emu.portal.read(emails, brand, never_set_at=_never_set_at(call))
     results = [
         {
             "subscriberIdString": email,
@@ -160,15 +189,10 @@ def batch_read(call: Invocation) -> Reply:
 def batch_unsubscribe_all_read(call: Invocation) -> Reply:
     """``POST /statuses/batch/unsubscribe-all/read``: wide statuses of many subscribers."""
     call.channel()
-    brand = call.brand() or 0
+    brand = call.brand(default=None)
     emails, errors = _batch_emails(call, call.inputs(of=str))
-    portal = call.emu.portal
-    found = portal.read_wide(emails, brand, call.emu.settings.wide_status_style)
-    wide_type = portal.view.wide_type(brand)
-    results = [
-        {"subscriberIdString": e, "wideStatuses": [wide_status(r, wide_type) for r in found[e]]}
-        for e in emails
-    ]
+    found = _wide_results(call, emails, brand)
+    results = [{"subscriberIdString": e, "wideStatuses": found[e]} for e in emails]
     return Reply(_partial(call, errors), _done(call, results, errors))
 
 
@@ -250,6 +274,7 @@ def batch_write(call: Invocation) -> Reply:
                 item["legalBasisExplanation"],
                 source=API_SOURCE,
                 brand=brand,
+                basis_for_every=_basis_for_every(call),
             )
         except ItemError as exc:
             if "subscriberIdString" not in exc.context:

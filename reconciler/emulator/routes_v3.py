@@ -152,7 +152,7 @@ def account_details(call: Invocation) -> Reply:
 def account_api_usage(call: Invocation) -> Reply:
     """``GET /account-info/v3/api-usage/daily/private-apps``: today's request count."""
     settings = call.emu.settings
-    used = call.emu.limiter.daily_used(call.token)
+    used = call.emu.limiter.daily_used(call.token, time_zone=call.emu.portal.view.seed.time_zone)
     if not settings.daily_limit:
         raise HubSpotError(404, "OBJECT_NOT_FOUND", "No daily limit is configured")
     return Reply(

@@ -127,6 +127,8 @@ class Seed:
     tokens: tuple[TokenSeed, ...]
     statuses: tuple[StatusSeed, ...]
     opt_outs: tuple[OptOutSeed, ...]
+    # Marketing Hub tier: below "enterprise" HubSpot grants no batch scopes.
+    tier: str = "enterprise"
 
     def to_dict(self, *, include_tokens: bool = True) -> dict[str, Any]:
         """The seed in its own format, as JSON; ``parse_seed`` reads it back unchanged."""
@@ -138,6 +140,7 @@ class Seed:
                 "created_at": self.created_at,
                 "time_zone": self.time_zone,
                 "currency": self.currency,
+                "tier": self.tier,
             },
             "brands": [{"id": b.id, "name": b.name} for b in self.brands],
             "definitions": [_definition_dict(d) for d in self.definitions],

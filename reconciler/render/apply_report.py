@@ -11,7 +11,7 @@ says, with nothing a terminal acts on.
 
 from __future__ import annotations
 
-from reconciler.apply import ApplyReport, ItemReport, ItemState
+from reconciler.apply import LEGAL_BASIS_HINT, ApplyReport, ItemReport, ItemState, lacks_legal_basis
 from reconciler.plan import subscription_label
 from reconciler.render.safe import terminal_safe
 from reconciler.words import plural
@@ -111,6 +111,8 @@ def render_apply_report(
             f"{'is' if missing == 1 else 'are'} printed on stderr."
         )
     lines.append(journal)
-    if not report.ok:
+    if not report.ok and lacks_legal_basis(report):
+        lines.append(f"What is left: {LEGAL_BASIS_HINT}.")
+    elif not report.ok:
         lines.append(NEXT_STEP)
     return "".join(terminal_safe(line) + "\n" for line in lines)

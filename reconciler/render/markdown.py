@@ -68,7 +68,7 @@ def render_markdown(
         f"| {s.blocked} | {s.unchanged} |",
         "",
         f"Portal `{target.portal_id}` · API `{target.api_version}` at `{target.api_url}` · "
-        f"checksum `{plan.checksum}`",
+        f"{target.api_mode} mode · checksum `{plan.checksum}`",
     ]
     if plan.counts is not None:
         head += ["", f"Managed: {plan.counts.line()}"]

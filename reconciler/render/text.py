@@ -33,19 +33,26 @@ _SIGN = {
 
 
 def describe_call(plan: Plan, index: int) -> str:
-    """One line per API call, e.g. ``POST statuses/batch/write: 3 statuses (...)``."""
+    """One line per API call, e.g. ``POST statuses/batch/write: 3 statuses (...)``; in
+    single mode ``POST statuses/{subscriber}: 1 status (1 subscribe)`` (the address is
+    in the change it carries, so ``--redact`` has nothing to mask here)."""
     call = plan.calls[index]
+    single = plan.target.single
     if call.operation == CallOperation.UNSUBSCRIBE_ALL:
         n = len(call.changes)
         noun = "subscriber" if n == 1 else "subscribers"
-        return f"POST statuses/batch/unsubscribe-all (brand {call.brand}): {n} {noun}"
+        path = (
+            "statuses/{subscriber}/unsubscribe-all" if single else "statuses/batch/unsubscribe-all"
+        )
+        return f"POST {path} (brand {call.brand}): {n} {noun}"
     kinds: dict[ChangeKind, int] = {}
     for i in call.changes:
         kind = plan.changes[i].kind
         kinds[kind] = kinds.get(kind, 0) + 1
     parts = ", ".join(f"{n} {kind.value.replace('_', '-')}" for kind, n in kinds.items())
     n = len(call.changes)
-    return f"POST statuses/batch/write: {n} {'status' if n == 1 else 'statuses'} ({parts})"
+    path = "statuses/{subscriber}" if single else "statuses/batch/write"
+    return f"POST {path}: {n} {'status' if n == 1 else 'statuses'} ({parts})"
 
 
 def paint(line: str, hue: str | None, color: bool) -> str:
@@ -89,7 +96,10 @@ def render_text(plan: Plan, *, color: bool = False, redactor: Redactor | None = 
     if refusal is not None:
         lines.append(paint(f"Guard: {refusal}", "red", color))
     lines += [
-        terminal_safe(f"Target: {portal} at {target.api_url} (API {target.api_version})"),
+        terminal_safe(
+            f"Target: {portal} at {target.api_url} "
+            f"(API {target.api_version}, {target.api_mode} mode)"
+        ),
         f"Checksum: {plan.checksum}",
     ]
     if plan.counts is not None:

@@ -29,14 +29,17 @@ def no_token_anywhere(run: StepRun, *folders: Path) -> None:
 def test_validate_prints_annotations_and_passes_the_exit_code(runner: FakeRunner) -> None:
     """validate: hsprefs's annotations reach the log as workflow commands; exit 1 passes."""
     (runner.workspace / "subscribers" / "customers.yaml").write_text(
-        "version: 1\nsubscribers:\n  alice@example.com:\n    nope: unsubscribed\n", "utf-8"
+        "version: 1\ndefaults:\n  legal_basis: CONSENT_WITH_NOTICE\n"
+        "  legal_basis_explanation: Signed up\nsubscribers:\n  alice@example.com:\n"
+        "    nope: unsubscribed\n",
+        "utf-8",
     )
     run = runner.step("run", {"command": "validate"})
     assert run.code == 1
     assert run.outputs["exit-code"] == "1"
-    assert "::error file=subscribers/customers.yaml,line=4,col=5::" in run.out
+    assert "::error file=subscribers/customers.yaml,line=7,col=5::" in run.out
     assert run.outputs["summary"] == "1 error in 1 file"
-    assert "subscribers/customers.yaml:4:5: error:" in run.summary
+    assert "subscribers/customers.yaml:7:5: error:" in run.summary
 
 
 def test_validate_ok(runner: FakeRunner) -> None:

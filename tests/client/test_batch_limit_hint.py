@@ -30,6 +30,14 @@ TOKEN = "pat-na1-batch-limit-secret"
         ({"message": "Invalid", "errors": [{"message": "at most 50 inputs"}]}, 50),
         ({"message": "inputs must contain between 1 and 250 elements"}, 250),
         ({"message": "Maximum of 10 items per batch"}, 10),
+        (
+            {
+                "message": "The maximum number of inputs supported in a batch request for "
+                "this endpoint is 100"
+            },
+            100,
+        ),
+        ({"message": "The maximum number of inputs supported in a batch request is 25."}, 25),
         ({"message": "Invalid input: subscriptionId must be up to 19 digits"}, None),
         ({"message": "Business unit 9 does not exist in portal 4242"}, None),
         ({"context": {"maxInputs": ["many"]}}, None),

@@ -307,14 +307,14 @@ def test_wrong_token_is_an_auth_error() -> None:
 
 
 def test_token_without_scopes_is_a_scope_error() -> None:
-    """A token lacking the batch-read scope gets ScopeError naming the scopes."""
+    """In batch mode a token lacking the batch-read scope gets ScopeError naming it."""
     seed = {
         "version": 1,
         "portal": {"id": 1},
         "definitions": [{"id": "101", "name": "N"}],
         "tokens": [{"token": "tok-readonly", "scopes": ["communication_preferences.read"]}],
     }
-    error = _portal_error({"seed": seed}, token="tok-readonly")
+    error = _portal_error({"seed": seed}, token="tok-readonly", api_mode="batch")
     assert isinstance(error, ScopeError)
     assert error.missing_scopes == ("communication_preferences.statuses.batch.read",)
 

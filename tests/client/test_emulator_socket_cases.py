@@ -347,8 +347,8 @@ def test_wrong_token_is_an_auth_error_naming_the_correlation_id(emu: Served) -> 
 
 
 def test_token_without_scopes_is_a_scope_error_naming_them(emu: Served) -> None:
-    """A 403 over a socket is ScopeError naming the missing batch-read scope."""
-    error = _read_error(emu, token=READ_ONLY)
+    """A 403 over a socket is ScopeError naming the missing batch-read scope (batch mode)."""
+    error = _read_error(emu, token=READ_ONLY, api_mode="batch")
     assert isinstance(error, ScopeError)
     assert error.missing_scopes == ("communication_preferences.statuses.batch.read",)
 

@@ -54,6 +54,9 @@ def test_all_checks_pass(limited: Hub, configured: Path) -> None:
         "ok    read scope: GET /definitions answered",
         "ok    batch read scope: POST /statuses/batch/read and "
         "/statuses/batch/unsubscribe-all/read answered",
+        "ok    API mode: auto uses batch mode (the token has the batch scopes); a plan of this "
+        "config costs batch 4 calls (within one window) or single 7 calls (within one "
+        "window) at 190 requests per 10 s",
         WRITE_SKIP,
         "ok    portal id: 4242 matches portal.id",
         "ok    aliases: 5 aliases resolve; definition 13 ('Print Catalogue') of the alias "
@@ -61,7 +64,7 @@ def test_all_checks_pass(limited: Hub, configured: Path) -> None:
         "ok    rate budget: a plan of this config needs 4 calls; 190 per 10 s window, so it "
         "spans 1 window; 184 of 190 calls left in the current window; 624,994 of 625,000 "
         "calls left today",
-        "Doctor: 8 ok, 0 failed, 1 not checked.",
+        "Doctor: 9 ok, 0 failed, 1 not checked.",
     ]
 
 
@@ -76,12 +79,13 @@ def test_without_a_project(limited: Hub, env: Path) -> None:
         "ok    read scope: GET /definitions answered",
         "ok    batch read scope: POST /statuses/batch/read and "
         "/statuses/batch/unsubscribe-all/read answered",
+        "ok    API mode: auto uses batch mode (the token has the batch scopes)",
         WRITE_SKIP,
         "skip  portal id: not checked: no hsprefs.yaml here (give the project's PATH to check it)",
         "skip  aliases: not checked: no hsprefs.yaml here (give the project's PATH to check it)",
         "ok    rate budget: 190 per 10 s window; 186 of 190 calls left in the current window; "
         "624,996 of 625,000 calls left today",
-        "Doctor: 5 ok, 0 failed, 4 not checked.",
+        "Doctor: 6 ok, 0 failed, 4 not checked.",
     ]
 
 
@@ -106,34 +110,72 @@ def test_refused_token(limited: Hub, configured: Path, monkeypatch: pytest.Monke
     lines = result.out.splitlines()
     assert lines[2].startswith("fail  token accepted: HubSpot rejected the access token")
     assert lines[2].endswith(
-        "; create or rotate the private app's token and set HUBSPOT_ACCESS_TOKEN (or --token-file)"
+        "; create a Service Key (Settings > Integrations > Service Keys) or a private app's "
+        "token with the scopes of docs/client.md#api-modes, and set HUBSPOT_ACCESS_TOKEN (or "
+        "--token-file)"
     )
     assert lines[3:] == [
         "skip  read scope: not checked: the token was refused",
         "skip  batch read scope: not checked: the token was refused",
+        "skip  API mode: not checked: the token was refused",
         "skip  write scope: not checked: the token was refused",
         "skip  portal id: not checked: the token was refused",
         "skip  aliases: not checked: the token was refused",
         "skip  rate budget: not checked: the token was refused",
-        "Doctor: 2 ok, 1 failed, 6 not checked.",
+        "Doctor: 2 ok, 1 failed, 7 not checked.",
     ]
     assert "pat-wrong-token-0000" not in result.out + result.err
 
 
 def test_missing_scope(limited: Hub, configured: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A token without the batch read scope fails that check and names the scope."""
+    """--api-mode batch with a token without the batch read scope fails that check, names
+    the scope, and says HubSpot grants it only to Enterprise portals."""
     monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", READ_ONLY_TOKEN)
-    result = limited.hsprefs("doctor")
+    result = limited.hsprefs("doctor", "--api-mode", "batch")
     assert result.code == 1
     lines = result.out.splitlines()
     assert lines[3] == "ok    read scope: GET /definitions answered"
     assert lines[4] == (
         "fail  batch read scope: POST /statuses/batch/read and "
         "/statuses/batch/unsubscribe-all/read answered 403: the token lacks "
-        "communication_preferences.statuses.batch.read; add the scope to the private app, "
-        "then use its new token"
+        "communication_preferences.statuses.batch.read; HubSpot grants the batch scopes only "
+        "to Marketing Hub Enterprise portals: use --api-mode auto or single, or add them to a "
+        "Service Key (Settings > Integrations > Service Keys) or a private app's token, then "
+        "use its new token"
     )
-    assert lines[-1] == "Doctor: 7 ok, 1 failed, 1 not checked."
+    assert lines[5] == "skip  API mode: not checked: the reads failed"
+    assert lines[-1] == "Doctor: 7 ok, 1 failed, 2 not checked."
+
+
+def test_a_token_without_batch_scopes_is_single_mode(
+    limited: Hub, configured: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """auto with a token lacking the batch scopes: not a failure; doctor says single mode
+    is used, what the config costs in each mode, and which write scope apply needs."""
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", READ_ONLY_TOKEN)
+    limited.reset_counts()
+    result = limited.hsprefs("doctor")
+    assert result.code == 0, result.out
+    assert result.out.splitlines()[4:7] == [
+        "skip  batch read scope: not granted: POST /statuses/batch/read and "
+        "/statuses/batch/unsubscribe-all/read answered 403 naming "
+        "communication_preferences.statuses.batch.read (HubSpot grants the batch scopes only "
+        "to Marketing Hub Enterprise); single mode works: GET /statuses/{email} and "
+        "/statuses/{email}/unsubscribe-all answered",
+        "ok    API mode: auto uses single mode (the token has no batch scopes); a plan of this "
+        "config costs batch 4 calls (within one window) or single 7 calls (within one "
+        "window) at 190 requests per 10 s",
+        "skip  write scope: not checked: only a write shows it; apply needs "
+        "communication_preferences.write (or communication_preferences.read_write) (plan and "
+        "audit do not)",
+    ]
+    assert limited.counts() == {
+        "account_info": 1,
+        "definitions": 3,
+        "statuses.batch.read": 1,
+        "statuses.read": 1,
+        "statuses.unsubscribe_all_read": 1,
+    }
 
 
 def test_portal_mismatch(limited: Hub, configured: Path) -> None:
@@ -171,7 +213,7 @@ def test_invalid_config(limited: Hub, project: Path) -> None:
         "one); run 'hsprefs validate' and fix the files"
     )
     assert lines[2] == "ok    token accepted: portal 4242"
-    assert lines[6] == "skip  portal id: not checked: the config is invalid"
+    assert lines[7] == "skip  portal id: not checked: the config is invalid"
 
 
 def test_no_token(limited: Hub, env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -214,7 +256,7 @@ def test_unreachable_api(capsys: pytest.CaptureFixture[str], env: Path) -> None:
     assert out[1].startswith("fail  API reachable: no answer from http://127.0.0.1 (API 2026-03): ")
     assert out[1].endswith("; check --api-url or HSPREFS_API_URL, the network and any proxy")
     assert out[2] == "skip  token accepted: not checked: no API answer"
-    assert out[-1] == "Doctor: 0 ok, 1 failed, 8 not checked."
+    assert out[-1] == "Doctor: 0 ok, 1 failed, 9 not checked."
 
 
 def test_write_scope_named_by_a_read_403(capsys: pytest.CaptureFixture[str], env: Path) -> None:
@@ -238,14 +280,19 @@ def test_write_scope_named_by_a_read_403(capsys: pytest.CaptureFixture[str], env
             },
         )
 
-    code = run(["doctor"], transport=httpx.MockTransport(answer), retry=RetryPolicy.instant())
+    code = run(
+        ["doctor", "--api-mode", "batch"],
+        transport=httpx.MockTransport(answer),
+        retry=RetryPolicy.instant(),
+    )
     out = capsys.readouterr().out.splitlines()
     assert code == 1
-    assert out[5] == (
+    assert out[6] == (
         "fail  write scope: HubSpot named communication_preferences.statuses.batch.write as "
-        "missing; add it to the private app; apply cannot write without it"
+        "missing; add it to a Service Key (Settings > Integrations > Service Keys) or a "
+        "private app's token; apply cannot write without it"
     )
-    assert out[-1] == "Doctor: 2 ok, 3 failed, 4 not checked."
+    assert out[-1] == "Doctor: 2 ok, 3 failed, 5 not checked."
 
 
 MORE_CUSTOMERS = """\
@@ -297,7 +344,7 @@ def test_window_budget_too_low_for_the_plan_s_first_window(
             "of it; 624,990 of 625,000 calls left today; wait for the window (10 s) to pass "
             "and run doctor again; if it stays low, another integration is using this app's "
             "budget",
-            "Doctor: 7 ok, 1 failed, 1 not checked.",
+            "Doctor: 8 ok, 1 failed, 1 not checked.",
         ]
 
 

@@ -10,7 +10,10 @@ from typing import Any
 from tests.commands.conftest import SEED, Hub
 
 LIST = "ann@example.com\nben@example.com\ncid@example.com\ndot@example.com\n"
-BROKEN = "version: 1\nsubscribers:\n  eve@example.com:\n    nosuchalias: unsubscribed\n"
+BROKEN = (
+    "version: 1\nsubscribers:\n  eve@example.com:\n    nosuchalias: unsubscribed\n"
+    "defaults:\n  legal_basis: CONSENT_WITH_NOTICE\n  legal_basis_explanation: Signed up\n"
+)
 
 
 def test_all_without_a_project(hub: Hub, env: Path) -> None:

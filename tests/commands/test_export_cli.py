@@ -17,7 +17,10 @@ BRAND_0 = (
     "zed@example.com,Zed\n"
 )
 BRAND_7 = "ann@example.com\ndot@example.com\n"
-TEAM = "version: 1\nsubscribers:\n  eve@example.com:\n    newsletter: not_specified\n"
+TEAM = (
+    "version: 1\nsubscribers:\n  eve@example.com:\n    newsletter: not_specified\n"
+    "defaults:\n  legal_basis: CONSENT_WITH_NOTICE\n  legal_basis_explanation: Signed up\n"
+)
 
 
 check_golden = golden_checker(GOLDEN)

@@ -59,6 +59,9 @@ groups:
   listed:
     members_file: {roster}
     set: {{newsletter: not_specified}}
+defaults:
+  legal_basis: CONSENT_WITH_NOTICE
+  legal_basis_explanation: Signed up
 """
 
 

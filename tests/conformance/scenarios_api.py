@@ -61,7 +61,7 @@ def definitions_with_bad_brand(bench: Bench, version: str) -> None:
 def status_read(bench: Bench, version: str) -> None:
     """One subscriber's statuses: set ones with their basis, unset ones NOT_SPECIFIED."""
     api = bench.api(version)
-    answer = api.get("/statuses/alice@example.com", params=EMAIL)
+    answer = api.get("/statuses/alice@example.com", params={**EMAIL, "businessUnitId": 0})
     assert answer.status_code == 200
     by_id = {s["subscriptionId"]: s for s in answer.json()["results"]}
     assert sorted(by_id) == [101, 102]  # 104 is inactive and unset: not listed
@@ -155,7 +155,7 @@ def unsubscribe_all_single(bench: Bench, version: str) -> None:
 @scenario("2026-03")
 def wide_read_styles(bench: Bench, version: str) -> None:
     """Not opted out reads as [] or as SUBSCRIBED; a portal without brands says PORTAL_WIDE."""
-    params = {**EMAIL, "verbose": "true"}
+    params = {**EMAIL, "verbose": "true", "businessUnitId": 0}
     empty = bench.api(version).get("/statuses/alice@example.com/unsubscribe-all", params=params)
     assert empty.json()["results"] == []
     explicit = bench.api(version, wide_status_style="explicit").get(

@@ -140,7 +140,7 @@ def test_sdk_unsubscribes_and_2026_03_reads_it(hub: Hub) -> None:
     answer = hub.request(
         "POST",
         f"{V4}/statuses/batch/read",
-        qs={"channel": "EMAIL"},
+        qs={"channel": "EMAIL", "businessUnitId": "0"},
         body={"inputs": ["alice@example.com"]},
     )
     assert answer.status_code == 200

@@ -170,9 +170,11 @@ def test_settings_read_and_change(client: SyncClient) -> None:
         "faults": [],
         "fault_seed": None,
         "slow_ms": 60000,
-        "retry_after": "auto",
+        "retry_after": None,
         "wide_status_style": "empty",
         "error_context": True,
+        "never_set_dates": "created",
+        "legal_basis_rule": "subscribe",
     }
     changed = client.patch(
         "/_emulator/settings", json={"batch_limit": 1, "faults": ["500", "drop"], "rate_limit": 3}

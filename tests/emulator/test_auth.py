@@ -14,6 +14,7 @@ from reconciler.emulator.operations import (
     SCOPE_BATCH_READ,
     SCOPE_READ,
     SCOPE_READ_WRITE,
+    SINGLE_SCOPES,
 )
 
 from .helpers import SPECS, SyncClient, V
@@ -178,3 +179,54 @@ def test_scope_table_matches_the_specs() -> None:
         assert checked == 10 + 10 + 13 + 4
     finally:
         app.state.emulator.close()
+
+
+@pytest.mark.parametrize(
+    ("scopes", "path", "method"),
+    [
+        (["subscriptions-status-read"], f"{V}/statuses/a@example.com", "GET"),
+        (["subscriptions-definition-read"], f"{V}/definitions", "GET"),
+        (["subscriptions-status-batch-read"], BATCH_READ, "POST"),
+    ],
+)
+def test_granular_scope_names_are_accepted(
+    emulator: Callable[..., SyncClient], scopes: list[str], path: str, method: str
+) -> None:
+    """HubSpot's 2026-03 pages name granular scopes; a token holding them passes too."""
+    client = emulator(seed=_seed(*scopes), auth=False)
+    headers = {"Authorization": "Bearer limited-token"}
+    if method == "GET":
+        answer = client.get(path, params=EMAIL, headers=headers)
+    else:
+        answer = client.post(path, params=EMAIL, json={"inputs": []}, headers=headers)
+    assert answer.status_code == 200
+
+
+@pytest.mark.parametrize("tier", ["free", "starter", "professional"])
+def test_below_enterprise_no_token_has_the_batch_scopes(
+    emulator: Callable[..., SyncClient], tier: str
+) -> None:
+    """--tier below enterprise: batch calls get 403 MISSING_SCOPES naming the batch scope;
+    the single-subscriber calls still work."""
+    client = emulator(tier=tier)
+    denied = client.post(BATCH_READ, params=EMAIL, json={"inputs": ["a@example.com"]})
+    assert denied.status_code == 403
+    assert denied.json()["category"] == "MISSING_SCOPES"
+    assert denied.json()["errors"][0]["context"] == {"requiredGranularScopes": [SCOPE_BATCH_READ]}
+    assert client.get(f"{V}/statuses/a@example.com", params=EMAIL).status_code == 200
+
+
+def test_a_seed_tier_below_enterprise_removes_the_batch_scopes(
+    emulator: Callable[..., SyncClient],
+) -> None:
+    """portal.tier in the seed does what --tier does."""
+    seed = {"portal": {"id": 1, "tier": "starter"}, "definitions": [{"id": "1", "name": "A"}]}
+    client = emulator(seed=seed)
+    assert client.post(BATCH_READ, params=EMAIL, json={"inputs": []}).status_code == 403
+
+
+def test_token_scopes_set_the_printed_token_s_scopes(emulator: Callable[..., SyncClient]) -> None:
+    """--token-scopes single: the printed token has every scope but the batch ones."""
+    client = emulator(token_scopes=SINGLE_SCOPES)
+    assert client.post(BATCH_READ, params=EMAIL, json={"inputs": []}).status_code == 403
+    assert client.get(f"{V}/definitions").status_code == 200

@@ -59,7 +59,7 @@ def test_rate_limit_headers_on_every_answer(emulator: Callable[..., SyncClient])
 
 def test_over_the_window_limit_is_429_rolling(emulator: Callable[..., SyncClient]) -> None:
     """Past the window's limit: 429 RATE_LIMIT, TEN_SECONDLY_ROLLING, Retry-After computed."""
-    client = emulator(rate_limit=2, rate_window_ms=60_000)
+    client = emulator(rate_limit=2, rate_window_ms=60_000, retry_after="auto")
     assert [client.get(DEFINITIONS).status_code for _ in range(2)] == [200, 200]
     refused = client.get(DEFINITIONS)
     assert refused.status_code == 429
@@ -88,7 +88,7 @@ def test_retry_after_is_settable(
 
 def test_the_window_rolls(emulator: Callable[..., SyncClient]) -> None:
     """Refused until the window has passed since the first request, then let through."""
-    client = emulator(rate_limit=1, rate_window_ms=10_000)
+    client = emulator(rate_limit=1, rate_window_ms=10_000, retry_after="auto")
     clock = client.clock
     assert client.get(DEFINITIONS).status_code == 200
     clock.advance(9.999)
@@ -101,7 +101,7 @@ def test_retry_after_counts_the_seconds_left_in_the_window(
     emulator: Callable[..., SyncClient],
 ) -> None:
     """Retry-After "auto" is the whole seconds until the oldest request leaves the window."""
-    client = emulator(rate_limit=1, rate_window_ms=10_000)
+    client = emulator(rate_limit=1, rate_window_ms=10_000, retry_after="auto")
     client.get(DEFINITIONS)
     client.clock.advance(2.5)
     refused = client.get(DEFINITIONS)
@@ -109,8 +109,9 @@ def test_retry_after_counts_the_seconds_left_in_the_window(
 
 
 def test_the_daily_cap_resets_at_utc_midnight(emulator: Callable[..., SyncClient]) -> None:
-    """Refused for the rest of the UTC day (Retry-After until midnight), fine after it."""
-    client = emulator(daily_limit=1)
+    """Refused for the rest of the portal's day (here UTC; Retry-After until midnight),
+    fine after it."""
+    client = emulator(daily_limit=1, retry_after="auto")
     client.clock.wall = datetime(2026, 5, 1, 23, 59, 30, tzinfo=UTC)
     assert client.get(DEFINITIONS).status_code == 200
     refused = client.get(DEFINITIONS)
@@ -150,7 +151,7 @@ def test_no_rate_headers_when_limits_are_off(emulator: Callable[..., SyncClient]
 
 def test_admin_calls_are_never_limited(emulator: Callable[..., SyncClient]) -> None:
     """The admin surface does not use up the budget."""
-    client = emulator(rate_limit=1, rate_window_ms=60_000)
+    client = emulator(rate_limit=1, rate_window_ms=60_000, retry_after="auto")
     for _ in range(3):
         assert client.get("/_emulator/requests").status_code == 200
     assert client.get(DEFINITIONS).status_code == 200
@@ -206,8 +207,9 @@ def test_504_fault_comes_after_the_write_was_committed(client: SyncClient) -> No
     assert statuses_of(client, "f@example.com")[101] == "SUBSCRIBED"
 
 
-def test_429_fault_out_of_turn(client: SyncClient) -> None:
+def test_429_fault_out_of_turn(emulator: Callable[..., SyncClient]) -> None:
     """A 429 fault comes while budget remains, shaped like a real one."""
+    client = emulator(retry_after="auto")
     _queue(client, "429")
     answer = client.get(DEFINITIONS)
     assert answer.status_code == 429
@@ -363,7 +365,7 @@ def test_unmatched_requests_count_and_carry_the_headers(
 
 def test_unmatched_request_past_the_limit_is_429(emulator: Callable[..., SyncClient]) -> None:
     """Past the window's limit an unknown path is refused like any other request."""
-    client = emulator(rate_limit=1, rate_window_ms=60_000)
+    client = emulator(rate_limit=1, rate_window_ms=60_000, retry_after="auto")
     client.get(DEFINITIONS)
     refused = client.get(f"{V}/nothing-here")
     assert refused.status_code == 429
@@ -384,3 +386,35 @@ def test_unmatched_request_without_a_token_is_not_counted(
     assert (answer.status_code, _rate_headers(answer)) == (404, {})
     first = client.get(DEFINITIONS, headers=AUTH)
     assert first.headers["X-HubSpot-RateLimit-Remaining"] == "4"
+
+
+def test_a_429_carries_no_retry_after_by_default(emulator: Callable[..., SyncClient]) -> None:
+    """No HubSpot source says a 429 carries Retry-After: by default the emulator sends none."""
+    client = emulator(rate_limit=1, rate_window_ms=60_000)
+    assert client.get(DEFINITIONS).status_code == 200
+    refused = client.get(DEFINITIONS)
+    assert refused.status_code == 429
+    assert "Retry-After" not in refused.headers
+
+
+def test_the_daily_cap_counts_per_portal_and_resets_at_the_portal_s_midnight(
+    emulator: Callable[..., SyncClient],
+) -> None:
+    """Every token of the portal shares the day's budget, and the day is the portal's:
+    23:30 UTC is already the next day in Berlin (UTC+1 in winter)."""
+    seed = {
+        "version": 1,
+        "portal": {"id": 7, "time_zone": "Europe/Berlin"},
+        "definitions": [{"id": "1", "name": "A"}],
+        "tokens": [{"token": "tok-a", "scopes": "all"}, {"token": "tok-b", "scopes": "all"}],
+    }
+    client = emulator(seed=seed, daily_limit=2, auth=False)
+    client.clock.wall = datetime(2026, 1, 10, 22, 30, tzinfo=UTC)  # 23:30 in Berlin
+    a = {"Authorization": "Bearer tok-a"}
+    b = {"Authorization": "Bearer tok-b"}
+    assert client.get(DEFINITIONS, headers=a).status_code == 200
+    assert client.get(DEFINITIONS, headers=b).status_code == 200
+    refused = client.get(DEFINITIONS, headers=a)
+    assert (refused.status_code, refused.json()["policyName"]) == (429, "DAILY")
+    client.clock.advance(30 * 60)  # midnight in Berlin, 23:00 UTC
+    assert client.get(DEFINITIONS, headers=b).status_code == 200

@@ -96,7 +96,7 @@ def test_definitions_unknown_brand_is_400(client: SyncClient) -> None:
 
 def test_unknown_subscriber_reads_not_specified(client: SyncClient) -> None:
     """Someone never seen reads NOT_SPECIFIED for each active subscription of the brand."""
-    answer = client.get(f"{V}/statuses/nobody@example.com", params=EMAIL)
+    answer = client.get(f"{V}/statuses/nobody@example.com", params={**EMAIL, "businessUnitId": 0})
     assert answer.status_code == 200
     results = answer.json()["results"]
     assert [(s["subscriptionId"], s["status"]) for s in results] == [
@@ -111,7 +111,7 @@ def test_unknown_subscriber_reads_not_specified(client: SyncClient) -> None:
         "businessUnitId": 0,
         "channel": "EMAIL",
         "status": "NOT_SPECIFIED",
-        "source": "DEFAULT",
+        "source": "Not specified",
         "timestamp": "2024-01-10T09:00:00.000Z",
     }
 
@@ -198,7 +198,7 @@ def test_batch_read_lists_each_subscriber_once(seeded: SyncClient) -> None:
     """Batch read answers one entry per distinct (normalised) input, in input order."""
     answer = seeded.post(
         f"{V}/statuses/batch/read",
-        params=EMAIL,
+        params={**EMAIL, "businessUnitId": 0},
         json={"inputs": ["carol@example.com", "Alice@example.com", "carol@example.com"]},
     )
     assert answer.status_code == 200
@@ -318,15 +318,30 @@ def test_opt_out_leaves_every_subscription_of_the_brand_unsubscribed(seeded: Syn
 
 
 def test_wide_status_of_someone_not_opted_out_is_empty_by_default(seeded: SyncClient) -> None:
-    """Not opted out reads as an empty list in the default style."""
-    answer = seeded.get(f"{V}/statuses/judy@example.com/unsubscribe-all", params=EMAIL)
+    """Not opted out (of brand 0) reads as an empty list in the default style."""
+    answer = seeded.get(
+        f"{V}/statuses/judy@example.com/unsubscribe-all", params={**EMAIL, "businessUnitId": 0}
+    )
     assert answer.json()["results"] == []
+
+
+def test_reads_without_a_business_unit_cover_every_brand(seeded: SyncClient) -> None:
+    """Without businessUnitId a read covers all brands, as HubSpot's guide says: judy's
+    opt-out of brand 5 and the statuses of brand 5's subscriptions are listed."""
+    wide = seeded.get(f"{V}/statuses/judy@example.com/unsubscribe-all", params=EMAIL)
+    assert [(w["businessUnitId"], w["status"]) for w in wide.json()["results"]] == [
+        (5, "UNSUBSCRIBED")
+    ]
+    statuses = seeded.get(f"{V}/statuses/judy@example.com", params=EMAIL).json()["results"]
+    assert {s["businessUnitId"] for s in statuses} == {0, 5}
 
 
 def test_wide_status_explicit_style(emulator: Callable[..., SyncClient]) -> None:
     """In the explicit style, not opted out reads as a SUBSCRIBED wide status."""
     client = emulator(wide_status_style="explicit")
-    answer = client.get(f"{V}/statuses/x@example.com/unsubscribe-all", params=EMAIL)
+    answer = client.get(
+        f"{V}/statuses/x@example.com/unsubscribe-all", params={**EMAIL, "businessUnitId": 0}
+    )
     assert answer.json()["results"] == [
         {
             "subscriberIdString": "x@example.com",

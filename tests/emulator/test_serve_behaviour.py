@@ -97,7 +97,9 @@ def _wide(api: Served, email: str, brand: int) -> list[tuple[str, str]]:
 
 def test_percent_encoded_mixed_case_email(api: Served) -> None:
     """A path email sent as Ivan%40Example.COM is decoded and matched case-insensitively."""
-    answer = api.call("GET", f"{V}/statuses/Ivan%40Example.COM", params=EMAIL)
+    answer = api.call(
+        "GET", f"{V}/statuses/Ivan%40Example.COM", params={**EMAIL, "businessUnitId": 0}
+    )
     assert answer.status_code == 200
     results = answer.json()["results"]
     assert {r["subscriberIdString"] for r in results} == {"ivan@example.com"}
@@ -147,7 +149,7 @@ def test_resubscribe_occurred(api: Served) -> None:
         "SUBSCRIBED",
         "RESUBSCRIBE_OCCURRED",
     )
-    assert (result["legalBasis"], result["source"]) == ("CONSENT_WITH_NOTICE", "Public API")
+    assert (result["legalBasis"], result["source"]) == ("CONSENT_WITH_NOTICE", "Public status API")
 
 
 def test_subscribed_with_legal_basis_clears_an_opt_out(api: Served) -> None:

@@ -179,7 +179,7 @@ def _settled(body: dict[str, Any]) -> dict[str, Any]:
     for key in ("requestedAt", "startedAt", "completedAt"):
         assert _MOMENT.match(body.pop(key)), key
     for result in body.get("results", []):
-        if "timestamp" in result and result.get("source") == "Public API":
+        if "timestamp" in result and result.get("source") == "Public status API":
             assert _MOMENT.match(result.pop("timestamp"))
     return body
 
@@ -232,7 +232,7 @@ def test_single_write_sets_one_status(api: Served) -> None:
                 "businessUnitId": 0,
                 "channel": "EMAIL",
                 "status": "SUBSCRIBED",
-                "source": "Public API",
+                "source": "Public status API",
                 **BASIS,
                 "setStatusSuccessReason": "REQUESTED_CHANGE_OCCURRED",
             }
@@ -291,7 +291,7 @@ def test_single_unsubscribe_all_verbose_lists_every_subscription(api: Served) ->
         for r in answer.json()["results"]
     ] == [
         (101, "UNSUBSCRIBED", "NO_STATUS_CHANGE", "Unsubscribe link"),
-        (102, "UNSUBSCRIBED", "UNSUBSCRIBE_FROM_ALL_OCCURRED", "Public API"),
+        (102, "UNSUBSCRIBED", "UNSUBSCRIBE_FROM_ALL_OCCURRED", "Public status API"),
     ]
     assert _statuses(api, "ivan@example.com", 5) == {201: "SUBSCRIBED"}
 
@@ -464,7 +464,7 @@ def test_batch_read_under_other_prefixes(api: Served, version: str, status: int)
     answer = api.call(
         "POST",
         f"/communication-preferences/{version}/statuses/batch/read",
-        params=EMAIL,
+        params={**EMAIL, "businessUnitId": 0},
         json={"inputs": ["ivan@example.com", "nope"]},
     )
     assert answer.status_code == status

@@ -32,7 +32,7 @@ def test_subscribe_records_status_source_and_legal_basis(client: SyncClient) -> 
         "businessUnitId": 0,
         "channel": "EMAIL",
         "status": "SUBSCRIBED",
-        "source": "Public API",
+        "source": "Public status API",
         "legalBasis": "CONSENT_WITH_NOTICE",
         "legalBasisExplanation": "Signed up on the website",
         "setStatusSuccessReason": "REQUESTED_CHANGE_OCCURRED",

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from reconciler.apply import LEGAL_BASIS_HINT
 from reconciler.emulator import DEFAULT_TOKEN, EmulatorSettings, create_app
 from tests.flow.apply_support import (
     JOURNAL,
@@ -256,7 +257,8 @@ def test_lying_server_is_corrected_in_the_journal(hub: Hub, project: Path) -> No
 
 
 def test_per_item_failure_does_not_stop_the_rest(hub: Hub, project: Path) -> None:
-    """An input HubSpot rejects is reported and journalled; the others are applied."""
+    """An input HubSpot rejects is reported and journalled; the others are applied. The
+    refusal is for want of a legal basis, so the report and the error say to add one."""
     # The config forgets that the portal is GDPR-enabled and drops the default legal
     # basis, so HubSpot rejects the two subscribes that have none of their own.
     path = project / "hsprefs.yaml"
@@ -277,11 +279,12 @@ def test_per_item_failure_does_not_stop_the_rest(hub: Hub, project: Path) -> Non
         "  Failed: 2\n"
         f"    alice@example.com newsletter (101) -> SUBSCRIBED: {refused}\n"
         f"    dave@example.com events (103) -> SUBSCRIBED: {refused}\n"
-        f"Journal: {JOURNAL} (8 lines written)\n" + NEXT_STEP
+        f"Journal: {JOURNAL} (8 lines written)\n"
+        f"What is left: {LEGAL_BASIS_HINT}.\n"
     )
     assert result.err == (
         "hsprefs: error: 2 of 8 changes did not reach their desired state: 2 failed "
-        "(see the report above and the journal)\n"
+        f"({LEGAL_BASIS_HINT})\n"
     )
     lines = journal(project)
     failed = [line for line in lines if line["outcome"] == "failed"]
@@ -462,7 +465,11 @@ def test_token_without_write_scope_stops_with_the_scope_named(
             "https://developers.hubspot.com/scopes. (One or more of the following scopes are "
             "required.))"
         )
-        hint = "(add the scopes to the private app and use its token)"
+        hint = (
+            "(HubSpot grants the batch scopes only to Marketing Hub Enterprise portals: use "
+            "--api-mode single (or auto), or add them to the Service Key or private app and "
+            "use its token)"
+        )
         stopped = "the apply stopped before it was sent"
         assert masked(result.out) == applying + (
             "Applied and verified: 0 of 8 changes (1 of 2 calls sent).\n"

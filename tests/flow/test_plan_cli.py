@@ -61,6 +61,7 @@ def test_plan_json_validates_against_schema(hub: Hub, project: Path) -> None:
         "portal_id": 12345678,
         "api_url": "http://127.0.0.1",
         "api_version": "2026-03",
+        "api_mode": "batch",
     }
 
 
