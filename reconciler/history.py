@@ -46,7 +46,7 @@ __all__ = [
     "read_live",
 ]
 
-KNOWN_KINDS = ("write", "unsubscribe-all", "verify")
+KNOWN_KINDS = ("write", "unsubscribe-all", "verify", "recover")
 """Line kinds (``operation``) this version words; any other is shown with its fields."""
 
 _HEAD = 1 << 16
@@ -193,9 +193,27 @@ def read_history(emails: Sequence[str], files: Sequence[Path]) -> History:
                 continue
             seen.add(key)
             history.events.setdefault(email, []).append(Event(str(file), number, record))
-    for events in history.events.values():
+    for email, events in history.events.items():
         events.sort(key=lambda e: e.time)  # stable: the journals' order on a tie
+        history.events[email] = _answered_intents_folded(events)
     return history
+
+
+def _answered_intents_folded(events: list[Event]) -> list[Event]:
+    """Leave out each ``sending`` line (the intent journalled before a call left) whose
+    answer line follows with the same ``call_id`` and subscription: the answer says all
+    it did. An intent without an answer stays (the run ended while its call was out), and
+    so does the ``recover`` line a later run settled it with."""
+
+    def key(event: Event) -> tuple[str | None, str | None]:
+        return event.text("call_id"), event.text("subscription_id")
+
+    answered = {
+        key(e)
+        for e in events
+        if e.text("call_id") and e.text("outcome") != "sending" and e.kind != "recover"
+    }
+    return [e for e in events if not (e.text("outcome") == "sending" and key(e) in answered)]
 
 
 def _lines(file: Path) -> Iterator[tuple[int, str]]:

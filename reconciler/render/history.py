@@ -20,7 +20,7 @@ from typing import Any
 from reconciler import __version__
 from reconciler.aliases import one_line
 from reconciler.history import Event, History
-from reconciler.model import LiveStatus, PairKey, Status, SubscriberKey
+from reconciler.model import LiveStatus, PairKey, SubscriberKey
 from reconciler.plan import iso, subscription_label
 from reconciler.render.markdown import markdown_cell
 from reconciler.render.safe import terminal_safe
@@ -67,6 +67,13 @@ def _change(event: Event) -> str:
         why = event.text("verification_error")
         why_text = f" ({one_line(why)})" if why else ""
         return f"read back: {f.get('verified')}{seen}{why_text}"
+    if event.kind == "recover":
+        observed = event.text("observed")
+        seen = f", observed {one_line(observed)}" if observed else ""
+        return (
+            f"{f.get('before')} -> {f.get('after')}: settled by a later run, read back "
+            f"{f.get('verified')}{seen}"
+        )
     if event.known:
         return f"{f.get('before')} -> {f.get('after')}"
     return f"{event.kind} (a line kind this version of hsprefs does not word)"
@@ -76,6 +83,8 @@ def _answer(event: Event) -> str:
     outcome = event.text("outcome")
     if outcome is None:
         return ""
+    if outcome == "sending":
+        return "sent, but no answer was journalled (the run ended while the call was out)"
     detail = event.text("result") or event.text("error")
     return f"{outcome} ({one_line(detail)})" if detail else outcome
 
@@ -133,7 +142,7 @@ def _id_order(key: PairKey) -> tuple[int, str]:
 
 def _live_status(status: LiveStatus) -> str:
     name = f"{one_line(status.subscription_name)} " if status.subscription_name else ""
-    if status.status is Status.NOT_SPECIFIED and status.source in (None, "DEFAULT"):
+    if status.never_set:
         return f"{name}({status.key.subscription_id}): never set"
     text = f"{name}({status.key.subscription_id}): {status.status.value}"
     if status.timestamp is not None:

@@ -130,6 +130,36 @@ def test_an_unknown_line_kind_is_shown_not_dropped(hub: Hub, journals: Path) -> 
     ]
 
 
+def test_write_ahead_lines_fold_into_their_answer(hub: Hub, project: Path) -> None:
+    """A ``sending`` line whose answer follows (same call_id) is left out; one without an
+    answer (the run was killed) is shown as such, and the ``recover`` line that settled
+    it is worded."""
+    sent = {"outcome": "sending", "result": None, "correlation_id": None}
+    text = (
+        line("2026-12-03T09:00:00Z", "ann@example.com", call_id="k1", **sent)
+        + line("2026-12-03T09:00:01Z", "ann@example.com", call_id="k1")
+        + line("2026-12-04T09:00:00Z", "ann@example.com", call_id="k2", **sent)
+        + line("2026-12-04T09:05:00Z", "ann@example.com", call_id="k2", operation="recover",
+               outcome="unconfirmed", result=None, correlation_id=None, verified="applied",
+               observed="SUBSCRIBED")
+    )  # fmt: skip
+    (project / "journal.jsonl").write_text(text, encoding="utf-8")
+    result = hub.hsprefs("history", "ann@example.com", "--journal", "journal.jsonl")
+    assert result.code == 0
+    lines = result.out.splitlines()
+    assert lines[0] == "History of ann@example.com: 3 journal lines in 1 journal (4 lines read)"
+    shown = [row for row in lines if "HubSpot:" in row or "->" in row]
+    assert shown == [
+        "2026-12-03T09:00:01Z  brand 0  newsletter (11)  UNSUBSCRIBED -> SUBSCRIBED",
+        "    HubSpot: confirmed (RESUBSCRIBE_OCCURRED)",
+        "2026-12-04T09:00:00Z  brand 0  newsletter (11)  UNSUBSCRIBED -> SUBSCRIBED",
+        "    HubSpot: sent, but no answer was journalled (the run ended while the call was out)",
+        "2026-12-04T09:05:00Z  brand 0  newsletter (11)  UNSUBSCRIBED -> SUBSCRIBED: settled "
+        "by a later run, read back applied, observed SUBSCRIBED",
+        "    HubSpot: unconfirmed",
+    ]
+
+
 def test_a_cut_short_line_is_a_warning(hub: Hub, journals: Path) -> None:
     """A line naming the person that is not JSON (a crashed run) is named, not skipped
     silently."""
