@@ -254,10 +254,11 @@ def newer_change(
 ) -> str | None:
     """Why ``current`` (differing from ``want``) may not be reverted: HubSpot's status
     is newer than the declaration (``want.as_of``, else ``declared_at``; None counts as
-    now), or the declaration's time is ``unknown``; None when the declaration is newer
-    or HubSpot gives no time."""
+    now), or the declaration's time is ``unknown``; None when the declaration is newer,
+    HubSpot gives no time, or nobody ever set the status (``LiveStatus.never_set``: its
+    timestamp may be the moment of the read, and no one changed anything)."""
     stamp = current.timestamp
-    if stamp is None or current.status is want.status:
+    if stamp is None or current.status is want.status or current.never_set:
         return None
     source = f" (source: {current.source})" if current.source else ""
     changed = f"changed in HubSpot to {current.status.value} at {iso(stamp)}{source}"

@@ -378,7 +378,7 @@ class HubSpotClient:
             if (unique := list(dict.fromkeys(normalise_email(e) for e in emails)))
         }
         total = sum(len(emails) for emails in wanted.values())
-        probed = await self._probe(wanted) if self._mode == "auto" and wanted else None
+        probed = await self._probe(wanted, hurry) if self._mode == "auto" and wanted else None
         jobs: list[Coroutine[Any, Any, ChunkRead]] = []
         brands: list[int] = []
         for brand, unique in wanted.items():
@@ -403,12 +403,14 @@ class HubSpotClient:
             raise read_error(unread, total, first)
         return LiveState(statuses=statuses, opt_outs=opt_outs)
 
-    async def _probe(self, wanted: Mapping[int, Sequence[str]]) -> ReadPart | None:
+    async def _probe(
+        self, wanted: Mapping[int, Sequence[str]], hurry: asyncio.Event | None = None
+    ) -> ReadPart | None:
         """Send the first status read alone and settle the mode: single after a 403 that
         names a batch scope, else batch. The answer is kept (None after the 403)."""
         brand, emails = next(iter(wanted.items()))
         try:
-            part = await self._read_part(brand, emails[: self._batch], wide=False)
+            part = await self._read_part(brand, emails[: self._batch], wide=False, hurry=hurry)
         except ScopeError as exc:
             if not names_batch_scope(exc):
                 raise

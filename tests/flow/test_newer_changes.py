@@ -108,7 +108,7 @@ def blocked(stamp: str, declared: str) -> list[str]:
     return [
         "Blocked (reported, never sent):",
         "  x zoe@example.com newsletter (101): SUBSCRIBED -> NOT_SPECIFIED: changed in "
-        f"HubSpot to SUBSCRIBED at {stamp} (source: Public API), after the config declared "
+        f"HubSpot to SUBSCRIBED at {stamp} (source: Public status API), after the config declared "
         f"not_specified ({declared}); a newer change is not reverted: re-declare it (edit and "
         "commit the line, or set as_of:) or set policy.revert_newer_changes: true",
         "      declared at subscribers/people.yaml:5:5",
@@ -235,7 +235,7 @@ def test_a_shallow_clone_says_the_times_are_unknown(
     assert sorted(reasons) == ["yan@example.com", "zoe@example.com"]  # nothing guessed
     assert document["changes"] == []
     assert [reasons["zoe@example.com"]] == [
-        f"changed in HubSpot to SUBSCRIBED at {stamp} (source: Public API); when the config "
+        f"changed in HubSpot to SUBSCRIBED at {stamp} (source: Public status API); when the config "
         "declared not_specified is unknown (shallow git history), so it is not reverted: "
         "fetch the full history (git fetch --unshallow, or fetch-depth: 0), or set as_of: on "
         "the entry"

@@ -60,6 +60,18 @@ def test_unknown_declaration_times_are_blocked_not_guessed() -> None:
     assert "is unknown (shallow git history)" in entry.reason
 
 
+@pytest.mark.parametrize("source", ["Not specified", "DEFAULT", None])
+def test_a_status_nobody_set_is_no_newer_change(source: str | None) -> None:
+    """NOT_SPECIFIED that nobody set may be dated at the read (after any commit): it is
+    no change made in HubSpot, so subscribing it is planned, not blocked."""
+    wanted = want(S)
+    never = replace(live_status(N, when="2026-05-01"), source=source)
+    plan = diff(
+        replace(desired(wanted), declared={wanted.key: at("2026-04-30")}), live(never), Policy()
+    )
+    assert (len(plan.changes), len(plan.blocked)) == (1, 0)
+
+
 def test_revert_newer_changes_plans_the_revert() -> None:
     """policy.revert_newer_changes: true lets the config win."""
     wanted = want(N)
