@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from hsprefs_action.ghenv import ActionError
-from hsprefs_action.journal import commit_journal, git_environment, month_files
+from hsprefs_action.journal import commit_journal, git_environment, month_files, read_journal
 
 from .conftest import git
 
@@ -189,3 +189,24 @@ def test_the_token_reaches_git_as_an_extra_header_only() -> None:
     assert env["GIT_CONFIG_VALUE_1"] == "AUTHORIZATION: basic eC1hY2Nlc3MtdG9rZW46Z2hzX3g="
     assert env["GIT_TERMINAL_PROMPT"] == "0"
     assert "GIT_CONFIG_KEY_0" not in env  # the existing entry 0 is the caller's
+
+
+def test_a_line_cut_short_by_a_killed_run_is_left_out_with_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A killed apply leaves a line cut short, which the next run ends before appending:
+    the Action commits the whole lines and says which one it left out."""
+    path = tmp_path / "journal.jsonl"
+    path.write_text(
+        '{"time": "2026-11-01T00:00:00Z"}\n{"time": "2026-11-01T00:00:01Z", "oper\n'
+        '{"time": "2026-11-02T00:00:00Z"}\n',
+        "utf-8",
+    )
+    assert read_journal(path) == [
+        '{"time": "2026-11-01T00:00:00Z"}',
+        '{"time": "2026-11-02T00:00:00Z"}',
+    ]
+    assert capsys.readouterr().out == (
+        f"::warning::{path}:2: a journal line cut short by a killed run is left out of the "
+        "commit (the journal artifact keeps it)\n"
+    )
