@@ -110,16 +110,24 @@ def _flock(lock: Path) -> Iterator[None]:
             raise _cannot_lock(lock, exc) from None
         # The pid only names the holder in the refusal; the lock is the flock, which
         # the system drops when this process ends however it ends.
-        with contextlib.suppress(OSError):
-            os.ftruncate(fd, 0)
-            os.write(fd, f"{os.getpid()}\n".encode("ascii"))
-        try:
+        with _holding(fd, f"{os.getpid()}\n".encode("ascii")):
             yield
-        finally:
-            with contextlib.suppress(OSError):
-                os.ftruncate(fd, 0)
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def _holding(fd: int, stamp: bytes) -> Iterator[None]:
+    """Name the holder in a taken lock file while the block runs, and clear it after (the
+    name only serves a refusal's words; the lock itself is the flock)."""
+    with contextlib.suppress(OSError):
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, stamp, 0)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
 
 
 @contextlib.contextmanager
@@ -288,14 +296,8 @@ def _portal_flock(
         # (its process ended without clearing it: killed, crashed).
         with contextlib.suppress(OSError):
             _note_takeover(os.pread(fd, 4096, 0), on_takeover)
-        with contextlib.suppress(OSError):
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, me, 0)
-        try:
+        with _holding(fd, me):
             yield
-        finally:
-            with contextlib.suppress(OSError):
-                os.ftruncate(fd, 0)
     finally:
         os.close(fd)
 
