@@ -11,7 +11,13 @@ says, with nothing a terminal acts on.
 
 from __future__ import annotations
 
-from reconciler.apply import LEGAL_BASIS_HINT, ApplyReport, ItemReport, ItemState, lacks_legal_basis
+from reconciler.apply import (
+    ApplyReport,
+    ItemReport,
+    ItemState,
+    lacks_legal_basis,
+    legal_basis_hint,
+)
 from reconciler.plan import subscription_label
 from reconciler.render.safe import terminal_safe
 from reconciler.words import plural
@@ -112,7 +118,7 @@ def render_apply_report(
         )
     lines.append(journal)
     if not report.ok and lacks_legal_basis(report):
-        lines.append(f"What is left: {LEGAL_BASIS_HINT}.")
+        lines.append(f"What is left: {legal_basis_hint(report.gdpr)}.")
     elif not report.ok:
         lines.append(NEXT_STEP)
     return "".join(terminal_safe(line) + "\n" for line in lines)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from reconciler.apply import LEGAL_BASIS_HINT
+from reconciler.apply import GDPR_OFF_HINT
 from reconciler.emulator import DEFAULT_TOKEN, EmulatorSettings, create_app
 from tests.flow.apply_support import (
     JOURNAL,
@@ -258,7 +258,8 @@ def test_lying_server_is_corrected_in_the_journal(hub: Hub, project: Path) -> No
 
 def test_per_item_failure_does_not_stop_the_rest(hub: Hub, project: Path) -> None:
     """An input HubSpot rejects is reported and journalled; the others are applied. The
-    refusal is for want of a legal basis, so the report and the error say to add one."""
+    refusal is for want of a legal basis and the config says gdpr: false, so the report
+    and the error say to set gdpr: true and add one."""
     # The config forgets that the portal is GDPR-enabled and drops the default legal
     # basis, so HubSpot rejects the two subscribes that have none of their own.
     path = project / "hsprefs.yaml"
@@ -280,11 +281,11 @@ def test_per_item_failure_does_not_stop_the_rest(hub: Hub, project: Path) -> Non
         f"    alice@example.com newsletter (101) -> SUBSCRIBED: {refused}\n"
         f"    dave@example.com events (103) -> SUBSCRIBED: {refused}\n"
         f"Journal: {JOURNAL} (8 lines written)\n"
-        f"What is left: {LEGAL_BASIS_HINT}.\n"
+        f"What is left: {GDPR_OFF_HINT}.\n"
     )
     assert result.err == (
         "hsprefs: error: 2 of 8 changes did not reach their desired state: 2 failed "
-        f"({LEGAL_BASIS_HINT})\n"
+        f"({GDPR_OFF_HINT})\n"
     )
     lines = journal(project)
     failed = [line for line in lines if line["outcome"] == "failed"]
