@@ -32,7 +32,7 @@ from reconciler.client._match import (
     whole_call_failed,
     write_input,
 )
-from reconciler.client._parse import parse_envelope
+from reconciler.client._parse import Envelope, parse_envelope
 from reconciler.client._single import as_batch, subscriber_path, with_address
 from reconciler.errors import ApiError
 from reconciler.model import Outcome, StatusWrite, SubscriberKey, WriteResult, normalise_email
@@ -80,23 +80,23 @@ async def _write_chunk(
     else:
         path, body = f"{calls.prefix}/statuses/batch/write", {"inputs": inputs}
     operation = "write_single" if single else "write"
-    try:
-        data, cid = await calls.call(operation, "POST", path, body=body, stop=stop, on_leave=leave)
-    except NotSent as unsent:
-        return [WriteResult(target, Outcome.NOT_SENT, error=unsent.reason) for target in chunk]
-    except NotRetried as stopped:
-        results = not_retried(chunk, stopped.error)
-    except ApiError as exc:
-        if stops_writes(exc):
-            raise
-        results = whole_call_failed(chunk, exc)
-    else:
-        envelope = parse_envelope(data)
+
+    def answer(envelope: Envelope, cid: str | None) -> list[WriteResult]:
         if single:
             envelope = with_address(envelope, chunk[0].email)
-        results = match_writes(chunk, envelope, correlation_id=cid, scrub=calls.scrub)
-    calls.progress(len(chunk))
-    return results
+        return match_writes(chunk, envelope, correlation_id=cid, scrub=calls.scrub)
+
+    return await _send(
+        calls,
+        chunk,
+        operation=operation,
+        path=path,
+        params=None,
+        body=body,
+        stop=stop,
+        leave=leave,
+        answer=answer,
+    )
 
 
 async def unsubscribe_all(
@@ -150,18 +150,47 @@ async def _opt_out_chunk(
     # verbose=true makes HubSpot list the statuses it flipped, with their reasons,
     # so the journal records what the opt-out did.
     params = {**calls.params(brand), "verbose": "true"}
+    operation = "unsubscribe_all_single" if single else "unsubscribe_all"
+
+    def answer(envelope: Envelope, cid: str | None) -> list[WriteResult]:
+        if single:
+            envelope = as_batch(envelope, chunk[0].email, "statuses")
+        return match_opt_outs(chunk, envelope, correlation_id=cid, scrub=calls.scrub)
+
+    return await _send(
+        calls,
+        chunk,
+        operation=operation,
+        path=path,
+        params=params,
+        body=body,
+        stop=stop,
+        leave=leave,
+        answer=answer,
+    )
+
+
+async def _send(
+    calls: Calls,
+    chunk: Sequence[StatusWrite] | Sequence[SubscriberKey],
+    *,
+    operation: str,
+    path: str,
+    params: dict[str, str | int] | None,
+    body: Any,
+    stop: asyncio.Event | None,
+    leave: Callable[[], bool] | None,
+    answer: Callable[[Envelope, str | None], list[WriteResult]],
+) -> list[WriteResult]:
+    """Send one write call and give each of its inputs a result: from HubSpot's answer
+    (mapped by ``answer``), or from how the call failed. Only errors that stop every
+    write raise."""
     try:
         data, cid = await calls.call(
-            "unsubscribe_all_single" if single else "unsubscribe_all",
-            "POST",
-            path,
-            params=params,
-            body=body,
-            stop=stop,
-            on_leave=leave,
+            operation, "POST", path, params=params, body=body, stop=stop, on_leave=leave
         )
     except NotSent as unsent:
-        return [WriteResult(key, Outcome.NOT_SENT, error=unsent.reason) for key in chunk]
+        return [WriteResult(target, Outcome.NOT_SENT, error=unsent.reason) for target in chunk]
     except NotRetried as stopped:
         results = not_retried(chunk, stopped.error)
     except ApiError as exc:
@@ -169,9 +198,6 @@ async def _opt_out_chunk(
             raise
         results = whole_call_failed(chunk, exc)
     else:
-        envelope = parse_envelope(data)
-        if single:
-            envelope = as_batch(envelope, chunk[0].email, "statuses")
-        results = match_opt_outs(chunk, envelope, correlation_id=cid, scrub=calls.scrub)
+        results = answer(parse_envelope(data), cid)
     calls.progress(len(chunk))
     return results
