@@ -159,6 +159,7 @@ def diff(
         policy=policy,
         notes=desired.notes,
         counts=desired.counts(),
+        gdpr=desired.portal.gdpr,
     )
 
 

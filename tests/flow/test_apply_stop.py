@@ -258,10 +258,9 @@ def test_daily_cap_stops_the_run_and_still_reports(hub: Hub, project: Path) -> N
         "8 changes.\n"
         "Applied and verified: 0 of 8 changes (2 of 5 calls sent).\n"
         "  Failed: 2\n"
-        f"    alice@example.com product (102) -> UNSUBSCRIBED: {cap.format('write')} "
-        "[correlationId <cid>]\n"
-        f"    ivan@example.com outdoor-news (201) -> UNSUBSCRIBED: {cap.format('write')} "
-        "[correlationId <cid>]\n"
+        "    alice@example.com product (102) -> UNSUBSCRIBED: refused: see the error line below\n"
+        "    ivan@example.com outdoor-news (201) -> UNSUBSCRIBED: refused: see the error line "
+        "below\n"
         "  Unconfirmed (not known to be applied): 1\n"
         "    bob@example.com unsubscribe-all (brand 0): HubSpot confirmed it; the read-back "
         "was refused [correlationId <cid>]\n"
@@ -274,7 +273,7 @@ def test_daily_cap_stops_the_run_and_still_reports(hub: Hub, project: Path) -> N
         "Read-back refused, so nothing sent could be verified: "
         f"{cap.format('read')} [correlationId <cid>]\n"
         "Stopped: HubSpot refused a call in a way that stops the apply, so no further call "
-        f"was sent: {cap.format('write')} {hint} [correlationId <cid>]\n"
+        "was sent (see the error line below: it says why and what to do).\n"
         f"Journal: {JOURNAL} (6 lines written)\n" + NEXT_STEP
     )
     assert masked(result.err) == (
