@@ -438,7 +438,8 @@ def test_interactive_apply_writes_nothing_on_no(
 def test_token_without_write_scope_stops_with_the_scope_named(
     hub: Hub, project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A read-only token (403 on the first write) stops the run: report, then the 403."""
+    """A read-only token (403 on the first write) stops the run: the report, then the 403
+    with the missing scope and what to do, said once (on the error line)."""
     seed = yaml.safe_load(SEED.read_text())
     seed["tokens"].append(
         {
@@ -475,7 +476,7 @@ def test_token_without_write_scope_stops_with_the_scope_named(
         assert masked(result.out) == applying + (
             "Applied and verified: 0 of 8 changes (1 of 2 calls sent).\n"
             "  Failed: 1\n"
-            f"    bob@example.com unsubscribe-all (brand 0): {scope} [correlationId <cid>]\n"
+            "    bob@example.com unsubscribe-all (brand 0): refused: see the error line below\n"
             "  Not sent: 7\n"
             f"    alice@example.com product (102) -> UNSUBSCRIBED: {stopped}\n"
             f"    alice@example.com newsletter (101) -> SUBSCRIBED: {stopped}\n"
@@ -485,10 +486,13 @@ def test_token_without_write_scope_stops_with_the_scope_named(
             f"    alice@example.com outdoor-news (201) -> SUBSCRIBED: {stopped}\n"
             f"    ivan@example.com outdoor-news (201) -> UNSUBSCRIBED: {stopped}\n"
             "Stopped: HubSpot refused a call in a way that stops the apply, so no further call "
-            f"was sent: {scope} {hint} [correlationId <cid>]\n"
+            "was sent (see the error line below: it says why and what to do).\n"
             f"Journal: {JOURNAL} (1 line written)\n" + NEXT_STEP
         )
         assert masked(result.err) == f"hsprefs: error: {scope} {hint} [correlationId <cid>]\n"
+        assert (result.out + result.err).count(
+            "communication_preferences.statuses.batch.write"
+        ) == 1
         # the read-back still ran (reading is in scope): bob is shown not opted out
         assert write_calls(hub) == {"statuses.batch.write": 0, "statuses.batch.unsubscribe_all": 1}
         assert hub.counts()["statuses.batch.read"] == 2 + 1
