@@ -70,6 +70,7 @@ __all__ = [
     "failure_line",
     "lacks_legal_basis",
     "legal_basis_hint",
+    "nothing_sent_line",
 ]
 
 
@@ -124,6 +125,12 @@ class ApplyReport:
     # of a legal basis.
     gdpr: bool | None = None
 
+    @property
+    def nothing_sent(self) -> bool:
+        """No change of the run can have reached HubSpot: every one is not sent (a call
+        HubSpot answered 429 and that was not retried counts as not sent)."""
+        return bool(self.items) and all(item.state == ItemState.NOT_SENT for item in self.items)
+
     def of(self, state: ItemState) -> list[ItemReport]:
         """The items that ended in ``state``."""
         return [item for item in self.items if item.state == state]
@@ -151,6 +158,13 @@ _UNREACHED = "not sent: HubSpot could not be reached"
 _STOPPED_BY = {"SIGINT": "interrupted (Ctrl-C)", "SIGTERM": "terminated (SIGTERM)"}
 
 
+def nothing_sent_line(signal: str = "SIGINT") -> str:
+    """What an apply interrupted before any change was sent says (``signal``: SIGINT or
+    SIGTERM): plainly, that HubSpot holds nothing of it."""
+    how = _STOPPED_BY.get(signal, _STOPPED_BY["SIGINT"])
+    return f"the apply was {how} before any change was sent: nothing was written to HubSpot"
+
+
 def failure_line(report: ApplyReport, *, signal: str = "SIGINT") -> str:
     """The one-line error of an apply that did not reach every desired state, naming how
     many changes ended in each state; ``signal`` (SIGINT or SIGTERM) names what
@@ -172,6 +186,8 @@ def failure_line(report: ApplyReport, *, signal: str = "SIGINT") -> str:
     listed = ", ".join(parts)
     if report.interrupted:
         how = _STOPPED_BY.get(signal, _STOPPED_BY["SIGINT"])
+        if report.nothing_sent:
+            return nothing_sent_line(signal)
         return f"the apply was {how}: {applied} of {total} changes applied and verified, {listed}"
     if applied == total:
         return f"all {total} changes were applied and verified, but {listed}"

@@ -116,7 +116,11 @@ def render_apply_report(
     if report.interrupted:
         how = _SIGNALS.get(signal, _SIGNALS["SIGINT"])
         unsent = max(report.calls_planned - report.calls_made, 0)
-        if unsent:
+        if report.nothing_sent:
+            lines.append(
+                f"{how}: stopped before any change was sent: nothing was written to HubSpot."
+            )
+        elif unsent:
             lines.append(
                 f"{how}: the calls already sent finished and were journalled; "
                 f"{plural(unsent, 'call')} of {report.calls_planned} "

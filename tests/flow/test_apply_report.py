@@ -118,9 +118,22 @@ def test_not_sent_section_lists_at_most_the_limit() -> None:
         "    n0@example.com product (102) -> UNSUBSCRIBED: interrupted before it was sent\n"
         "    n1@example.com product (102) -> UNSUBSCRIBED: interrupted before it was sent\n"
         "    ... and 3 more\n"
-        "Interrupted (Ctrl-C): the calls already sent finished and were journalled; "
-        "5 calls of 5 were not sent.\n"
+        "Interrupted (Ctrl-C): stopped before any change was sent: nothing was written to "
+        "HubSpot.\n"
         f"Journal: {JOURNAL} (0 lines written)\n" + RERUN
+    )
+
+
+def test_interrupted_before_any_change_was_sent() -> None:
+    """Every change not sent: the report and the error line say plainly that nothing was
+    written to HubSpot, naming the signal."""
+    report = ApplyReport(items=(not_sent("a@example.com"),), calls_planned=1, interrupted=True)
+    assert render_apply_report(report, JOURNAL, signal="SIGTERM").splitlines()[3] == (
+        "Terminated (SIGTERM): stopped before any change was sent: nothing was written to HubSpot."
+    )
+    assert render_apply_failure(report, signal="SIGTERM") == (
+        "the apply was terminated (SIGTERM) before any change was sent: nothing was written "
+        "to HubSpot"
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any, cast
 import httpx
 import pytest
 
-from reconciler.apply import ApplyReport, apply_plan
+from reconciler.apply import ApplyReport, apply_plan, failure_line
 from reconciler.client import HubSpotClient, RetryPolicy
 from reconciler.diff import diff
 from reconciler.emulator import DEFAULT_TOKEN, EmulatorSettings, create_app
@@ -252,7 +252,8 @@ def test_stop_after_a_429_sends_no_retry(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The first call was answered 429 (HubSpot did nothing): once stopped it is not
-    retried, nothing is journalled, and the report says so."""
+    retried, nothing is journalled, and the report and the error line say plainly that
+    nothing was written."""
     report, lines, hub = _stop_after_first_write(tmp_path, capsys, "429")
     try:
         writes = hub.writes()
@@ -276,9 +277,13 @@ def test_stop_after_a_429_sends_no_retry(
         f"    p0001@example.com alias-102 (102) -> UNSUBSCRIBED: {why}\n"
         "    p0002@example.com alias-102 (102) -> UNSUBSCRIBED: interrupted before it was sent\n"
         "    p0003@example.com alias-102 (102) -> UNSUBSCRIBED: interrupted before it was sent\n"
-        "Interrupted (Ctrl-C): the calls already sent finished and were journalled; "
-        "2 calls of 2 were not sent.\n"
+        "Interrupted (Ctrl-C): stopped before any change was sent: nothing was written to "
+        "HubSpot.\n"
         "Journal: j.jsonl (2 lines written)\n" + NEXT_STEP
+    )
+    assert failure_line(report) == (
+        "the apply was interrupted (Ctrl-C) before any change was sent: nothing was written "
+        "to HubSpot"
     )
 
 
