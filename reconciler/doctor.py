@@ -8,8 +8,12 @@ Each check is a :class:`CheckResult`: ``ok``, ``fail`` (with what to do) or ``sk
 3. the read scopes plan and apply need are granted, found by calling each read
    operation once: ``GET /definitions`` and the status reads of the API mode (in
    ``auto`` the batch read is the probe: a 403 naming a batch scope means single mode,
-   which is not a failure). A write scope cannot be seen without writing, so it is
-   reported as not checked, unless a 403 of a read already named it as missing;
+   which is not a failure). The write scope is read from HubSpot's private-app token
+   info (``POST /oauth/v2/private-apps/get/access-token-info``), which lists the
+   token's scopes: the check reports the read and write scopes (batch and single) and
+   what they let hsprefs do. Where HubSpot does not tell (an OAuth token, a 404 or
+   401) it says so plainly and is not checked, unless a 403 of a read already named
+   the write scope as missing;
 4. the API mode the token allows, and what a plan of this config costs in each mode:
    calls, and time at the rate limit (docs/client.md#api-modes);
 5. the portal id matches ``portal.id`` of the project;
@@ -42,6 +46,7 @@ from reconciler.errors import (
     TransportError,
 )
 from reconciler.model import Definition, DesiredState
+from reconciler.scopes import MODES, TokenRights, rights_of
 
 if TYPE_CHECKING:
     from reconciler.client import HubSpotClient, RateLimitInfo
@@ -192,7 +197,7 @@ async def diagnose(
     reads = await _batch_read_check(client, desired, missing)
     checks.append(reads)
     checks.append(_mode_check(client, desired, reads_ok=reads.status is not CheckStatus.FAIL))
-    checks.append(_write_scope_check(client, missing))
+    checks.append(_write_scope_check(client, missing, await _token_rights(client)))
     checks.append(_portal_check(desired, portal_id, no_project))
     checks.append(await _alias_check(client, desired, definitions, no_project))
     checks.append(_budget_check(client, desired))
@@ -303,7 +308,18 @@ def _mode_check(
     return CheckResult("API mode", CheckStatus.OK, detail)
 
 
-def _write_scope_check(client: HubSpotClient, missing: set[str]) -> CheckResult:
+async def _token_rights(client: HubSpotClient) -> TokenRights | None:
+    """The token's scopes from HubSpot's private-app token info, or None where HubSpot
+    does not tell (an OAuth token or a key it does not introspect: 404, 401, ...)."""
+    try:
+        return rights_of(await client.token_scopes())
+    except ApiError:
+        return None
+
+
+def _write_scope_check(
+    client: HubSpotClient, missing: set[str], rights: TokenRights | None
+) -> CheckResult:
     single = client.api_mode == "single"
     needed = SINGLE_WRITE_SCOPE if single else APPLY_WRITE_SCOPE
     writes = sorted(
@@ -317,11 +333,26 @@ def _write_scope_check(client: HubSpotClient, missing: set[str]) -> CheckResult:
             f"add it to {CREDENTIALS}; apply cannot write without it",
         )
     also = " (or communication_preferences.read_write)" if single else ""
-    return CheckResult(
-        "write scope",
-        CheckStatus.SKIP,
-        f"not checked: only a write shows it; apply needs {needed}{also} (plan and audit do not)",
-    )
+    if rights is None:
+        return CheckResult(
+            "write scope",
+            CheckStatus.SKIP,
+            "cannot check the write scope with this token: apply may still be refused "
+            f"(HubSpot's token info does not answer for it); apply needs {needed}{also} "
+            "(plan and audit do not)",
+        )
+    detail = f"HubSpot's token info lists {rights.listed()}; {rights.abilities()}"
+    modes = (client.api_mode,) if client.api_mode in MODES else MODES
+    if not any(rights.can("write", mode) for mode in modes):
+        mode = modes[0]
+        return CheckResult(
+            "write scope",
+            CheckStatus.FAIL,
+            detail,
+            f"add {rights.needed('write', mode)} to {CREDENTIALS}; apply cannot write in "
+            f"{mode} mode without it",
+        )
+    return CheckResult("write scope", CheckStatus.OK, detail)
 
 
 def _portal_check(

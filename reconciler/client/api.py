@@ -51,6 +51,7 @@ __all__ = ["HubSpotClient"]
 
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 ACCOUNT_INFO = "/account-info/v3/details"
+TOKEN_INFO = "/oauth/v2/private-apps/get/access-token-info"  # noqa: S105 - a path
 
 
 class HubSpotClient:
@@ -227,6 +228,33 @@ class HubSpotClient:
                     correlation_id=cid,
                 ) from None
         return self._portal_id
+
+    async def token_scopes(self) -> frozenset[str]:
+        """The scopes of this client's token, as HubSpot's private-app token info gives
+        them (``POST /oauth/v2/private-apps/get/access-token-info``, the token in the
+        body's ``tokenKey``; it goes nowhere but the API address, like the header).
+
+        Raises :class:`~reconciler.errors.ApiError` when HubSpot does not tell: a token
+        that is not a private app's (an OAuth token, a Service Key HubSpot does not
+        introspect) gets a 404 or a 401, and an answer without a list of scopes is
+        refused. No message repeats the token.
+        """
+        data, cid = await self._calls.call(
+            "oauth.access_token_info",
+            "POST",
+            TOKEN_INFO,
+            body={"tokenKey": self._settings.token},
+        )
+        scopes = data.get("scopes")
+        if isinstance(scopes, str):
+            # Some of HubSpot's token answers give scopes as one space-separated string.
+            scopes = scopes.split()
+        if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+            raise ApiError(
+                f"POST {TOKEN_INFO}: HubSpot's answer has no list of scopes",
+                correlation_id=cid,
+            )
+        return frozenset(s.strip() for s in scopes if s.strip())
 
     async def definitions(self, business_unit: int | None = None) -> list[Definition]:
         """The subscription types of a brand (all brands' defaults when None)."""

@@ -44,7 +44,8 @@ Operation names (request counts and the write log use them): ``definitions``,
 ``statuses.batch.unsubscribe_all``, ``statuses.batch.unsubscribe_all_read``,
 ``links.generate``, ``v3.definitions``, ``v3.status``, ``v3.subscribe``,
 ``v3.unsubscribe``, ``v3.resubscribe``, ``account_info``, ``account_info.api_usage``,
-and ``unknown`` for paths that match no operation.
+``oauth.access_token_info`` (a private app token's scopes), and ``unknown`` for paths
+that match no operation.
 
 Admin surface (no auth, not counted, never limited or faulted):
 ``GET /_emulator/info``; ``POST /_emulator/reset``; ``POST /_emulator/load`` (a seed

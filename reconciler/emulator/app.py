@@ -279,6 +279,8 @@ _VERSIONS: dict[str, tuple[tuple[str, str, str, bool], ...]] = {
     "v3": (("GET", "/definitions", "v3.definitions", False), *_LEGACY_PATHS),
 }
 _HANDLERS = {**routes.HANDLERS, **routes_v3.HANDLERS}
+# A private app token's info: its portal and scopes (doctor's write-scope check).
+TOKEN_INFO_PATH = "/oauth/v2/private-apps/get/access-token-info"  # noqa: S105 - a path
 
 
 def hubspot_routes() -> list[BaseRoute]:
@@ -295,6 +297,9 @@ def hubspot_routes() -> list[BaseRoute]:
     ):
         op = Operation(OPERATIONS[name], _HANDLERS[name], "account-info", body=False)
         table.append(Route(path, op, methods=["GET"], name=name))
+    name = "oauth.access_token_info"
+    op = Operation(OPERATIONS[name], _HANDLERS[name], "oauth", body=True)
+    table.append(Route(TOKEN_INFO_PATH, op, methods=["POST"], name=name))
     return table
 
 

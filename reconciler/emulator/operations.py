@@ -141,4 +141,6 @@ OPERATIONS: dict[str, OperationSpec] = _ops(
     # Account details need only a valid token.
     OperationSpec("account_info", ()),
     OperationSpec("account_info.api_usage", ()),
+    # A private app's token info (its scopes) needs only a valid token too.
+    OperationSpec("oauth.access_token_info", ()),
 )

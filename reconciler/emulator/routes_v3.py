@@ -172,6 +172,29 @@ def account_api_usage(call: Invocation) -> Reply:
     )
 
 
+def access_token_info(call: Invocation) -> Reply:
+    """``POST /oauth/v2/private-apps/get/access-token-info`` (``{"tokenKey": TOKEN}``):
+    the private app token's portal, app and scopes. A key that is not a token the
+    emulator accepts is a 404; the answer never repeats the key."""
+    body = call.body if isinstance(call.body, dict) else {}
+    key = body.get("tokenKey")
+    if not isinstance(key, str) or not key:
+        raise HubSpotError(400, "VALIDATION_ERROR", "tokenKey is required")
+    scopes = call.emu.tokens.get(key)
+    if scopes is None:
+        raise HubSpotError(404, "OBJECT_NOT_FOUND", "No private app access token with this key")
+    seed = call.emu.portal.view.seed
+    return Reply(
+        200,
+        {
+            "userId": 1,
+            "hubId": seed.portal_id,
+            "appId": 1,
+            "scopes": sorted(scopes),
+        },
+    )
+
+
 HANDLERS: dict[str, Callable[[Invocation], Reply]] = {
     "v3.definitions": definitions,
     "v3.status": status,
@@ -180,4 +203,5 @@ HANDLERS: dict[str, Callable[[Invocation], Reply]] = {
     "v3.resubscribe": resubscribe,
     "account_info": account_details,
     "account_info.api_usage": account_api_usage,
+    "oauth.access_token_info": access_token_info,
 }

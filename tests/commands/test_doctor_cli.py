@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from reconciler.cli import run
 from reconciler.client import RetryPolicy
+from tests.cli_hub import Result
 from tests.commands.conftest import PROJECT, READ_ONLY_TOKEN, Hub, make_hub
 
 CUSTOMERS = """\
@@ -24,9 +27,13 @@ subscribers:
     unsubscribe_all: true
 """
 
-WRITE_SKIP = (
-    "skip  write scope: not checked: only a write shows it; apply needs "
-    "communication_preferences.statuses.batch.write (plan and audit do not)"
+WRITE_OK = (
+    "ok    write scope: HubSpot's token info lists batch read: "
+    "communication_preferences.statuses.batch.read; batch write: "
+    "communication_preferences.statuses.batch.write; single read: "
+    "communication_preferences.read, communication_preferences.read_write; single write: "
+    "communication_preferences.write, communication_preferences.read_write; the token lets "
+    "hsprefs plan, audit and apply in batch and single mode"
 )
 
 
@@ -43,7 +50,7 @@ def configured(project: Path) -> Path:
 
 
 def test_all_checks_pass(limited: Hub, configured: Path) -> None:
-    """A good token and project: every check ok except the write scope, which is said plainly."""
+    """A good token and project: every check ok, the write scope from HubSpot's token info."""
     result = limited.hsprefs("doctor")
     assert (result.code, result.err) == (0, "")
     assert result.out.splitlines() == [
@@ -57,14 +64,14 @@ def test_all_checks_pass(limited: Hub, configured: Path) -> None:
         "ok    API mode: auto uses batch mode (the token has the batch scopes); a plan of this "
         "config costs batch 4 calls (within one window) or single 7 calls (within one "
         "window) at 190 requests per 10 s",
-        WRITE_SKIP,
+        WRITE_OK,
         "ok    portal id: 4242 matches portal.id",
         "ok    aliases: 5 aliases resolve; definition 13 ('Print Catalogue') of the alias "
         "'catalogue' is not active in HubSpot",
         "ok    rate budget: a plan of this config needs 4 calls; 190 per 10 s window, so it "
-        "spans 1 window; 184 of 190 calls left in the current window; 624,994 of 625,000 "
+        "spans 1 window; 183 of 190 calls left in the current window; 624,993 of 625,000 "
         "calls left today",
-        "Doctor: 9 ok, 0 failed, 1 not checked.",
+        "Doctor: 10 ok, 0 failed, 0 not checked.",
     ]
 
 
@@ -80,12 +87,12 @@ def test_without_a_project(limited: Hub, env: Path) -> None:
         "ok    batch read scope: POST /statuses/batch/read and "
         "/statuses/batch/unsubscribe-all/read answered",
         "ok    API mode: auto uses batch mode (the token has the batch scopes)",
-        WRITE_SKIP,
+        WRITE_OK,
         "skip  portal id: not checked: no hsprefs.yaml here (give the project's PATH to check it)",
         "skip  aliases: not checked: no hsprefs.yaml here (give the project's PATH to check it)",
-        "ok    rate budget: 190 per 10 s window; 186 of 190 calls left in the current window; "
-        "624,996 of 625,000 calls left today",
-        "Doctor: 6 ok, 0 failed, 4 not checked.",
+        "ok    rate budget: 190 per 10 s window; 185 of 190 calls left in the current window; "
+        "624,995 of 625,000 calls left today",
+        "Doctor: 7 ok, 0 failed, 3 not checked.",
     ]
 
 
@@ -97,6 +104,7 @@ def test_doctor_makes_no_write_call(limited: Hub, configured: Path) -> None:
     assert limited.counts() == {
         "account_info": 1,
         "definitions": 3,
+        "oauth.access_token_info": 1,
         "statuses.batch.read": 1,
         "statuses.batch.unsubscribe_all_read": 1,
     }
@@ -144,18 +152,28 @@ def test_missing_scope(limited: Hub, configured: Path, monkeypatch: pytest.Monke
         "use its new token"
     )
     assert lines[5] == "skip  API mode: not checked: the reads failed"
-    assert lines[-1] == "Doctor: 7 ok, 1 failed, 2 not checked."
+    # HubSpot's token info shows the token cannot write in batch mode either
+    assert lines[6] == (
+        "fail  write scope: HubSpot's token info lists batch read: none; batch write: none; "
+        "single read: communication_preferences.read; single write: none; the token lets "
+        "hsprefs plan and audit in single mode, but not apply; add "
+        "communication_preferences.statuses.batch.write to a Service Key (Settings > "
+        "Integrations > Service Keys) or a private app's token; apply cannot write in batch "
+        "mode without it"
+    )
+    assert lines[-1] == "Doctor: 7 ok, 2 failed, 1 not checked."
 
 
 def test_a_token_without_batch_scopes_is_single_mode(
     limited: Hub, configured: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """auto with a token lacking the batch scopes: not a failure; doctor says single mode
-    is used, what the config costs in each mode, and which write scope apply needs."""
+    """auto with a token lacking the batch scopes: single mode is no failure; doctor says
+    single mode is used, what the config costs in each mode, and, from HubSpot's token
+    info, that this read-only token cannot apply, and which scope to add."""
     monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", READ_ONLY_TOKEN)
     limited.reset_counts()
     result = limited.hsprefs("doctor")
-    assert result.code == 0, result.out
+    assert result.code == 1, result.out
     assert result.out.splitlines()[4:7] == [
         "skip  batch read scope: not granted: POST /statuses/batch/read and "
         "/statuses/batch/unsubscribe-all/read answered 403 naming "
@@ -165,17 +183,87 @@ def test_a_token_without_batch_scopes_is_single_mode(
         "ok    API mode: auto uses single mode (the token has no batch scopes); a plan of this "
         "config costs batch 4 calls (within one window) or single 7 calls (within one "
         "window) at 190 requests per 10 s",
-        "skip  write scope: not checked: only a write shows it; apply needs "
-        "communication_preferences.write (or communication_preferences.read_write) (plan and "
-        "audit do not)",
+        "fail  write scope: HubSpot's token info lists batch read: none; batch write: none; "
+        "single read: communication_preferences.read; single write: none; the token lets "
+        "hsprefs plan and audit in single mode, but not apply; add "
+        "communication_preferences.write to a Service Key (Settings > Integrations > Service "
+        "Keys) or a private app's token; apply cannot write in single mode without it",
     ]
+    assert result.err == (
+        "hsprefs: error: doctor: 1 of 10 checks failed (write scope) (see the checks above)\n"
+    )
     assert limited.counts() == {
         "account_info": 1,
         "definitions": 3,
+        "oauth.access_token_info": 1,
         "statuses.batch.read": 1,
         "statuses.read": 1,
         "statuses.unsubscribe_all_read": 1,
     }
+
+
+def test_where_hubspot_gives_no_token_info_it_says_so(
+    limited: Hub, configured: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A token HubSpot's token info does not answer for (an OAuth token: 404): the write
+    scope is not checked, and doctor says plainly that apply may still be refused."""
+
+    async def no_token_info(request: httpx.Request) -> httpx.Response | None:
+        if request.url.path == "/oauth/v2/private-apps/get/access-token-info":
+            return httpx.Response(
+                404, json={"status": "error", "category": "OBJECT_NOT_FOUND", "message": "no"}
+            )
+        return None
+
+    result = _doctor_over(limited, capsys, no_token_info)
+    assert result.code == 0
+    assert result.out.splitlines()[6] == (
+        "skip  write scope: cannot check the write scope with this token: apply may still be "
+        "refused (HubSpot's token info does not answer for it); apply needs "
+        "communication_preferences.statuses.batch.write (plan and audit do not)"
+    )
+
+
+def test_the_token_is_never_shown_even_when_echoed(
+    limited: Hub, configured: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The token travels in the token-info call's body: an answer that echoes it back
+    (in an error, or as a scope) never puts it in doctor's output."""
+    from tests.commands.conftest import TOKEN
+
+    async def echo(request: httpx.Request) -> httpx.Response | None:
+        if request.url.path == "/oauth/v2/private-apps/get/access-token-info":
+            key = json.loads(request.content)["tokenKey"]
+            assert key == TOKEN
+            return httpx.Response(
+                401,
+                json={"status": "error", "category": "INVALID_AUTHENTICATION",
+                      "message": f"The token {key} is not a private app token"},
+            )  # fmt: skip
+        return None
+
+    for args in ((), ("--debug",)):
+        result = _doctor_over(limited, capsys, echo, *args)
+        assert TOKEN not in result.out + result.err
+        assert "cannot check the write scope with this token" in result.out
+
+
+def _doctor_over(hub: Hub, capsys: pytest.CaptureFixture[str], answer: Any, *args: str) -> Result:
+    """doctor against the emulator, with ``answer`` (async, request -> response or None)
+    answering first."""
+    inner = httpx.ASGITransport(app=hub.app)
+
+    class Front(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            response = await answer(request)
+            if response is not None:
+                return response
+            return await inner.handle_async_request(request)
+
+    capsys.readouterr()
+    code = run(["doctor", *args], transport=Front(), retry=RetryPolicy.instant())
+    captured = capsys.readouterr()
+    return Result(code, captured.out, captured.err)
 
 
 def test_portal_mismatch(limited: Hub, configured: Path) -> None:
@@ -239,7 +327,7 @@ def test_daily_budget_too_small(capsys: pytest.CaptureFixture[str], configured: 
         assert result.code == 1
         assert result.out.splitlines()[-2] == (
             "fail  rate budget: a plan of this config needs 4 calls; 190 per 10 s window, so it "
-            "spans 1 window; 184 of 190 calls left in the current window; 3 of 9 calls left "
+            "spans 1 window; 183 of 190 calls left in the current window; 2 of 9 calls left "
             "today; wait for the daily budget to reset (midnight in the portal's time zone)"
         )
 
@@ -323,8 +411,8 @@ def test_window_budget_shows_other_traffic(
         assert result.code == 0
         assert result.out.splitlines()[-2] == (
             "ok    rate budget: a plan of this config needs 4 calls; 12 per 10 s window, so it "
-            "spans 1 window; 2 of 12 calls left in the current window (4 used by other traffic "
-            "on this app); 624,990 of 625,000 calls left today"
+            "spans 1 window; 1 of 12 calls left in the current window (4 used by other traffic "
+            "on this app); 624,989 of 625,000 calls left today"
         )
 
 
@@ -339,12 +427,12 @@ def test_window_budget_too_low_for_the_plan_s_first_window(
         assert result.code == 1
         assert result.out.splitlines()[-2:] == [
             "fail  rate budget: a plan of this config needs 12 calls; 12 per 10 s window, so "
-            "it spans 1 window; 2 of 12 calls left in the current window (4 used by other "
+            "it spans 1 window; 1 of 12 calls left in the current window (4 used by other "
             "traffic on this app), but the plan's first window needs 12 and only 8 are free "
-            "of it; 624,990 of 625,000 calls left today; wait for the window (10 s) to pass "
+            "of it; 624,989 of 625,000 calls left today; wait for the window (10 s) to pass "
             "and run doctor again; if it stays low, another integration is using this app's "
             "budget",
-            "Doctor: 8 ok, 1 failed, 1 not checked.",
+            "Doctor: 9 ok, 1 failed, 0 not checked.",
         ]
 
 
@@ -358,7 +446,7 @@ def test_window_budget_with_a_lower_rate_limit(
         assert result.code == 0
         assert result.out.splitlines()[-2] == (
             "ok    rate budget: a plan of this config needs 4 calls; 20 per 10 s window, so it "
-            "spans 1 window; 84 of 100 calls left in the current window (10 used by other "
+            "spans 1 window; 83 of 100 calls left in the current window (10 used by other "
             "traffic on this app); hsprefs sends at most 20 per window (--rate-limit); "
-            "624,984 of 625,000 calls left today"
+            "624,983 of 625,000 calls left today"
         )
