@@ -272,14 +272,20 @@ def run_client(
     """Run ``work`` with a client built from ``settings`` and the test hooks of
     :class:`State`; ``on_progress`` is the client's (subscribers read)."""
     state = current_state()
+    # The result is handed out beside the task, not as its result: when asyncio.run
+    # restores the SIGINT handler, ``signal`` words a ValueError about the handler it
+    # replaces, and that repr()s the main task with its result in full (a LiveState or
+    # a plan of every subscriber, which cost seconds at 100,000).
+    done: list[T] = []
 
-    async def go() -> T:
+    async def go() -> None:
         async with HubSpotClient.from_settings(
             settings, transport=state.transport, retry=state.retry, on_progress=on_progress
         ) as client:
-            return await work(client)
+            done.append(await work(client))
 
-    return asyncio.run(go())
+    asyncio.run(go())
+    return done[0]
 
 
 def api_settings(
