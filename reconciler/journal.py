@@ -56,6 +56,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
@@ -222,7 +223,7 @@ class Journal:
             change,
             WriteResult(target, Outcome.CONFIRMED),
         )
-        return len(json.dumps(line, ensure_ascii=False).encode("utf-8")) + _LINE_SLACK
+        return len(_encode(line).encode("utf-8")) + _LINE_SLACK
 
     def sending(self, changes: Sequence[Change], operation: CallOperation, call_id: str) -> bool:
         """Append a ``sending`` line per input of a call about to leave, then flush to
@@ -327,15 +328,18 @@ class Journal:
             # After a failed write the file may end in a cut line; nothing more goes in.
             self.unwritten.extend(_ascii(line) for line in lines)
             return
-        done = 0
+        texts = [_encode(line) + "\n" for line in lines]
+        data = "".join(texts).encode("utf-8")
+        start = self._size
+        done = len(lines)
         try:
-            for line in lines:
-                data = (json.dumps(line, ensure_ascii=False) + "\n").encode("utf-8")
-                self._append(data)
-                self._size += len(data)
-                done += 1
+            # One write for the lines of a call, and one fsync: as durable as a write
+            # per line, for a fraction of the system calls.
+            self._append(data)
+            self._size += len(data)
         except OSError as exc:
             self._fail(exc)
+            done = self._whole_lines(start, texts)
             with contextlib.suppress(OSError):
                 os.ftruncate(self._fd, self._size)  # cut the partial line off
         if done:
@@ -352,8 +356,26 @@ class Journal:
             self.lines += done
         self.unwritten.extend(_ascii(line) for line in lines[done:])
 
+    def _whole_lines(self, start: int, texts: Sequence[str]) -> int:
+        """After a write that failed part-way: how many of ``texts`` (written from byte
+        ``start``) reached the file whole; :attr:`_size` is set to where they end."""
+        assert self._fd is not None
+        try:
+            reached = os.fstat(self._fd).st_size - start
+        except OSError:
+            reached = 0
+        done = end = 0
+        for text in texts:
+            size = len(text.encode("utf-8"))
+            if end + size > reached:
+                break
+            end += size
+            done += 1
+        self._size = start + end
+        return done
+
     def _append(self, data: bytes) -> None:
-        """Write all of ``data`` at the end of the file (one line, or the newline that
+        """Write all of ``data`` at the end of the file (whole lines, or the newline that
         ends a cut-short one); raises OSError when the disk refuses."""
         assert self._fd is not None
         view = memoryview(data)
@@ -500,6 +522,30 @@ def unfinished(path: Path) -> list[Intent]:
             else:
                 open_intents.pop(key, None)
     return list(open_intents.values())
+
+
+_encode_text = encode_basestring  # json.dumps' escaper with ensure_ascii=False
+
+
+def _encode(line: dict[str, Any]) -> str:
+    """``json.dumps(line, ensure_ascii=False)``, the same text, several times faster for
+    the flat lines of texts, integers and nulls the journal writes (anything else goes
+    through ``json.dumps`` itself)."""
+    parts = []
+    for key, value in line.items():
+        kind = type(value)
+        if kind is str:
+            text = _encode_text(value)
+        elif value is None:
+            text = "null"
+        elif kind is int:
+            text = int.__repr__(value)
+        elif kind is bool:
+            text = "true" if value else "false"
+        else:
+            return json.dumps(line, ensure_ascii=False)
+        parts.append(f"{_encode_text(key)}: {text}")
+    return "{" + ", ".join(parts) + "}"
 
 
 def _ascii(line: dict[str, Any]) -> str:
