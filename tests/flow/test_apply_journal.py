@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 
 from reconciler.errors import UsageError
-from reconciler.journal import Journal, JournalContext, Verification, check_journal
+from reconciler.journal import Journal, JournalContext, Verification, _encode, check_journal
 from reconciler.model import Outcome, Status, WriteResult
 from reconciler.plan import Change, ChangeKind
 from reconciler.resources import load_schema
@@ -253,3 +253,15 @@ def test_the_lines_of_a_call_take_one_write_and_one_fsync(
         assert journal.sending([CHANGE, other], "write", "c1")
         assert calls == ["write", "fsync"]
     assert [line["outcome"] for line in lines(tmp_path / "j.jsonl")] == ["sending", "sending"]
+
+
+def test_the_line_encoder_agrees_with_json_dumps_on_every_character() -> None:
+    """Every character but a lone surrogate, and the values json.dumps handles alone (an
+    integer beyond 64 bits, a float), come out as json.dumps writes them."""
+    text = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    for line in (
+        {"text": text, "n": -(2**63), "t": True, "f": False, "none": None},
+        {"big": 2**70, "x": "a"},
+        {"float": 1.5},
+    ):
+        assert _encode(line) == json.dumps(line, ensure_ascii=False).encode("utf-8")
