@@ -16,12 +16,11 @@ import sys
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from reconciler.cli._progress_lines import ProgressLines
-from reconciler.client import HubSpotClient
 from reconciler.settings import (
     API_MODES,
     API_VERSIONS,
@@ -31,6 +30,9 @@ from reconciler.settings import (
     resolve_api_settings,
     version_warning,
 )
+
+if TYPE_CHECKING:
+    from reconciler.client import HubSpotClient
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -277,6 +279,8 @@ def run_client(
     # replaces, and that repr()s the main task with its result in full (a LiveState or
     # a plan of every subscriber, which cost seconds at 100,000).
     done: list[T] = []
+    # Imported here: validate, init and history without --online never load httpx.
+    from reconciler.client import HubSpotClient
 
     async def go() -> None:
         async with HubSpotClient.from_settings(
