@@ -9,7 +9,6 @@ gets colour, a progress bar or progress lines is decided here.
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import os
 import sys
@@ -279,7 +278,10 @@ def run_client(
     # replaces, and that repr()s the main task with its result in full (a LiveState or
     # a plan of every subscriber, which cost seconds at 100,000).
     done: list[T] = []
-    # Imported here: validate, init and history without --online never load httpx.
+    # Imported here: validate, init and history without --online never load asyncio
+    # and httpx.
+    import asyncio
+
     from reconciler.client import HubSpotClient
 
     async def go() -> None:
