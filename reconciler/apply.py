@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from reconciler.client import HubSpotClient
 
 __all__ = [
+    "GDPR_OFF_HINT",
     "LEGAL_BASIS_HINT",
     "ApplyReport",
     "ItemReport",
@@ -68,6 +69,8 @@ __all__ = [
     "check_target",
     "failure_line",
     "lacks_legal_basis",
+    "legal_basis_hint",
+    "nothing_sent_line",
 ]
 
 
@@ -118,6 +121,15 @@ class ApplyReport:
     # Changes of the plan that HubSpot already showed at the re-read (a re-run after a
     # crash or a retried CI job): skipped, not written, not in ``items``.
     already_applied: tuple[Change, ...] = ()
+    # The config's portal.gdpr (from the plan), for what to do after a refusal for want
+    # of a legal basis.
+    gdpr: bool | None = None
+
+    @property
+    def nothing_sent(self) -> bool:
+        """No change of the run can have reached HubSpot: every one is not sent (a call
+        HubSpot answered 429 and that was not retried counts as not sent)."""
+        return bool(self.items) and all(item.state == ItemState.NOT_SENT for item in self.items)
 
     def of(self, state: ItemState) -> list[ItemReport]:
         """The items that ended in ``state``."""
@@ -146,6 +158,13 @@ _UNREACHED = "not sent: HubSpot could not be reached"
 _STOPPED_BY = {"SIGINT": "interrupted (Ctrl-C)", "SIGTERM": "terminated (SIGTERM)"}
 
 
+def nothing_sent_line(signal: str = "SIGINT") -> str:
+    """What an apply interrupted before any change was sent says (``signal``: SIGINT or
+    SIGTERM): plainly, that HubSpot holds nothing of it."""
+    how = _STOPPED_BY.get(signal, _STOPPED_BY["SIGINT"])
+    return f"the apply was {how} before any change was sent: nothing was written to HubSpot"
+
+
 def failure_line(report: ApplyReport, *, signal: str = "SIGINT") -> str:
     """The one-line error of an apply that did not reach every desired state, naming how
     many changes ended in each state; ``signal`` (SIGINT or SIGTERM) names what
@@ -167,6 +186,8 @@ def failure_line(report: ApplyReport, *, signal: str = "SIGINT") -> str:
     listed = ", ".join(parts)
     if report.interrupted:
         how = _STOPPED_BY.get(signal, _STOPPED_BY["SIGINT"])
+        if report.nothing_sent:
+            return nothing_sent_line(signal)
         return f"the apply was {how}: {applied} of {total} changes applied and verified, {listed}"
     if applied == total:
         return f"all {total} changes were applied and verified, but {listed}"
@@ -184,6 +205,21 @@ LEGAL_BASIS_HINT = (
     "on): add legal_basis and legal_basis_explanation to those entries, or defaults to "
     "their files, then run apply again"
 )
+
+# The same, when the config says the portal has no data-privacy settings: the config is
+# wrong about the portal, and gdpr: true makes validate name every entry that lacks one.
+GDPR_OFF_HINT = (
+    "HubSpot requires a legal basis on these writes (the portal has data-privacy settings "
+    "on), but hsprefs.yaml says gdpr: false: set gdpr: true under portal in hsprefs.yaml "
+    "and give a legal basis (legal_basis and legal_basis_explanation, for instance in the "
+    "files' defaults), then run apply again"
+)
+
+
+def legal_basis_hint(gdpr: bool | None) -> str:
+    """What to do after HubSpot refused writes for want of a legal basis, given the
+    config's ``portal.gdpr`` (None: not known, a plan saved before it was recorded)."""
+    return GDPR_OFF_HINT if gdpr is False else LEGAL_BASIS_HINT
 
 
 def lacks_legal_basis(report: ApplyReport) -> bool:
@@ -285,6 +321,7 @@ def already_applied(plan: Plan, live: LiveState) -> tuple[tuple[Change, ...], Pl
         config_digest=plan.config_digest,
         read_calls=plan.read_calls,
         policy=plan.policy,
+        gdpr=plan.gdpr,
     )
     return tuple(done), remaining
 
@@ -441,6 +478,7 @@ async def apply_plan(
         read_back_error=read_back_error,
         journal_error=journal.failure,
         unjournalled=tuple(journal.unwritten),
+        gdpr=plan.gdpr,
     )
 
 

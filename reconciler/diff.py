@@ -160,6 +160,7 @@ def diff(
         policy=policy,
         notes=desired.notes,
         counts=desired.counts(),
+        gdpr=desired.portal.gdpr,
     )
 
 

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reconciler.apply import (
-    LEGAL_BASIS_HINT,
     ApplyReport,
     already_applied,
     apply_plan,
@@ -34,6 +33,7 @@ from reconciler.apply import (
     check_target,
     failure_line,
     lacks_legal_basis,
+    legal_basis_hint,
 )
 from reconciler.diff import diff
 from reconciler.errors import ApiError, ApplyError, PortalMismatchError
@@ -507,6 +507,6 @@ async def _send(
     if not report.ok:
         hint = "see the report above and the journal"
         if lacks_legal_basis(report):
-            hint = LEGAL_BASIS_HINT
+            hint = legal_basis_hint(report.gdpr)
         raise ApplyError(failure_line(report, signal=signal), hint=hint, report=report)
     return report

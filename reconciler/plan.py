@@ -377,6 +377,9 @@ class Plan:
     notes: tuple[str, ...] = ()
     # The config's subscribers, managed statuses and opt-out flags (informational).
     counts: Counts | None = None
+    # The config's portal.gdpr, so a refusal for want of a legal basis can say what to set
+    # (None: a plan saved before it was recorded); not checksummed.
+    gdpr: bool | None = None
     calls: tuple[Call, ...] = field(init=False)
     checksum: str = field(init=False)
 

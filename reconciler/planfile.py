@@ -108,6 +108,7 @@ def _document(plan: Plan, created_at: datetime | None, redactor: Redactor | None
         "calls": (call.to_dict() for call in plan.calls),
         "notes": list(plan.notes),
         "counts": _counts(plan),
+        "gdpr": plan.gdpr,
     }
 
 
@@ -147,6 +148,7 @@ def plan_from_document(document: Any, *, name: str = "plan") -> Plan:
         policy=policy_from_dict(document["policy"]),
         notes=tuple(document.get("notes", ())),
         counts=_counts_from(document.get("counts")),
+        gdpr=document.get("gdpr"),
     )
     if plan.checksum != document["checksum"]:
         raise PlanFileError(

@@ -11,8 +11,10 @@ sends) follows the same rule: it exits 1 when the interrupt kept any change from
 sent (or anything else did not reach its desired state), and 0 only if every call had
 already been sent and every change is verified. SIGTERM does not end the process with
 143: apply has only 0 and 1, and the calls on the wire are finished and journalled
-first. A refusal that stops the run (401, 403, the daily cap) prints the report, then
-that refusal as the error line; a journal write that fails prints the report, the lines
+first. Before the sending starts (reading, asking, checking a saved plan) Ctrl-C and
+SIGTERM stop at once, with one error line saying nothing was written to HubSpot. A
+refusal that stops the run (401, 403, the daily cap) prints the report, then that
+refusal as the error line (said there only); a journal write that fails prints the report, the lines
 it could not write (on stderr), then a line naming the journal and the OS error.
 """
 
@@ -25,11 +27,12 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
+from types import FrameType
 
 import click
 
 from reconciler import config
-from reconciler.apply import ApplyReport
+from reconciler.apply import ApplyReport, nothing_sent_line
 from reconciler.cli._common import (
     Progress,
     State,
@@ -44,7 +47,7 @@ from reconciler.cli._common import (
 from reconciler.cli.plan_cmd import settings_for
 from reconciler.client import HubSpotClient
 from reconciler.engine import ApplyEvents, apply_fresh, apply_saved
-from reconciler.errors import UsageError
+from reconciler.errors import ApplyError, UsageError
 from reconciler.plan import Change, Plan
 from reconciler.planfile import load_plan
 from reconciler.render import render_text
@@ -124,6 +127,33 @@ def _signals_stop(stop: asyncio.Event, hurry: asyncio.Event | None = None) -> It
                 restore()
 
 
+@contextlib.contextmanager
+def _sigterm_interrupts(caught: list[str]) -> Iterator[None]:
+    """Outside the sending phase (which routes both signals to its ``stop``), SIGTERM
+    interrupts the apply as Ctrl-C does, instead of killing it without a word: a cancelled
+    CI job's log then says whether anything was sent. ``caught`` receives "SIGTERM"."""
+
+    def on_sigterm(_number: int, frame: FrameType | None) -> None:
+        caught.append("SIGTERM")
+        # The handler Ctrl-C has now: asyncio's (it cancels the run), or Python's.
+        handler = signal.getsignal(signal.SIGINT)
+        if callable(handler):
+            handler(signal.SIGINT, frame)
+        else:
+            raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, on_sigterm)
+    except (ValueError, OSError, AttributeError):
+        # Not the main thread, or no SIGTERM here: the signal keeps its default.
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 class _Terminal(ApplyEvents):
     """The terminal side of an apply: one progress bar at a time, one per phase (the
     client advances the reading bars, the sending bar counts changes answered), the
@@ -135,6 +165,9 @@ class _Terminal(ApplyEvents):
         self._saved = saved
         self._bar: Progress | None = None
         self._reads = False
+        # Set once the sending phase routes Ctrl-C and SIGTERM to its stop: from then
+        # on a call may have been sent, and the report says what became of each change.
+        self.sending = False
 
     def phase(self, label: str, total: int, *, reads: bool) -> None:
         self.phase_done()
@@ -203,6 +236,7 @@ class _Terminal(ApplyEvents):
     def stoppable(
         self, stop: asyncio.Event, hurry: asyncio.Event | None = None
     ) -> contextlib.AbstractContextManager[list[str]]:
+        self.sending = True
         return _signals_stop(stop, hurry)
 
     def finished(self, report: ApplyReport, *, signal: str) -> None:
@@ -290,8 +324,15 @@ def command(
             allow_mass_change=allow_mass_change,
             events=shown,
         )
+    caught: list[str] = []
     try:
-        report = run_client(settings, work, on_progress=shown.read)
+        with _sigterm_interrupts(caught):
+            report = run_client(settings, work, on_progress=shown.read)
+    except KeyboardInterrupt:
+        if shown.sending:
+            raise
+        # Stopped while reading, asking or checking: no call that writes had left.
+        raise ApplyError(nothing_sent_line(caught[0] if caught else "SIGINT")) from None
     finally:
         shown.phase_done()
     if report is None and plan_file is not None:

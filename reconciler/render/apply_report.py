@@ -1,7 +1,9 @@
 """The end-of-apply report: what was applied and verified, what failed and why, what is
 unconfirmed or was not sent, and what stopped the run (Ctrl-C, SIGTERM, a refusal, a
 journal write that failed). Returned as text; the CLI prints it. (The one-line error of
-an apply that fell short is :func:`reconciler.apply.failure_line`.)
+an apply that fell short is :func:`reconciler.apply.failure_line`.) A refusal that
+stopped the run (401, 403, the daily cap) is said once, in full, on the error line the
+CLI prints after the report; the report points to it instead of repeating it.
 
 Live strings (HubSpot's error messages, addresses and aliases read from files) can hold
 control characters: every line goes through
@@ -11,7 +13,14 @@ says, with nothing a terminal acts on.
 
 from __future__ import annotations
 
-from reconciler.apply import LEGAL_BASIS_HINT, ApplyReport, ItemReport, ItemState, lacks_legal_basis
+from reconciler.apply import (
+    ApplyReport,
+    ItemReport,
+    ItemState,
+    lacks_legal_basis,
+    legal_basis_hint,
+)
+from reconciler.errors import ApiError
 from reconciler.plan import subscription_label
 from reconciler.render.safe import terminal_safe
 from reconciler.words import plural
@@ -34,16 +43,31 @@ NEXT_STEP = (
 _SIGNALS = {"SIGINT": "Interrupted (Ctrl-C)", "SIGTERM": "Terminated (SIGTERM)"}
 
 
-def _item(item: ItemReport) -> str:
+# Where the refusal that stopped a run is said in full: the error line the CLI prints
+# after the report (its message, what to do and its correlationId), said once.
+_SEE_BELOW = "see the error line below"
+
+
+def _item(item: ItemReport, stopped_by: ApiError | None) -> str:
     change = item.change
     if change.subscription_id is None:
         what = f"unsubscribe-all (brand {change.brand})"
     else:
         label = subscription_label(change.alias, change.subscription_id)
         what = f"{label} -> {change.after.value}"
-    line = f"    {change.email} {what}: {item.detail or 'no detail'}"
-    if item.correlation_id:
-        line += f" [correlationId {item.correlation_id}]"
+    detail = item.detail or "no detail"
+    correlation_id = item.correlation_id
+    if stopped_by is not None and item.detail and stopped_by.message in item.detail:
+        # Refused by the refusal that stopped the run: the error line says it in full.
+        if item.detail == stopped_by.message:
+            detail = f"refused: {_SEE_BELOW}"
+        else:
+            detail = item.detail.replace(stopped_by.message, _SEE_BELOW)
+        if correlation_id == stopped_by.correlation_id:
+            correlation_id = None
+    line = f"    {change.email} {what}: {detail}"
+    if correlation_id:
+        line += f" [correlationId {correlation_id}]"
     return line
 
 
@@ -60,6 +84,9 @@ def render_apply_report(
     ``signal`` (SIGINT or SIGTERM) names what interrupted the run, if something did."""
     total = len(report.items)
     applied = report.of(ItemState.APPLIED)
+    # The refusal that stopped the run is the error line after the report (unless a
+    # journal write failed too: then that is the error line, and the refusal is said here).
+    below = report.stopped_by if report.journal_error is None else None
     lines = [f"Applied and verified: {len(applied)} of {total} changes ({_calls(report)})."]
     if report.already_applied:
         n = len(report.already_applied)
@@ -74,7 +101,7 @@ def render_apply_report(
         items = report.of(state)
         if items:
             lines.append(f"  {title}: {len(items)}")
-            lines.extend(_item(item) for item in items[:limit])
+            lines.extend(_item(item, below) for item in items[:limit])
             if len(items) > limit:
                 lines.append(f"    ... and {len(items) - limit} more")
     if report.implied_missing:
@@ -89,7 +116,11 @@ def render_apply_report(
     if report.interrupted:
         how = _SIGNALS.get(signal, _SIGNALS["SIGINT"])
         unsent = max(report.calls_planned - report.calls_made, 0)
-        if unsent:
+        if report.nothing_sent:
+            lines.append(
+                f"{how}: stopped before any change was sent: nothing was written to HubSpot."
+            )
+        elif unsent:
             lines.append(
                 f"{how}: the calls already sent finished and were journalled; "
                 f"{plural(unsent, 'call')} of {report.calls_planned} "
@@ -97,7 +128,12 @@ def render_apply_report(
             )
         else:
             lines.append(f"{how} after every call had been sent: nothing was left out.")
-    if report.stopped_by is not None:
+    if below is not None:
+        lines.append(
+            "Stopped: HubSpot refused a call in a way that stops the apply, so no further call "
+            f"was sent ({_SEE_BELOW}: it says why and what to do)."
+        )
+    elif report.stopped_by is not None:
         lines.append(
             "Stopped: HubSpot refused a call in a way that stops the apply, so no further call "
             f"was sent: {report.stopped_by.one_line()}"
@@ -112,7 +148,7 @@ def render_apply_report(
         )
     lines.append(journal)
     if not report.ok and lacks_legal_basis(report):
-        lines.append(f"What is left: {LEGAL_BASIS_HINT}.")
+        lines.append(f"What is left: {legal_basis_hint(report.gdpr)}.")
     elif not report.ok:
         lines.append(NEXT_STEP)
     return "".join(terminal_safe(line) + "\n" for line in lines)

@@ -26,6 +26,7 @@ from tests.flow.conftest import SEED
 WRITE_OPS = ("statuses.batch.write", "statuses.batch.unsubscribe_all")
 JOURNAL = ".hsprefs/journal.jsonl"
 WRITE_PATH = "/communication-preferences/2026-03/statuses/batch/write"
+SINGLE_PREFIX = "/communication-preferences/2026-03/statuses/"
 # The report's last line after a run that left something undone: a new plan (the same
 # saved plan again also converges while nothing else changed for the rest).
 NEXT_STEP = (
@@ -151,14 +152,35 @@ class HookedTransport(httpx.AsyncBaseTransport):
         return response
 
 
-def ctrl_c_at_write(number: int, sig: signal.Signals = signal.SIGINT) -> Hook:
+def is_batch_write(request: httpx.Request) -> bool:
+    """A batch status write (``POST statuses/batch/write``)."""
+    return request.url.path == WRITE_PATH
+
+
+def is_single_write(request: httpx.Request) -> bool:
+    """A single-mode status write (``POST statuses/{subscriber}``)."""
+    path = request.url.path
+    return (
+        request.method == "POST"
+        and path.startswith(SINGLE_PREFIX)
+        and "/" not in path[len(SINGLE_PREFIX) :]
+    )
+
+
+def ctrl_c_at_write(
+    number: int,
+    sig: signal.Signals = signal.SIGINT,
+    *,
+    is_write: Callable[[httpx.Request], bool] = is_batch_write,
+) -> Hook:
     """A hook that presses Ctrl-C (a real SIGINT to this process; or sends ``sig``) as
-    write call ``number`` arrives at HubSpot: that call is on the wire and finishes."""
+    write call ``number`` arrives at HubSpot: that call is on the wire and finishes.
+    ``is_write`` tells the write calls (the batch writes unless told otherwise)."""
     seen = 0
 
     async def hook(request: httpx.Request, _inner: httpx.AsyncBaseTransport) -> None:
         nonlocal seen
-        if request.url.path == WRITE_PATH:
+        if is_write(request):
             seen += 1
             if seen == number:
                 signal.raise_signal(sig)

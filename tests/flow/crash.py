@@ -18,8 +18,10 @@ Also: the emulator itself is SIGKILLed mid-apply and restarted on the same ``--d
 its state is consistent (every status is one of the two values of this config) and a
 batch is applied all or nothing.
 
-``python tests/flow/crash.py --rounds 40`` runs many rounds (``make soak``); the test
-suite runs a few (tests/flow/test_crash.py).
+Every kind of round runs in both API modes: batch, and single (a portal without the batch
+scopes, where apply probes once in auto mode and then sends one call per change).
+``python tests/flow/crash.py --rounds 40`` runs many rounds, alternating the modes
+(``make soak``); the test suite runs a few of each (tests/flow/test_crash.py).
 """
 
 from __future__ import annotations
@@ -94,14 +96,24 @@ def _env(url: str, lock_dir: Path) -> dict[str, str]:
 
 
 def start_emulator(
-    seed: Path, db: Path, *, latency_ms: int, port: int | None = None, load: bool = True
+    seed: Path,
+    db: Path,
+    *,
+    latency_ms: int,
+    port: int | None = None,
+    load: bool = True,
+    mode: str = "batch",
 ) -> Emulator:
-    """Start the emulator on ``db`` (seeded from ``seed`` when ``load``) and wait for it."""
+    """Start the emulator on ``db`` (seeded from ``seed`` when ``load``) and wait for it.
+    In ``mode`` "single" the portal is Marketing Hub Professional: no token has the
+    batch scopes, so apply (in auto mode) probes once and then sends single calls."""
     port = port or _free_port()
     args = [
         sys.executable, "-m", "reconciler", "emulator", "serve", "--port", str(port),
         "--db", str(db), "--rate-limit", "0", "--latency-ms", str(latency_ms),
     ]  # fmt: skip
+    if mode == "single":
+        args += ["--tier", "professional"]
     if load:
         args += ["--seed", str(seed)]
     process = subprocess.Popen(
@@ -245,13 +257,16 @@ def check_converges(project: Path, emulator: Emulator, emails: list[str], journa
 
 @contextmanager
 def crash_project(
-    folder: Path, count: int, *, latency_ms: int
+    folder: Path, count: int, *, latency_ms: int, mode: str = "batch"
 ) -> Iterator[tuple[Path, Emulator, list[str]]]:
-    """A project of ``count`` unsubscribes and its emulator, stopped afterwards."""
+    """A project of ``count`` unsubscribes and its emulator (in API ``mode``), stopped
+    afterwards."""
     project, seed = bulk_project(folder / "project", count)
     seed_file = folder / "seed.yaml"
     seed_file.write_text(yaml.safe_dump(seed))
-    emulator = start_emulator(seed_file, folder / "emulator.sqlite", latency_ms=latency_ms)
+    emulator = start_emulator(
+        seed_file, folder / "emulator.sqlite", latency_ms=latency_ms, mode=mode
+    )
     emails = [f"p{i:04d}@example.com" for i in range(count)]
     try:
         yield project, emulator, emails
@@ -269,10 +284,16 @@ def kill_round(
     count: int = 24,
     latency_ms: int = 60,
     at_sending: int | None = None,
+    mode: str = "batch",
 ) -> dict[str, int]:
     """One round: kill apply after ``kill_after`` seconds (or when ``at_sending``
-    sending lines are in the journal), check, converge; the counts after the kill."""
-    with crash_project(folder, count, latency_ms=latency_ms) as (project, emulator, emails):
+    sending lines are in the journal), check, converge; the counts after the kill.
+    ``mode`` "single": against a portal without the batch scopes (one call a change)."""
+    with crash_project(folder, count, latency_ms=latency_ms, mode=mode) as (
+        project,
+        emulator,
+        emails,
+    ):
         journal = project / "j.jsonl"
         hsprefs(
             project,
@@ -289,9 +310,9 @@ def kill_round(
         return counts
 
 
-def twice_killed_round(folder: Path, first: float, second: float) -> None:
+def twice_killed_round(folder: Path, first: float, second: float, mode: str = "batch") -> None:
     """Kill apply, then kill the apply that settles it too, then converge."""
-    with crash_project(folder, 24, latency_ms=60) as (project, emulator, emails):
+    with crash_project(folder, 24, latency_ms=60, mode=mode) as (project, emulator, emails):
         journal = project / "j.jsonl"
         for delay in (first, second):
             hsprefs(project, emulator.url, *APPLY, "--journal", journal.name, kill_after=delay)
@@ -299,10 +320,10 @@ def twice_killed_round(folder: Path, first: float, second: float) -> None:
         check_converges(project, emulator, emails, journal)
 
 
-def emulator_killed_round(folder: Path, kill_after: float) -> None:
+def emulator_killed_round(folder: Path, kill_after: float, mode: str = "batch") -> None:
     """Kill the emulator mid-apply, restart it on the same --db: consistent state, no
     half-applied batch, and the next apply converges."""
-    with crash_project(folder, 24, latency_ms=60) as (project, emulator, emails):
+    with crash_project(folder, 24, latency_ms=60, mode=mode) as (project, emulator, emails):
         journal = project / "j.jsonl"
         port = int(emulator.url.rsplit(":", 1)[1])
         applying = subprocess.Popen(
@@ -316,14 +337,17 @@ def emulator_killed_round(folder: Path, kill_after: float) -> None:
         emulator.kill()
         applying.wait(timeout=300)
         db = folder / "emulator.sqlite"
-        restarted = start_emulator(folder / "seed.yaml", db, latency_ms=0, port=port, load=False)
+        restarted = start_emulator(
+            folder / "seed.yaml", db, latency_ms=0, port=port, load=False, mode=mode
+        )
         try:
             statuses = _statuses(restarted, emails)
             assert set(statuses.values()) <= {"SUBSCRIBED", WANT}, statuses
-            # a batch of 4 consecutive subscribers is applied all or nothing
-            order = [statuses[email] for email in emails]
-            for start in range(0, len(order), 4):
-                assert len(set(order[start : start + 4])) == 1, order
+            if mode == "batch":
+                # a batch of 4 consecutive subscribers is applied all or nothing
+                order = [statuses[email] for email in emails]
+                for start in range(0, len(order), 4):
+                    assert len(set(order[start : start + 4])) == 1, order
             journal_lines(journal)
             check_converges(project, restarted, emails, journal)
         finally:
@@ -335,6 +359,12 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--folder", type=Path, default=Path(".crash"))
+    parser.add_argument(
+        "--mode",
+        choices=("batch", "single", "both"),
+        default="both",
+        help="API mode of the portal; both (the default) alternates, five rounds each",
+    )
     args = parser.parse_args()
     rng = random.Random(args.seed)
     args.folder.mkdir(exist_ok=True)
@@ -346,16 +376,21 @@ def main() -> int:
             shutil.rmtree(folder)
         folder.mkdir()
         kind = number % 5
+        mode = args.mode
+        if mode == "both":
+            mode = "single" if (number // 5) % 2 else "batch"
         delay = rng.uniform(0.3, 3.5)
         if kind == 4:
-            kill_round(folder, 60.0, latency_ms=300, at_sending=rng.randint(1, 24))
+            kill_round(folder, 60.0, latency_ms=300, at_sending=rng.randint(1, 24), mode=mode)
         elif kind == 3:
-            emulator_killed_round(folder, delay)
+            emulator_killed_round(folder, delay, mode=mode)
         elif kind == 2:
-            twice_killed_round(folder, delay, rng.uniform(0.3, 2.5))
+            twice_killed_round(folder, delay, rng.uniform(0.3, 2.5), mode=mode)
         else:
-            kill_round(folder, delay)
-        print(f"round {number}: kind {kind}, killed after {delay:.2f} s: ok", flush=True)
+            kill_round(folder, delay, mode=mode)
+        print(
+            f"round {number}: {mode} mode, kind {kind}, killed after {delay:.2f} s: ok", flush=True
+        )
     return 0
 
 

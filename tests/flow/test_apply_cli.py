@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from reconciler.apply import LEGAL_BASIS_HINT
+from reconciler.apply import GDPR_OFF_HINT
 from reconciler.emulator import DEFAULT_TOKEN, EmulatorSettings, create_app
 from tests.flow.apply_support import (
     JOURNAL,
@@ -258,7 +258,8 @@ def test_lying_server_is_corrected_in_the_journal(hub: Hub, project: Path) -> No
 
 def test_per_item_failure_does_not_stop_the_rest(hub: Hub, project: Path) -> None:
     """An input HubSpot rejects is reported and journalled; the others are applied. The
-    refusal is for want of a legal basis, so the report and the error say to add one."""
+    refusal is for want of a legal basis and the config says gdpr: false, so the report
+    and the error say to set gdpr: true and add one."""
     # The config forgets that the portal is GDPR-enabled and drops the default legal
     # basis, so HubSpot rejects the two subscribes that have none of their own.
     path = project / "hsprefs.yaml"
@@ -280,11 +281,11 @@ def test_per_item_failure_does_not_stop_the_rest(hub: Hub, project: Path) -> Non
         f"    alice@example.com newsletter (101) -> SUBSCRIBED: {refused}\n"
         f"    dave@example.com events (103) -> SUBSCRIBED: {refused}\n"
         f"Journal: {JOURNAL} (8 lines written)\n"
-        f"What is left: {LEGAL_BASIS_HINT}.\n"
+        f"What is left: {GDPR_OFF_HINT}.\n"
     )
     assert result.err == (
         "hsprefs: error: 2 of 8 changes did not reach their desired state: 2 failed "
-        f"({LEGAL_BASIS_HINT})\n"
+        f"({GDPR_OFF_HINT})\n"
     )
     lines = journal(project)
     failed = [line for line in lines if line["outcome"] == "failed"]
@@ -437,7 +438,8 @@ def test_interactive_apply_writes_nothing_on_no(
 def test_token_without_write_scope_stops_with_the_scope_named(
     hub: Hub, project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A read-only token (403 on the first write) stops the run: report, then the 403."""
+    """A read-only token (403 on the first write) stops the run: the report, then the 403
+    with the missing scope and what to do, said once (on the error line)."""
     seed = yaml.safe_load(SEED.read_text())
     seed["tokens"].append(
         {
@@ -474,7 +476,7 @@ def test_token_without_write_scope_stops_with_the_scope_named(
         assert masked(result.out) == applying + (
             "Applied and verified: 0 of 8 changes (1 of 2 calls sent).\n"
             "  Failed: 1\n"
-            f"    bob@example.com unsubscribe-all (brand 0): {scope} [correlationId <cid>]\n"
+            "    bob@example.com unsubscribe-all (brand 0): refused: see the error line below\n"
             "  Not sent: 7\n"
             f"    alice@example.com product (102) -> UNSUBSCRIBED: {stopped}\n"
             f"    alice@example.com newsletter (101) -> SUBSCRIBED: {stopped}\n"
@@ -484,10 +486,13 @@ def test_token_without_write_scope_stops_with_the_scope_named(
             f"    alice@example.com outdoor-news (201) -> SUBSCRIBED: {stopped}\n"
             f"    ivan@example.com outdoor-news (201) -> UNSUBSCRIBED: {stopped}\n"
             "Stopped: HubSpot refused a call in a way that stops the apply, so no further call "
-            f"was sent: {scope} {hint} [correlationId <cid>]\n"
+            "was sent (see the error line below: it says why and what to do).\n"
             f"Journal: {JOURNAL} (1 line written)\n" + NEXT_STEP
         )
         assert masked(result.err) == f"hsprefs: error: {scope} {hint} [correlationId <cid>]\n"
+        assert (result.out + result.err).count(
+            "communication_preferences.statuses.batch.write"
+        ) == 1
         # the read-back still ran (reading is in scope): bob is shown not opted out
         assert write_calls(hub) == {"statuses.batch.write": 0, "statuses.batch.unsubscribe_all": 1}
         assert hub.counts()["statuses.batch.read"] == 2 + 1

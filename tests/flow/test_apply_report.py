@@ -118,9 +118,22 @@ def test_not_sent_section_lists_at_most_the_limit() -> None:
         "    n0@example.com product (102) -> UNSUBSCRIBED: interrupted before it was sent\n"
         "    n1@example.com product (102) -> UNSUBSCRIBED: interrupted before it was sent\n"
         "    ... and 3 more\n"
-        "Interrupted (Ctrl-C): the calls already sent finished and were journalled; "
-        "5 calls of 5 were not sent.\n"
+        "Interrupted (Ctrl-C): stopped before any change was sent: nothing was written to "
+        "HubSpot.\n"
         f"Journal: {JOURNAL} (0 lines written)\n" + RERUN
+    )
+
+
+def test_interrupted_before_any_change_was_sent() -> None:
+    """Every change not sent: the report and the error line say plainly that nothing was
+    written to HubSpot, naming the signal."""
+    report = ApplyReport(items=(not_sent("a@example.com"),), calls_planned=1, interrupted=True)
+    assert render_apply_report(report, JOURNAL, signal="SIGTERM").splitlines()[3] == (
+        "Terminated (SIGTERM): stopped before any change was sent: nothing was written to HubSpot."
+    )
+    assert render_apply_failure(report, signal="SIGTERM") == (
+        "the apply was terminated (SIGTERM) before any change was sent: nothing was written "
+        "to HubSpot"
     )
 
 
@@ -167,7 +180,8 @@ def test_interrupted_after_every_call_left_is_ok() -> None:
 
 
 def test_stopped_by_a_refusal() -> None:
-    """A refusal that stopped the run is named with its advice and correlationId."""
+    """A refusal that stopped the run is said once, on the error line after the report:
+    the report's items and its Stopped line point to it."""
     cap = RateLimitError(
         "HubSpot's daily API limit is used up",
         policy_name="DAILY",
@@ -192,16 +206,59 @@ def test_stopped_by_a_refusal() -> None:
     assert render_apply_report(report, JOURNAL) == (
         "Applied and verified: 0 of 2 changes (1 of 2 calls sent).\n"
         "  Failed: 1\n"
-        "    a@example.com product (102) -> UNSUBSCRIBED: HubSpot's daily API limit is used up "
-        "[correlationId c-7]\n"
+        "    a@example.com product (102) -> UNSUBSCRIBED: refused: see the error line below\n"
         "  Not sent: 1\n"
         "    b@example.com product (102) -> UNSUBSCRIBED: the apply stopped before it was sent\n"
         "Stopped: HubSpot refused a call in a way that stops the apply, so no further call "
-        "was sent: HubSpot's daily API limit is used up (wait for the daily limit to reset) "
-        "[correlationId c-7]\n"
+        "was sent (see the error line below: it says why and what to do).\n"
         f"Journal: {JOURNAL} (1 line written)\n" + RERUN
     )
     assert not report.ok
+
+
+def test_an_item_of_another_call_refused_alike_keeps_its_correlation_id() -> None:
+    """Two calls refused with the same words: the item of the call that did not stop the
+    run keeps its own correlationId (it is not the one on the error line)."""
+    cap = RateLimitError("HubSpot's daily API limit is used up", correlation_id="c-7")
+    report = ApplyReport(
+        items=(
+            ItemReport(unsubscribe("a@example.com"), "failed", cap.message, "c-7"),
+            ItemReport(unsubscribe("b@example.com"), "failed", cap.message, "c-8"),
+        ),
+        calls_made=2,
+        calls_planned=2,
+        journal_lines=2,
+        stopped_by=cap,
+    )
+    assert render_apply_report(report, JOURNAL).splitlines()[1:4] == [
+        "  Failed: 2",
+        "    a@example.com product (102) -> UNSUBSCRIBED: refused: see the error line below",
+        "    b@example.com product (102) -> UNSUBSCRIBED: refused: see the error line below "
+        "[correlationId c-8]",
+    ]
+
+
+def test_a_refusal_is_said_in_full_when_a_journal_write_failed_too() -> None:
+    """When a journal write failed as well, the error line is about the journal: the
+    report says the refusal in full."""
+    cap = RateLimitError("HubSpot's daily API limit is used up", hint="wait", correlation_id="c-7")
+    report = ApplyReport(
+        items=(ItemReport(unsubscribe("a@example.com"), "failed", cap.message, "c-7"),),
+        calls_made=1,
+        calls_planned=1,
+        journal_lines=0,
+        stopped_by=cap,
+        journal_error="No space left on device",
+    )
+    lines = render_apply_report(report, JOURNAL).splitlines()
+    assert lines[2] == (
+        "    a@example.com product (102) -> UNSUBSCRIBED: HubSpot's daily API limit is used "
+        "up [correlationId c-7]"
+    )
+    assert lines[3] == (
+        "Stopped: HubSpot refused a call in a way that stops the apply, so no further call "
+        "was sent: HubSpot's daily API limit is used up (wait) [correlationId c-7]"
+    )
 
 
 def test_implied_unsubscribes_missing() -> None:

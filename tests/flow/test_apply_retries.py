@@ -13,7 +13,7 @@ from typing import Any, cast
 import httpx
 import pytest
 
-from reconciler.apply import ApplyReport, apply_plan
+from reconciler.apply import ApplyReport, apply_plan, failure_line
 from reconciler.client import HubSpotClient, RetryPolicy
 from reconciler.diff import diff
 from reconciler.emulator import DEFAULT_TOKEN, EmulatorSettings, create_app
@@ -89,6 +89,7 @@ def test_a_retry_refused_by_the_daily_cap_after_a_dropped_write_is_unconfirmed(
     result = hub.hsprefs("apply", "--plan", "plan.json")
     assert result.code == 1
     refused = f"{EARLIER}; a retry was refused: {DAILY.format(what=WRITE)}"
+    shown = f"{EARLIER}; a retry was refused: see the error line below; the read-back was refused"
     read = DAILY.format(what="POST /communication-preferences/2026-03/statuses/batch/read")
     assert masked(result.out) == (
         f"Applying plan {checksum} to portal 12345678: 0 to subscribe, 2 to unsubscribe, "
@@ -96,13 +97,11 @@ def test_a_retry_refused_by_the_daily_cap_after_a_dropped_write_is_unconfirmed(
         "2 changes.\n"
         "Applied and verified: 0 of 2 changes (1 call).\n"
         "  Unconfirmed (not known to be applied): 2\n"
-        f"    p0000@example.com product (102) -> UNSUBSCRIBED: {refused}; the read-back was "
-        "refused [correlationId <cid>]\n"
-        f"    p0001@example.com product (102) -> UNSUBSCRIBED: {refused}; the read-back was "
-        "refused [correlationId <cid>]\n"
+        f"    p0000@example.com product (102) -> UNSUBSCRIBED: {shown}\n"
+        f"    p0001@example.com product (102) -> UNSUBSCRIBED: {shown}\n"
         f"Read-back refused, so nothing sent could be verified: {read} [correlationId <cid>]\n"
         "Stopped: HubSpot refused a call in a way that stops the apply, so no further call "
-        f"was sent: {DAILY.format(what=WRITE)} {HINT} [correlationId <cid>]\n"
+        "was sent (see the error line below: it says why and what to do).\n"
         f"Journal: {JOURNAL} (4 lines written)\n" + NEXT_STEP
     )
     assert masked(result.err) == (
@@ -145,7 +144,7 @@ def test_the_read_back_decides_a_write_whose_retry_was_refused(
     assert out[out.index("\n") + 1 :] == (
         "Applied and verified: 2 of 2 changes (1 call).\n"
         "Stopped: HubSpot refused a call in a way that stops the apply, so no further call "
-        f"was sent: {DAILY.format(what=WRITE)} {HINT} [correlationId <cid>]\n"
+        "was sent (see the error line below: it says why and what to do).\n"
         f"Journal: {JOURNAL} (4 lines written)\n" + NEXT_STEP
     )
     lines = journal(root)
@@ -253,7 +252,8 @@ def test_stop_after_a_429_sends_no_retry(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The first call was answered 429 (HubSpot did nothing): once stopped it is not
-    retried, nothing is journalled, and the report says so."""
+    retried, nothing is journalled, and the report and the error line say plainly that
+    nothing was written."""
     report, lines, hub = _stop_after_first_write(tmp_path, capsys, "429")
     try:
         writes = hub.writes()
@@ -277,9 +277,13 @@ def test_stop_after_a_429_sends_no_retry(
         f"    p0001@example.com alias-102 (102) -> UNSUBSCRIBED: {why}\n"
         "    p0002@example.com alias-102 (102) -> UNSUBSCRIBED: interrupted before it was sent\n"
         "    p0003@example.com alias-102 (102) -> UNSUBSCRIBED: interrupted before it was sent\n"
-        "Interrupted (Ctrl-C): the calls already sent finished and were journalled; "
-        "2 calls of 2 were not sent.\n"
+        "Interrupted (Ctrl-C): stopped before any change was sent: nothing was written to "
+        "HubSpot.\n"
         "Journal: j.jsonl (2 lines written)\n" + NEXT_STEP
+    )
+    assert failure_line(report) == (
+        "the apply was interrupted (Ctrl-C) before any change was sent: nothing was written "
+        "to HubSpot"
     )
 
 

@@ -234,6 +234,62 @@ def test_sigterm_without_loop_signal_handlers(
     assert signal.getsignal(signal.SIGTERM) is sigterm_guard
 
 
+def _signal_at_read(sig: signal.Signals) -> Any:
+    """A hook that sends ``sig`` to this process as the stale check's first read arrives:
+    apply is still checking, and no call that writes has left."""
+    sent = False
+
+    async def hook(request: httpx.Request, _inner: httpx.AsyncBaseTransport) -> None:
+        nonlocal sent
+        if request.url.path.endswith("/statuses/batch/read") and not sent:
+            sent = True
+            signal.raise_signal(sig)
+
+    return hook
+
+
+@pytest.mark.parametrize(
+    ("sig", "how"),
+    [(signal.SIGINT, "interrupted (Ctrl-C)"), (signal.SIGTERM, "terminated (SIGTERM)")],
+)
+def test_a_signal_before_any_write_says_nothing_was_sent(
+    bulk: tuple[Hub, Path],
+    capsys: pytest.CaptureFixture[str],
+    sigterm_guard: Any,
+    sig: signal.Signals,
+    how: str,
+) -> None:
+    """Ctrl-C or SIGTERM while apply still checks the plan: one line saying plainly that
+    nothing was sent, no write at HubSpot, nothing journalled, exit 1."""
+    hub, root = bulk
+    transport = HookedTransport(hub.app, before=_signal_at_read(sig), wire=WIRE)
+    result = hsprefs_over(transport, capsys, "apply", "--plan", "plan.json", *FAST)
+    assert (result.code, result.out) == (1, "")
+    assert result.err == (
+        f"hsprefs: error: the apply was {how} before any change was sent: nothing was "
+        "written to HubSpot\n"
+    )
+    assert write_calls(hub)["statuses.batch.write"] == 0
+    assert not (root / JOURNAL).exists()
+    # the handler that was there before the apply is back
+    assert signal.getsignal(signal.SIGTERM) is sigterm_guard
+
+
+def test_ctrl_c_while_a_fresh_apply_reads_says_nothing_was_sent(
+    hub: Hub, project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ctrl-C while apply (without --plan) reads HubSpot for its plan: nothing was sent,
+    and the one line says so."""
+    transport = HookedTransport(hub.app, before=_signal_at_read(signal.SIGINT))
+    result = hsprefs_over(transport, capsys, "apply", "--auto-approve")
+    assert (result.code, result.out) == (1, "")
+    assert result.err == (
+        "hsprefs: error: the apply was interrupted (Ctrl-C) before any change was sent: "
+        "nothing was written to HubSpot\n"
+    )
+    assert write_calls(hub) == {"statuses.batch.write": 0, "statuses.batch.unsubscribe_all": 0}
+
+
 def test_daily_cap_stops_the_run_and_still_reports(hub: Hub, project: Path) -> None:
     """The daily cap (429 DAILY) mid-run: no further wave, a report of what happened, the
     cap as the error line, and a journal of everything sent."""
@@ -258,10 +314,9 @@ def test_daily_cap_stops_the_run_and_still_reports(hub: Hub, project: Path) -> N
         "8 changes.\n"
         "Applied and verified: 0 of 8 changes (2 of 5 calls sent).\n"
         "  Failed: 2\n"
-        f"    alice@example.com product (102) -> UNSUBSCRIBED: {cap.format('write')} "
-        "[correlationId <cid>]\n"
-        f"    ivan@example.com outdoor-news (201) -> UNSUBSCRIBED: {cap.format('write')} "
-        "[correlationId <cid>]\n"
+        "    alice@example.com product (102) -> UNSUBSCRIBED: refused: see the error line below\n"
+        "    ivan@example.com outdoor-news (201) -> UNSUBSCRIBED: refused: see the error line "
+        "below\n"
         "  Unconfirmed (not known to be applied): 1\n"
         "    bob@example.com unsubscribe-all (brand 0): HubSpot confirmed it; the read-back "
         "was refused [correlationId <cid>]\n"
@@ -274,7 +329,7 @@ def test_daily_cap_stops_the_run_and_still_reports(hub: Hub, project: Path) -> N
         "Read-back refused, so nothing sent could be verified: "
         f"{cap.format('read')} [correlationId <cid>]\n"
         "Stopped: HubSpot refused a call in a way that stops the apply, so no further call "
-        f"was sent: {cap.format('write')} {hint} [correlationId <cid>]\n"
+        "was sent (see the error line below: it says why and what to do).\n"
         f"Journal: {JOURNAL} (6 lines written)\n" + NEXT_STEP
     )
     assert masked(result.err) == (

@@ -76,3 +76,34 @@ def test_a_refusal_for_a_missing_legal_basis_says_to_add_one(
     assert f"What is left: {hint}." in result.out
     assert result.err.rstrip("\n").endswith(f"({hint})")
     assert "make a new plan" not in result.out + result.err
+
+
+def test_a_refusal_on_a_config_that_says_gdpr_false_says_to_set_it(
+    strict_hub: Hub, project: Path
+) -> None:
+    """A config that says gdpr: false on a portal that wants a legal basis: the report and
+    the error say to set gdpr: true in hsprefs.yaml and give a legal basis, not to make a
+    new plan."""
+    path = project / "hsprefs.yaml"
+    path.write_text(path.read_text().replace("gdpr: true", "gdpr: false"), encoding="utf-8")
+    (project / "subscribers" / "customers.yaml").write_text(
+        "version: 1\nsubscribers:\n  alice@example.com:\n    product: unsubscribed\n",
+        encoding="utf-8",
+    )
+    checked = strict_hub.hsprefs("validate")
+    assert checked.code == 0
+    assert "legal basis" not in checked.out
+    result = strict_hub.hsprefs("apply", "--auto-approve", "--journal", "j.jsonl")
+    assert result.code == 1
+    hint = (
+        "HubSpot requires a legal basis on these writes (the portal has data-privacy "
+        "settings on), but hsprefs.yaml says gdpr: false: set gdpr: true under portal in "
+        "hsprefs.yaml and give a legal basis (legal_basis and legal_basis_explanation, for "
+        "instance in the files' defaults), then run apply again"
+    )
+    assert result.out.endswith(f"Journal: j.jsonl (3 lines written)\nWhat is left: {hint}.\n")
+    assert "  Failed: 1\n    alice@example.com product (102) -> UNSUBSCRIBED: " in result.out
+    assert result.err == (
+        f"hsprefs: error: 1 of 3 changes did not reach their desired state: 1 failed ({hint})\n"
+    )
+    assert "make a new plan" not in result.out + result.err

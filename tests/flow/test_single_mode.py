@@ -4,15 +4,17 @@ demo's story with the minimal single calls, after at most one probe refused with
 from __future__ import annotations
 
 import json
+import shlex
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from reconciler import config
-from reconciler.emulator import EmulatorSettings, create_app
+from reconciler.emulator import DEFAULT_TOKEN, EmulatorSettings, create_app
 from tests.cli_hub import Hub, point_at_emulator
-from tests.flow.conftest import SEED
+from tests.flow.conftest import ROOT, SEED, commit_config
 
 PLAN_LINE = (
     "Plan: 4 to subscribe, 2 to unsubscribe, 1 to not-specified, 1 unsubscribe-all, "
@@ -164,3 +166,55 @@ def test_a_saved_plan_applies_when_never_set_statuses_are_dated_at_the_request(
         assert "Applied and verified: 8 of 8 changes" in applied.out
     finally:
         app.state.emulator.close()
+
+
+def _readme_single_mode_block() -> str:
+    text = (ROOT / "README.md").read_text()
+    start = text.index("To see single mode against the emulator")
+    return text[
+        text.index("```sh\n", start) + 6 : text.index("```\n", text.index("```sh\n", start) + 6)
+    ]
+
+
+def test_the_readme_single_mode_commands_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """README.md's single-mode example, command by command: the emulator it starts (its
+    seed and tier), the variables it exports (what the emulator prints), then doctor,
+    plan and apply, which run the demo's plan in single mode with one call per change."""
+    lines = [line for line in _readme_single_mode_block().splitlines() if line[:1] != "#"]
+    serve = shlex.split(lines[0].split("&")[0])
+    assert serve[:3] == ["hsprefs", "emulator", "serve"]
+    options = dict(zip(serve[3::2], serve[4::2], strict=True))
+    assert lines[1] == (
+        f"export HSPREFS_API_URL=http://127.0.0.1:{options['--port']} "
+        f"HUBSPOT_ACCESS_TOKEN={DEFAULT_TOKEN}"
+    )
+    point_at_emulator(monkeypatch)
+    monkeypatch.delenv("HSPREFS_API_MODE", raising=False)
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    commit_config(tmp_path / "examples")
+    monkeypatch.chdir(tmp_path)
+    settings = EmulatorSettings(
+        seed=str(ROOT / options["--seed"]), rate_limit=0, tier=options["--tier"]
+    )
+    app = create_app(settings)
+    try:
+        hub = Hub(app, capsys)
+        results = []
+        for line in lines[2:]:
+            for command in line.split("&&"):
+                words = shlex.split(command)
+                assert words[0] == "hsprefs"
+                results.append(hub.hsprefs(*words[1:]))
+                assert results[-1].code == 0, results[-1].err
+    finally:
+        app.state.emulator.close()
+    doctor, plan, apply = results
+    assert "ok    API mode: auto uses single mode" in doctor.out
+    assert plan.out.startswith(PLAN_LINE + "\n")
+    assert "(API 2026-03, single mode)" in plan.out
+    assert apply.out.endswith(
+        "Applied and verified: 8 of 8 changes (8 calls).\n"
+        "Journal: journal.jsonl (8 lines written)\n"
+    )
