@@ -247,3 +247,17 @@ def test_long_plan_is_written_and_hashed_in_pieces_as_if_whole(tmp_path: Path) -
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     assert plan.checksum == "sha256:" + hashlib.sha256(canonical.encode("ascii")).hexdigest()
     assert load_plan(path) == plan
+
+
+def test_the_checksum_text_is_the_standard_librarys_canonical_json() -> None:
+    """The checksum's lists are hashed as json.dumps writes them canonically (sorted keys,
+    no spaces, ASCII), whatever the values: escapes, text beyond ASCII, big integers."""
+    from reconciler.plan import _canonical, _canonical_list
+
+    for items in (
+        [{"b": 1, "a": 'x\n\t\x00\x7f"\\', "c": None, "d": True}, {"e": False}],
+        [{"alias": "zoë ✓ 𝄞", "n": -(2**63)}],
+        [{"big": 2**70}],
+        [[0, "a@example.com", "101"]],
+    ):
+        assert _canonical_list(items) == _canonical(items).encode("ascii")
