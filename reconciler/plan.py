@@ -468,12 +468,15 @@ def _canonical(value: Any) -> str:
 def _canonical_list(items: list[Any]) -> bytes:
     """:func:`_canonical` of a list of flat dicts, in ASCII bytes: orjson writes the same
     text for texts, whole numbers, booleans and nulls (a fifth of the time), and a value
-    beyond ASCII, which it would not escape, goes the standard library's way."""
+    beyond ASCII or with a DEL, which it would not escape, goes the standard library's
+    way."""
     try:
         text = orjson.dumps(items, option=orjson.OPT_SORT_KEYS)
     except TypeError:  # an integer beyond 64 bits, a lone surrogate
         return _canonical(items).encode("ascii")
-    return text if text.isascii() else _canonical(items).encode("ascii")
+    if text.isascii() and b"\x7f" not in text:
+        return text
+    return _canonical(items).encode("ascii")
 
 
 def subscribers_of(changes: Iterable[Change]) -> dict[int, list[str]]:

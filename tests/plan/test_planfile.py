@@ -261,3 +261,12 @@ def test_the_checksum_text_is_the_standard_librarys_canonical_json() -> None:
         [[0, "a@example.com", "101"]],
     ):
         assert _canonical_list(items) == _canonical(items).encode("ascii")
+
+
+def test_a_saved_plans_pieces_are_json_dumps_text_even_with_a_del() -> None:
+    """orjson leaves DEL unescaped where json.dumps writes \\u007f: such a value is written
+    by the standard library, so the file is the same text either way."""
+    from reconciler.planfile import _indented
+
+    for value in ({"a": "x\x7fy", "b": [1, None]}, {"a": "zoë"}, {"a": "plain", "n": 3}):
+        assert _indented(value, 0) == json.dumps(value, indent=2)
