@@ -108,10 +108,18 @@ def read_bounded(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
             f"{limit // 1048576} MB (split it into several files)"
         )
     try:
-        with path.open("rb") as handle:
-            data = handle.read(limit + 1)
+        # Non-blocking, and checked again once open: a file swapped for a FIFO after the
+        # stat above would otherwise block the open (and the run) until a writer came.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
         raise FileProblem(cannot(exc)) from None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise FileProblem("this is not a regular file")
+        try:
+            data = handle.read(limit + 1)
+        except OSError as exc:
+            raise FileProblem(cannot(exc)) from None
     if len(data) > limit:
         raise FileProblem(f"the file grew past {limit // 1048576} MB while being read")
     return data
@@ -152,6 +160,9 @@ class Expansion:
 
 def check_pattern(pattern: str, what: str = "patterns") -> str | None:
     """Why an include pattern (or a relative path: ``what``) is not acceptable, or None."""
+    if "\x00" in pattern:
+        # No file name can hold one, and the OS calls refuse it outright.
+        return "a path cannot contain a NUL character (\\x00); remove it"
     if "\\" in pattern:
         return "use '/' to separate folders"
     posix = PurePosixPath(pattern)

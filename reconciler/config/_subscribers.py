@@ -299,7 +299,9 @@ def _setting(
         return setting
     if not isinstance(value, YamlMap):
         return None
-    status = _STATUS.get(value.get("status"))  # type: ignore[arg-type]
+    raw_status = value.get("status")
+    # Anything but text (a list or mapping is unhashable) is the schema's finding.
+    status = _STATUS.get(raw_status) if isinstance(raw_status, str) else None
     if status is None:
         return None
     own_basis, own_text = _legal(value)
