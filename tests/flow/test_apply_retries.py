@@ -106,6 +106,8 @@ def test_a_retry_refused_by_the_daily_cap_after_a_dropped_write_is_unconfirmed(
         f"Journal: {JOURNAL} (4 lines written)\n" + NEXT_STEP
     )
     assert masked(result.err) == (
+        "hsprefs: retrying POST statuses/batch/write after a dropped connection "
+        "(attempt 2 of 6)\n"
         f"hsprefs: error: {DAILY.format(what=WRITE)} {HINT} [correlationId <cid>]\n"
     )
     lines = journal(root)
