@@ -37,6 +37,7 @@ from reconciler.model import (
     DesiredOptOut,
     DesiredState,
     DesiredStatus,
+    LiveOptOut,
     LiveState,
     LiveStatus,
     PairKey,
@@ -189,12 +190,12 @@ def _pair(
     key = want.key
     if unresolved:
         raise ValueError(f"alias {want.alias!r} is not bound to a subscription id")
+    # Each lookup once: this runs for every declared status.
     current = live.statuses.get(key)
-    before = live.status_of(key)
-    where = str(want.location) if want.location else None
+    before = current.status if current is not None else Status.NOT_SPECIFIED
     subscriber = key.subscriber
     wide = live.opt_outs.get(subscriber)
-    opted_out_all = live.opted_out(subscriber)
+    opted_out_all = wide is not None and wide.opted_out
 
     if subscriber in unsubscribing_all:
         # unsubscribe-all flips every subscription of the brand to UNSUBSCRIBED.
@@ -208,7 +209,7 @@ def _pair(
             "contradicts unsubscribe_all: true for this subscriber",
         )
 
-    aways = _opt_outs_left(want, live)
+    aways = _aways(want, current, before, wide)
     if want.status is before and not aways:
         return _Kept.UNCHANGED
     for away in aways:
@@ -237,7 +238,7 @@ def _pair(
         legal_basis=want.legal_basis,
         legal_basis_explanation=want.legal_basis_explanation,
         resubscribe=want.resubscribe,
-        location=where,
+        location=str(want.location) if want.location else None,
         consented_at=want.consented_at,
         own_evidence=want.own_evidence,
         opted_out_all=opted_out_all,
@@ -285,19 +286,27 @@ def _opt_outs_left(want: DesiredStatus, live: LiveState) -> list[_OptOut]:
     """The live opt-outs that giving ``want`` its status would move the subscriber away from."""
     key = want.key
     current = live.statuses.get(key)
-    before = live.status_of(key)
+    before = current.status if current is not None else Status.NOT_SPECIFIED
+    return _aways(want, current, before, live.opt_outs.get(key.subscriber))
+
+
+def _aways(
+    want: DesiredStatus, current: LiveStatus | None, before: Status, wide: LiveOptOut | None
+) -> list[_OptOut]:
+    """:func:`_opt_outs_left` from what was already looked up: the pair's live status
+    (``before``, NOT_SPECIFIED when unlisted) and the subscriber's wide status."""
     aways: list[_OptOut] = []
     if before is Status.UNSUBSCRIBED and want.status is not Status.UNSUBSCRIBED:
         aways.append(
             _OptOut(
-                f"unsubscribed from {want.alias or key.subscription_id}",
+                f"unsubscribed from {want.alias or want.key.subscription_id}",
                 current.timestamp if current else None,
                 current.source if current else None,
             )
         )
-    if want.status is Status.SUBSCRIBED and live.opted_out(key.subscriber):
-        wide = live.opt_outs[key.subscriber]
-        aways.append(_OptOut(f"opted out of all email of brand {key.brand}", wide.timestamp, None))
+    if want.status is Status.SUBSCRIBED and wide is not None and wide.opted_out:
+        what = f"opted out of all email of brand {want.key.brand}"
+        aways.append(_OptOut(what, wide.timestamp, None))
     return aways
 
 

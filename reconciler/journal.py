@@ -59,6 +59,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from reconciler.errors import HsprefsError, UsageError
 from reconciler.model import Outcome, WriteResult
 from reconciler.plan import CallOperation, Change, iso
@@ -201,8 +203,7 @@ class Journal:
                 hint="free some space or pass --journal FILE with a writable path; "
                 "nothing was sent",
             ) from None
-        # Two lines per input: ``sending``, then its result.
-        needed = 2 * sum(self._room(change) for change in self._expect)
+        needed = self._needed()
         try:
             free = shutil.disk_usage(self.path.parent).free
         except OSError:
@@ -214,15 +215,19 @@ class Journal:
                 hint="free some space or pass --journal FILE on another disk; nothing was sent",
             )
 
-    def _room(self, change: Change) -> int:
-        target = change.to_write() if change.pair else change.subscriber
-        line = self._line(
-            iso(datetime.now(UTC)),
-            CallOperation.WRITE,
-            change,
-            WriteResult(target, Outcome.CONFIRMED),
-        )
-        return len(json.dumps(line, ensure_ascii=False).encode("utf-8")) + _LINE_SLACK
+    def _needed(self) -> int:
+        """About how many bytes the plan's lines take, two per change (``sending``, then
+        its result): one line written out in full, and for every other change only the
+        texts that differ (building and encoding every line cost more than a second
+        at 100,000 changes)."""
+        if not self._expect:
+            return 0
+        first = self._expect[0]
+        target = first.to_write() if first.pair else first.subscriber
+        sent = WriteResult(target, Outcome.CONFIRMED)
+        line = self._line(iso(datetime.now(UTC)), CallOperation.WRITE, first, sent)
+        fixed = len(_encode(line)) - _varying(first) + _LINE_SLACK
+        return 2 * sum(fixed + _varying(change) for change in self._expect)
 
     def sending(self, changes: Sequence[Change], operation: CallOperation, call_id: str) -> bool:
         """Append a ``sending`` line per input of a call about to leave, then flush to
@@ -327,15 +332,18 @@ class Journal:
             # After a failed write the file may end in a cut line; nothing more goes in.
             self.unwritten.extend(_ascii(line) for line in lines)
             return
-        done = 0
+        texts = [_encode(line) + b"\n" for line in lines]
+        data = b"".join(texts)
+        start = self._size
+        done = len(lines)
         try:
-            for line in lines:
-                data = (json.dumps(line, ensure_ascii=False) + "\n").encode("utf-8")
-                self._append(data)
-                self._size += len(data)
-                done += 1
+            # One write for the lines of a call, and one fsync: as durable as a write
+            # per line, for a fraction of the system calls.
+            self._append(data)
+            self._size += len(data)
         except OSError as exc:
             self._fail(exc)
+            done = self._whole_lines(start, texts)
             with contextlib.suppress(OSError):
                 os.ftruncate(self._fd, self._size)  # cut the partial line off
         if done:
@@ -352,8 +360,26 @@ class Journal:
             self.lines += done
         self.unwritten.extend(_ascii(line) for line in lines[done:])
 
+    def _whole_lines(self, start: int, texts: Sequence[bytes]) -> int:
+        """After a write that failed part-way: how many of ``texts`` (written from byte
+        ``start``) reached the file whole; :attr:`_size` is set to where they end."""
+        assert self._fd is not None
+        try:
+            reached = os.fstat(self._fd).st_size - start
+        except OSError:
+            reached = 0
+        done = end = 0
+        for text in texts:
+            size = len(text)
+            if end + size > reached:
+                break
+            end += size
+            done += 1
+        self._size = start + end
+        return done
+
     def _append(self, data: bytes) -> None:
-        """Write all of ``data`` at the end of the file (one line, or the newline that
+        """Write all of ``data`` at the end of the file (whole lines, or the newline that
         ends a cut-short one); raises OSError when the disk refuses."""
         assert self._fd is not None
         view = memoryview(data)
@@ -404,6 +430,18 @@ class Journal:
             "verification_error": verification_error,
             "call_id": call_id,
         }
+
+
+def _varying(change: Change) -> int:
+    """The UTF-8 bytes of a change's own texts in its journal lines."""
+    texts = (
+        change.email,
+        change.subscription_id or "",
+        change.alias or "",
+        change.legal_basis or "",
+        change.legal_basis_explanation or "",
+    )
+    return sum(len(text) if text.isascii() else len(text.encode("utf-8")) for text in texts)
 
 
 # Every field of a line, in the order lines are written (recover lines copy them).
@@ -500,6 +538,30 @@ def unfinished(path: Path) -> list[Intent]:
             else:
                 open_intents.pop(key, None)
     return list(open_intents.values())
+
+
+# The text of a key and the ": " after it, as json.dumps writes them.
+_KEYS: dict[str, bytes] = {}
+_PLAIN = (str, int, bool, type(None))
+
+
+def _encode(line: dict[str, Any]) -> bytes:
+    """``json.dumps(line, ensure_ascii=False)`` in UTF-8, byte for byte, about four times
+    faster: orjson encodes each value (the same text as json.dumps for every character)
+    and the separators are json.dumps' own. Anything but a flat line of texts, integers,
+    booleans and nulls goes through json.dumps itself."""
+    parts = []
+    try:
+        for key, value in line.items():
+            if type(value) not in _PLAIN:
+                raise TypeError
+            prefix = _KEYS.get(key)
+            if prefix is None:
+                prefix = _KEYS.setdefault(key, orjson.dumps(key) + b": ")
+            parts.append(prefix + (b"null" if value is None else orjson.dumps(value)))
+    except TypeError:  # another type, an integer beyond 64 bits, a lone surrogate
+        return json.dumps(line, ensure_ascii=False).encode("utf-8")
+    return b"{" + b", ".join(parts) + b"}"
 
 
 def _ascii(line: dict[str, Any]) -> str:

@@ -24,6 +24,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+import orjson
+
 from reconciler.model import Counts, PairKey, Policy, Status, StatusWrite, SubscriberKey
 
 __all__ = [
@@ -448,7 +450,7 @@ class Plan:
             items = lists[key]()
             comma = ""
             while chunk := list(itertools.islice(items, _CHUNK)):
-                digest.update((comma + _canonical(chunk)[1:-1]).encode("ascii"))
+                digest.update(comma.encode("ascii") + _canonical_list(chunk)[1:-1])
                 comma = ","
             digest.update(b"]")
         digest.update(b"}")
@@ -461,6 +463,20 @@ _CHUNK = 1000
 
 def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def _canonical_list(items: list[Any]) -> bytes:
+    """:func:`_canonical` of a list of flat dicts, in ASCII bytes: orjson writes the same
+    text for texts, whole numbers, booleans and nulls (a fifth of the time), and a value
+    beyond ASCII or with a DEL, which it would not escape, goes the standard library's
+    way."""
+    try:
+        text = orjson.dumps(items, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # an integer beyond 64 bits, a lone surrogate
+        return _canonical(items).encode("ascii")
+    if text.isascii() and b"\x7f" not in text:
+        return text
+    return _canonical(items).encode("ascii")
 
 
 def subscribers_of(changes: Iterable[Change]) -> dict[int, list[str]]:

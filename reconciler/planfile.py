@@ -240,11 +240,11 @@ def _indented(value: Any, depth: int) -> str:
     """``value`` as ``json.dumps(indent=2)`` writes it ``depth`` levels down (ASCII).
 
     orjson writes it about ten times faster in the same layout; a value with a character
-    beyond ASCII (an address or an explanation) is written by the standard library,
-    which escapes it, so the text is the same either way.
+    beyond ASCII (an address or an explanation) or a DEL is written by the standard
+    library, which escapes it, so the text is the same either way.
     """
     text = orjson.dumps(value, option=orjson.OPT_INDENT_2).decode("utf-8")
-    if not text.isascii():
+    if not text.isascii() or "\x7f" in text:
         text = json.dumps(value, indent=2)
     return text.replace("\n", "\n" + "  " * depth) if depth else text
 

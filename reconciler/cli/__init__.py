@@ -8,6 +8,7 @@ drift. Commands live one per module and register themselves on :data:`cli`.
 
 from __future__ import annotations
 
+import importlib
 import sys
 import traceback
 from collections.abc import Sequence
@@ -45,11 +46,18 @@ COMMANDS = (
 
 
 class _Group(click.Group):
-    """Lists commands in the contract's order, not alphabetically."""
+    """Lists commands in the contract's order, not alphabetically, and imports a
+    command's module only when it is asked for: ``hsprefs validate`` need not load the
+    HTTP client, nor ``plan`` the emulator (a fifth of a second of start-up)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        known = [name for name in COMMANDS if name in self.commands]
-        return known + sorted(set(self.commands) - set(known))
+        return list(COMMANDS) + sorted(set(self.commands) - set(COMMANDS))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in COMMANDS and cmd_name not in self.commands:
+            module = importlib.import_module(f"reconciler.cli.{cmd_name}_cmd")
+            self.add_command(module.command)
+        return super().get_command(ctx, cmd_name)
 
 
 @click.group(
@@ -66,38 +74,6 @@ def cli(ctx: click.Context) -> None:
     the fewest API calls, and audit drift. See README.md for the config language.
     """
     ctx.ensure_object(State)
-
-
-def _register() -> None:
-    from reconciler.cli import (
-        apply_cmd,
-        audit_cmd,
-        definitions_cmd,
-        doctor_cmd,
-        emulator_cmd,
-        export_cmd,
-        history_cmd,
-        init_cmd,
-        plan_cmd,
-        validate_cmd,
-    )
-
-    for module in (
-        validate_cmd,
-        plan_cmd,
-        apply_cmd,
-        audit_cmd,
-        export_cmd,
-        definitions_cmd,
-        doctor_cmd,
-        init_cmd,
-        history_cmd,
-        emulator_cmd,
-    ):
-        cli.add_command(module.command)
-
-
-_register()
 
 
 def run(args: Sequence[str] | None = None, *, transport: Any = None, retry: Any = None) -> int:

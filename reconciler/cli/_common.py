@@ -9,19 +9,17 @@ gets colour, a progress bar or progress lines is decided here.
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import os
 import sys
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from reconciler.cli._progress_lines import ProgressLines
-from reconciler.client import HubSpotClient, Retrying
 from reconciler.settings import (
     API_MODES,
     API_VERSIONS,
@@ -31,6 +29,9 @@ from reconciler.settings import (
     resolve_api_settings,
     version_warning,
 )
+
+if TYPE_CHECKING:
+    from reconciler.client import HubSpotClient, Retrying
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -296,8 +297,18 @@ def run_client(
     :class:`State`; ``on_progress`` is the client's (subscribers read). Retries are
     told on stderr (:class:`RetryNotices`)."""
     state = current_state()
+    # The result is handed out beside the task, not as its result: when asyncio.run
+    # restores the SIGINT handler, ``signal`` words a ValueError about the handler it
+    # replaces, and that repr()s the main task with its result in full (a LiveState or
+    # a plan of every subscriber, which cost seconds at 100,000).
+    done: list[T] = []
+    # Imported here: validate, init and history without --online never load asyncio
+    # and httpx.
+    import asyncio
 
-    async def go() -> T:
+    from reconciler.client import HubSpotClient
+
+    async def go() -> None:
         async with HubSpotClient.from_settings(
             settings,
             transport=state.transport,
@@ -305,9 +316,10 @@ def run_client(
             on_progress=on_progress,
             on_retry=RetryNotices(state),
         ) as client:
-            return await work(client)
+            done.append(await work(client))
 
-    return asyncio.run(go())
+    asyncio.run(go())
+    return done[0]
 
 
 def api_settings(

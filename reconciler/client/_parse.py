@@ -150,12 +150,15 @@ def parse_envelope(body: Mapping[str, Any]) -> Envelope:
 
 
 def parse_status(raw: Mapping[str, Any], *, email: str | None, brand: int) -> LiveStatus:
-    """One ``PublicStatus``: keyed by its own businessUnitId when present, else ``brand``."""
+    """One ``PublicStatus``: keyed by its own businessUnitId when present, else ``brand``,
+    and by its own subscriberIdString, else ``email`` (a normalised address)."""
     get = raw.get
-    address = _str(get("subscriberIdString")) or email
-    if address is None:
-        raise ShapeError("a status has no subscriberIdString")
-    address = normalise_email(address)
+    address = get("subscriberIdString")
+    if address is None or address != email:  # the same text is the common case
+        address = _str(address) or email
+        if address is None:
+            raise ShapeError("a status has no subscriberIdString")
+        address = normalise_email(address)
     raw_id = get("subscriptionId")
     if raw_id is None:
         raise ShapeError(f"the status of {address} has no subscriptionId")

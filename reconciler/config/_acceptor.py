@@ -92,7 +92,7 @@ class Unsupported(Exception):
 
 def _is_integer(x: Any) -> bool:
     # The config language's whole numbers are ints only (5.0 is refused): see
-    # ``ConfigValidator`` in :mod:`._schema`, which this must agree with.
+    # ``config_validator`` in :mod:`._schema`, which this must agree with.
     return type(x) is int
 
 

@@ -46,7 +46,7 @@ class Project:
 def whole(value: Any) -> Any:
     """``5`` for ``5.0``; anything else unchanged.
 
-    The schema refuses a whole number written as a float (see ``ConfigValidator``), so
+    The schema refuses a whole number written as a float (see ``config_validator``), so
     such a config never loads; reading it as the number meant only keeps that one
     finding from causing misleading others (an alias of business unit 5 read as 0).
     """

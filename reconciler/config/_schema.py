@@ -11,12 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from functools import cache
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urldefrag, urljoin
 
-from jsonschema import Draft202012Validator, ValidationError, validators
-from jsonschema.exceptions import best_match
-from jsonschema.protocols import Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
@@ -26,12 +23,16 @@ from reconciler.config._yaml import Document
 from reconciler.errors import Finding
 from reconciler.resources import load_schema, schema_names
 
+if TYPE_CHECKING:
+    from jsonschema import ValidationError
+    from jsonschema.protocols import Validator
+
 __all__ = [
     "BASE_URI",
     "PROJECT_SCHEMA",
     "SUBSCRIBERS_SCHEMA",
-    "ConfigValidator",
     "compiled",
+    "config_validator",
     "position",
     "registry",
     "validate",
@@ -52,36 +53,44 @@ _KIND_WORDS = {
 }
 
 
-def _whole(_checker: Any, instance: Any) -> bool:
-    return type(instance) is int
-
-
-def _const(validator: Any, const: Any, instance: Any, _schema: Any) -> Iterator[ValidationError]:
-    # JSON Schema counts 1.0 equal to 1; the config language does not (see ConfigValidator).
-    if type(const) is int and type(instance) is float:
-        yield ValidationError(f"{const!r} was expected")
-        return
-    yield from Draft202012Validator.VALIDATORS["const"](validator, const, instance, _schema)
-
-
-def _enum(validator: Any, enums: Any, instance: Any, _schema: Any) -> Iterator[ValidationError]:
-    # The same for an enum that lists whole numbers: 1.0 is not among [1, 2].
-    floats = [e for e in enums if type(e) is float]
-    if type(instance) is float and not floats and instance in enums:
-        yield ValidationError(f"{instance!r} is not one of {enums!r}")
-        return
-    yield from Draft202012Validator.VALIDATORS["enum"](validator, enums, instance, _schema)
-
-
 # The config language's whole numbers are YAML integers: JSON Schema 2020-12 counts 5.0
 # as an integer, but YAML reads `5.0` as a float, and the loader (and HubSpot's ids) take
 # whole numbers only. Accepting it here would let a value pass validation that the loader
 # then cannot use, so `integer` means a Python int (never a float, never a bool) and a
 # whole-number `const` or `enum` refuses a float. The compiled acceptor agrees.
-_TYPE_CHECKER = Draft202012Validator.TYPE_CHECKER.redefine("integer", _whole)
-ConfigValidator: type[Validator] = validators.extend(  # type: ignore[no-untyped-call]
-    Draft202012Validator, validators={"const": _const, "enum": _enum}, type_checker=_TYPE_CHECKER
-)
+@cache
+def config_validator() -> type[Validator]:
+    """jsonschema's 2020-12 validator with the config language's whole numbers.
+
+    Built on first use: jsonschema is only asked to word what the compiled acceptor
+    refused (or to check a schema it cannot compile), and importing it costs a tenth
+    of a second that a valid config need not pay.
+    """
+    from jsonschema import Draft202012Validator, ValidationError, validators
+
+    def whole(_checker: Any, instance: Any) -> bool:
+        return type(instance) is int
+
+    def const(validator: Any, const: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
+        # JSON Schema counts 1.0 equal to 1; the config language does not.
+        if type(const) is int and type(instance) is float:
+            yield ValidationError(f"{const!r} was expected")
+            return
+        yield from Draft202012Validator.VALIDATORS["const"](validator, const, instance, schema)
+
+    def enum(validator: Any, enums: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
+        # The same for an enum that lists whole numbers: 1.0 is not among [1, 2].
+        floats = [e for e in enums if type(e) is float]
+        if type(instance) is float and not floats and instance in enums:
+            yield ValidationError(f"{instance!r} is not one of {enums!r}")
+            return
+        yield from Draft202012Validator.VALIDATORS["enum"](validator, enums, instance, schema)
+
+    checker = Draft202012Validator.TYPE_CHECKER.redefine("integer", whole)
+    extended: type[Validator] = validators.extend(  # type: ignore[no-untyped-call]
+        Draft202012Validator, validators={"const": const, "enum": enum}, type_checker=checker
+    )
+    return extended
 
 
 @cache
@@ -117,7 +126,7 @@ def compiled(uri: str) -> Compiled | None:
 
 @cache
 def _validator(uri: str) -> Validator:
-    return ConfigValidator({"$ref": uri}, registry=registry())
+    return config_validator()({"$ref": uri}, registry=registry())
 
 
 _SCALARS = (str, int, float, bool, type(None))
@@ -290,7 +299,8 @@ def _fits(schema: Any, instance: Any, error: ValidationError) -> bool:
     if kinds is None:
         return True
     names = kinds if isinstance(kinds, list) else [kinds]
-    return any(_TYPE_CHECKER.is_type(instance, n) for n in names)
+    checker = config_validator().TYPE_CHECKER
+    return any(checker.is_type(instance, n) for n in names)
 
 
 MAPPED_KEYWORDS: Final = frozenset(
@@ -433,6 +443,8 @@ def _alternatives(
         unique = list(dict.fromkeys(names))
         yield at, f"{subject} needs {join_or(unique)}"
         return
+    from jsonschema.exceptions import best_match
+
     best = best_match(e for errs in fitting_errors for e in errs)
     if best is not None:
         yield from _messages(best, root, prefix)

@@ -14,8 +14,8 @@ from reconciler.config._schema import (
     MAPPED_KEYWORDS,
     PROJECT_SCHEMA,
     SUBSCRIBERS_SCHEMA,
-    ConfigValidator,
     compiled,
+    config_validator,
     registry,
     validate,
 )
@@ -264,7 +264,7 @@ def _document(uri: str) -> st.SearchStrategy[Any]:
 
 
 def _errors(uri: str, instance: Any) -> set[tuple[tuple[Any, ...], str]]:
-    validator = ConfigValidator({"$ref": uri}, registry=registry())
+    validator = config_validator()({"$ref": uri}, registry=registry())
     return {(tuple(e.absolute_path), str(e.validator)) for e in validator.iter_errors(instance)}
 
 
@@ -285,7 +285,7 @@ def test_fast_path_agrees_with_jsonschema(uri: str, data: st.DataObject) -> None
     instance = data.draw(st.one_of(_document(uri), JSON))
     fast = compiled(uri)
     assert fast is not None
-    validator = ConfigValidator({"$ref": uri}, registry=registry())
+    validator = config_validator()({"$ref": uri}, registry=registry())
     assert fast.check(instance) == validator.is_valid(instance)
 
 

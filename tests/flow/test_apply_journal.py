@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 
 from reconciler.errors import UsageError
-from reconciler.journal import Journal, JournalContext, Verification, check_journal
+from reconciler.journal import Journal, JournalContext, Verification, _encode, check_journal
 from reconciler.model import Outcome, Status, WriteResult
 from reconciler.plan import Change, ChangeKind
 from reconciler.resources import load_schema
@@ -107,16 +107,21 @@ def test_an_input_never_sent_is_refused(tmp_path: Path) -> None:
 
 
 def _full_disk_after(monkeypatch: pytest.MonkeyPatch, lines: int) -> None:
-    """The journal's writes succeed ``lines`` times, then the disk is full."""
+    """The disk takes ``lines`` whole lines of the journal, then it is full."""
     real = Journal._append
     count = 0
 
     def append(self: Journal, data: bytes) -> None:
         nonlocal count
-        if count >= lines:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        count += 1
-        real(self, data)
+        ends = [at + 1 for at, byte in enumerate(data) if byte == ord("\n")]
+        room = lines - count
+        if room >= len(ends):
+            count += len(ends)
+            real(self, data)
+            return
+        real(self, data[: ends[room - 1]] if room else b"")
+        count = lines
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(Journal, "_append", append)
 
@@ -201,3 +206,62 @@ def test_unwritten_lines_are_plain_ascii_json(
     assert kept.isascii()
     assert all(ord(c) >= 0x20 and c != "\x7f" for c in kept)
     assert json.loads(kept)["legal_basis_explanation"] == "form\x7f\x1b[2J\u2028é"
+
+
+def test_lines_are_written_as_json_dumps_writes_them(tmp_path: Path) -> None:
+    """Each line is the text ``json.dumps(line, ensure_ascii=False)`` gives, byte for byte,
+    whatever the texts hold (quotes, backslashes, control characters, DEL, non-ASCII)."""
+    odd = Change(
+        ChangeKind.SUBSCRIBE, 5, "zoë@example.com", "101", Status.SUBSCRIBED,
+        Status.NOT_SPECIFIED, alias='news "letter"\\', legal_basis="CONSENT_WITH_NOTICE",
+        legal_basis_explanation="form\n\t\x00\x7f\u2028 ✓ 𝄞",
+    )  # fmt: skip
+    with Journal(tmp_path / "j.jsonl", CONTEXT) as journal:
+        journal.sending([odd, CHANGE], "write", "c1")
+        journal.record(
+            [
+                (odd, answer(Outcome.FAILED, correlation_id='x"y')),
+                (CHANGE, answer(Outcome.CONFIRMED)),
+            ],
+            "write",
+            "c1",
+        )
+    written = (tmp_path / "j.jsonl").read_text(encoding="utf-8").split("\n")[:-1]
+    assert [json.dumps(json.loads(line), ensure_ascii=False) for line in written] == written
+    assert len(written) == 4
+
+
+def test_the_lines_of_a_call_take_one_write_and_one_fsync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sending lines of a call reach the disk in one write and one fsync, before
+    ``sending`` returns."""
+    calls: list[str] = []
+    real_write, real_fsync = os.write, os.fsync
+    monkeypatch.setattr(
+        "reconciler.journal.os.write",
+        lambda fd, data: calls.append("write") or real_write(fd, data),
+    )
+    monkeypatch.setattr(
+        "reconciler.journal.os.fsync", lambda fd: calls.append("fsync") or real_fsync(fd)
+    )
+    other = Change(
+        ChangeKind.UNSUBSCRIBE, 0, "b@example.com", "102", Status.UNSUBSCRIBED,
+        Status.SUBSCRIBED, alias="product",
+    )  # fmt: skip
+    with Journal(tmp_path / "j.jsonl", CONTEXT) as journal:
+        assert journal.sending([CHANGE, other], "write", "c1")
+        assert calls == ["write", "fsync"]
+    assert [line["outcome"] for line in lines(tmp_path / "j.jsonl")] == ["sending", "sending"]
+
+
+def test_the_line_encoder_agrees_with_json_dumps_on_every_character() -> None:
+    """Every character but a lone surrogate, and the values json.dumps handles alone (an
+    integer beyond 64 bits, a float), come out as json.dumps writes them."""
+    text = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    for line in (
+        {"text": text, "n": -(2**63), "t": True, "f": False, "none": None},
+        {"big": 2**70, "x": "a"},
+        {"float": 1.5},
+    ):
+        assert _encode(line) == json.dumps(line, ensure_ascii=False).encode("utf-8")

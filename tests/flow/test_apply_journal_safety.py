@@ -38,11 +38,16 @@ def _disk_full_after(monkeypatch: pytest.MonkeyPatch, lines: int) -> None:
 
     def append(self: Journal, data: bytes) -> None:
         nonlocal written
-        if written >= lines:
-            real(self, data[: len(data) // 2])
-            raise OSError(errno.ENOSPC, ENOSPC)
-        written += 1
-        real(self, data)
+        ends = [at + 1 for at, byte in enumerate(data) if byte == ord("\n")]
+        room = lines - written
+        if room >= len(ends):
+            written += len(ends)
+            real(self, data)
+            return
+        start = ends[room - 1] if room else 0
+        real(self, data[: start + (ends[room] - start) // 2])
+        written = lines
+        raise OSError(errno.ENOSPC, ENOSPC)
 
     monkeypatch.setattr(Journal, "_append", append)
 

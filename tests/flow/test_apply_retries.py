@@ -13,13 +13,14 @@ from typing import Any, cast
 import httpx
 import pytest
 
-from reconciler.apply import ApplyReport, apply_plan, failure_line
+from reconciler.apply import apply_plan
 from reconciler.client import HubSpotClient, RetryPolicy
 from reconciler.diff import diff
 from reconciler.emulator import DEFAULT_TOKEN, EmulatorSettings, create_app
 from reconciler.errors import ScopeError
 from reconciler.journal import Journal, JournalContext
 from reconciler.model import LiveState, StatusWrite, WriteResult
+from reconciler.outcome import ApplyReport, failure_line
 from reconciler.render.apply_report import render_apply_report
 from reconciler.settings import ApiSettings
 from tests.cli_hub import API_URL, Hub, point_at_emulator

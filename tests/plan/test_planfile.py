@@ -15,12 +15,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler.apply import check_consent
 from reconciler.config._schema import compiled
 from reconciler.diff import diff
 from reconciler.errors import PlanFileError
 from reconciler.plan import Plan
 from reconciler.planfile import PLAN_SCHEMA, load_plan, plan_document, plan_text, save_plan
+from reconciler.preflight import check_consent
 from reconciler.resources import load_schema
 from tests.plan.builders import S, U, desired, live, live_status, want
 from tests.plan.test_render import every_kind_plan
@@ -247,3 +247,26 @@ def test_long_plan_is_written_and_hashed_in_pieces_as_if_whole(tmp_path: Path) -
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     assert plan.checksum == "sha256:" + hashlib.sha256(canonical.encode("ascii")).hexdigest()
     assert load_plan(path) == plan
+
+
+def test_the_checksum_text_is_the_standard_librarys_canonical_json() -> None:
+    """The checksum's lists are hashed as json.dumps writes them canonically (sorted keys,
+    no spaces, ASCII), whatever the values: escapes, text beyond ASCII, big integers."""
+    from reconciler.plan import _canonical, _canonical_list
+
+    for items in (
+        [{"b": 1, "a": 'x\n\t\x00\x7f"\\', "c": None, "d": True}, {"e": False}],
+        [{"alias": "zoë ✓ 𝄞", "n": -(2**63)}],
+        [{"big": 2**70}],
+        [[0, "a@example.com", "101"]],
+    ):
+        assert _canonical_list(items) == _canonical(items).encode("ascii")
+
+
+def test_a_saved_plans_pieces_are_json_dumps_text_even_with_a_del() -> None:
+    """orjson leaves DEL unescaped where json.dumps writes \\u007f: such a value is written
+    by the standard library, so the file is the same text either way."""
+    from reconciler.planfile import _indented
+
+    for value in ({"a": "x\x7fy", "b": [1, None]}, {"a": "zoë"}, {"a": "plain", "n": 3}):
+        assert _indented(value, 0) == json.dumps(value, indent=2)
