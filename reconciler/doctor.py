@@ -24,6 +24,8 @@ Each check is a :class:`CheckResult`: ``ok``, ``fail`` (with what to do) or ``sk
    windows that plan needs; the current window's remaining count
    (``X-HubSpot-RateLimit-Remaining``) is shown, and the check fails when other traffic
    on the app leaves less of the window than the plan's first window of calls needs.
+   Other traffic is what HubSpot counted beyond doctor's own calls and those of
+   earlier runs of hsprefs (``earlier``, from :mod:`reconciler.traffic`).
 
 Only :func:`diagnose` talks to HubSpot, through the client handed in; everything else is
 pure.
@@ -32,7 +34,7 @@ pure.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
@@ -147,11 +149,14 @@ async def diagnose(
     desired: DesiredState | None,
     *,
     no_project: str | None = None,
+    earlier: Callable[[int], Sequence[float]] | None = None,
 ) -> list[CheckResult]:
     """Run the checks against HubSpot through ``client``.
 
     ``desired`` is the loaded project, or None (then ``no_project`` says why, and the
-    checks that need a project are skipped).
+    checks that need a project are skipped). ``earlier(portal_id)`` says how many seconds
+    ago earlier runs of hsprefs had answers from that portal: they are hsprefs's own
+    calls, left out of the other traffic the rate-budget check names.
     """
     checks: list[CheckResult] = []
     url = f"{client.settings.api_url} (API {client.settings.api_version})"
@@ -185,6 +190,8 @@ async def diagnose(
         return checks + _skip_all(_LATER, "not checked: the account-info call failed")
     checks.append(CheckResult("API reachable", CheckStatus.OK, f"{url} answered"))
     checks.append(CheckResult("token accepted", CheckStatus.OK, f"portal {portal_id}"))
+    if earlier is not None:
+        client.limiter.note_earlier(earlier(portal_id))
 
     missing: set[str] = set()
     definitions: list[Definition] | None = None

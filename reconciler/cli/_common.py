@@ -32,6 +32,7 @@ from reconciler.settings import (
 
 if TYPE_CHECKING:
     from reconciler.client import HubSpotClient, Retrying
+from reconciler.traffic import note_calls
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -316,7 +317,13 @@ def run_client(
             on_progress=on_progress,
             on_retry=RetryNotices(state),
         ) as client:
-            done.append(await work(client))
+            try:
+                done.append(await work(client))
+            finally:
+                # A later doctor leaves this run's calls out of others' traffic.
+                portal = client.known_portal_id
+                if portal is not None:
+                    note_calls(portal, settings.api_url, client.limiter.own_ages())
 
     asyncio.run(go())
     return done[0]

@@ -26,6 +26,7 @@ from reconciler.doctor import CheckResult, CheckStatus, diagnose, failed_check, 
 from reconciler.errors import ConfigError, HsprefsError, UsageError
 from reconciler.model import DesiredState
 from reconciler.settings import ApiSettings
+from reconciler.traffic import earlier_calls
 
 __all__ = ["command"]
 
@@ -63,7 +64,12 @@ def _settings(desired: DesiredState | None, options: dict[str, object]) -> ApiSe
 
 
 def _run(settings: ApiSettings, desired: DesiredState | None, why: str) -> list[CheckResult]:
-    return with_client(settings, 0, lambda client: diagnose(client, desired, no_project=why))
+    def earlier(portal_id: int) -> list[float]:
+        return earlier_calls(portal_id, settings.api_url)
+
+    return with_client(
+        settings, 0, lambda client: diagnose(client, desired, no_project=why, earlier=earlier)
+    )
 
 
 @click.command("doctor", epilog=example("hsprefs doctor examples/"))

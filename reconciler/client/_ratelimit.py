@@ -16,10 +16,12 @@ price is one round trip per window; the gain is zero 429s from the client's own 
 It adapts from every response: the window length and the maximum come from the headers
 (``--rate-limit`` can only lower the maximum), and when ``-Remaining`` shows more
 requests in HubSpot's window than this client can have sent, the difference (another
-process sharing the app's budget) is counted too. After a 429 the limiter holds every
-sender for the wait (``Retry-After``, or without it until the window frees: the oldest
-request it knows of ages out, or one whole window) and adds a margin to the window. The
-daily headers and the window's ``-Remaining`` are kept for ``doctor`` (:meth:`RateLimiter.info`).
+process sharing the app's budget) is counted too; the requests of earlier runs of
+hsprefs (:meth:`RateLimiter.note_earlier`) are not taken for someone else's. After a
+429 the limiter holds every sender for the wait (``Retry-After``, or without it until
+the window frees: the oldest request it knows of ages out, or one whole window) and adds
+a margin to the window. The daily headers and the window's ``-Remaining`` are kept for
+``doctor`` (:meth:`RateLimiter.info`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import asyncio
 import math
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 __all__ = ["DEFAULT_MAX_REQUESTS", "DEFAULT_WINDOW", "RateLimitInfo", "RateLimiter"]
@@ -111,6 +113,8 @@ class RateLimiter:
         self._in_flight = 0
         self._done: deque[float] = deque()  # when each finished request's answer arrived
         self._external: deque[float] = deque()  # others' requests, counted when seen
+        # Earlier runs' requests (hsprefs's own, not others'), when their answers came.
+        self._earlier: deque[float] = deque()
         self._hold_until = 0.0
         self._lock = asyncio.Lock()
         self._released: asyncio.Event | None = None
@@ -139,7 +143,7 @@ class RateLimiter:
 
     def _purge(self, now: float) -> None:
         horizon = now - self.window - self.margin
-        for queue in (self._done, self._external):
+        for queue in (self._done, self._external, self._earlier):
             while queue and queue[0] <= horizon:
                 queue.popleft()
 
@@ -148,9 +152,9 @@ class RateLimiter:
         now = self._clock()
         self._purge(now)
         wait = max(0.0, self._hold_until - now)
-        used = self._in_flight + len(self._done) + len(self._external)
+        used = self._in_flight + len(self._done) + len(self._external) + len(self._earlier)
         if used >= self.max_requests:
-            aging = [q[0] for q in (self._done, self._external) if q]
+            aging = [q[0] for q in (self._done, self._external, self._earlier) if q]
             frees = min(aging) + self.window + self.margin - now if aging else math.inf
             wait = max(wait, frees)
         return wait
@@ -234,10 +238,30 @@ class RateLimiter:
         now = self._clock()
         self._purge(now)
         earliest = sent_at - self.window
-        ours = self._in_flight + sum(1 for t in self._done if t >= earliest)
+        ours = self._in_flight + sum(
+            1 for queue in (self._done, self._earlier) for t in queue if t >= earliest
+        )
         external = used - ours - len(self._external)
         for _ in range(max(0, external)):
             self._external.append(now)
+
+    def note_earlier(self, ages: Sequence[float]) -> None:
+        """Requests of earlier runs of hsprefs whose answers came ``ages`` seconds ago:
+        hsprefs's own traffic, not others'. Those HubSpot counted in an answer already
+        seen were taken for others' then; they are moved back."""
+        now = self._clock()
+        times = [now - age for age in ages if age >= 0]
+        self._earlier = deque(sorted([*self._earlier, *times]))
+        self._purge(now)
+        for _ in range(min(len(self._earlier), len(self._external))):
+            self._external.pop()
+
+    def own_ages(self) -> list[float]:
+        """How many seconds ago this client's finished requests of the current window
+        were answered (a later run leaves them out of others' traffic)."""
+        now = self._clock()
+        self._purge(now)
+        return [now - t for t in self._done]
 
     def hold(self, seconds: float) -> None:
         """Stop every sender for ``seconds`` (HubSpot answered 429) and widen the margin."""

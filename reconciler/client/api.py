@@ -210,6 +210,11 @@ class HubSpotClient:
 
     # -- identity and definitions --------------------------------------------------
 
+    @property
+    def known_portal_id(self) -> int | None:
+        """The token's portal id if a call has read it, else None (no call is made)."""
+        return self._portal_id
+
     async def portal_id(self) -> int:
         """The portal (account) id of the token, read once per client."""
         if self._portal_id is None:

@@ -265,6 +265,33 @@ def test_window_remaining_and_others_usage_are_reported() -> None:
     assert (limiter.info().remaining, limiter.info().others) == (2, 0)
 
 
+def test_an_earlier_run_s_requests_are_not_others() -> None:
+    """Requests of an earlier run of hsprefs (note_earlier) are hsprefs's own: those an
+    answer already counted as others' move back, later answers leave them out, and what
+    is left beyond them is still others'."""
+    fake = FakeTime()
+    limiter = _limiter(fake, max_requests=100, window=10.0)
+    headers = {"X-HubSpot-RateLimit-Max": "100"}
+
+    async def call(remaining: int) -> None:
+        sent = await limiter.acquire()
+        limiter.release()
+        limiter.observe({**headers, "X-HubSpot-RateLimit-Remaining": str(remaining)}, sent)
+
+    # HubSpot counts 6 requests of an earlier run before this one's first: 7 used
+    _guarded(call(93))
+    assert limiter.info().others == 6
+    limiter.note_earlier([1.0, 1.5, 2.0, 2.5, 3.0, 3.5])
+    assert limiter.info().others == 0
+    _guarded(call(92))  # 8 used: the earlier 6 and this run's 2
+    assert limiter.info().others == 0
+    _guarded(call(88))  # 12 used: 3 more than this run's 3 and the earlier 6
+    assert limiter.info().others == 3
+    assert limiter.own_ages() == [0.0, 0.0, 0.0]
+    fake.now += 4.0
+    assert limiter.own_ages() == [4.0, 4.0, 4.0]
+
+
 def test_window_frees_after_a_whole_window_when_nothing_says_when() -> None:
     """Room in the limiter's own count tells nothing after a 429: wait one window."""
     fake = FakeTime()

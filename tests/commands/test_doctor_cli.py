@@ -416,6 +416,28 @@ def test_window_budget_shows_other_traffic(
         )
 
 
+def test_other_traffic_leaves_out_doctor_s_and_earlier_runs_calls(
+    capsys: pytest.CaptureFixture[str], configured: Path
+) -> None:
+    """No other client: doctor names no other traffic, on its first run, on a second
+    right after it, or after a plan; another client's calls are then counted, exactly."""
+    for hub in make_hub(capsys, rate_limit=190):
+        first = hub.hsprefs("doctor")
+        assert first.out.splitlines()[-2] == (
+            "ok    rate budget: a plan of this config needs 4 calls; 190 per 10 s window, so it "
+            "spans 1 window; 183 of 190 calls left in the current window; 624,993 of 625,000 "
+            "calls left today"
+        )
+        second = hub.hsprefs("doctor")
+        assert "other traffic" not in second.out
+        assert hub.hsprefs("plan").code == 0
+        third = hub.hsprefs("doctor")
+        assert "other traffic" not in third.out
+        _others_call(hub, 3)
+        fourth = hub.hsprefs("doctor")
+        assert "(3 used by other traffic on this app)" in fourth.out.splitlines()[-2]
+
+
 def test_window_budget_too_low_for_the_plan_s_first_window(
     capsys: pytest.CaptureFixture[str], configured: Path
 ) -> None:
