@@ -23,30 +23,16 @@ script exits 1 when a target is missed.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import math
-import signal
-import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
+import _window
 import httpx
-from _emulator import start_emulator
 
 from reconciler.client import HubSpotClient
 from reconciler.settings import ApiSettings
-
-ROOT = Path(__file__).resolve().parents[1]
-TARGET_RATIO = 1.05
-
-
-def floor_seconds(calls: int, rate_limit: int, window: float, latency: float) -> float:
-    """The fastest schedule the rolling window allows for ``calls`` requests."""
-    if calls == 0:
-        return 0.0
-    return (calls - 1) // rate_limit * window + latency
 
 
 async def measure(args: argparse.Namespace, url: str, token: str) -> dict[str, Any]:
@@ -75,64 +61,28 @@ async def measure(args: argparse.Namespace, url: str, token: str) -> dict[str, A
 
 def report(args: argparse.Namespace, result: dict[str, Any]) -> bool:
     """Print the figures; True when every target is met."""
-    minimum = 2 * math.ceil(args.subscribers / args.batch_size)
-    served = result["served"]
-    calls = int(served["total"])
-    limited = int(served["by_status"].get("429", 0))
-    window = args.window_ms / 1000
-    latency = args.latency_ms / 1000
-    floor = floor_seconds(minimum, args.rate_limit, window, latency)
-    wall = result["wall"]
-    ratio = wall / floor if floor else math.inf
-    stats = result["stats"]
     print(
         f"read {args.subscribers} subscribers, batch {args.batch_size}, "
         f"rate limit {args.rate_limit} per {args.window_ms} ms, latency {args.latency_ms} ms, "
         f"concurrency {args.concurrency}"
     )
-    print(
-        f"calls made        {calls} (minimum {minimum}; client counted "
-        f"{stats['total_requests']}, retries {stats['retries']})"
+    minimum = 2 * math.ceil(args.subscribers / args.batch_size)
+    met = _window.report_phase(
+        args, "read", minimum=minimum, served=result["served"], wall=result["wall"]
     )
-    print(f"429s received     {limited} (client counted {stats['rate_limited']})")
-    print(f"peak in flight    {stats['max_in_flight']}")
-    print(f"wall time         {wall:.3f} s")
+    stats = result["stats"]
     print(
-        f"floor             {floor:.3f} s "
-        f"(⌊({minimum} - 1) / {args.rate_limit}⌋ × {window:g} s + {latency:g} s)"
+        f"client            {stats['total_requests']} requests, retries {stats['retries']}, "
+        f"{stats['rate_limited']} 429s, peak in flight {stats['max_in_flight']}"
     )
-    print(f"ratio             {ratio:.3f} (target ≤ {TARGET_RATIO})")
-    met = calls == minimum and limited == 0 and ratio <= TARGET_RATIO
-    print("targets           " + ("met" if met else "MISSED"))
     return met
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--subscribers", type=int, default=20_000)
-    parser.add_argument("--rate-limit", type=int, default=190)
-    parser.add_argument("--window-ms", type=int, default=10_000)
-    parser.add_argument("--latency-ms", type=int, default=150)
+    parser = _window.parser(__doc__.split("\n\n")[0], subscribers=20_000)
     parser.add_argument("--batch-size", type=int, default=100)
-    # The floor assumes a window's worth can be in flight; 32 sends HubSpot's 190 per 10 s
-    # in a few round trips. With the CLI's default of 8 the last window's 20 calls take
-    # three round trips instead of one, which the ratio shows.
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args()
-    proc, url, token = start_emulator(
-        "--rate-limit", str(args.rate_limit), "--rate-window-ms", str(args.window_ms),
-        "--latency-ms", str(args.latency_ms), "--daily-limit", "0",
-        "--batch-limit", str(args.batch_size), "--quiet",
-    )  # fmt: skip
-    try:
-        result = asyncio.run(measure(args, url, token))
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    result = _window.run(args, measure, "--batch-limit", str(args.batch_size))
     met = report(args, result)
     return 0 if met or not args.check else 1
 

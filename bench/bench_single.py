@@ -26,30 +26,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
-import signal
-import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
+import _window
 import httpx
-from _emulator import start_emulator
 
 from reconciler.client import HubSpotClient
 from reconciler.model import Status, StatusWrite
 from reconciler.settings import ApiSettings
-
-ROOT = Path(__file__).resolve().parents[1]
-TARGET_RATIO = 1.05
-
-
-def floor_seconds(calls: int, rate_limit: int, window: float, latency: float) -> float:
-    """The fastest schedule the rolling window allows for ``calls`` requests."""
-    if calls == 0:
-        return 0.0
-    return (calls - 1) // rate_limit * window + latency
 
 
 async def measure(args: argparse.Namespace, url: str, token: str) -> dict[str, Any]:
@@ -93,63 +79,26 @@ async def measure(args: argparse.Namespace, url: str, token: str) -> dict[str, A
 
 def report(args: argparse.Namespace, result: dict[str, Any]) -> bool:
     """Print the figures; True when every target is met."""
-    window = args.window_ms / 1000
-    latency = args.latency_ms / 1000
     print(
         f"single mode, {args.subscribers} subscribers, rate limit {args.rate_limit} per "
         f"{args.window_ms} ms, latency {args.latency_ms} ms, concurrency {args.concurrency}"
     )
     met = True
     for name, phase in result["phases"].items():
-        minimum = phase["minimum"]
-        served = phase["served"]
-        calls = int(served["total"])
-        limited = int(served["by_status"].get("429", 0))
-        floor = floor_seconds(minimum, args.rate_limit, window, latency)
-        ratio = phase["wall"] / floor if floor else math.inf
-        ok = calls == minimum and limited == 0 and ratio <= TARGET_RATIO
-        met = met and ok
-        print(f"{name}:")
-        print(f"  calls made      {calls} (minimum {minimum})")
-        print(f"  429s received   {limited}")
-        print(f"  wall time       {phase['wall']:.3f} s")
-        print(
-            f"  floor           {floor:.3f} s "
-            f"(⌊({minimum} - 1) / {args.rate_limit}⌋ × {window:g} s + {latency:g} s)"
+        ok = _window.report_phase(
+            args, name, minimum=phase["minimum"], served=phase["served"], wall=phase["wall"]
         )
-        print(f"  ratio           {ratio:.3f} (target ≤ {TARGET_RATIO})")
-        print("  targets         " + ("met" if ok else "MISSED"))
+        met = met and ok
     stats = result["stats"]
     print(f"client            retries {stats['retries']}, peak in flight {stats['max_in_flight']}")
     return met
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--subscribers", type=int, default=2_000)
-    parser.add_argument("--rate-limit", type=int, default=190)
-    parser.add_argument("--window-ms", type=int, default=10_000)
-    parser.add_argument("--latency-ms", type=int, default=150)
+    parser = _window.parser(__doc__.split("\n\n")[0], subscribers=2_000)
     parser.add_argument("--writes", action="store_true", help="also write each subscriber once")
-    # The floor assumes a window's worth can be in flight; 32 sends HubSpot's 190 per 10 s
-    # in a few round trips. With the CLI's default of 8 the last window's 20 calls take
-    # three round trips instead of one, which the ratio shows.
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     args = parser.parse_args()
-    proc, url, token = start_emulator(
-        "--rate-limit", str(args.rate_limit), "--rate-window-ms", str(args.window_ms),
-        "--latency-ms", str(args.latency_ms), "--daily-limit", "0",
-        "--tier", "professional", "--quiet",
-    )  # fmt: skip
-    try:
-        result = asyncio.run(measure(args, url, token))
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    result = _window.run(args, measure, "--tier", "professional")
     met = report(args, result)
     return 0 if met or not args.check else 1
 

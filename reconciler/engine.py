@@ -22,19 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reconciler.apply import (
-    ApplyReport,
-    already_applied,
-    apply_plan,
-    check_consent,
-    check_mode,
-    check_policy,
-    check_stale,
-    check_target,
-    failure_line,
-    lacks_legal_basis,
-    legal_basis_hint,
-)
+from reconciler.apply import apply_plan
 from reconciler.diff import diff
 from reconciler.errors import ApiError, ApplyError, PortalMismatchError
 from reconciler.journal import (
@@ -55,7 +43,16 @@ from reconciler.model import (
     SubscriberKey,
     normalise_email,
 )
+from reconciler.outcome import ApplyReport, failure_line, lacks_legal_basis, legal_basis_hint
 from reconciler.plan import Change, Plan, Target
+from reconciler.preflight import (
+    already_applied,
+    check_consent,
+    check_mode,
+    check_policy,
+    check_stale,
+    check_target,
+)
 from reconciler.words import plural
 
 if TYPE_CHECKING:

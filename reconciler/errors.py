@@ -119,7 +119,7 @@ class ApplyError(HsprefsError):
     """An apply was cancelled, or ended with changes that did not reach their desired
     state: some failed, are unconfirmed or were not sent, or HubSpot's refusal or a
     failed journal write stopped it. ``report`` is the
-    :class:`reconciler.apply.ApplyReport` of a run that sent anything (None when it was
+    :class:`reconciler.outcome.ApplyReport` of a run that sent anything (None when it was
     cancelled before), saying what became of every change."""
 
     def __init__(self, message: str, *, hint: str | None = None, report: Any = None) -> None:

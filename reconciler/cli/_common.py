@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import click
 
 from reconciler.cli._progress_lines import ProgressLines
-from reconciler.client import HubSpotClient
+from reconciler.client import HubSpotClient, Retrying
 from reconciler.settings import (
     API_MODES,
     API_VERSIONS,
@@ -263,6 +263,29 @@ def with_client(
         bar.close()
 
 
+class RetryNotices:
+    """The client's ``on_retry``: one line on stderr per wave of retries, never with
+    --quiet. The calls of a wave fail alike (twenty reads answered 503 at once), so a
+    notice just like the one before it is not repeated; the next attempt, another
+    reason or another call is a new line. The notice names no address and no token."""
+
+    def __init__(self, state: State, *, stream: Any = None) -> None:
+        self._quiet = state.quiet
+        self._stream = stream
+        self._last: tuple[str, str, int] | None = None
+
+    def __call__(self, notice: Retrying) -> None:
+        key = (notice.request, notice.reason, notice.attempt)
+        if self._quiet or key == self._last:
+            return
+        self._last = key
+        stream = sys.stderr if self._stream is None else self._stream
+        # On a terminal a progress bar may be drawn on the current line: clear it first
+        # (the bar draws itself again below).
+        clear = "\r\x1b[K" if not os.environ.get("CI") and is_terminal(stream) else ""
+        click.echo(f"{clear}hsprefs: {notice.line()}", file=stream)
+
+
 def run_client(
     settings: ApiSettings,
     work: Callable[[HubSpotClient], Awaitable[T]],
@@ -270,12 +293,17 @@ def run_client(
     on_progress: Callable[[int], None] | None = None,
 ) -> T:
     """Run ``work`` with a client built from ``settings`` and the test hooks of
-    :class:`State`; ``on_progress`` is the client's (subscribers read)."""
+    :class:`State`; ``on_progress`` is the client's (subscribers read). Retries are
+    told on stderr (:class:`RetryNotices`)."""
     state = current_state()
 
     async def go() -> T:
         async with HubSpotClient.from_settings(
-            settings, transport=state.transport, retry=state.retry, on_progress=on_progress
+            settings,
+            transport=state.transport,
+            retry=state.retry,
+            on_progress=on_progress,
+            on_retry=RetryNotices(state),
         ) as client:
             return await work(client)
 

@@ -32,7 +32,6 @@ from types import FrameType
 import click
 
 from reconciler import config
-from reconciler.apply import ApplyReport, nothing_sent_line
 from reconciler.cli._common import (
     Progress,
     State,
@@ -48,6 +47,7 @@ from reconciler.cli.plan_cmd import settings_for
 from reconciler.client import HubSpotClient
 from reconciler.engine import ApplyEvents, apply_fresh, apply_saved
 from reconciler.errors import ApplyError, UsageError
+from reconciler.outcome import ApplyReport, nothing_sent_line
 from reconciler.plan import Change, Plan
 from reconciler.planfile import load_plan
 from reconciler.render import render_text

@@ -1,8 +1,9 @@
 """The HubSpot client: the only part of hsprefs that talks HTTP.
 
 Public names: :class:`HubSpotClient` (the client), :class:`RetryPolicy` and
-:class:`RateLimiter` (the knobs), :class:`ClientStats` (what a client did) and
-:class:`RateLimitInfo` (what the limiter believes about the budget). Everything in the
+:class:`RateLimiter` (the knobs), :class:`Retrying` (what ``on_retry`` is told of a
+retry), :class:`ClientStats` (what a client did) and :class:`RateLimitInfo` (what the
+limiter believes about the budget). Everything in the
 underscore modules is private:
 
 - ``_ratelimit``: rolling-window limiter adapted from HubSpot's rate-limit headers
@@ -15,7 +16,14 @@ underscore modules is private:
 
 from reconciler.client._http import ClientStats
 from reconciler.client._ratelimit import RateLimiter, RateLimitInfo
-from reconciler.client._retry import RetryPolicy
+from reconciler.client._retry import Retrying, RetryPolicy
 from reconciler.client.api import HubSpotClient
 
-__all__ = ["ClientStats", "HubSpotClient", "RateLimitInfo", "RateLimiter", "RetryPolicy"]
+__all__ = [
+    "ClientStats",
+    "HubSpotClient",
+    "RateLimitInfo",
+    "RateLimiter",
+    "RetryPolicy",
+    "Retrying",
+]

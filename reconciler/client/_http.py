@@ -26,6 +26,8 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import logging
+import re
+import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -41,7 +43,7 @@ from reconciler.client._errors import (
     policy_name,
 )
 from reconciler.client._ratelimit import RateLimiter
-from reconciler.client._retry import Effort, RetryPolicy
+from reconciler.client._retry import Effort, Retrying, RetryPolicy
 from reconciler.client._wire import AnswerTooLarge
 from reconciler.errors import ApiError, TransportError
 
@@ -53,6 +55,49 @@ T = TypeVar("T")
 
 # Failures of a request that cannot have reached HubSpot: no connection carried it.
 _NEVER_CONNECTED = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+# getaddrinfo's answers that say the name does not resolve and will not on a retry; a
+# temporary failure (EAI_AGAIN: the resolver did not answer) is retried like any network
+# failure.
+_TRANSIENT_DNS = {getattr(socket, "EAI_AGAIN", -3)}
+
+# The path of a call as people read it: without the API prefix, and with a subscriber's
+# address (single mode) as {subscriber}, as the plan names the calls.
+_PREFIX = re.compile(r"^/communication-preferences/[^/]+/")
+_SUBSCRIBER = re.compile(r"^statuses/(?!batch/)[^/]+")
+
+
+def _request_name(method: str, path: str) -> str:
+    """``POST statuses/batch/read``, ``GET statuses/{subscriber}/unsubscribe-all``."""
+    rest = _PREFIX.sub("", path)
+    if rest == path:
+        return f"{method} {path.lstrip('/')}"
+    return f"{method} {_SUBSCRIBER.sub('statuses/{subscriber}', rest)}"
+
+
+def _reason(response: httpx.Response | None, failure: Exception | None) -> str:
+    """What a failed attempt got, in a few words."""
+    if response is not None:
+        return f"HTTP {response.status_code}"
+    if isinstance(failure, httpx.TimeoutException):
+        return "a timeout"
+    if isinstance(failure, httpx.ConnectError):
+        return "a failed connection"
+    return "a dropped connection"
+
+
+def unresolved_name(failure: BaseException) -> socket.gaierror | None:
+    """The DNS answer that says the host does not exist, if ``failure`` came of one
+    (httpx wraps getaddrinfo's error a layer or two down)."""
+    seen: BaseException | None = failure
+    for _ in range(8):
+        if seen is None:
+            return None
+        if isinstance(seen, socket.gaierror):
+            return None if seen.errno in _TRANSIENT_DNS else seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
 
 #: The longest one attempt may take, from the moment it leaves until its whole answer
 #: is in (the per-read timeout alone lets a server that drips a byte at a time keep a
@@ -244,7 +289,9 @@ class Sender:
         scrub: Scrubber,
         deadline: float = DEADLINE,
         max_answer_bytes: int = MAX_ANSWER_BYTES,
+        on_retry: Callable[[Retrying], None] | None = None,
     ) -> None:
+        self._on_retry = on_retry
         self._deadline = deadline
         self._max_answer = max_answer_bytes
         self._http = http
@@ -323,6 +370,8 @@ class Sender:
                 raise self._stopped(what, attempt - 1, response, failure, reached) from None
             except ApiError as exc:
                 exc.may_have_applied = reached or exc.may_have_applied
+                if reached and isinstance(exc, TransportError):
+                    exc.never_connected = False
                 raise
             if response is not None and 300 <= response.status_code < 400:
                 error = _redirect(response, what, self._scrub)
@@ -356,6 +405,16 @@ class Sender:
             reached = reached or may_have_reached(response, failure)
             if stop is not None and stop.is_set():
                 raise self._stopped(what, attempt, response, failure, reached)
+            if self._on_retry is not None:
+                self._on_retry(
+                    Retrying(
+                        request=_request_name(method, path),
+                        reason=_reason(response, failure),
+                        attempt=attempt + 1,
+                        attempts=self._retry.max_attempts,
+                        delay=delay,
+                    )
+                )
             log.info(
                 "retrying %s in %.2f s (attempt %d failed: %s)",
                 what,
@@ -465,6 +524,9 @@ class Sender:
                 # A wrong URL scheme will not fix itself: no retries.
                 raise TransportError(f"{method} {path}: {exc}", hint="check --api-url") from exc
             except httpx.TransportError as exc:
+                if (dns := unresolved_name(exc)) is not None:
+                    # A name that does not resolve will not on a retry: fail at once.
+                    raise self._unresolved(method, path, dns) from None
                 log.debug("%s %s failed: %s", method, path, type(exc).__name__)
                 return None, exc
             finally:
@@ -535,6 +597,21 @@ class Sender:
             # An answer came: the request reached the server, which may have acted on it.
             may_have_applied=True,
         )
+
+    def _unresolved(self, method: str, path: str, dns: socket.gaierror) -> TransportError:
+        """The error of a host name that does not resolve: nothing left, no retry."""
+        host = self._http.base_url.host
+        why = " ".join(str(dns.strerror or dns).split())
+        error = TransportError(
+            self._scrub(
+                f"{method} {path}: cannot resolve the host {host} (DNS: {why}); not retried: "
+                "a name that does not resolve is not a passing failure"
+            ),
+            hint="check --api-url or HSPREFS_API_URL and the network's DNS; HubSpot's API "
+            "is at https://api.hubapi.com",
+        )
+        error.never_connected = True
+        return error
 
     def _judge(self, response: httpx.Response, what: str, attempt: int) -> float:
         """The wait before retrying an error answer; raises when it is not worth retrying."""

@@ -24,7 +24,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-__all__ = ["Effort", "RetryPolicy"]
+__all__ = ["Effort", "RetryPolicy", "Retrying"]
 
 
 async def _no_wait(_seconds: float) -> None:
@@ -42,6 +42,31 @@ class Effort:
     """
 
     spent: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Retrying:
+    """A request about to be tried again: what the client tells ``on_retry``.
+
+    ``request`` names the call as the plan does (``POST statuses/batch/read``, a
+    subscriber's address as ``{subscriber}``), so the notice holds no address and no
+    token; ``reason`` is what the failed attempt got (``HTTP 503``, ``a timeout``);
+    ``attempt`` is the number of the attempt about to leave, of at most ``attempts``.
+    """
+
+    request: str
+    reason: str
+    attempt: int
+    attempts: int
+    delay: float
+
+    def line(self) -> str:
+        """One line for people: ``retrying POST statuses/batch/read after HTTP 503
+        (attempt 2 of 6)``."""
+        return (
+            f"retrying {self.request} after {self.reason} "
+            f"(attempt {self.attempt} of {self.attempts})"
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -35,7 +35,7 @@ from reconciler.client._errors import Scrubber
 from reconciler.client._http import DEADLINE, MAX_ANSWER_BYTES, ClientStats, Sender
 from reconciler.client._parse import ShapeError, parse_definitions, parse_envelope
 from reconciler.client._ratelimit import RateLimiter
-from reconciler.client._retry import RetryPolicy
+from reconciler.client._retry import Retrying, RetryPolicy
 from reconciler.client._wire import WireTransport
 from reconciler.errors import ApiError, ScopeError, UsageError
 from reconciler.model import (
@@ -71,6 +71,7 @@ class HubSpotClient:
         on_progress: Callable[[int], None] | None = None,
         deadline: float = DEADLINE,
         max_answer_bytes: int = MAX_ANSWER_BYTES,
+        on_retry: Callable[[Retrying], None] | None = None,
     ) -> None:
         self._http = http
         self._settings = settings
@@ -88,6 +89,7 @@ class HubSpotClient:
             scrub=self._scrub,
             deadline=deadline,
             max_answer_bytes=max_answer_bytes,
+            on_retry=on_retry,
         )
         self._calls = Calls(
             sender,
@@ -112,6 +114,7 @@ class HubSpotClient:
         timeout: httpx.Timeout | None = None,
         deadline: float = DEADLINE,
         max_answer_bytes: int = MAX_ANSWER_BYTES,
+        on_retry: Callable[[Retrying], None] | None = None,
     ) -> HubSpotClient:
         """A client for ``settings``; ``transport`` replaces the network (tests, emulator).
 
@@ -119,7 +122,9 @@ class HubSpotClient:
         then ignores ``settings.rate_limit``); ``timeout`` the default timeouts (10 s to
         connect, 30 s otherwise); ``deadline`` the most one attempt may take until its
         whole answer is in (60 s), and ``max_answer_bytes`` the largest answer read
-        (64 MiB). Refuses plain ``http://`` to anything but loopback, and
+        (64 MiB); ``on_retry`` is told of every retry before its wait (a
+        :class:`~reconciler.client.Retrying`, which names no address and no token).
+        Refuses plain ``http://`` to anything but loopback, and
         a token that cannot travel in a header (see :func:`~reconciler.settings.check_token`).
         """
         base_url = check_api_url(settings.api_url)
@@ -156,6 +161,7 @@ class HubSpotClient:
             on_progress=on_progress,
             deadline=deadline,
             max_answer_bytes=max_answer_bytes,
+            on_retry=on_retry,
         )
 
     @property

@@ -1,7 +1,7 @@
 """The end-of-apply report: what was applied and verified, what failed and why, what is
 unconfirmed or was not sent, and what stopped the run (Ctrl-C, SIGTERM, a refusal, a
 journal write that failed). Returned as text; the CLI prints it. (The one-line error of
-an apply that fell short is :func:`reconciler.apply.failure_line`.) A refusal that
+an apply that fell short is :func:`reconciler.outcome.failure_line`.) A refusal that
 stopped the run (401, 403, the daily cap) is said once, in full, on the error line the
 CLI prints after the report; the report points to it instead of repeating it.
 
@@ -13,14 +13,14 @@ says, with nothing a terminal acts on.
 
 from __future__ import annotations
 
-from reconciler.apply import (
+from reconciler.errors import ApiError
+from reconciler.outcome import (
     ApplyReport,
     ItemReport,
     ItemState,
     lacks_legal_basis,
     legal_basis_hint,
 )
-from reconciler.errors import ApiError
 from reconciler.plan import subscription_label
 from reconciler.render.safe import terminal_safe
 from reconciler.words import plural

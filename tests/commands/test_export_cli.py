@@ -255,7 +255,12 @@ def test_api_failure_leaves_no_partial_file(hub: Hub, env: Path) -> None:
         "-o", "out.yaml", stdin=emails,
     )  # fmt: skip
     assert (result.code, result.out) == (1, "")
-    assert result.err.startswith("hsprefs: error: ")
+    # the retries are told, one line per wave, then the error line
+    assert result.err.splitlines()[:5] == [
+        f"hsprefs: retrying POST statuses/batch/read after HTTP 500 (attempt {n} of 6)"
+        for n in range(2, 7)
+    ]
+    assert result.err.splitlines()[5].startswith("hsprefs: error: ")
     assert sorted(p.name for p in env.iterdir()) == []
 
 

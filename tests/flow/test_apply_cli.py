@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from reconciler.apply import GDPR_OFF_HINT
 from reconciler.emulator import DEFAULT_TOKEN, EmulatorSettings, create_app
+from reconciler.outcome import GDPR_OFF_HINT
 from tests.flow.apply_support import (
     JOURNAL,
     NEXT_STEP,

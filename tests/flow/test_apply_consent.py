@@ -17,13 +17,14 @@ from typing import Any
 
 import pytest
 
-from reconciler.apply import apply_plan, check_stale
+from reconciler.apply import apply_plan
 from reconciler.diff import diff
 from reconciler.errors import StalePlanError
 from reconciler.journal import Journal, JournalContext
 from reconciler.model import LiveState, LiveStatus, Outcome, PairKey, StatusWrite, WriteResult
 from reconciler.plan import Change, ChangeKind, Plan
 from reconciler.planfile import load_plan, save_plan
+from reconciler.preflight import check_stale
 from tests.flow.apply_support import write_calls
 from tests.flow.conftest import Hub
 from tests.plan.builders import EMAIL, S, U, at, desired, live, live_status, want

@@ -10,13 +10,14 @@ from typing import Any, cast
 
 import httpx
 
-from reconciler.apply import ApplyReport, apply_plan
+from reconciler.apply import apply_plan
 from reconciler.client import HubSpotClient, RetryPolicy
 from reconciler.diff import diff
 from reconciler.emulator import DEFAULT_TOKEN, EmulatorSettings, create_app
 from reconciler.errors import ScopeError, TransportError
 from reconciler.journal import Journal, JournalContext
 from reconciler.model import LiveState, Outcome, Status, StatusWrite, WriteResult
+from reconciler.outcome import ApplyReport
 from reconciler.settings import ApiSettings
 from tests.flow.apply_support import WRITE_PATH, HookedTransport, answer_lines, bulk_project
 from tests.plan.builders import S, U, desired, live, live_status, want

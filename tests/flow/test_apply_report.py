@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from reconciler.apply import ApplyReport, ItemReport
-from reconciler.apply import failure_line as render_apply_failure
 from reconciler.errors import RateLimitError
 from reconciler.model import Status
+from reconciler.outcome import ApplyReport, ItemReport
+from reconciler.outcome import failure_line as render_apply_failure
 from reconciler.plan import Change, ChangeKind
 from reconciler.render.apply_report import render_apply_report
 

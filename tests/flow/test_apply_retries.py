@@ -13,13 +13,14 @@ from typing import Any, cast
 import httpx
 import pytest
 
-from reconciler.apply import ApplyReport, apply_plan, failure_line
+from reconciler.apply import apply_plan
 from reconciler.client import HubSpotClient, RetryPolicy
 from reconciler.diff import diff
 from reconciler.emulator import DEFAULT_TOKEN, EmulatorSettings, create_app
 from reconciler.errors import ScopeError
 from reconciler.journal import Journal, JournalContext
 from reconciler.model import LiveState, StatusWrite, WriteResult
+from reconciler.outcome import ApplyReport, failure_line
 from reconciler.render.apply_report import render_apply_report
 from reconciler.settings import ApiSettings
 from tests.cli_hub import API_URL, Hub, point_at_emulator
@@ -105,6 +106,8 @@ def test_a_retry_refused_by_the_daily_cap_after_a_dropped_write_is_unconfirmed(
         f"Journal: {JOURNAL} (4 lines written)\n" + NEXT_STEP
     )
     assert masked(result.err) == (
+        "hsprefs: retrying POST statuses/batch/write after a dropped connection "
+        "(attempt 2 of 6)\n"
         f"hsprefs: error: {DAILY.format(what=WRITE)} {HINT} [correlationId <cid>]\n"
     )
     lines = journal(root)

@@ -13,11 +13,11 @@ import httpx
 import pytest
 
 from reconciler import config
-from reconciler.apply import ApplyReport
 from reconciler.client import HubSpotClient, RetryPolicy
 from reconciler.emulator import DEFAULT_TOKEN
 from reconciler.engine import ApplyEvents, apply_fresh, apply_saved, build_plan
 from reconciler.errors import ApplyError, PolicyError, PortalMismatchError, StalePlanError
+from reconciler.outcome import ApplyReport
 from reconciler.plan import Plan, Target
 from reconciler.settings import ApiSettings
 from tests.cli_hub import API_URL, Hub

@@ -208,7 +208,8 @@ def test_missing_token(hub: Hub, project: Path) -> None:
 
 
 def test_unreachable_server(project: Path, monkeypatch: object, capsys: object) -> None:
-    """A server that does not answer is one clear error line after bounded retries."""
+    """A server that does not answer is one clear error line after bounded retries,
+    each retry told in one line before it."""
     from reconciler.cli import run
     from reconciler.client import RetryPolicy
 
@@ -223,6 +224,8 @@ def test_unreachable_server(project: Path, monkeypatch: object, capsys: object) 
     # ("All connection attempts failed", "[Errno 111] Connection refused", ...).
     assert re.fullmatch(
         re.escape(
+            "hsprefs: retrying GET account-info/v3/details after a failed connection "
+            "(attempt 2 of 2)\n"
             "hsprefs: error: GET /account-info/v3/details failed after 2 attempts: no answer "
             "from HubSpot (ConnectError: "
         )

@@ -15,12 +15,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reconciler.apply import check_consent
 from reconciler.config._schema import compiled
 from reconciler.diff import diff
 from reconciler.errors import PlanFileError
 from reconciler.plan import Plan
 from reconciler.planfile import PLAN_SCHEMA, load_plan, plan_document, plan_text, save_plan
+from reconciler.preflight import check_consent
 from reconciler.resources import load_schema
 from tests.plan.builders import S, U, desired, live, live_status, want
 from tests.plan.test_render import every_kind_plan
