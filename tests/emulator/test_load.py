@@ -25,6 +25,7 @@ import asyncio
 import json
 import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,8 @@ SHARED = [f"shared{n}@load.example" for n in range(4)]
 BASIS = {"legalBasis": "CONSENT_WITH_NOTICE", "legalBasisExplanation": "Load test form"}
 STATES = ("SUBSCRIBED", "UNSUBSCRIBED", "NOT_SPECIFIED")
 EMAIL = {"channel": "EMAIL"}
+# Checks one subscriber's answer (email, brand, its statuses or wide statuses).
+Check = Callable[[str, int, list[dict[str, Any]]], None]
 READ_OPS = (
     "statuses.batch.read",
     "statuses.read",
@@ -341,13 +344,14 @@ class Client:
         if out != ((email, brand) in self.model.opted_out):
             self.tally.problems.append(f"wide read {email} brand {brand}: {wide}")
 
-    async def batch_read(self) -> None:
+    async def _batch(self, operation: str, path: str, key: str, check: Check) -> None:
+        """A batch read of some of this client's subscribers, each answer checked."""
         brand = self.rng.choice(list(BRANDS))
         emails = self.rng.sample(self.own, self.rng.randint(1, len(self.own)))
         answer = await self.send(
-            "statuses.batch.read",
+            operation,
             "POST",
-            f"{V}/statuses/batch/read",
+            f"{V}/{path}",
             writes=[],
             params={**EMAIL, "businessUnitId": brand},
             json={"inputs": emails},
@@ -356,48 +360,39 @@ class Client:
         results = answer.json()["results"]
         assert sorted(r["subscriberIdString"] for r in results) == sorted(emails)
         for result in results:
-            self._check_statuses(result["subscriberIdString"], brand, result["statuses"])
+            check(result["subscriberIdString"], brand, result[key])
+
+    async def _single(self, operation: str, suffix: str, check: Check) -> None:
+        """A single-subscriber read of one of this client's subscribers, checked."""
+        brand, email = self.rng.choice(list(BRANDS)), self.rng.choice(self.own)
+        answer = await self.send(
+            operation,
+            "GET",
+            f"{V}/statuses/{email}{suffix}",
+            writes=[],
+            params={**EMAIL, "businessUnitId": brand},
+        )
+        assert answer.status_code == 200, answer.text
+        check(email, brand, answer.json()["results"])
+
+    async def batch_read(self) -> None:
+        await self._batch(
+            "statuses.batch.read", "statuses/batch/read", "statuses", self._check_statuses
+        )
 
     async def read(self) -> None:
-        brand, email = self.rng.choice(list(BRANDS)), self.rng.choice(self.own)
-        answer = await self.send(
-            "statuses.read",
-            "GET",
-            f"{V}/statuses/{email}",
-            writes=[],
-            params={**EMAIL, "businessUnitId": brand},
-        )
-        assert answer.status_code == 200, answer.text
-        self._check_statuses(email, brand, answer.json()["results"])
+        await self._single("statuses.read", "", self._check_statuses)
 
     async def batch_wide(self) -> None:
-        brand = self.rng.choice(list(BRANDS))
-        emails = self.rng.sample(self.own, self.rng.randint(1, len(self.own)))
-        answer = await self.send(
+        await self._batch(
             "statuses.batch.unsubscribe_all_read",
-            "POST",
-            f"{V}/statuses/batch/unsubscribe-all/read",
-            writes=[],
-            params={**EMAIL, "businessUnitId": brand},
-            json={"inputs": emails},
+            "statuses/batch/unsubscribe-all/read",
+            "wideStatuses",
+            self._check_wide,
         )
-        assert answer.status_code == 200, answer.text
-        results = answer.json()["results"]
-        assert sorted(r["subscriberIdString"] for r in results) == sorted(emails)
-        for result in results:
-            self._check_wide(result["subscriberIdString"], brand, result["wideStatuses"])
 
     async def wide(self) -> None:
-        brand, email = self.rng.choice(list(BRANDS)), self.rng.choice(self.own)
-        answer = await self.send(
-            "statuses.unsubscribe_all_read",
-            "GET",
-            f"{V}/statuses/{email}/unsubscribe-all",
-            writes=[],
-            params={**EMAIL, "businessUnitId": brand},
-        )
-        assert answer.status_code == 200, answer.text
-        self._check_wide(email, brand, answer.json()["results"])
+        await self._single("statuses.unsubscribe_all_read", "/unsubscribe-all", self._check_wide)
 
 
 async def _load(served: Served, clients: int, calls: int) -> Tally:
