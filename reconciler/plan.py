@@ -45,6 +45,7 @@ __all__ = [
     "policy_dict",
     "policy_from_dict",
     "policy_violations",
+    "same_as_ascii_json",
     "subscribers_of",
     "subscription_label",
 ]
@@ -474,9 +475,14 @@ def _canonical_list(items: list[Any]) -> bytes:
         text = orjson.dumps(items, option=orjson.OPT_SORT_KEYS)
     except TypeError:  # an integer beyond 64 bits, a lone surrogate
         return _canonical(items).encode("ascii")
-    if text.isascii() and b"\x7f" not in text:
-        return text
-    return _canonical(items).encode("ascii")
+    return text if same_as_ascii_json(text) else _canonical(items).encode("ascii")
+
+
+def same_as_ascii_json(text: bytes) -> bool:
+    """Whether orjson's ``text`` is what the standard library writes with
+    ``ensure_ascii=True``: it is unless it holds a character beyond ASCII (which the
+    standard library escapes) or a DEL (which only the standard library escapes)."""
+    return text.isascii() and b"\x7f" not in text
 
 
 def subscribers_of(changes: Iterable[Change]) -> dict[int, list[str]]:

@@ -38,6 +38,7 @@ from reconciler.plan import (
     iso,
     policy_dict,
     policy_from_dict,
+    same_as_ascii_json,
 )
 from reconciler.redact import Redactor
 from reconciler.resources import load_schema
@@ -243,9 +244,8 @@ def _indented(value: Any, depth: int) -> str:
     beyond ASCII (an address or an explanation) or a DEL is written by the standard
     library, which escapes it, so the text is the same either way.
     """
-    text = orjson.dumps(value, option=orjson.OPT_INDENT_2).decode("utf-8")
-    if not text.isascii() or "\x7f" in text:
-        text = json.dumps(value, indent=2)
+    raw = orjson.dumps(value, option=orjson.OPT_INDENT_2)
+    text = raw.decode("ascii") if same_as_ascii_json(raw) else json.dumps(value, indent=2)
     return text.replace("\n", "\n" + "  " * depth) if depth else text
 
 
