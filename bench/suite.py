@@ -67,6 +67,9 @@ HERE = Path(__file__).resolve().parent
 BATCH = 100
 RATE = 190
 LATENCY_MS = (100, 300)
+WINDOW_S = 10.0  # HubSpot's rolling window
+# Round trips of a step that wait for the one before them (floor_seconds adds one each).
+PHASES = {"plan": 2, "apply": 5}
 CPU_SHARE_TARGET = 0.05
 RSS_TARGET_MB = 1536
 GROWTH_LIMIT = 1.5
@@ -208,8 +211,12 @@ def at_the_floor(work: Path, size: Size, window_ms: int) -> None:
     latency = (low + high) / 2000
     try:
         for name, args, phases in (
-            ("plan", ("plan", ".", "-o", "plan-floor.json"), 2),
-            ("apply", ("apply", "--plan", "plan-floor.json", "--journal", "floor.jsonl"), 5),
+            ("plan", ("plan", ".", "-o", "plan-floor.json"), PHASES["plan"]),
+            (
+                "apply",
+                ("apply", "--plan", "plan-floor.json", "--journal", "floor.jsonl"),
+                PHASES["apply"],
+            ),
         ):
             admin(url, "DELETE", "requests")
             _, wall = hsprefs(work, url, *args, "--rate-limit", str(RATE))
@@ -300,11 +307,11 @@ def targets(sizes: list[Size]) -> list[str]:
                 f"{size.subscribers:>9,} {name:<5} calls {step.calls} = minimum {step.minimum}: "
                 + ("met" if ok else "MISSED")
             )
-        if size.subscribers == 100_000 and steps["plan"].floor:
+        if size.subscribers == 100_000:
             own = steps["validate"].cpu + steps["plan"].cpu
             for label, cpu, floor in (
-                ("validate+plan CPU", own, steps["plan"].floor),
-                ("apply CPU", steps["apply"].cpu, steps["apply"].floor),
+                ("validate+plan CPU", own, floor_of("plan", steps["plan"])),
+                ("apply CPU", steps["apply"].cpu, floor_of("apply", steps["apply"])),
             ):
                 share = cpu / floor
                 verdict = "met" if share <= CPU_SHARE_TARGET else "MISSED"
@@ -320,6 +327,14 @@ def targets(sizes: list[Size]) -> list[str]:
                     f"1,000,000 {name} peak {peak:.0f} MB (target ≤ {RSS_TARGET_MB} MB): {verdict}"
                 )
     return lines
+
+
+def floor_of(name: str, step: Step) -> float:
+    """The floor measured under the limit, else the one the step's calls set (the floor
+    is a function of the calls alone, so a local-cost run can judge the CPU targets)."""
+    if step.floor:
+        return step.floor
+    return floor_seconds(step.calls, WINDOW_S, sum(LATENCY_MS) / 2000, PHASES[name])
 
 
 def table(sizes: list[Size]) -> list[str]:
