@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from reconciler.model import (
     Definition,
@@ -40,6 +40,10 @@ __all__ = [
     "parse_wide_statuses",
     "parse_written_status",
 ]
+
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 
 class ShapeError(ValueError):
@@ -117,7 +121,8 @@ def _list(value: Any) -> list[Any]:
 
 
 def _objects(value: Any) -> list[Mapping[str, Any]]:
-    return [item for item in _list(value) if isinstance(item, Mapping)]
+    """The objects of a JSON list (a decoded JSON object is a dict)."""
+    return [item for item in _list(value) if isinstance(item, dict)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,61 +167,70 @@ def parse_status(raw: Mapping[str, Any], *, email: str | None, brand: int) -> Li
     raw_id = get("subscriptionId")
     if raw_id is None:
         raise ShapeError(f"the status of {address} has no subscriptionId")
-    sub_id = _ids.get(raw_id) if type(raw_id) in (str, int) else None
-    if sub_id is None:
-        sub_id = sys.intern(normalise_id(raw_id))
-        if type(raw_id) in (str, int) and len(_ids) < _CACHE_MAX:
-            _ids[raw_id] = sub_id
+    sub_id = _ids[raw_id] if type(raw_id) in (str, int) else _id(raw_id)
     value = get("status")
     status = _STATUSES.get(value) if type(value) is str else None
     if status is None:
         status = _status(value, f"the status of {address} for subscription {sub_id}")
     unit = get("businessUnitId")
+    # Each text and time is looked up by its exact string; anything else is parsed as is.
+    texts = _texts
+    stamp, source, basis, explanation, name = (
+        get("timestamp"),
+        get("source"),
+        get("legalBasis"),
+        get("legalBasisExplanation"),
+        get("subscriptionName"),
+    )
     return LiveStatus(
         key=PairKey(unit if type(unit) is int else _brand(unit, brand), address, sub_id),
         status=status,
-        timestamp=_timestamp(get("timestamp")),
-        source=_text(get("source")),
-        legal_basis=_text(get("legalBasis")),
-        legal_basis_explanation=_text(get("legalBasisExplanation")),
-        subscription_name=_text(get("subscriptionName")),
+        timestamp=_times[stamp] if type(stamp) is str else parse_timestamp(stamp),
+        source=texts[source] if type(source) is str else _str(source),
+        legal_basis=texts[basis] if type(basis) is str else _str(basis),
+        legal_basis_explanation=(
+            texts[explanation] if type(explanation) is str else _str(explanation)
+        ),
+        subscription_name=texts[name] if type(name) is str else _str(name),
     )
 
 
-# Big answers repeat the same few ids, timestamps, sources and legal bases thousands of
-# times: each distinct value is parsed once and shared (bounded, so a hostile server
-# cannot grow them without limit).
 _CACHE_MAX = 100_000
-_ids: dict[str | int, str] = {}
-_times: dict[str | int | float, datetime | None] = {}
-_texts: dict[str, str | None] = {}
 
 
-def _timestamp(value: Any) -> datetime | None:
-    if value is None or type(value) not in (str, int, float):
-        return parse_timestamp(value)
-    try:
-        return _times[value]
-    except KeyError:
-        parsed = parse_timestamp(value)
-        if len(_times) < _CACHE_MAX:
-            _times[value] = parsed
+class _Shared(dict[_K, _V]):
+    """Raw value -> parsed value, each distinct one parsed once and then shared.
+
+    Big answers repeat the same few ids, timestamps, sources and legal bases thousands of
+    times. A missing key is parsed by ``parse`` and kept while there are fewer than
+    ``_CACHE_MAX`` (so a hostile server cannot grow it without limit). Callers look up
+    only keys of one exact type (``type(key) is str``): ``True == 1`` and ``1 == 1.0``
+    must not share an entry.
+    """
+
+    def __init__(self, parse: Callable[[_K], _V]) -> None:
+        super().__init__()
+        self._parse = parse
+
+    def __missing__(self, raw: _K) -> _V:
+        parsed = self._parse(raw)
+        if len(self) < _CACHE_MAX:
+            self[raw] = parsed
         return parsed
 
 
-def _text(value: Any) -> str | None:
-    """:func:`_str`, shared per distinct text."""
-    if type(value) is not str:
-        return _str(value)
-    try:
-        return _texts[value]
-    except KeyError:
-        text = _str(value)
-        if text is not None:
-            text = sys.intern(text)
-        if len(_texts) < _CACHE_MAX:
-            _texts[value] = text
-        return text
+def _id(value: Any) -> str:
+    return sys.intern(normalise_id(value))
+
+
+def _interned(value: str) -> str | None:
+    text = _str(value)
+    return None if text is None else sys.intern(text)
+
+
+_ids: _Shared[str | int, str] = _Shared(_id)
+_times: _Shared[str, datetime | None] = _Shared(parse_timestamp)
+_texts: _Shared[str, str | None] = _Shared(_interned)
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,7 +249,7 @@ def parse_written_status(raw: Mapping[str, Any], *, email: str | None, brand: in
 
 
 def parse_wide_statuses(
-    raw_list: Iterable[Mapping[str, Any]], *, email: str, brand: int
+    raw_list: Sequence[Mapping[str, Any]], *, email: str, brand: int
 ) -> list[LiveOptOut]:
     """The wide statuses of one subscriber read for ``brand``, one LiveOptOut per brand.
 
@@ -243,6 +257,8 @@ def parse_wide_statuses(
     or NOT_SPECIFIED entry means not opted out. Entries naming another brand are keyed
     by it. A PORTAL_WIDE opt-out covers every brand, so it also marks ``brand``.
     """
+    if not raw_list:  # most subscribers: opted out of nothing
+        return [LiveOptOut(SubscriberKey(brand, email), False)]
     found: dict[int, LiveOptOut] = {}
 
     def put(opt: LiveOptOut) -> None:

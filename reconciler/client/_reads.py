@@ -99,15 +99,19 @@ def read_answer(
             address = raw.get("subscriberIdString")
             if address is None:
                 continue  # cannot be attributed: its subscriber stays unconfirmed
-            email = normalise_email(str(address))
-            if email not in wanted:
-                continue
+            if type(address) is str and address in wanted:
+                email = address  # as asked: already normalised
+            else:
+                email = normalise_email(str(address))
+                if email not in wanted:
+                    continue
+            # The objects of the list (a decoded JSON object is a dict).
             if wide:
-                items = [w for w in raw.get("wideStatuses") or [] if isinstance(w, Mapping)]
+                items = [w for w in raw.get("wideStatuses") or () if isinstance(w, dict)]
                 opt_outs.extend(parse_wide_statuses(items, email=email, brand=brand))
             else:
-                items = [s for s in raw.get("statuses") or [] if isinstance(s, Mapping)]
-                statuses.extend(parse_status(s, email=email, brand=brand) for s in items)
+                items = [s for s in raw.get("statuses") or () if isinstance(s, dict)]
+                statuses.extend([parse_status(s, email=email, brand=brand) for s in items])
             confirmed.add(email)
     except ShapeError as exc:
         raise ApiError(
