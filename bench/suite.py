@@ -47,12 +47,14 @@ import math
 import os
 import platform
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,6 +67,9 @@ HERE = Path(__file__).resolve().parent
 BATCH = 100
 RATE = 190
 LATENCY_MS = (100, 300)
+WINDOW_S = 10.0  # HubSpot's rolling window
+# Round trips of a step that wait for the one before them (floor_seconds adds one each).
+PHASES = {"plan": 2, "apply": 5}
 CPU_SHARE_TARGET = 0.05
 RSS_TARGET_MB = 1536
 GROWTH_LIMIT = 1.5
@@ -144,12 +149,29 @@ _COMPILED: set[Path] = set()
 
 
 def serve(work: Path, *flags: str) -> tuple[subprocess.Popen[str], str]:
+    """An emulator of the portal in ``work``, on a fresh copy of its seeded database."""
     db = work / f"emulator-{time.monotonic_ns()}.sqlite3"
+    shutil.copyfile(seeded(work), db)
     proc, url, _ = start_emulator(
-        "--db", str(db), "--seed", str(work / "seed.yaml"), "--daily-limit", "0",
-        "--batch-limit", str(BATCH), "--quiet", *flags,
+        "--db", str(db), "--daily-limit", "0", "--batch-limit", str(BATCH), "--quiet", *flags
     )  # fmt: skip
     return proc, url
+
+
+def seeded(work: Path) -> Path:
+    """The database ``seed.yaml`` makes, built once per portal: an emulator started on a
+    database that holds state does not read a seed, and parsing a seed of 1,000,000
+    subscribers costs minutes, where copying the database costs a second."""
+    db = work / "seeded.sqlite3"
+    if not db.exists():
+        partial = work / "seeding.sqlite3"
+        proc, _, _ = start_emulator("--db", str(partial), "--seed", str(work / "seed.yaml"),
+                                    "--quiet")  # fmt: skip
+        stop(proc)
+        # SQLite's backup copies what the write-ahead log still holds, too.
+        with closing(sqlite3.connect(partial)) as source, closing(sqlite3.connect(db)) as copy:
+            source.backup(copy)
+    return db
 
 
 def stop(proc: subprocess.Popen[str]) -> None:
@@ -189,8 +211,12 @@ def at_the_floor(work: Path, size: Size, window_ms: int) -> None:
     latency = (low + high) / 2000
     try:
         for name, args, phases in (
-            ("plan", ("plan", ".", "-o", "plan-floor.json"), 2),
-            ("apply", ("apply", "--plan", "plan-floor.json", "--journal", "floor.jsonl"), 5),
+            ("plan", ("plan", ".", "-o", "plan-floor.json"), PHASES["plan"]),
+            (
+                "apply",
+                ("apply", "--plan", "plan-floor.json", "--journal", "floor.jsonl"),
+                PHASES["apply"],
+            ),
         ):
             admin(url, "DELETE", "requests")
             _, wall = hsprefs(work, url, *args, "--rate-limit", str(RATE))
@@ -281,11 +307,11 @@ def targets(sizes: list[Size]) -> list[str]:
                 f"{size.subscribers:>9,} {name:<5} calls {step.calls} = minimum {step.minimum}: "
                 + ("met" if ok else "MISSED")
             )
-        if size.subscribers == 100_000 and steps["plan"].floor:
+        if size.subscribers == 100_000:
             own = steps["validate"].cpu + steps["plan"].cpu
             for label, cpu, floor in (
-                ("validate+plan CPU", own, steps["plan"].floor),
-                ("apply CPU", steps["apply"].cpu, steps["apply"].floor),
+                ("validate+plan CPU", own, floor_of("plan", steps["plan"])),
+                ("apply CPU", steps["apply"].cpu, floor_of("apply", steps["apply"])),
             ):
                 share = cpu / floor
                 verdict = "met" if share <= CPU_SHARE_TARGET else "MISSED"
@@ -301,6 +327,14 @@ def targets(sizes: list[Size]) -> list[str]:
                     f"1,000,000 {name} peak {peak:.0f} MB (target ≤ {RSS_TARGET_MB} MB): {verdict}"
                 )
     return lines
+
+
+def floor_of(name: str, step: Step) -> float:
+    """The floor measured under the limit, else the one the step's calls set (the floor
+    is a function of the calls alone, so a local-cost run can judge the CPU targets)."""
+    if step.floor:
+        return step.floor
+    return floor_seconds(step.calls, WINDOW_S, sum(LATENCY_MS) / 2000, PHASES[name])
 
 
 def table(sizes: list[Size]) -> list[str]:

@@ -6,7 +6,11 @@ this module does I/O or imports another part of the package.
 
 Natural keys: a managed status is a :class:`PairKey` (brand, email, subscription id); an
 opt-out of all email of a brand is a :class:`SubscriberKey` (brand, email). Both sort by
-brand first, then email, then subscription, which is the order of every output.
+brand first, then email, then subscription, which is the order of every output. Keys
+and :class:`Location` are named tuples rather than dataclasses: a big portal hashes,
+compares and sorts hundreds of thousands of them, and a tuple does that in C (a frozen
+dataclass calls Python code for each). A key equals a plain tuple of the same fields, so
+no mapping may mix keys with other tuples.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
+from typing import NamedTuple
 
 from reconciler.words import plural
 
@@ -81,8 +86,7 @@ def valid_email(email: str) -> bool:
     return len(email.partition("@")[0]) <= 64
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Location:
+class Location(NamedTuple):
     """A 1-based position in a config file."""
 
     file: str
@@ -93,16 +97,14 @@ class Location:
         return f"{self.file}:{self.line}:{self.column}"
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class SubscriberKey:
+class SubscriberKey(NamedTuple):
     """One subscriber in one brand (business unit)."""
 
     brand: int
     email: str
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class PairKey:
+class PairKey(NamedTuple):
     """One managed status: a subscriber's status for one subscription of one brand."""
 
     brand: int
