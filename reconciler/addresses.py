@@ -247,6 +247,13 @@ def _record(text: str, source: _Lines, delimiter: str = ",") -> list[_Cell] | Pr
 def _csv(source: _Lines, index: int, delimiter: str = ",") -> Iterator[Address | Problem]:
     while (text := source.significant()) is not None:
         start = source.number
+        if '"' not in text:
+            # Most rows quote nothing: their cells are the line split at the delimiter,
+            # which is what _record finds for them, without a cell object each.
+            row = _unquoted(text, start, index, delimiter)
+            if row is not None:
+                yield row
+            continue
         record = _record(text, source, delimiter)
         if isinstance(record, Problem):
             yield record
@@ -258,6 +265,19 @@ def _csv(source: _Lines, index: int, delimiter: str = ",") -> Iterator[Address |
             yield Problem(start, 1, "this row has no email address in the 'email' column")
             continue
         yield Address(cell.text.strip(), cell.line, cell.column)
+
+
+def _unquoted(text: str, line: int, index: int, delimiter: str) -> Address | Problem | None:
+    """The address of a row without quotes (None for a row of blank cells)."""
+    cells = text.split(delimiter)
+    cell = cells[index] if index < len(cells) else ""
+    address = cell.strip()
+    if address:
+        before = sum(map(len, cells[:index])) + index  # where the cell starts
+        return Address(address, line, before + len(cell) - len(cell.lstrip()) + 1)
+    if not any(c.strip() for c in cells):
+        return None
+    return Problem(line, 1, "this row has no email address in the 'email' column")
 
 
 def _plain(text: str, line: int) -> Address:

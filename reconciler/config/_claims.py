@@ -151,20 +151,21 @@ class Claims:
         """Apply precedence (entry over group) and the whole-config checks."""
         statuses: dict[PairKey, DesiredStatus] = {k: v for k, (v, _) in self.groups.items()}
         statuses.update(self.entries)
-        labels = {k: label for k, (_, label) in self.groups.items() if k not in self.entries}
         opt_outs: dict[SubscriberKey, DesiredOptOut] = {
             k: v for k, (v, _) in self.group_opt_outs.items()
         }
         opt_outs.update(self.entry_opt_outs)
-        opted_out = {k: v for k, v in opt_outs.items() if v.unsubscribe_all}
+        # By (brand, email): a plain pair per status is cheaper than a SubscriberKey.
+        opted_out = {(k.brand, k.email): v for k, v in opt_outs.items() if v.unsubscribe_all}
         if opted_out:
             for key, want in statuses.items():
                 if want.status is Status.UNSUBSCRIBED:
                     continue
-                block = opted_out.get(SubscriberKey(key.brand, key.email))
+                block = opted_out.get((key.brand, key.email))
                 if block is None:
                     continue
-                source = f" (from {labels[key]})" if key in labels else ""
+                from_group = key not in self.entries
+                source = f" (from {self.groups[key][1]})" if from_group else ""
                 alias = quote(want.alias or "", 40)
                 if want.status is Status.SUBSCRIBED:
                     self._conflict(

@@ -261,29 +261,10 @@ class _Run:
         claims = Claims()
         when_cache: dict[str, datetime | None] = {}
         for path in files:
-            sub = self.document(path)
-            if sub is None:
-                continue
-            self.findings.extend(sub.findings)
-            self.used.append(sub.file)
-            if sub.broken:
-                continue
-            if not isinstance(sub.root, YamlMap):
-                message = "a subscriber file must be a mapping with version: 1"
-                self.findings.append(Finding(sub.file, 1, 1, message, code="schema"))
-                continue
-            self.findings.extend(validate(sub, SUBSCRIBERS_SCHEMA))
-            self.findings.extend(
-                read_subscribers(
-                    sub.root,
-                    sub.file,
-                    project,
-                    claims,
-                    now=self.now,
-                    when_cache=when_cache,
-                    read_roster=self.roster_reader(path.parent, sub.file),
-                )
-            )
+            self.subscribers(path, project, claims, when_cache)
+            # Nothing reads a subscriber file twice: dropping its values now keeps one
+            # file's worth of them alive instead of all (most of a big run's memory).
+            self.docs.pop(path.resolve(), None)
         statuses, opt_outs = claims.finish()
         self.findings.extend(claims.findings)
         return DesiredState(
@@ -296,6 +277,38 @@ class _Run:
             digest=self.digest(),
             unresolved=frozenset(a for a, ref in project.aliases.items() if ref.id is None),
             brand_names=project.brand_names,
+        )
+
+    def subscribers(
+        self,
+        path: Path,
+        project: Project,
+        claims: Claims,
+        when_cache: dict[str, datetime | None],
+    ) -> None:
+        """Parse, validate and interpret one subscriber file into ``claims``."""
+        sub = self.document(path)
+        if sub is None:
+            return
+        self.findings.extend(sub.findings)
+        self.used.append(sub.file)
+        if sub.broken:
+            return
+        if not isinstance(sub.root, YamlMap):
+            message = "a subscriber file must be a mapping with version: 1"
+            self.findings.append(Finding(sub.file, 1, 1, message, code="schema"))
+            return
+        self.findings.extend(validate(sub, SUBSCRIBERS_SCHEMA))
+        self.findings.extend(
+            read_subscribers(
+                sub.root,
+                sub.file,
+                project,
+                claims,
+                now=self.now,
+                when_cache=when_cache,
+                read_roster=self.roster_reader(path.parent, sub.file),
+            )
         )
 
     def includes(

@@ -11,7 +11,6 @@ roster itself.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 
 from reconciler.addresses import Address, BadByte, decode, read_addresses
 from reconciler.errors import Finding
@@ -19,13 +18,9 @@ from reconciler.errors import Finding
 __all__ = ["Member", "read_roster"]
 
 
-@dataclass(frozen=True, slots=True)
-class Member:
-    """One address of a roster as written, with its 1-based position."""
-
-    email: str
-    line: int
-    column: int
+Member = Address
+"""One address of a roster as written (``text``), with its 1-based position: the
+reader's own :class:`~reconciler.addresses.Address`, kept as it is read."""
 
 
 def read_roster(data: bytes, file: str) -> tuple[list[Member], list[Finding]]:
@@ -44,7 +39,7 @@ def read_roster(data: bytes, file: str) -> tuple[list[Member], list[Finding]]:
     findings: list[Finding] = []
     for item in read_addresses(io.StringIO(text, newline="")):
         if isinstance(item, Address):
-            members.append(Member(item.text, item.line, item.column))
+            members.append(item)
         else:
             findings.append(Finding(file, item.line, item.column, item.message, code="roster"))
     return members, findings

@@ -141,25 +141,24 @@ def read_subscribers(
     return findings
 
 
+# Addresses already in one mapping or group: address -> (as written, file, line, column).
+_Spelled = dict[str, tuple[str, str, int, int]]
+
+
 def _entries(ctx: _File, subscribers: YamlMap, basis: str | None, text: str | None) -> None:
     file = ctx.file
     brand = ctx.brand
-    spelled: dict[str, tuple[str, Location]] = {}
+    spelled: _Spelled = {}
     for raw, entry in subscribers.items():
         kline, kcol, _vl, _vc = subscribers.locs[raw]
         email = raw.strip().lower()
-        if raw != email or email in spelled:
-            usable = _check_email(
-                ctx, raw, email, Location(file, kline, kcol), spelled=spelled, scope="'subscribers'"
-            )
-        elif valid_email(email):
-            spelled[email] = (raw, Location(file, kline, kcol))
+        if raw == email and email not in spelled and valid_email(email):
+            spelled[email] = (raw, file, kline, kcol)
             usable = True
         else:
-            _check_email(
-                ctx, raw, email, Location(file, kline, kcol), spelled=spelled, scope="'subscribers'"
+            usable = _check_email(
+                ctx, raw, email, (file, kline, kcol), spelled=spelled, scope="'subscribers'"
             )
-            usable = False
         if not isinstance(entry, YamlMap):
             continue
         locs = entry.locs
@@ -212,18 +211,20 @@ def _check_email(
     ctx: _File,
     raw: str,
     email: str,
-    where: Location,
+    at: tuple[str, int, int],
     *,
-    spelled: dict[str, tuple[str, Location]],
+    spelled: _Spelled,
     scope: str,
 ) -> bool:
-    """Report an invalid address, or one already in the same mapping or group."""
+    """Report an invalid address at ``at`` (file, line, column), or one already in the
+    same mapping or group."""
+    file, line, column = at
     if not valid_email(email):
         ctx.findings.append(
             Finding(
-                where.file,
-                where.line,
-                where.column,
+                file,
+                line,
+                column,
                 f"{quote(raw, 80)} is not a valid email address",
                 code="invalid-email",
             )
@@ -231,7 +232,8 @@ def _check_email(
         return False
     first = spelled.get(email)
     if first is not None:
-        old_raw, old_where = first
+        old_raw, old_file, old_line, old_column = first
+        old_where = Location(old_file, old_line, old_column)
         if old_raw != raw:
             message = (
                 f"{quote(raw, 80)} is the same address as {quote(old_raw, 80)}, which "
@@ -242,11 +244,9 @@ def _check_email(
             message = (
                 f"{quote(raw, 80)} is listed again: {scope} already has it at {old_where}; keep one"
             )
-        ctx.findings.append(
-            Finding(where.file, where.line, where.column, message, code="duplicate-email")
-        )
+        ctx.findings.append(Finding(file, line, column, message, code="duplicate-email"))
         return False
-    spelled[email] = (raw, where)
+    spelled[email] = (raw, file, line, column)
     return True
 
 
@@ -459,14 +459,16 @@ def _group(
     if isinstance(roster, str) and roster:
         rline, rcol = group.locs["members_file"][2:]
         found, shown = read_roster(roster, rline, rcol)
-        members.extend((m.email, shown, m.line, m.column) for m in found)
-    spelled: dict[str, tuple[str, Location]] = {}
+        members.extend((m.text, shown, m.line, m.column) for m in found)
+    spelled: _Spelled = {}
     claims = ctx.claims
     for raw, file, line, column in members:
         email = raw.strip().lower()
-        where = Location(file, line, column)
-        if not _check_email(ctx, raw, email, where, spelled=spelled, scope=label):
+        if raw == email and email not in spelled and valid_email(email):
+            spelled[email] = (raw, file, line, column)
+        elif not _check_email(ctx, raw, email, (file, line, column), spelled=spelled, scope=label):
             continue
+        where = Location(file, line, column)
         for ref, setting, set_at in statuses:
             claims.group(_status(ref, email, setting, where, set_at), label)
         if opt_out is not None:
