@@ -122,9 +122,13 @@ class Snapshot:
     read_calls: int
 
 
-async def read_state(desired: DesiredState, client: HubSpotClient) -> Snapshot:
+async def read_state(
+    desired: DesiredState, client: HubSpotClient, *, declared_only: bool = False
+) -> Snapshot:
     """Check the portal, bind aliases and read the declared subscribers (plan and audit);
     the declarations whose live status differs are dated from git (:func:`date_differing`).
+    With ``declared_only`` the live state holds only what the diff compares (a plan; an
+    audit lists the other subscriptions too): see :meth:`HubSpotClient.read`.
 
     Calls made (docs/architecture.md#minimal-calls): one account-info, one
     ``/definitions``, and per brand ⌈N/batch⌉ status reads plus ⌈N/batch⌉ wide-status
@@ -134,7 +138,7 @@ async def read_state(desired: DesiredState, client: HubSpotClient) -> Snapshot:
     portal_id = await check_portal(desired, client)
     bound = await prepare_desired(desired, client)
     before = client.stats.total_requests
-    live = await client.read(bound.subscribers())
+    live = await client.read(bound.subscribers(), keep=bound if declared_only else None)
     bound = date_differing(bound, live)
     settings = client.settings
     # "auto" is still unsettled only when nothing was read: no change can come of it.
@@ -150,7 +154,7 @@ async def read_state(desired: DesiredState, client: HubSpotClient) -> Snapshot:
 
 async def build_plan(desired: DesiredState, client: HubSpotClient) -> Plan:
     """Read HubSpot (:func:`read_state`) and diff."""
-    snap = await read_state(desired, client)
+    snap = await read_state(desired, client, declared_only=True)
     return diff(
         snap.desired,
         snap.live,

@@ -6,11 +6,13 @@ this module does I/O or imports another part of the package.
 
 Natural keys: a managed status is a :class:`PairKey` (brand, email, subscription id); an
 opt-out of all email of a brand is a :class:`SubscriberKey` (brand, email). Both sort by
-brand first, then email, then subscription, which is the order of every output. Keys
-and :class:`Location` are named tuples rather than dataclasses: a big portal hashes,
-compares and sorts hundreds of thousands of them, and a tuple does that in C (a frozen
-dataclass calls Python code for each). A key equals a plain tuple of the same fields, so
-no mapping may mix keys with other tuples.
+brand first, then email, then subscription, which is the order of every output. Keys,
+:class:`Location` and the live values (:class:`LiveStatus`, :class:`LiveOptOut`) are
+named tuples rather than dataclasses: a big portal makes, hashes, compares and sorts
+hundreds of thousands of them, and a tuple does that in C (a frozen dataclass calls
+Python code for each field). A key equals a plain tuple of the same fields, so no
+mapping may mix keys with other tuples (a lookup by a plain tuple finds its key, which
+the client's reads use); a live value is changed with ``_replace``.
 """
 
 from __future__ import annotations
@@ -66,8 +68,12 @@ class Status(StrEnum):
 
 
 def normalise_email(email: str) -> str:
-    """Emails are compared trimmed and lower-cased (docs/architecture.md#config-language)."""
-    return email.strip().lower()
+    """Emails are compared trimmed and lower-cased (docs/architecture.md#config-language).
+
+    An address already in that form comes back as the same object, so that the many
+    values of one subscriber share one string."""
+    text = email.strip().lower()
+    return email if text == email else text
 
 
 # A pragmatic address check, shared by the config language and export so that export
@@ -319,9 +325,10 @@ class Definition:
     communication_method: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class LiveStatus:
-    """A status as HubSpot reports it. A pair HubSpot does not list reads as NOT_SPECIFIED."""
+class LiveStatus(NamedTuple):
+    """A status as HubSpot reports it. A pair HubSpot does not list reads as NOT_SPECIFIED.
+
+    A named tuple, like the keys: a plan parses one per status HubSpot lists."""
 
     key: PairKey
     status: Status
@@ -345,9 +352,8 @@ class LiveStatus:
 _NEVER_SET_SOURCES = frozenset({"not specified", "default", ""})
 
 
-@dataclass(frozen=True, slots=True)
-class LiveOptOut:
-    """The wide (unsubscribe-all) status of a subscriber for one brand."""
+class LiveOptOut(NamedTuple):
+    """The wide (unsubscribe-all) status of a subscriber for one brand (a named tuple)."""
 
     key: SubscriberKey
     opted_out: bool

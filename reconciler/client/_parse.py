@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from reconciler.model import (
     Definition,
+    DesiredStatus,
     LiveOptOut,
     LiveStatus,
     PairKey,
@@ -36,6 +37,7 @@ __all__ = [
     "normalise_id",
     "parse_definitions",
     "parse_envelope",
+    "parse_managed",
     "parse_status",
     "parse_wide_statuses",
     "parse_written_status",
@@ -157,9 +159,35 @@ def parse_envelope(body: Mapping[str, Any]) -> Envelope:
 def parse_status(raw: Mapping[str, Any], *, email: str | None, brand: int) -> LiveStatus:
     """One ``PublicStatus``: keyed by its own businessUnitId when present, else ``brand``,
     and by its own subscriberIdString, else ``email`` (a normalised address)."""
+    return _live(raw, PairKey._make(_pair_of(raw, email, brand)))
+
+
+def parse_managed(
+    raw_list: Iterable[Mapping[str, Any]],
+    *,
+    email: str,
+    brand: int,
+    managed: Mapping[PairKey, DesiredStatus],
+) -> list[LiveStatus]:
+    """The statuses of one subscriber that ``managed`` declares, keyed by its own key
+    objects; the others are dropped unread (a plan compares only the declared pairs, and
+    at a million subscribers the rest would be hundreds of megabytes)."""
+    found: list[LiveStatus] = []
+    for raw in raw_list:
+        # A plain tuple finds the key it equals (model.PairKey is a named tuple).
+        want = managed.get(_pair_of(raw, email, brand))  # type: ignore[call-overload]
+        if want is not None:
+            found.append(_live(raw, want.key))
+    return found
+
+
+def _pair_of(raw: Mapping[str, Any], email: str | None, brand: int) -> tuple[int, str, str]:
+    """(brand, address, subscription id) of a status, as a plain tuple."""
     get = raw.get
     address = get("subscriberIdString")
-    if address is None or address != email:  # the same text is the common case
+    if address == email and email is not None:
+        address = email  # the asked address, shared with the caller's, is the common case
+    else:
         address = _str(address) or email
         if address is None:
             raise ShapeError("a status has no subscriberIdString")
@@ -168,11 +196,16 @@ def parse_status(raw: Mapping[str, Any], *, email: str | None, brand: int) -> Li
     if raw_id is None:
         raise ShapeError(f"the status of {address} has no subscriptionId")
     sub_id = _ids[raw_id] if type(raw_id) in (str, int) else _id(raw_id)
+    unit = get("businessUnitId")
+    return (unit if type(unit) is int else _brand(unit, brand), address, sub_id)
+
+
+def _live(raw: Mapping[str, Any], key: PairKey) -> LiveStatus:
+    get = raw.get
     value = get("status")
     status = _STATUSES.get(value) if type(value) is str else None
     if status is None:
-        status = _status(value, f"the status of {address} for subscription {sub_id}")
-    unit = get("businessUnitId")
+        status = _status(value, f"the status of {key.email} for subscription {key.subscription_id}")
     # Each text and time is looked up by its exact string; anything else is parsed as is.
     texts = _texts
     stamp, source, basis, explanation, name = (
@@ -183,15 +216,13 @@ def parse_status(raw: Mapping[str, Any], *, email: str | None, brand: int) -> Li
         get("subscriptionName"),
     )
     return LiveStatus(
-        key=PairKey(unit if type(unit) is int else _brand(unit, brand), address, sub_id),
-        status=status,
-        timestamp=_times[stamp] if type(stamp) is str else parse_timestamp(stamp),
-        source=texts[source] if type(source) is str else _str(source),
-        legal_basis=texts[basis] if type(basis) is str else _str(basis),
-        legal_basis_explanation=(
-            texts[explanation] if type(explanation) is str else _str(explanation)
-        ),
-        subscription_name=texts[name] if type(name) is str else _str(name),
+        key,
+        status,
+        _times[stamp] if type(stamp) is str else parse_timestamp(stamp),
+        texts[source] if type(source) is str else _str(source),
+        texts[basis] if type(basis) is str else _str(basis),
+        texts[explanation] if type(explanation) is str else _str(explanation),
+        texts[name] if type(name) is str else _str(name),
     )
 
 

@@ -26,6 +26,7 @@ from reconciler.client._parse import (
     Envelope,
     ShapeError,
     parse_envelope,
+    parse_managed,
     parse_status,
     parse_wide_statuses,
 )
@@ -39,6 +40,7 @@ from reconciler.errors import (
     TransportError,
 )
 from reconciler.model import (
+    DesiredState,
     LiveOptOut,
     LiveState,
     LiveStatus,
@@ -84,8 +86,13 @@ def read_answer(
     what: str,
     correlation_id: str | None,
     scrub: Scrubber,
+    keep: DesiredState | None = None,
 ) -> ReadPart:
     """Map a COMPLETE read answer for ``emails`` of ``brand``.
+
+    With ``keep`` only what that desired state compares is kept: the statuses of its
+    pairs (keyed by its own key objects) and the wide statuses that are opt-outs or that
+    it declares a flag for. A subscriber not listed reads as not opted out either way.
 
     Raises :class:`~reconciler.errors.ApiError` when an entry lacks what the model needs
     (see :mod:`reconciler.client._parse`): such an answer is not guessed at.
@@ -108,10 +115,19 @@ def read_answer(
             # The objects of the list (a decoded JSON object is a dict).
             if wide:
                 items = [w for w in raw.get("wideStatuses") or () if isinstance(w, dict)]
-                opt_outs.extend(parse_wide_statuses(items, email=email, brand=brand))
+                found = parse_wide_statuses(items, email=email, brand=brand)
+                if keep is not None:
+                    flags = keep.opt_outs
+                    found = [o for o in found if o.opted_out or o.key in flags]
+                opt_outs.extend(found)
             else:
                 items = [s for s in raw.get("statuses") or () if isinstance(s, dict)]
-                statuses.extend([parse_status(s, email=email, brand=brand) for s in items])
+                if keep is not None:
+                    statuses.extend(
+                        parse_managed(items, email=email, brand=brand, managed=keep.statuses)
+                    )
+                else:
+                    statuses.extend([parse_status(s, email=email, brand=brand) for s in items])
             confirmed.add(email)
     except ShapeError as exc:
         raise ApiError(
@@ -162,6 +178,7 @@ async def read(
     calls: Calls,
     subscribers: Mapping[int, Sequence[str]],
     hurry: asyncio.Event | None = None,
+    keep: DesiredState | None = None,
 ) -> LiveState:
     """The reads of :meth:`HubSpotClient.read <reconciler.client.HubSpotClient.read>`."""
     wanted = {
@@ -170,12 +187,12 @@ async def read(
         if (unique := list(dict.fromkeys(normalise_email(e) for e in emails)))
     }
     total = sum(len(emails) for emails in wanted.values())
-    probed = await _probe(calls, wanted, hurry) if calls.mode == "auto" and wanted else None
+    probed = await _probe(calls, wanted, hurry, keep) if calls.mode == "auto" and wanted else None
     jobs: list[Coroutine[Any, Any, ChunkRead]] = []
     brands: list[int] = []
     for brand, unique in wanted.items():
         for chunk_emails in chunks(unique, 1 if calls.single else calls.batch):
-            jobs.append(_read_chunk(calls, brand, chunk_emails, probed, hurry))
+            jobs.append(_read_chunk(calls, brand, chunk_emails, probed, hurry, keep=keep))
             brands.append(brand)
             probed = None  # the probe answered the first chunk's status read
     done = await run_all(jobs)
@@ -196,13 +213,18 @@ async def read(
 
 
 async def _probe(
-    calls: Calls, wanted: Mapping[int, Sequence[str]], hurry: asyncio.Event | None
+    calls: Calls,
+    wanted: Mapping[int, Sequence[str]],
+    hurry: asyncio.Event | None,
+    keep: DesiredState | None,
 ) -> ReadPart | None:
     """Send the first status read alone and settle the mode: single after a 403 that
     names a batch scope, else batch. The answer is kept (None after the 403)."""
     brand, emails = next(iter(wanted.items()))
     try:
-        part = await _read_part(calls, brand, emails[: calls.batch], wide=False, hurry=hurry)
+        part = await _read_part(
+            calls, brand, emails[: calls.batch], wide=False, hurry=hurry, keep=keep
+        )
     except ScopeError as exc:
         if not names_batch_scope(exc):
             raise
@@ -219,11 +241,13 @@ async def _read_chunk(
     emails: Sequence[str],
     statuses: ReadPart | None,
     hurry: asyncio.Event | None,
+    *,
+    keep: DesiredState | None,
 ) -> ChunkRead:
     # The status read first, then the wide read (unless the probe read the statuses).
-    jobs = [_read_part(calls, brand, emails, wide=True, hurry=hurry)]
+    jobs = [_read_part(calls, brand, emails, wide=True, hurry=hurry, keep=keep)]
     if statuses is None:
-        jobs.insert(0, _read_part(calls, brand, emails, wide=False, hurry=hurry))
+        jobs.insert(0, _read_part(calls, brand, emails, wide=False, hurry=hurry, keep=keep))
     parts = await run_all(jobs)
     calls.progress(len(emails))
     return ChunkRead(tuple(emails), statuses or parts[0], parts[-1])
@@ -236,6 +260,7 @@ async def _read_part(
     *,
     wide: bool,
     hurry: asyncio.Event | None,
+    keep: DesiredState | None = None,
 ) -> ReadPart:
     single = calls.single
     operation = ("read_wide" if wide else "read_statuses") + ("_single" if single else "")
@@ -306,4 +331,5 @@ async def _read_part(
         what=what,
         correlation_id=cid,
         scrub=calls.scrub,
+        keep=keep,
     )

@@ -9,7 +9,16 @@ import httpx
 import pytest
 
 from reconciler.errors import ApiError, AuthError, TransportError
-from reconciler.model import LiveOptOut, LiveStatus, PairKey, Status, SubscriberKey
+from reconciler.model import (
+    DesiredOptOut,
+    DesiredState,
+    DesiredStatus,
+    LiveOptOut,
+    LiveStatus,
+    PairKey,
+    Status,
+    SubscriberKey,
+)
 
 from .conftest import (
     PREFIX,
@@ -427,3 +436,52 @@ def test_a_partial_read_names_exactly_the_unread_subscribers() -> None:
         (1, "d@example.com"),
     )
     assert caught.value.message.startswith("could not read 3 of 4 subscribers; first error: ")
+
+
+def _read_keeping(server: FakeHubSpot, emails: list[str], keep: DesiredState):  # type: ignore[no-untyped-def]
+    async def go():  # type: ignore[no-untyped-def]
+        async with make_client(server) as client:
+            return await client.read({0: emails}, keep=keep)
+
+    return run(go())
+
+
+def test_a_read_keeping_a_desired_state_holds_only_its_pairs() -> None:
+    """With ``keep`` (a plan's read) the statuses it declares no pair for are dropped,
+    those of another brand included, and the kept ones use its own key objects."""
+    declared = PairKey(0, "a@example.com", "101")
+    keep = DesiredState(statuses={declared: _want(declared)})
+    answers = {
+        "a@example.com": [
+            public_status("A@Example.com", 101, "UNSUBSCRIBED"),
+            public_status("a@example.com", 102),
+            public_status("a@example.com", 101, businessUnitId=9),
+        ]
+    }
+    live = _read_keeping(FakeHubSpot(read_handler(answers)), ["a@example.com"], keep)
+    assert list(live.statuses) == [declared]
+    assert next(iter(live.statuses)) is declared
+    assert live.statuses[declared].status is Status.UNSUBSCRIBED
+    assert live.statuses[declared].source == "PORTAL"
+
+
+def test_a_read_keeping_a_desired_state_keeps_opt_outs_and_declared_flags() -> None:
+    """Every opt-out of all is kept, and the wide status of a declared flag; a
+    subscriber whose wide status is dropped still reads as not opted out."""
+    flagged = SubscriberKey(0, "c@example.com")
+    keep = DesiredState(opt_outs={flagged: DesiredOptOut(flagged, True)})
+    wide = {
+        "a@example.com": [wide_status("a@example.com", businessUnitId=0)],
+        "b@example.com": [wide_status("b@example.com", "SUBSCRIBED", businessUnitId=0)],
+        "c@example.com": [wide_status("c@example.com", "SUBSCRIBED", businessUnitId=0)],
+    }
+    emails = ["a@example.com", "b@example.com", "c@example.com"]
+    live = _read_keeping(FakeHubSpot(read_handler(wide=wide)), emails, keep)
+    assert sorted(live.opt_outs) == [SubscriberKey(0, "a@example.com"), flagged]
+    assert live.opted_out(SubscriberKey(0, "a@example.com")) is True
+    assert live.opted_out(SubscriberKey(0, "b@example.com")) is False
+    assert live.opted_out(flagged) is False
+
+
+def _want(key: PairKey) -> DesiredStatus:
+    return DesiredStatus(key=key, status=Status.SUBSCRIBED, alias=None)

@@ -65,7 +65,7 @@ def test_a_status_nobody_set_is_no_newer_change(source: str | None) -> None:
     """NOT_SPECIFIED that nobody set may be dated at the read (after any commit): it is
     no change made in HubSpot, so subscribing it is planned, not blocked."""
     wanted = want(S)
-    never = replace(live_status(N, when="2026-05-01"), source=source)
+    never = live_status(N, when="2026-05-01")._replace(source=source)
     plan = diff(
         replace(desired(wanted), declared={wanted.key: at("2026-04-30")}), live(never), Policy()
     )
