@@ -396,3 +396,18 @@ def test_a_misspelt_option_gets_one_wording_on_every_click(
     """hsprefs words an unknown option itself: click's own words changed in 8.4."""
     assert run(["validate", flag]) == 1
     assert capsys.readouterr().err == f"hsprefs: error: {said} (see 'hsprefs validate --help')\n"
+
+
+def test_the_console_entry_point_collects_garbage_rarely() -> None:
+    """``hsprefs`` as a process raises the collector's thresholds before any command:
+    a big plan's long-lived statuses are not walked again every 700 allocations."""
+    code = (
+        "import gc, sys\n"
+        "import reconciler.cli as c\n"
+        "c.run = lambda: print(gc.get_threshold()) or 0\n"
+        "c.main()\n"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert shown == "(50000, 20, 20)\n"
