@@ -87,7 +87,7 @@ async def apply_plan(
         # A stop that comes now has nothing left to stop but the waits of the read-back.
         impatient = hurry if run.stop.is_set() else run.stop
         try:
-            live = await client.read(touched, hurry=impatient)
+            live = await client.read(touched, hurry=impatient, keep=plan.read_scope())
         except ApiError as exc:
             # Everything sent is journalled; without a read-back nothing counts as applied.
             # The error's hint is advice for a plan's read, so only its facts are kept.

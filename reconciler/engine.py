@@ -138,7 +138,8 @@ async def read_state(
     portal_id = await check_portal(desired, client)
     bound = await prepare_desired(desired, client)
     before = client.stats.total_requests
-    live = await client.read(bound.subscribers(), keep=bound if declared_only else None)
+    scope = bound.read_scope() if declared_only else None
+    live = await client.read(bound.subscribers(), keep=scope)
     bound = date_differing(bound, live)
     settings = client.settings
     # "auto" is still unsettled only when nothing was read: no change can come of it.
@@ -436,7 +437,7 @@ async def _recheck(
     forbid now. Returns the plan of what is left to send, and the changes skipped."""
     touched = plan.touched()
     events.phase("Checking the plan is current", _count(touched), reads=True)
-    fresh = await client.read(touched)
+    fresh = await client.read(touched, keep=plan.read_scope())
     events.phase_done()
     done, rest = already_applied(plan, fresh)
     check_stale(rest, fresh, of=len(plan.changes))

@@ -18,7 +18,7 @@ the client's reads use); a live value is changed with ``_replace``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -274,6 +274,10 @@ class DesiredState:
         emails = {key.email for key in self.statuses} | {key.email for key in self.opt_outs}
         return Counts(len(emails), len(self.statuses), len(self.opt_outs))
 
+    def read_scope(self) -> ReadScope:
+        """What a plan's read keeps: the declared pairs and the declared flags."""
+        return ReadScope({key: key for key in self.statuses}, self.opt_outs)
+
     def subscribers(self) -> dict[int, list[str]]:
         """Declared subscribers per brand, each list sorted: the set that plan reads."""
         found: dict[int, set[str]] = {}
@@ -359,6 +363,18 @@ class LiveOptOut(NamedTuple):
     opted_out: bool
     timestamp: datetime | None = None
     wide_status_type: str | None = None
+
+
+class ReadScope(NamedTuple):
+    """What a read keeps of HubSpot's answers (``HubSpotClient.read(keep=...)``): the
+    statuses of ``pairs``, each keyed by the key object ``pairs`` maps it to, and the
+    wide statuses that are opt-outs or belong to a subscriber in ``flags``. The rest is
+    dropped as it is parsed: a diff or a check of the same pairs never looks at it, and
+    at a million subscribers it would be hundreds of megabytes. A subscriber whose wide
+    status is dropped reads as not opted out, which is what it said."""
+
+    pairs: Mapping[PairKey, PairKey]
+    flags: Container[SubscriberKey] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,15 @@ from typing import Any
 
 import orjson
 
-from reconciler.model import Counts, PairKey, Policy, Status, StatusWrite, SubscriberKey
+from reconciler.model import (
+    Counts,
+    PairKey,
+    Policy,
+    ReadScope,
+    Status,
+    StatusWrite,
+    SubscriberKey,
+)
 
 __all__ = [
     "PLAN_FORMAT_VERSION",
@@ -36,6 +44,7 @@ __all__ = [
     "Change",
     "ChangeKind",
     "Plan",
+    "Shared",
     "Summary",
     "Target",
     "from_iso",
@@ -198,27 +207,58 @@ class Change:
         return item
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Change:
-        """The change :meth:`to_dict` wrote (a saved plan's ``changes[]`` entry)."""
+    def from_dict(cls, data: Mapping[str, Any], shared: Shared | None = None) -> Change:
+        """The change :meth:`to_dict` wrote (a saved plan's ``changes[]`` entry). With
+        ``shared`` (one per plan), equal texts and times of its changes are one object
+        each: a million-change plan repeats a few subscription ids, legal bases and
+        dates, and would otherwise hold a copy of each per change."""
+        one = shared.text if shared is not None else _same
+        when = shared.time if shared is not None else from_iso
         return cls(
             kind=ChangeKind(data["kind"]),
             brand=data["brand"],
-            email=data["email"],
-            subscription_id=data["subscription_id"],
+            email=one(data["email"]),
+            subscription_id=one(data["subscription_id"]),
             after=Status(data["after"]),
             before=Status(data["before"]),
-            alias=data["alias"],
-            live_timestamp=from_iso(data["live_timestamp"]),
-            legal_basis=data["legal_basis"],
-            legal_basis_explanation=data["legal_basis_explanation"],
+            alias=one(data["alias"]),
+            live_timestamp=when(data["live_timestamp"]),
+            legal_basis=one(data["legal_basis"]),
+            legal_basis_explanation=one(data["legal_basis_explanation"]),
             resubscribe=data["resubscribe"],
             location=data["location"],
-            consented_at=from_iso(data["consented_at"]),
+            consented_at=when(data["consented_at"]),
             opted_out_all=data["opted_out_all"],
-            opt_out_timestamp=from_iso(data["opt_out_timestamp"]),
+            opt_out_timestamp=when(data["opt_out_timestamp"]),
             own_evidence=data["own_evidence"],
-            declared_at=from_iso(data.get("declared_at")),
+            declared_at=when(data.get("declared_at")),
         )
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+class Shared:
+    """One object per distinct text and time, for :meth:`Change.from_dict`."""
+
+    __slots__ = ("_texts", "_times")
+
+    def __init__(self) -> None:
+        self._texts: dict[Any, Any] = {}
+        self._times: dict[str, datetime | None] = {}
+
+    def text(self, value: Any) -> Any:
+        # Only texts are shared: True == 1 must not find the entry of the other.
+        return self._texts.setdefault(value, value) if type(value) is str else value
+
+    def time(self, text: str | None) -> datetime | None:
+        if not text:
+            return None
+        found = self._times.get(text)
+        if found is None:
+            found = self._times[text] = from_iso(text)
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,6 +451,13 @@ class Plan:
     @property
     def has_changes(self) -> bool:
         return bool(self.changes)
+
+    def read_scope(self) -> ReadScope:
+        """What apply's reads keep: the pairs of the changes and the implied ones (the
+        checks and the verification look at nothing else; a wide status matters only as
+        an opt-out)."""
+        pairs = [change.pair for change in self.changes]
+        return ReadScope({key: key for key in (*pairs, *self.implied) if key is not None})
 
     def touched(self) -> dict[int, list[str]]:
         """Subscribers with a change, per brand (sorted): what apply re-reads."""

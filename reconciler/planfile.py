@@ -33,6 +33,7 @@ from reconciler.plan import (
     Blocked,
     Change,
     Plan,
+    Shared,
     Target,
     guard_refusal,
     iso,
@@ -134,8 +135,9 @@ def plan_from_document(document: Any, *, name: str = "plan") -> Plan:
             f"{name} is a redacted plan and cannot be applied",
             hint="save plans with 'hsprefs plan -o FILE' (saved plans are never redacted)",
         )
+    shared = Shared()
     plan = Plan(
-        changes=tuple(Change.from_dict(c) for c in document["changes"]),
+        changes=tuple(Change.from_dict(c, shared) for c in document["changes"]),
         blocked=tuple(Blocked.from_dict(b) for b in document["blocked"]),
         unchanged=document["summary"]["unchanged"],
         managed=document["managed"],
@@ -259,7 +261,12 @@ def load_plan(path: Path) -> Plan:
             hint="give the file written by 'hsprefs plan -o FILE'",
         ) from None
     try:
-        document = json.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
+        # The bytes and then the text go as soon as they are read: a million-change plan
+        # is hundreds of megabytes of each, besides the document and the plan built of it.
+        del raw
+        document = json.loads(text)
+        del text
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         line = getattr(exc, "lineno", 1)
         col = getattr(exc, "colno", 1)

@@ -19,7 +19,6 @@ from typing import Any, TypeVar
 
 from reconciler.model import (
     Definition,
-    DesiredStatus,
     LiveOptOut,
     LiveStatus,
     PairKey,
@@ -167,17 +166,16 @@ def parse_managed(
     *,
     email: str,
     brand: int,
-    managed: Mapping[PairKey, DesiredStatus],
+    pairs: Mapping[PairKey, PairKey],
 ) -> list[LiveStatus]:
-    """The statuses of one subscriber that ``managed`` declares, keyed by its own key
-    objects; the others are dropped unread (a plan compares only the declared pairs, and
-    at a million subscribers the rest would be hundreds of megabytes)."""
+    """The statuses of one subscriber whose pair is in ``pairs``, keyed by the key object
+    it maps to (:class:`~reconciler.model.ReadScope`); the others are dropped unread."""
     found: list[LiveStatus] = []
     for raw in raw_list:
         # A plain tuple finds the key it equals (model.PairKey is a named tuple).
-        want = managed.get(_pair_of(raw, email, brand))  # type: ignore[call-overload]
-        if want is not None:
-            found.append(_live(raw, want.key))
+        key = pairs.get(_pair_of(raw, email, brand))  # type: ignore[call-overload]
+        if key is not None:
+            found.append(_live(raw, key))
     return found
 
 

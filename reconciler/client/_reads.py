@@ -40,11 +40,11 @@ from reconciler.errors import (
     TransportError,
 )
 from reconciler.model import (
-    DesiredState,
     LiveOptOut,
     LiveState,
     LiveStatus,
     PairKey,
+    ReadScope,
     SubscriberKey,
     normalise_email,
 )
@@ -86,13 +86,11 @@ def read_answer(
     what: str,
     correlation_id: str | None,
     scrub: Scrubber,
-    keep: DesiredState | None = None,
+    keep: ReadScope | None = None,
 ) -> ReadPart:
     """Map a COMPLETE read answer for ``emails`` of ``brand``.
 
-    With ``keep`` only what that desired state compares is kept: the statuses of its
-    pairs (keyed by its own key objects) and the wide statuses that are opt-outs or that
-    it declares a flag for. A subscriber not listed reads as not opted out either way.
+    With ``keep`` only what that scope names is kept (:class:`~reconciler.model.ReadScope`).
 
     Raises :class:`~reconciler.errors.ApiError` when an entry lacks what the model needs
     (see :mod:`reconciler.client._parse`): such an answer is not guessed at.
@@ -117,14 +115,14 @@ def read_answer(
                 items = [w for w in raw.get("wideStatuses") or () if isinstance(w, dict)]
                 found = parse_wide_statuses(items, email=email, brand=brand)
                 if keep is not None:
-                    flags = keep.opt_outs
+                    flags = keep.flags
                     found = [o for o in found if o.opted_out or o.key in flags]
                 opt_outs.extend(found)
             else:
                 items = [s for s in raw.get("statuses") or () if isinstance(s, dict)]
                 if keep is not None:
                     statuses.extend(
-                        parse_managed(items, email=email, brand=brand, managed=keep.statuses)
+                        parse_managed(items, email=email, brand=brand, pairs=keep.pairs)
                     )
                 else:
                     statuses.extend([parse_status(s, email=email, brand=brand) for s in items])
@@ -178,7 +176,7 @@ async def read(
     calls: Calls,
     subscribers: Mapping[int, Sequence[str]],
     hurry: asyncio.Event | None = None,
-    keep: DesiredState | None = None,
+    keep: ReadScope | None = None,
 ) -> LiveState:
     """The reads of :meth:`HubSpotClient.read <reconciler.client.HubSpotClient.read>`."""
     wanted = {
@@ -216,7 +214,7 @@ async def _probe(
     calls: Calls,
     wanted: Mapping[int, Sequence[str]],
     hurry: asyncio.Event | None,
-    keep: DesiredState | None,
+    keep: ReadScope | None,
 ) -> ReadPart | None:
     """Send the first status read alone and settle the mode: single after a 403 that
     names a batch scope, else batch. The answer is kept (None after the 403)."""
@@ -242,7 +240,7 @@ async def _read_chunk(
     statuses: ReadPart | None,
     hurry: asyncio.Event | None,
     *,
-    keep: DesiredState | None,
+    keep: ReadScope | None,
 ) -> ChunkRead:
     # The status read first, then the wide read (unless the probe read the statuses).
     jobs = [_read_part(calls, brand, emails, wide=True, hurry=hurry, keep=keep)]
@@ -260,7 +258,7 @@ async def _read_part(
     *,
     wide: bool,
     hurry: asyncio.Event | None,
-    keep: DesiredState | None = None,
+    keep: ReadScope | None = None,
 ) -> ReadPart:
     single = calls.single
     operation = ("read_wide" if wide else "read_statuses") + ("_single" if single else "")

@@ -40,8 +40,8 @@ from reconciler.client._wire import WireTransport
 from reconciler.errors import ApiError, ScopeError, UsageError
 from reconciler.model import (
     Definition,
-    DesiredState,
     LiveState,
+    ReadScope,
     StatusWrite,
     SubscriberKey,
     WriteResult,
@@ -288,7 +288,7 @@ class HubSpotClient:
         subscribers: Mapping[int, Sequence[str]],
         *,
         hurry: asyncio.Event | None = None,
-        keep: DesiredState | None = None,
+        keep: ReadScope | None = None,
     ) -> LiveState:
         """Statuses and opt-outs of every subscriber, per brand, with the fewest calls.
 
@@ -300,10 +300,10 @@ class HubSpotClient:
         Once ``hurry`` is set no read waits (for the rate limit or a retry): one that
         would have to is not made, and its subscribers count as not read.
 
-        With ``keep`` the state holds only what a diff against that desired state
-        compares: its pairs' statuses, under its own key objects, and the wide statuses
-        that are opt-outs or that it declares a flag for (a plan of a million subscribers
-        would otherwise hold every other subscription's status too).
+        With ``keep`` (a :class:`~reconciler.model.ReadScope`) the state holds only the
+        statuses of its pairs, under its own key objects, and the wide statuses that are
+        opt-outs or of its flags: what a plan's diff or apply's checks look at (a plan of
+        a million subscribers would otherwise hold every other subscription's status too).
         """
         return await _reads.read(self._calls, subscribers, hurry, keep)
 

@@ -16,6 +16,7 @@ from reconciler.model import (
     LiveOptOut,
     LiveStatus,
     PairKey,
+    ReadScope,
     Status,
     SubscriberKey,
 )
@@ -438,7 +439,7 @@ def test_a_partial_read_names_exactly_the_unread_subscribers() -> None:
     assert caught.value.message.startswith("could not read 3 of 4 subscribers; first error: ")
 
 
-def _read_keeping(server: FakeHubSpot, emails: list[str], keep: DesiredState):  # type: ignore[no-untyped-def]
+def _read_keeping(server: FakeHubSpot, emails: list[str], keep: ReadScope):  # type: ignore[no-untyped-def]
     async def go():  # type: ignore[no-untyped-def]
         async with make_client(server) as client:
             return await client.read({0: emails}, keep=keep)
@@ -446,11 +447,11 @@ def _read_keeping(server: FakeHubSpot, emails: list[str], keep: DesiredState):  
     return run(go())
 
 
-def test_a_read_keeping_a_desired_state_holds_only_its_pairs() -> None:
-    """With ``keep`` (a plan's read) the statuses it declares no pair for are dropped,
-    those of another brand included, and the kept ones use its own key objects."""
+def test_a_read_keeping_a_scope_holds_only_its_pairs() -> None:
+    """With ``keep`` the statuses of pairs outside the scope are dropped, those of another
+    brand included, and the kept ones use the scope's own key objects."""
     declared = PairKey(0, "a@example.com", "101")
-    keep = DesiredState(statuses={declared: _want(declared)})
+    keep = DesiredState(statuses={declared: _want(declared)}).read_scope()
     answers = {
         "a@example.com": [
             public_status("A@Example.com", 101, "UNSUBSCRIBED"),
@@ -465,11 +466,11 @@ def test_a_read_keeping_a_desired_state_holds_only_its_pairs() -> None:
     assert live.statuses[declared].source == "PORTAL"
 
 
-def test_a_read_keeping_a_desired_state_keeps_opt_outs_and_declared_flags() -> None:
+def test_a_read_keeping_a_scope_keeps_opt_outs_and_its_flags() -> None:
     """Every opt-out of all is kept, and the wide status of a declared flag; a
     subscriber whose wide status is dropped still reads as not opted out."""
     flagged = SubscriberKey(0, "c@example.com")
-    keep = DesiredState(opt_outs={flagged: DesiredOptOut(flagged, True)})
+    keep = DesiredState(opt_outs={flagged: DesiredOptOut(flagged, True)}).read_scope()
     wide = {
         "a@example.com": [wide_status("a@example.com", businessUnitId=0)],
         "b@example.com": [wide_status("b@example.com", "SUBSCRIBED", businessUnitId=0)],

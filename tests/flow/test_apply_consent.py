@@ -157,7 +157,7 @@ class _StillOptedOut:
         return [WriteResult(w, Outcome.FAILED, error="refused") for w in writes]
 
     async def read(
-        self, subscribers: Mapping[int, Sequence[str]], *, hurry: object = None
+        self, subscribers: Mapping[int, Sequence[str]], *, hurry: object = None, keep: object = None
     ) -> LiveState:
         return live(live_status(S), opted_out={(0, EMAIL): "2026-07-01"})
 

@@ -106,7 +106,7 @@ class _ReadBackFails:
         ]
 
     async def read(
-        self, subscribers: Mapping[int, Sequence[str]], *, hurry: object = None
+        self, subscribers: Mapping[int, Sequence[str]], *, hurry: object = None, keep: object = None
     ) -> LiveState:
         raise TransportError("POST statuses/batch/read: no answer after 6 attempts")
 
@@ -261,7 +261,7 @@ class _RefusesWrites:
         )
 
     async def read(
-        self, subscribers: Mapping[int, Sequence[str]], *, hurry: object = None
+        self, subscribers: Mapping[int, Sequence[str]], *, hurry: object = None, keep: object = None
     ) -> LiveState:
         return LiveState()
 

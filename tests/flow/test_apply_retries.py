@@ -180,7 +180,7 @@ class _RefusedAfterADrop:
         )
 
     async def read(
-        self, subscribers: Mapping[int, Sequence[str]], *, hurry: object = None
+        self, subscribers: Mapping[int, Sequence[str]], *, hurry: object = None, keep: object = None
     ) -> LiveState:
         return live()
 

@@ -332,3 +332,17 @@ def test_every_opt_out_a_move_leaves_must_be_older_than_consent() -> None:
     plan = diff(desired(entry), current)
     assert plan.changes == ()
     assert plan.blocked[0].reason.startswith("opted out of all email of brand 0 at 2026-07-01")
+
+
+def test_apply_reads_keep_the_pairs_of_changes_and_implied_unsubscribes() -> None:
+    """A plan's read scope (what apply's re-read and read-back keep) is the pairs its
+    changes and implied unsubscribes name, and no flag: only opt-outs are kept wide."""
+    other = "lee@example.com"
+    state = desired(
+        want(U, sub="101"), want(S, sub="103", email=other), opt_outs={(0, EMAIL): True}
+    )
+    plan = diff(state, live(live_status(S, sub="101")))
+    scope = plan.read_scope()
+    assert sorted(scope.pairs) == [(0, other, "103"), (0, EMAIL, "101")]
+    assert all(scope.pairs[key] is key for key in scope.pairs)
+    assert (0, EMAIL) not in scope.flags

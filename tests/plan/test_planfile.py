@@ -270,3 +270,18 @@ def test_a_saved_plans_pieces_are_json_dumps_text_even_with_a_del() -> None:
 
     for value in ({"a": "x\x7fy", "b": [1, None]}, {"a": "zoë"}, {"a": "plain", "n": 3}):
         assert _indented(value, 0) == json.dumps(value, indent=2)
+
+
+def test_a_loaded_plan_shares_equal_texts_and_times(tmp_path: Path) -> None:
+    """The changes of a loaded plan hold one object per distinct subscription id, legal
+    basis and time, not a copy each (a million-change plan repeats a handful)."""
+    basis = {"basis": "CONSENT_WITH_NOTICE", "explanation": "signed up at the fair"}
+    wants = [want(S, email=f"p{i}@example.com", consented_at="2026-05-01", **basis) for i in (1, 2)]
+    path = tmp_path / "plan.json"
+    save_plan(diff(desired(*wants), live()), path, created_at=CREATED)
+    first, second = load_plan(path).changes
+    assert first.email != second.email
+    assert first.subscription_id is second.subscription_id
+    assert first.legal_basis is second.legal_basis
+    assert first.legal_basis_explanation is second.legal_basis_explanation
+    assert first.consented_at is second.consented_at is not None
