@@ -529,8 +529,8 @@ def measure_and_report(args: argparse.Namespace, numbers: list[int], temp_root: 
     # sizes are measured, instead of adding its half hour to the run.
     background = ThreadPoolExecutor(max_workers=1)
     pending: Future[dict[str, Any]] | None = None
-    # Every size's local cost first, with nothing else of the suite running: CPU time
-    # taken beside the SDK script and its emulator read 1.6 to 1.7 times higher in one run.
+    # Every size's local cost first, with nothing else of the suite running (the SDK
+    # script and its emulator would share the two cores with the process measured).
     for number in numbers:
         work = temp_root / str(number)
         work.mkdir()
