@@ -25,7 +25,15 @@ WORKERS = 16
 
 
 def _client(url: str, token: str) -> hubspot.Client:
-    retry = Retry(total=50, status_forcelist=(429, 502, 503, 504), backoff_factor=0.5)
+    # urllib3 retries only GET, PUT and the like unless told otherwise; the SDK's
+    # subscribe and unsubscribe are POSTs that set a status, safe to send again, and a
+    # script without their retry stops at the first 429.
+    retry = Retry(
+        total=50,
+        status_forcelist=(429, 502, 503, 504),
+        backoff_factor=0.5,
+        allowed_methods=None,
+    )
     return hubspot.Client.create(access_token=token, host=url, base_url=url, retry=retry)
 
 

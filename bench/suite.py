@@ -548,8 +548,12 @@ def measure_and_report(args: argparse.Namespace, numbers: list[int], temp_root: 
                   sep="\n", file=sys.stderr, flush=True)  # fmt: skip
         if size.subscribers == args.baseline_size:
             pending = background.submit(baseline, work, size, args.window_ms)
+    sdk_failure: str | None = None
     if pending is not None:
-        sdk = pending.result()
+        try:
+            sdk = pending.result()
+        except Exception as exc:  # the table of the other runs is kept
+            sdk_failure = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
     background.shutdown()
     rows = table(sizes)
     notes = targets(sizes)
@@ -573,6 +577,11 @@ def measure_and_report(args: argparse.Namespace, numbers: list[int], temp_root: 
             line,
             "",
         ]
+    if sdk_failure is not None:
+        line = f"SDK script at {args.baseline_size:,}: FAILED ({sdk_failure})"
+        print(line)
+        extra += ["## Baseline: HubSpot's SDK, one call per subscriber and per change", "",
+                  line, ""]  # fmt: skip
     lines = growth(sizes)
     if lines:
         print("\n".join(lines))
@@ -585,6 +594,8 @@ def measure_and_report(args: argparse.Namespace, numbers: list[int], temp_root: 
     if args.record_baseline:
         record_baseline(sizes, args.record_baseline, calibrate())
     failed = [line for line in notes if "MISSED" in line and " calls " in line]
+    if sdk_failure is not None:
+        failed.append(f"the SDK baseline failed: {sdk_failure}")
     if args.check_baseline:
         failed += recheck(sizes, args.check_baseline, temp_root, args.differ_every)
     for line in failed:
