@@ -18,12 +18,12 @@ the client's reads use); a live value is changed with ``_replace``.
 from __future__ import annotations
 
 import re
-from collections.abc import Container, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from reconciler.words import plural
 
@@ -65,6 +65,32 @@ class Status(StrEnum):
         if text == "NOT_SUBSCRIBED":
             return cls.UNSUBSCRIBED
         return cls(text)
+
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+class Shared(dict[_K, _V]):
+    """Raw value -> parsed value, each distinct one parsed once and then shared.
+
+    Big answers and big saved plans repeat the same few ids, timestamps, sources and
+    legal bases thousands of times. A missing key is parsed by ``parse`` and kept while
+    there are fewer than ``limit`` (so a hostile server cannot grow it without limit).
+    Callers look up only keys of one exact type (``type(key) is str``): ``True == 1``
+    and ``1 == 1.0`` must not share an entry.
+    """
+
+    def __init__(self, parse: Callable[[_K], _V], limit: int = 100_000) -> None:
+        super().__init__()
+        self._parse = parse
+        self._limit = limit
+
+    def __missing__(self, raw: _K) -> _V:
+        parsed = self._parse(raw)
+        if len(self) < self._limit:
+            self[raw] = parsed
+        return parsed
 
 
 def normalise_email(email: str) -> str:

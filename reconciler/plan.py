@@ -31,6 +31,7 @@ from reconciler.model import (
     PairKey,
     Policy,
     ReadScope,
+    Shared,
     Status,
     StatusWrite,
     SubscriberKey,
@@ -44,7 +45,7 @@ __all__ = [
     "Change",
     "ChangeKind",
     "Plan",
-    "Shared",
+    "Sharing",
     "Summary",
     "Target",
     "from_iso",
@@ -55,6 +56,7 @@ __all__ = [
     "policy_from_dict",
     "policy_violations",
     "same_as_ascii_json",
+    "sharing",
     "subscribers_of",
     "subscription_label",
 ]
@@ -207,58 +209,52 @@ class Change:
         return item
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], shared: Shared | None = None) -> Change:
+    def from_dict(cls, data: Mapping[str, Any], shared: Sharing | None = None) -> Change:
         """The change :meth:`to_dict` wrote (a saved plan's ``changes[]`` entry). With
         ``shared`` (one per plan), equal texts and times of its changes are one object
         each: a million-change plan repeats a few subscription ids, legal bases and
         dates, and would otherwise hold a copy of each per change."""
-        one = shared.text if shared is not None else _same
-        when = shared.time if shared is not None else from_iso
+        texts, times = shared or _UNSHARED
         return cls(
             kind=ChangeKind(data["kind"]),
             brand=data["brand"],
-            email=one(data["email"]),
-            subscription_id=one(data["subscription_id"]),
+            email=_text(texts, data["email"]),
+            subscription_id=_text(texts, data["subscription_id"]),
             after=Status(data["after"]),
             before=Status(data["before"]),
-            alias=one(data["alias"]),
-            live_timestamp=when(data["live_timestamp"]),
-            legal_basis=one(data["legal_basis"]),
-            legal_basis_explanation=one(data["legal_basis_explanation"]),
+            alias=_text(texts, data["alias"]),
+            live_timestamp=_time(times, data["live_timestamp"]),
+            legal_basis=_text(texts, data["legal_basis"]),
+            legal_basis_explanation=_text(texts, data["legal_basis_explanation"]),
             resubscribe=data["resubscribe"],
             location=data["location"],
-            consented_at=when(data["consented_at"]),
+            consented_at=_time(times, data["consented_at"]),
             opted_out_all=data["opted_out_all"],
-            opt_out_timestamp=when(data["opt_out_timestamp"]),
+            opt_out_timestamp=_time(times, data["opt_out_timestamp"]),
             own_evidence=data["own_evidence"],
-            declared_at=when(data.get("declared_at")),
+            declared_at=_time(times, data.get("declared_at")),
         )
 
 
-def _same(value: Any) -> Any:
-    return value
+# The texts, then the times, of one plan's changes (:func:`sharing`).
+Sharing = tuple[Shared[str, str], Shared[str, datetime | None]]
 
 
-class Shared:
-    """One object per distinct text and time, for :meth:`Change.from_dict`."""
+def sharing() -> Sharing:
+    """The texts and the times of one plan's changes, each parsed once and shared."""
+    return Shared(str), Shared(from_iso)
 
-    __slots__ = ("_texts", "_times")
 
-    def __init__(self) -> None:
-        self._texts: dict[Any, Any] = {}
-        self._times: dict[str, datetime | None] = {}
+# Parses every value and keeps none: Change.from_dict without a plan's sharing.
+_UNSHARED: Sharing = (Shared(str, limit=0), Shared(from_iso, limit=0))
 
-    def text(self, value: Any) -> Any:
-        # Only texts are shared: True == 1 must not find the entry of the other.
-        return self._texts.setdefault(value, value) if type(value) is str else value
 
-    def time(self, text: str | None) -> datetime | None:
-        if not text:
-            return None
-        found = self._times.get(text)
-        if found is None:
-            found = self._times[text] = from_iso(text)
-        return found
+def _text(texts: Shared[str, str], value: Any) -> Any:
+    return texts[value] if type(value) is str else value
+
+
+def _time(times: Shared[str, datetime | None], text: str | None) -> datetime | None:
+    return times[text] if text else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,13 +33,13 @@ from reconciler.plan import (
     Blocked,
     Change,
     Plan,
-    Shared,
     Target,
     guard_refusal,
     iso,
     policy_dict,
     policy_from_dict,
     same_as_ascii_json,
+    sharing,
 )
 from reconciler.redact import Redactor
 from reconciler.resources import load_schema
@@ -135,7 +135,7 @@ def plan_from_document(document: Any, *, name: str = "plan") -> Plan:
             f"{name} is a redacted plan and cannot be applied",
             hint="save plans with 'hsprefs plan -o FILE' (saved plans are never redacted)",
         )
-    shared = Shared()
+    shared = sharing()
     plan = Plan(
         changes=tuple(Change.from_dict(c, shared) for c in document["changes"]),
         blocked=tuple(Blocked.from_dict(b) for b in document["blocked"]),

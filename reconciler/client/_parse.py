@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -22,6 +22,7 @@ from reconciler.model import (
     LiveOptOut,
     LiveStatus,
     PairKey,
+    Shared,
     Status,
     SubscriberKey,
     normalise_email,
@@ -224,30 +225,6 @@ def _live(raw: Mapping[str, Any], key: PairKey) -> LiveStatus:
     )
 
 
-_CACHE_MAX = 100_000
-
-
-class _Shared(dict[_K, _V]):
-    """Raw value -> parsed value, each distinct one parsed once and then shared.
-
-    Big answers repeat the same few ids, timestamps, sources and legal bases thousands of
-    times. A missing key is parsed by ``parse`` and kept while there are fewer than
-    ``_CACHE_MAX`` (so a hostile server cannot grow it without limit). Callers look up
-    only keys of one exact type (``type(key) is str``): ``True == 1`` and ``1 == 1.0``
-    must not share an entry.
-    """
-
-    def __init__(self, parse: Callable[[_K], _V]) -> None:
-        super().__init__()
-        self._parse = parse
-
-    def __missing__(self, raw: _K) -> _V:
-        parsed = self._parse(raw)
-        if len(self) < _CACHE_MAX:
-            self[raw] = parsed
-        return parsed
-
-
 def _id(value: Any) -> str:
     return sys.intern(normalise_id(value))
 
@@ -257,9 +234,9 @@ def _interned(value: str) -> str | None:
     return None if text is None else sys.intern(text)
 
 
-_ids: _Shared[str | int, str] = _Shared(_id)
-_times: _Shared[str, datetime | None] = _Shared(parse_timestamp)
-_texts: _Shared[str, str | None] = _Shared(_interned)
+_ids: Shared[str | int, str] = Shared(_id)
+_times: Shared[str, datetime | None] = Shared(parse_timestamp)
+_texts: Shared[str, str | None] = Shared(_interned)
 
 
 @dataclass(frozen=True, slots=True)
